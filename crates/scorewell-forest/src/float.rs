@@ -1,0 +1,111 @@
+//! The two arithmetic types a forest is scored in, behind one small trait so the evaluator is
+//! written once and monomorphised for `f32` (XGBoost) and `f64` (LightGBM).
+
+use std::fmt::Debug;
+use std::ops::{Add, Div, Mul, Sub};
+
+/// `f32` or `f64`.
+pub trait Float:
+    Copy
+    + Send
+    + Sync
+    + Debug
+    + PartialOrd
+    + Default
+    + Add<Output = Self>
+    + Sub<Output = Self>
+    + Mul<Output = Self>
+    + Div<Output = Self>
+    + 'static
+{
+    /// 0.
+    const ZERO: Self;
+    /// 1.
+    const ONE: Self;
+    /// NaN.
+    const NAN: Self;
+    /// Round from `f64` (to nearest, like C's `static_cast<float>`).
+    fn from_f64(v: f64) -> Self;
+    /// Widen to `f64` (exact).
+    fn to_f64(self) -> f64;
+    /// NaN test.
+    fn is_nan(self) -> bool;
+    /// The largest value strictly below `self` (turns `x < t` into `x <= t'`).
+    fn next_down(self) -> Self;
+    /// e^x.
+    fn exp(self) -> Self;
+    /// ln(1 + x).
+    fn ln_1p(self) -> Self;
+    /// The logistic function of `scale * x`, with the original library's guard for this precision.
+    fn logistic(self, scale: Self) -> Self;
+}
+
+impl Float for f32 {
+    const ZERO: Self = 0.0;
+    const ONE: Self = 1.0;
+    const NAN: Self = f32::NAN;
+    #[inline(always)]
+    fn from_f64(v: f64) -> Self {
+        v as f32
+    }
+    #[inline(always)]
+    fn to_f64(self) -> f64 {
+        self as f64
+    }
+    #[inline(always)]
+    fn is_nan(self) -> bool {
+        f32::is_nan(self)
+    }
+    fn next_down(self) -> Self {
+        f32::next_down(self)
+    }
+    #[inline]
+    fn exp(self) -> Self {
+        f32::exp(self)
+    }
+    #[inline]
+    fn ln_1p(self) -> Self {
+        f32::ln_1p(self)
+    }
+    /// XGBoost's `common::Sigmoid`: `1 / (expf(min(-x, 88.7)) + 1 + 1e-16)`; the clamp keeps
+    /// `expf` finite, and the 1e-16 vanishes in `f32`.
+    #[inline]
+    fn logistic(self, scale: Self) -> Self {
+        let neg = (-(scale * self)).min(88.7);
+        1.0 / (neg.exp() + 1.0)
+    }
+}
+
+impl Float for f64 {
+    const ZERO: Self = 0.0;
+    const ONE: Self = 1.0;
+    const NAN: Self = f64::NAN;
+    #[inline(always)]
+    fn from_f64(v: f64) -> Self {
+        v
+    }
+    #[inline(always)]
+    fn to_f64(self) -> f64 {
+        self
+    }
+    #[inline(always)]
+    fn is_nan(self) -> bool {
+        f64::is_nan(self)
+    }
+    fn next_down(self) -> Self {
+        f64::next_down(self)
+    }
+    #[inline]
+    fn exp(self) -> Self {
+        f64::exp(self)
+    }
+    #[inline]
+    fn ln_1p(self) -> Self {
+        f64::ln_1p(self)
+    }
+    /// LightGBM's `1.0 / (1.0 + exp(-sigmoid * x))`, in double.
+    #[inline]
+    fn logistic(self, scale: Self) -> Self {
+        1.0 / (1.0 + (-(scale * self)).exp())
+    }
+}

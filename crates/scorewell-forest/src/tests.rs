@@ -1,0 +1,333 @@
+//! The compiled evaluator against the reference evaluator on random forests and random rows,
+//! plus hand-checked semantics of each split rule.
+
+use proptest::prelude::*;
+
+use crate::reference;
+use crate::*;
+
+/// SplitMix64: a tiny seeded generator so one proptest `u64` describes a whole forest.
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+    fn chance(&mut self, percent: u64) -> bool {
+        self.below(100) < percent
+    }
+    /// Values that hit thresholds exactly, zero, tiny values, NaN and infinities often.
+    fn value(&mut self) -> f64 {
+        const SPECIAL: [f64; 10] = [0.0, -0.0, 1e-40, -1e-36, 0.5, -0.5, 1.0, 2.0, 0.1, 3.0];
+        match self.below(10) {
+            0 => f64::NAN,
+            1 => f64::INFINITY,
+            2 => f64::NEG_INFINITY,
+            3..=5 => SPECIAL[self.below(10) as usize],
+            _ => (self.below(2000) as f64 - 1000.0) / 250.0,
+        }
+    }
+}
+
+fn random_tree(
+    rng: &mut Rng,
+    num_features: u32,
+    cast: CategoryCast,
+    max_depth: u32,
+) -> TreeBuilder {
+    let mut t = TreeBuilder::new();
+    // Reserve node ids as we go: children are pushed after their parent, breadth-last.
+    fn grow(rng: &mut Rng, t: &mut TreeBuilder, nf: u32, cast: CategoryCast, depth: u32) -> u32 {
+        if depth == 0 || rng.chance(20) {
+            if rng.chance(15) {
+                let k = rng.below(3) as usize;
+                let lin = LinearLeaf {
+                    constant: rng.value().clamp(-5.0, 5.0).max(-5.0),
+                    features: (0..k).map(|_| rng.below(nf as u64) as u32).collect(),
+                    coefficients: (0..k)
+                        .map(|_| (rng.below(100) as f64 - 50.0) / 10.0)
+                        .collect(),
+                };
+                let v = (rng.below(200) as f64 - 100.0) / 64.0;
+                let lin = LinearLeaf {
+                    constant: if lin.constant.is_finite() {
+                        lin.constant
+                    } else {
+                        0.25
+                    },
+                    ..lin
+                };
+                return t.linear_leaf(v, lin);
+            }
+            return t.leaf((rng.below(200) as f64 - 100.0) / 64.0);
+        }
+        let feature = rng.below(nf as u64) as u32;
+        let default_left = rng.chance(50);
+        let test = if rng.chance(20) {
+            let words = 1 + rng.below(3) as usize;
+            SplitTest::Categorical {
+                bitset: (0..words).map(|_| rng.next() as u32).collect(),
+                in_set_goes_left: rng.chance(50),
+                nan: [NanRoute::Default, NanRoute::Left, NanRoute::Right][rng.below(3) as usize],
+                cast,
+            }
+        } else {
+            let threshold = loop {
+                let v = rng.value();
+                if v.is_finite() {
+                    break v;
+                }
+            };
+            let missing = [
+                Missing::NanDefault,
+                Missing::NanAsZero,
+                Missing::ZeroAndNanDefault,
+            ][rng.below(3) as usize];
+            SplitTest::Numeric { threshold, missing }
+        };
+        // Placeholder children, patched once they exist.
+        let me = t.split(feature, test.clone(), default_left, 0, 0);
+        let left = grow(rng, t, nf, cast, depth - 1);
+        let right = grow(rng, t, nf, cast, depth - 1);
+        t.patch_children(me, left, right);
+        me
+    }
+    grow(rng, &mut t, num_features, cast, max_depth);
+    t
+}
+
+fn random_forest(seed: u64) -> (Forest, Vec<f64>, usize) {
+    let mut rng = Rng(seed);
+    let nf = 1 + rng.below(6) as usize;
+    let groups = 1 + rng.below(3) as usize;
+    let mut b = ForestBuilder::new(nf, groups);
+    let precision = if rng.chance(50) {
+        Precision::F32
+    } else {
+        Precision::F64
+    };
+    let cast = if rng.chance(50) {
+        CategoryCast::CheckThenTruncate
+    } else {
+        CategoryCast::TruncateThenCheck
+    };
+    b.precision(precision)
+        .comparison(if rng.chance(50) {
+            Comparison::Less
+        } else {
+            Comparison::LessEqual
+        })
+        .input_rule(if rng.chance(50) {
+            InputRule::Plain
+        } else {
+            InputRule::SnapTinyToZero
+        })
+        .base_margin(
+            (0..groups)
+                .map(|_| (rng.below(100) as f64) / 100.0)
+                .collect(),
+        )
+        .link(
+            [
+                Link::Identity,
+                Link::Softmax,
+                Link::Exp,
+                Link::Logistic { scale: 0.7 },
+            ][rng.below(4) as usize],
+        );
+    if rng.chance(20) {
+        b.aggregation(Aggregation::Mean { divisor: 3.0 });
+    }
+    let num_trees = 1 + rng.below(20) as usize;
+    for i in 0..num_trees {
+        let depth = rng.below(7) as u32;
+        let w = if rng.chance(20) { 0.5 } else { 1.0 };
+        b.push_tree(
+            random_tree(&mut rng, nf as u32, cast, depth),
+            (i % groups) as u32,
+            w,
+        );
+    }
+    let forest = b.build().expect("random forest is valid");
+    let rows = 1 + rng.below(300) as usize;
+    let data = (0..rows * nf).map(|_| rng.value()).collect();
+    (forest, data, nf)
+}
+
+fn reference_all(forest: &Forest, data: &[f64], nf: usize, margin: bool) -> Vec<f64> {
+    data.chunks(nf)
+        .flat_map(|row| match (forest.precision(), margin) {
+            (Precision::F32, true) => reference::margins::<f32>(forest, row),
+            (Precision::F32, false) => reference::predict::<f32>(forest, row),
+            (Precision::F64, true) => reference::margins::<f64>(forest, row),
+            (Precision::F64, false) => reference::predict::<f64>(forest, row),
+        })
+        .collect()
+}
+
+fn same(a: &[f64], b: &[f64]) -> bool {
+    a.len() == b.len()
+        && a.iter()
+            .zip(b)
+            .all(|(x, y)| x.to_bits() == y.to_bits() || (x.is_nan() && y.is_nan()))
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+    #[test]
+    fn compiled_equals_reference_bit_for_bit(seed in any::<u64>()) {
+        let (forest, data, nf) = random_forest(seed);
+        let predictor = Predictor::compile(&forest);
+        for margin in [true, false] {
+            let got = predictor.predict(&DenseRows::new(&data, nf), margin);
+            let want = reference_all(&forest, &data, nf, margin);
+            prop_assert!(same(&got, &want), "seed {seed} margin {margin}\n got {got:?}\nwant {want:?}");
+        }
+    }
+}
+
+/// A one-split forest over one feature.
+fn one_split(
+    test: SplitTest,
+    default_left: bool,
+    cmp: Comparison,
+    precision: Precision,
+) -> Predictor {
+    let mut t = TreeBuilder::new();
+    t.split(0, test, default_left, 1, 2);
+    t.leaf(-1.0);
+    t.leaf(1.0);
+    let mut b = ForestBuilder::new(1, 1);
+    b.comparison(cmp).precision(precision).push_tree(t, 0, 1.0);
+    Predictor::compile(&b.build().expect("valid"))
+}
+
+fn sides(p: &Predictor, xs: &[f64]) -> Vec<&'static str> {
+    p.predict(&DenseRows::new(xs, 1), false)
+        .into_iter()
+        .map(|v| if v < 0.0 { "L" } else { "R" })
+        .collect()
+}
+
+#[test]
+fn xgboost_numeric_rule_is_strict_less_in_f32_with_default_for_nan() {
+    let test = SplitTest::Numeric {
+        threshold: 0.5,
+        missing: Missing::NanDefault,
+    };
+    let p = one_split(test, false, Comparison::Less, Precision::F32);
+    // 0.50000001 rounds to 0.5f32, which is not < 0.5.
+    assert_eq!(
+        sides(
+            &p,
+            &[
+                0.4,
+                0.5,
+                0.500_000_01,
+                f64::NAN,
+                f64::NEG_INFINITY,
+                f64::INFINITY
+            ]
+        ),
+        ["L", "R", "R", "R", "L", "R"]
+    );
+}
+
+#[test]
+fn lightgbm_numeric_rules() {
+    let le = |missing, dl| {
+        one_split(
+            SplitTest::Numeric {
+                threshold: -0.25,
+                missing,
+            },
+            dl,
+            Comparison::LessEqual,
+            Precision::F64,
+        )
+    };
+    // None: NaN compares as 0, which is > -0.25: right, whatever the default says.
+    assert_eq!(
+        sides(&le(Missing::NanAsZero, true), &[f64::NAN, -0.25, -0.3]),
+        ["R", "L", "L"]
+    );
+    // Zero: zero and NaN follow the default.
+    assert_eq!(
+        sides(
+            &le(Missing::ZeroAndNanDefault, true),
+            &[f64::NAN, 0.0, 1e-36, 0.1]
+        ),
+        ["L", "L", "L", "R"]
+    );
+    assert_eq!(
+        sides(&le(Missing::NanDefault, true), &[f64::NAN, 0.0]),
+        ["L", "R"]
+    );
+}
+
+#[test]
+fn categorical_rules_of_both_libraries() {
+    // Categories 1 and 33 in the set.
+    let bitset = vec![0b10, 0b10];
+    let xgb = one_split(
+        SplitTest::Categorical {
+            bitset: bitset.clone(),
+            in_set_goes_left: false,
+            nan: NanRoute::Default,
+            cast: CategoryCast::CheckThenTruncate,
+        },
+        true,
+        Comparison::Less,
+        Precision::F32,
+    );
+    assert_eq!(
+        sides(
+            &xgb,
+            &[1.0, 33.0, 1.9, 2.0, -0.5, 99.0, f64::NAN, f64::INFINITY]
+        ),
+        ["R", "R", "R", "L", "L", "L", "L", "L"]
+    );
+    let lgb = one_split(
+        SplitTest::Categorical {
+            bitset,
+            in_set_goes_left: true,
+            nan: NanRoute::Right,
+            cast: CategoryCast::TruncateThenCheck,
+        },
+        true,
+        Comparison::LessEqual,
+        Precision::F64,
+    );
+    assert_eq!(
+        sides(&lgb, &[1.0, 33.0, 2.0, -1.0, 99.0, f64::NAN]),
+        ["L", "L", "R", "R", "R", "R"]
+    );
+}
+
+#[test]
+fn single_rows_and_large_batches_agree() {
+    let (forest, data, nf) = random_forest(7);
+    let p = Predictor::compile(&forest);
+    let batch = p.predict(&DenseRows::new(&data, nf), false);
+    let k = p.num_outputs(false);
+    for (r, row) in data.chunks(nf).enumerate() {
+        let one = p.predict(&DenseRows::new(row, nf), false);
+        assert!(same(&one, &batch[r * k..(r + 1) * k]));
+    }
+}
+
+#[test]
+fn many_rows_use_all_blocks() {
+    let (forest, data, nf) = random_forest(11);
+    let big: Vec<f64> = data.iter().cycle().take(nf * 5000).copied().collect();
+    let p = Predictor::compile(&forest);
+    let got = p.predict(&DenseRows::new(&big, nf), false);
+    let want = reference_all(&forest, &big, nf, false);
+    assert!(same(&got, &want));
+}
