@@ -1,0 +1,59 @@
+//! The scoring core's error type.
+
+use arrow_schema::ArrowError;
+use scorewell_forest::ForestError;
+
+/// Anything that can go wrong while building a scorer or scoring a batch.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ScoreError {
+    /// An input column the model needs is not in the batch.
+    #[error(
+        "input has no column `{column}` (needed by {needed_by}); input columns are: {available}"
+    )]
+    MissingColumn {
+        /// The missing column.
+        column: String,
+        /// Who needs it, e.g. "model feature 3".
+        needed_by: String,
+        /// The columns the input does have, comma-separated.
+        available: String,
+    },
+    /// An input column has a type the stage cannot read.
+    #[error("column `{column}` has type {got}, expected {expected}")]
+    ColumnType {
+        /// The column.
+        column: String,
+        /// What the stage accepts.
+        expected: String,
+        /// The column's Arrow type.
+        got: String,
+    },
+    /// A stage would write a column that already exists.
+    #[error("output column `{column}` already exists in the input; rename the input column")]
+    DuplicateColumn {
+        /// The clashing name.
+        column: String,
+    },
+    /// A batch does not have the schema the scorer was bound to.
+    #[error("batch schema differs from the schema the scorer was bound to: {0}")]
+    SchemaMismatch(String),
+    /// The model is structurally invalid.
+    #[error(transparent)]
+    Forest(#[from] ForestError),
+    /// Arrow refused to assemble a batch.
+    #[error("arrow: {0}")]
+    Arrow(#[from] ArrowError),
+    /// An error inside a named stage.
+    #[error("stage `{stage}`: {source}")]
+    InStage {
+        /// The stage's name.
+        stage: String,
+        /// What went wrong.
+        #[source]
+        source: Box<ScoreError>,
+    },
+}
+
+/// Result alias.
+pub type Result<T, E = ScoreError> = std::result::Result<T, E>;

@@ -1,0 +1,171 @@
+//! [`Scorer`]: the one scoring path every surface calls.
+
+use std::sync::Arc;
+
+use arrow_array::RecordBatch;
+use arrow_schema::{Schema, SchemaRef};
+
+use crate::error::{Result, ScoreError};
+use crate::stage::{Binding, InputColumn, Stage};
+
+/// An ordered list of stages; each reads the input plus earlier stages' outputs.
+#[derive(Debug, Clone, Default)]
+pub struct Pipeline {
+    stages: Vec<Arc<dyn Stage>>,
+}
+
+impl Pipeline {
+    /// An empty pipeline.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Append a stage.
+    pub fn push(mut self, stage: Arc<dyn Stage>) -> Self {
+        self.stages.push(stage);
+        self
+    }
+    /// The stages in order.
+    pub fn stages(&self) -> &[Arc<dyn Stage>] {
+        &self.stages
+    }
+}
+
+/// An immutable, thread-safe scorer; cloning it is a reference-count increment.
+///
+/// [`Scorer::bind`] resolves every stage's columns against an input schema once;
+/// [`Scorer::score`] binds and scores in one call for callers with one-off batches.
+#[derive(Debug, Clone)]
+pub struct Scorer {
+    pipeline: Arc<Pipeline>,
+}
+
+impl Scorer {
+    /// Wrap a pipeline.
+    pub fn new(pipeline: Pipeline) -> Self {
+        Self {
+            pipeline: Arc::new(pipeline),
+        }
+    }
+
+    /// The pipeline.
+    pub fn pipeline(&self) -> &Pipeline {
+        &self.pipeline
+    }
+
+    /// The input columns the pipeline reads (columns produced by an earlier stage excluded).
+    pub fn inputs(&self) -> Vec<InputColumn> {
+        let mut produced = std::collections::HashSet::new();
+        let mut seen = std::collections::HashSet::new();
+        let mut out = Vec::new();
+        for stage in &self.pipeline.stages {
+            for input in stage.inputs() {
+                if !produced.contains(&input.name) && seen.insert(input.name.clone()) {
+                    out.push(input);
+                }
+            }
+            produced.extend(stage.output_fields().iter().map(|f| f.name().clone()));
+        }
+        out
+    }
+
+    /// Resolve all stages against `schema`, checking column names and types.
+    pub fn bind(&self, schema: SchemaRef) -> Result<BoundScorer> {
+        let mut fields: Vec<_> = schema.fields().iter().cloned().collect();
+        let mut bindings = Vec::with_capacity(self.pipeline.stages.len());
+        for stage in &self.pipeline.stages {
+            let current = Schema::new(fields.clone());
+            let binding = stage
+                .bind(&current)
+                .map_err(|e| in_stage(stage.as_ref(), e))?;
+            for out in stage.output_fields() {
+                if current.index_of(out.name()).is_ok() {
+                    return Err(in_stage(
+                        stage.as_ref(),
+                        ScoreError::DuplicateColumn {
+                            column: out.name().clone(),
+                        },
+                    ));
+                }
+                fields.push(out);
+            }
+            bindings.push(binding);
+        }
+        Ok(BoundScorer {
+            scorer: self.clone(),
+            input: schema,
+            output: Arc::new(Schema::new(fields)),
+            bindings,
+        })
+    }
+
+    /// Score one batch: the result holds the input columns followed by every stage's outputs.
+    pub fn score(&self, batch: &RecordBatch) -> Result<RecordBatch> {
+        self.bind(batch.schema())?.score(batch)
+    }
+}
+
+fn in_stage(stage: &dyn Stage, err: ScoreError) -> ScoreError {
+    match err {
+        // Column errors already name the column; the stage name adds noise for one-stage models.
+        e @ (ScoreError::MissingColumn { .. } | ScoreError::ColumnType { .. }) => e,
+        e => ScoreError::InStage {
+            stage: stage.name().to_string(),
+            source: Box::new(e),
+        },
+    }
+}
+
+/// A [`Scorer`] bound to one input schema.
+#[derive(Debug, Clone)]
+pub struct BoundScorer {
+    scorer: Scorer,
+    input: SchemaRef,
+    output: SchemaRef,
+    bindings: Vec<Binding>,
+}
+
+impl BoundScorer {
+    /// The schema of scored batches.
+    pub fn output_schema(&self) -> SchemaRef {
+        self.output.clone()
+    }
+
+    /// The input schema this binding was made for.
+    pub fn input_schema(&self) -> SchemaRef {
+        self.input.clone()
+    }
+
+    /// Score a batch with the bound input schema.
+    pub fn score(&self, batch: &RecordBatch) -> Result<RecordBatch> {
+        let schema = batch.schema();
+        if !Arc::ptr_eq(&schema, &self.input) && schema.fields() != self.input.fields() {
+            return Err(ScoreError::SchemaMismatch(format!(
+                "bound to {} columns, got {}",
+                self.input.fields().len(),
+                schema.fields().len()
+            )));
+        }
+        let mut columns = batch.columns().to_vec();
+        let mut fields: Vec<_> = schema.fields().iter().cloned().collect();
+        let mut current = batch.clone();
+        let stages = &self.scorer.pipeline.stages;
+        for (i, (stage, binding)) in stages.iter().zip(&self.bindings).enumerate() {
+            let out = stage
+                .apply(binding, &current)
+                .map_err(|e| in_stage(stage.as_ref(), e))?;
+            fields.extend(stage.output_fields());
+            columns.extend(out);
+            if i + 1 < stages.len() {
+                // Later stages see earlier outputs; a one-stage pipeline never pays for this.
+                current =
+                    RecordBatch::try_new(Arc::new(Schema::new(fields.clone())), columns.clone())?;
+            }
+        }
+        let options = arrow_array::RecordBatchOptions::new().with_row_count(Some(batch.num_rows()));
+        Ok(RecordBatch::try_new_with_options(
+            self.output.clone(),
+            columns,
+            &options,
+        )?)
+    }
+}

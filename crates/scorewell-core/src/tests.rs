@@ -1,0 +1,147 @@
+//! Binding and column-reading behaviour of the core.
+
+use std::sync::Arc;
+
+use arrow_array::{
+    ArrayRef, BooleanArray, DictionaryArray, Float32Array, Float64Array, Int64Array, RecordBatch,
+    StringArray, UInt8Array, types::Int32Type,
+};
+use scorewell_forest::{CategoryCast, ForestBuilder, Missing, NanRoute, SplitTest, TreeBuilder};
+
+use crate::*;
+
+/// prediction = 1 if a < 0.5 else 2, plus 10 if category b ∈ {1} (b missing → +20).
+fn scorer(mode: OutputMode, categories: Option<Vec<&str>>) -> Scorer {
+    let mut t0 = TreeBuilder::new();
+    t0.numeric(0, 0.5, Missing::NanDefault, true, 1, 2);
+    t0.leaf(1.0);
+    t0.leaf(2.0);
+    let mut t1 = TreeBuilder::new();
+    t1.split(
+        1,
+        SplitTest::Categorical {
+            bitset: vec![0b10],
+            in_set_goes_left: true,
+            nan: NanRoute::Right,
+            cast: CategoryCast::TruncateThenCheck,
+        },
+        false,
+        1,
+        2,
+    );
+    t1.leaf(10.0);
+    t1.leaf(20.0);
+    let mut b = ForestBuilder::new(2, 1);
+    b.comparison(scorewell_forest::Comparison::Less);
+    b.push_tree(t0, 0, 1.0).push_tree(t1, 0, 1.0);
+    let model = ForestModel {
+        forest: b.build().expect("valid"),
+        features: vec![
+            FeatureSpec::numeric("a"),
+            FeatureSpec {
+                name: "b".into(),
+                kind: FeatureKind::Categorical {
+                    categories: categories.map(|c| c.into_iter().map(String::from).collect()),
+                },
+            },
+        ],
+        info: ModelInfo::default(),
+    };
+    let stage = ForestStage::new("m", Arc::new(model), mode).expect("stage");
+    Scorer::new(Pipeline::new().push(Arc::new(stage)))
+}
+
+fn batch(cols: Vec<(&str, ArrayRef)>) -> RecordBatch {
+    RecordBatch::try_from_iter(cols).expect("batch")
+}
+
+fn prediction(out: &RecordBatch) -> Vec<f64> {
+    out.column_by_name("prediction")
+        .expect("prediction column")
+        .as_any()
+        .downcast_ref::<Float64Array>()
+        .expect("f64")
+        .values()
+        .to_vec()
+}
+
+#[test]
+fn reads_every_numeric_type_and_treats_null_as_missing() {
+    let s = scorer(OutputMode::Prediction, None);
+    let a: ArrayRef = Arc::new(Float32Array::from(vec![Some(0.1), None, Some(0.9)]));
+    let b: ArrayRef = Arc::new(Int64Array::from(vec![Some(1), Some(2), None]));
+    let out = s.score(&batch(vec![("a", a), ("b", b)])).expect("score");
+    assert_eq!(prediction(&out), vec![11.0, 21.0, 22.0]);
+    let a: ArrayRef = Arc::new(BooleanArray::from(vec![true, false]));
+    let b: ArrayRef = Arc::new(UInt8Array::from(vec![1, 0]));
+    let out = s.score(&batch(vec![("b", b), ("a", a)])).expect("score");
+    assert_eq!(prediction(&out), vec![12.0, 21.0]);
+    assert_eq!(out.num_columns(), 3);
+}
+
+#[test]
+fn missing_and_mistyped_columns_are_named() {
+    let s = scorer(OutputMode::Prediction, None);
+    let a: ArrayRef = Arc::new(Float64Array::from(vec![0.1]));
+    let err = s.score(&batch(vec![("a", a.clone())])).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "input has no column `b` (needed by model feature 1); input columns are: a"
+    );
+    let b: ArrayRef = Arc::new(StringArray::from(vec!["x"]));
+    let err = s.score(&batch(vec![("a", a), ("b", b)])).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "column `b` has type Utf8, expected an integer category code (the model stores no category names)"
+    );
+}
+
+#[test]
+fn category_names_map_to_codes_and_unknown_names_are_missing() {
+    let s = scorer(OutputMode::Prediction, Some(vec!["red", "green"]));
+    let a: ArrayRef = Arc::new(Float64Array::from(vec![0.1, 0.1, 0.1, 0.1]));
+    let b: ArrayRef = Arc::new(StringArray::from(vec![
+        Some("green"),
+        Some("red"),
+        Some("blue"),
+        None,
+    ]));
+    let out = s
+        .score(&batch(vec![("a", a.clone()), ("b", b)]))
+        .expect("score");
+    assert_eq!(prediction(&out), vec![11.0, 21.0, 21.0, 21.0]);
+    let dict: DictionaryArray<Int32Type> =
+        vec!["green", "red", "green", "blue"].into_iter().collect();
+    let out = s
+        .score(&batch(vec![("a", a), ("b", Arc::new(dict))]))
+        .expect("score");
+    assert_eq!(prediction(&out), vec![11.0, 21.0, 11.0, 21.0]);
+}
+
+#[test]
+fn margin_mode_names_margin_and_output_clash_is_refused() {
+    let s = scorer(OutputMode::Margin, None);
+    let a: ArrayRef = Arc::new(Float64Array::from(vec![0.1]));
+    let b: ArrayRef = Arc::new(Float64Array::from(vec![1.0]));
+    let out = s
+        .score(&batch(vec![("a", a.clone()), ("b", b.clone())]))
+        .expect("score");
+    assert!(out.column_by_name("margin").is_some());
+    let s = scorer(OutputMode::Prediction, None);
+    let p: ArrayRef = Arc::new(Float64Array::from(vec![1.0]));
+    let err = s
+        .score(&batch(vec![("a", a), ("b", b), ("prediction", p)]))
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("output column `prediction` already exists"),
+        "{err}"
+    );
+}
+
+#[test]
+fn scorer_is_send_sync_and_cheap_to_clone() {
+    fn assert_send_sync<T: Send + Sync + Clone>() {}
+    assert_send_sync::<Scorer>();
+    assert_send_sync::<BoundScorer>();
+}
