@@ -1,0 +1,551 @@
+#![allow(clippy::unwrap_used)]
+
+use scorewell_core::FeatureKind;
+use scorewell_forest::{DenseRows, Link, Predictor};
+
+use super::doc::Doc;
+use super::*;
+
+/// (left, right, feature, condition, default_left)
+type NodeRow = (i64, i64, i64, f32, u8);
+
+/// One tree as XGBoost writes it.
+fn tree_json(id: usize, nodes: &[NodeRow], extra: &str) -> String {
+    let col = |f: &dyn Fn(&NodeRow) -> String| nodes.iter().map(f).collect::<Vec<_>>().join(",");
+    let n = nodes.len();
+    format!(
+        r#"{{"id":{id},"tree_param":{{"num_deleted":"0","num_feature":"2","num_nodes":"{n}","size_leaf_vector":"1"}},
+        "left_children":[{}],"right_children":[{}],"split_indices":[{}],"split_conditions":[{}],
+        "default_left":[{}],"base_weights":[],"loss_changes":[],"sum_hessian":[],"parents":[]{extra}}}"#,
+        col(&|x| x.0.to_string()),
+        col(&|x| x.1.to_string()),
+        col(&|x| x.2.to_string()),
+        col(&|x| format!("{:?}", x.3)),
+        col(&|x| x.4.to_string()),
+    )
+}
+
+/// A stump on feature 0 at 0.5: left leaf -1, right leaf +1, missing goes left.
+fn stump(id: usize) -> String {
+    tree_json(
+        id,
+        &[(1, 2, 0, 0.5, 1), (-1, -1, 0, -1.0, 0), (-1, -1, 0, 1.0, 0)],
+        "",
+    )
+}
+
+fn model_json(objective: &str, base_score: &str, num_class: u32, booster: &str) -> String {
+    format!(
+        r#"{{"learner":{{"attributes":{{}},"feature_names":["a","b"],"feature_types":["float","float"],
+        "gradient_booster":{booster},
+        "learner_model_param":{{"base_score":"{base_score}","boost_from_average":"1","num_class":"{num_class}","num_feature":"2","num_target":"1"}},
+        "objective":{{"name":"{objective}"}}}},"version":[3,1,2]}}"#
+    )
+}
+
+fn gbtree(trees: &[String], tree_info: &[u32]) -> String {
+    let info: Vec<String> = tree_info.iter().map(|t| t.to_string()).collect();
+    format!(
+        r#"{{"name":"gbtree","model":{{"gbtree_model_param":{{"num_parallel_tree":"1","num_trees":"{}"}},
+        "trees":[{}],"tree_info":[{}]}}}}"#,
+        trees.len(),
+        trees.join(","),
+        info.join(",")
+    )
+}
+
+fn predict(model: &ForestModel, rows: &[f64], margin: bool) -> Vec<f64> {
+    let nf = model.forest.num_features();
+    Predictor::compile(&model.forest).predict(&DenseRows::new(rows, nf), margin)
+}
+
+fn stump_model() -> String {
+    model_json("reg:squarederror", "5E-1", 0, &gbtree(&[stump(0)], &[0]))
+}
+
+#[test]
+fn stump_predicts_with_less_than_and_default_left() {
+    let m = load_json(stump_model().as_bytes()).unwrap();
+    // x < 0.5 goes left; 0.5 itself goes right; NaN follows default_left.
+    let out = predict(&m, &[0.2, 0.0, 0.5, 0.0, f64::NAN, 0.0], false);
+    assert_eq!(out, vec![-0.5, 1.5, -0.5]);
+    assert_eq!(m.features[0].name, "a");
+    assert_eq!(m.info.producer.as_deref(), Some("xgboost 3.1.2"));
+    assert_eq!(m.info.format, "xgboost-json");
+    assert_eq!(m.info.objective, "reg:squarederror");
+    assert!(
+        m.info
+            .details
+            .contains(&("booster".into(), "gbtree".into()))
+    );
+}
+
+#[test]
+fn old_layout_with_bool_default_left_and_no_feature_names() {
+    let text = stump_model()
+        .replace(
+            r#""default_left":[1,0,0]"#,
+            r#""default_left":[true,false,false]"#,
+        )
+        .replace(
+            r#""feature_names":["a","b"],"feature_types":["float","float"],"#,
+            "",
+        )
+        .replace(r#""version":[3,1,2]"#, r#""version":[1,0,0]"#)
+        .replace(r#","num_target":"1""#, "");
+    let m = load_json(text.as_bytes()).unwrap();
+    assert_eq!(m.features[1].name, "f1");
+    assert_eq!(predict(&m, &[f64::NAN, 0.0], false), vec![-0.5]);
+}
+
+#[test]
+fn logistic_base_score_is_a_probability_in_every_layout() {
+    for bs in ["2.5E-1", "[2.5E-1]"] {
+        let text = model_json("binary:logistic", bs, 0, &gbtree(&[stump(0)], &[0]));
+        let m = load_json(text.as_bytes()).unwrap();
+        let expected = f64::from(-(1.0f32 / 0.25 - 1.0).ln());
+        assert_eq!(m.forest.base_margin(), &[expected]);
+        assert_eq!(m.forest.link(), Link::Logistic { scale: 1.0 });
+    }
+}
+
+#[test]
+fn vector_base_score_gives_one_margin_per_class() {
+    let trees: Vec<String> = (0..3).map(stump).collect();
+    let text = model_json(
+        "multi:softprob",
+        "[1E-1,2E-1,3E-1]",
+        3,
+        &gbtree(&trees, &[0, 1, 2]),
+    );
+    let m = load_json(text.as_bytes()).unwrap();
+    assert_eq!(
+        m.forest.base_margin(),
+        &[0.1f32 as f64, 0.2f32 as f64, 0.3f32 as f64]
+    );
+    let margins = predict(&m, &[0.9, 0.0], true);
+    assert_eq!(
+        margins,
+        vec![
+            (0.1f32 + 1.0) as f64,
+            (0.2f32 + 1.0) as f64,
+            (0.3f32 + 1.0) as f64
+        ]
+    );
+    assert_eq!(m.forest.link(), Link::Softmax);
+    let wrong = model_json(
+        "multi:softprob",
+        "[1E-1,2E-1]",
+        3,
+        &gbtree(&trees, &[0, 1, 2]),
+    );
+    let err = load_json(wrong.as_bytes()).unwrap_err().to_string();
+    assert!(
+        err.contains("base_score") && err.contains("2 values"),
+        "{err}"
+    );
+}
+
+#[test]
+fn log_link_objectives_take_ln_of_base_score() {
+    let text = model_json("count:poisson", "[2E0]", 0, &gbtree(&[stump(0)], &[0]));
+    let m = load_json(text.as_bytes()).unwrap();
+    assert_eq!(m.forest.base_margin(), &[f64::from(2.0f32.ln())]);
+    assert_eq!(m.forest.link(), Link::Exp);
+}
+
+#[test]
+fn categorical_split_sends_listed_categories_right() {
+    let extra = r#","split_type":[1,0,0],"categories":[1,3,40],"categories_nodes":[0],"categories_segments":[0],"categories_sizes":[3]"#;
+    let tree = tree_json(
+        0,
+        &[
+            (1, 2, 1, 1e-45, 0),
+            (-1, -1, 0, -1.0, 0),
+            (-1, -1, 0, 1.0, 0),
+        ],
+        extra,
+    );
+    let text = model_json("reg:squarederror", "0E0", 0, &gbtree(&[tree], &[0])).replace(
+        r#""feature_types":["float","float"]"#,
+        r#""feature_types":["float","c"]"#,
+    );
+    let m = load_json(text.as_bytes()).unwrap();
+    assert!(m.forest.has_categorical());
+    assert!(matches!(
+        m.features[1].kind,
+        FeatureKind::Categorical { categories: None }
+    ));
+    // 1, 3, 40 are in the set (right, +1); 0, 2, 41, 100, -1, 2^24 are not (left, -1);
+    // NaN follows default_left (right here).
+    let rows: Vec<f64> = [
+        1.0,
+        3.0,
+        40.0,
+        0.0,
+        2.0,
+        41.0,
+        100.0,
+        -1.0,
+        16777216.0,
+        f64::NAN,
+    ]
+    .iter()
+    .flat_map(|&c| [0.0, c])
+    .collect();
+    let out = predict(&m, &rows, false);
+    assert_eq!(
+        out,
+        vec![1.0, 1.0, 1.0, -1.0, -1.0, -1.0, -1.0, -1.0, -1.0, 1.0]
+    );
+}
+
+#[test]
+fn string_categories_from_the_cats_encoder_become_feature_categories() {
+    // "blue", "green", "red" as UTF-8 bytes cut at offsets, the way XGBoost 3.1 stores them.
+    let cats = r#","cats":{"enc":[{"offsets":[],"values":[]},{"offsets":[0,4,9,12],"values":[98,108,117,101,103,114,101,101,110,114,101,100]}],"feature_segments":[0,0,3],"sorted_idx":[0,1,2]}"#;
+    let booster = gbtree(&[stump(0)], &[0]).replace(
+        r#""tree_info":[0]}"#,
+        &format!(r#""tree_info":[0]{cats}}}"#),
+    );
+    let text = model_json("reg:squarederror", "0E0", 0, &booster).replace(
+        r#""feature_types":["float","float"]"#,
+        r#""feature_types":["float","c"]"#,
+    );
+    let m = load_json(text.as_bytes()).unwrap();
+    match &m.features[1].kind {
+        FeatureKind::Categorical {
+            categories: Some(names),
+        } => {
+            assert_eq!(names.as_ref(), ["blue", "green", "red"]);
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn dart_weights_scale_each_tree() {
+    let booster = format!(
+        r#"{{"name":"dart","gbtree":{},"weight_drop":[5E-1,2E0]}}"#,
+        gbtree(&[stump(0), stump(1)], &[0, 0])
+    );
+    let m = load_json(model_json("reg:squarederror", "0E0", 0, &booster).as_bytes()).unwrap();
+    assert_eq!(m.forest.tree_weights(), &[0.5, 2.0]);
+    assert_eq!(predict(&m, &[0.9, 0.0], false), vec![2.5]);
+    let bad = booster.replace("[5E-1,2E0]", "[5E-1]");
+    let err = load_json(model_json("reg:squarederror", "0E0", 0, &bad).as_bytes()).unwrap_err();
+    assert!(err.to_string().contains("weight_drop"), "{err}");
+}
+
+#[test]
+fn refuses_gblinear_multi_target_and_unknown_objective() {
+    let linear = r#"{"name":"gblinear","model":{"weights":[0.1,0.2,0.3]}}"#;
+    let err = load_json(model_json("reg:squarederror", "0E0", 0, linear).as_bytes()).unwrap_err();
+    assert!(matches!(err, FormatError::Unsupported { .. }));
+    assert!(err.to_string().contains("gblinear"), "{err}");
+
+    let multi = stump_model().replace(r#""size_leaf_vector":"1""#, r#""size_leaf_vector":"2""#);
+    let err = load_json(multi.as_bytes()).unwrap_err();
+    assert!(matches!(err, FormatError::Unsupported { .. }));
+    assert!(err.to_string().contains("multi-target"), "{err}");
+
+    let obj = stump_model().replace("reg:squarederror", "reg:mystery");
+    let err = load_json(obj.as_bytes()).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "xgboost-json: unsupported objective `reg:mystery`"
+    );
+}
+
+#[test]
+fn errors_name_the_path_tree_and_node() {
+    let short = stump_model().replace(r#""left_children":[1,-1,-1]"#, r#""left_children":[1,-1]"#);
+    let err = load_json(short.as_bytes()).unwrap_err().to_string();
+    assert!(
+        err.contains("learner.gradient_booster.model.trees[0].left_children"),
+        "{err}"
+    );
+
+    let wrong_type =
+        stump_model().replace(r#""split_indices":[0,0,0]"#, r#""split_indices":[0,"x",0]"#);
+    let err = load_json(wrong_type.as_bytes()).unwrap_err().to_string();
+    assert!(err.contains("trees[0].split_indices[1]"), "{err}");
+
+    let far = stump_model().replace(
+        r#""right_children":[2,-1,-1]"#,
+        r#""right_children":[9,-1,-1]"#,
+    );
+    let err = load_json(far.as_bytes()).unwrap_err();
+    assert!(matches!(err, FormatError::Forest { .. }));
+    assert!(err.to_string().contains("tree 0, node 0"), "{err}");
+
+    let feature = stump_model().replace(r#""split_indices":[0,0,0]"#, r#""split_indices":[7,0,0]"#);
+    let err = load_json(feature.as_bytes()).unwrap_err().to_string();
+    assert!(err.contains("feature 7"), "{err}");
+
+    let nan_leaf = stump_model().replace(
+        r#""split_conditions":[0.5,-1.0,1.0]"#,
+        r#""split_conditions":[0.5,NaN,1.0]"#,
+    );
+    let err = load_json(nan_leaf.as_bytes()).unwrap_err().to_string();
+    assert!(
+        err.contains("tree 0, node 1") && err.contains("NaN"),
+        "{err}"
+    );
+}
+
+#[test]
+fn every_truncated_prefix_fails_cleanly() {
+    let text = stump_model();
+    let bytes = text.as_bytes();
+    for n in 0..bytes.len() {
+        let err = load_json(&bytes[..n]).expect_err("a prefix must not load");
+        assert!(!err.to_string().is_empty());
+    }
+    let ubj = encode(&json::parse(bytes).unwrap());
+    for n in 0..ubj.len() {
+        let err = load_ubjson(&ubj[..n]).expect_err("a prefix must not load");
+        let msg = err.to_string();
+        assert!(msg.contains("byte") || msg.contains('`'), "{msg}");
+    }
+}
+
+#[test]
+fn corrupt_ubjson_does_not_panic() {
+    let ubj = encode(&json::parse(stump_model().as_bytes()).unwrap());
+    for i in 0..ubj.len() {
+        for b in [0x00, 0xff, b'[', b'{', b'L', b'$', b'#'] {
+            let mut c = ubj.clone();
+            c[i] = b;
+            let _ = load_ubjson(&c);
+        }
+    }
+    let deep = vec![b'['; 10_000];
+    assert!(
+        load_ubjson(&deep)
+            .unwrap_err()
+            .to_string()
+            .contains("nested")
+    );
+    let deep = "[".repeat(10_000);
+    assert!(
+        load_json(deep.as_bytes())
+            .unwrap_err()
+            .to_string()
+            .contains("nested")
+    );
+}
+
+#[test]
+fn ubjson_round_trip_matches_json() {
+    let trees: Vec<String> = (0..3).map(stump).collect();
+    let text = model_json(
+        "multi:softprob",
+        "[1E-1,2E-1,3E-1]",
+        3,
+        &gbtree(&trees, &[0, 1, 2]),
+    );
+    let from_json = load_json(text.as_bytes()).unwrap();
+    let ubj = encode(&json::parse(text.as_bytes()).unwrap());
+    assert!(sniff_ubjson(&ubj, None));
+    assert!(!sniff_json(&ubj, None));
+    let from_ubj = crate::load(&ubj, Some("model.ubj")).unwrap();
+    assert_eq!(from_ubj.info.format, "xgboost-ubj");
+    assert_eq!(from_json.forest, from_ubj.forest);
+    let rows = [0.2, 0.0, 0.9, 1.0, f64::NAN, f64::NAN];
+    assert_eq!(
+        predict(&from_json, &rows, false),
+        predict(&from_ubj, &rows, false)
+    );
+}
+
+#[test]
+fn sniffing() {
+    let text = stump_model();
+    assert!(sniff_json(format!("  \n{text}").as_bytes(), None));
+    assert!(!sniff_ubjson(text.as_bytes(), None));
+    assert!(!sniff_json(b"tree\nversion=v4\n", None));
+    assert!(!sniff_ubjson(b"tree\nversion=v4\n", Some("model.ubj")));
+    assert!(!sniff_json(b"version=v4", None));
+    assert!(!sniff_json(br#"{"other": 1}"#, None));
+}
+
+/// A minimal UBJSON writer shaped like XGBoost's: `L` lengths, typed `$d`/`$L`/`$U` arrays.
+fn encode(d: &Doc) -> Vec<u8> {
+    let mut out = Vec::new();
+    put(d, &mut out);
+    out
+}
+
+fn put_len(n: usize, out: &mut Vec<u8>) {
+    out.push(b'L');
+    out.extend_from_slice(&(n as i64).to_be_bytes());
+}
+
+fn put(d: &Doc, out: &mut Vec<u8>) {
+    match d {
+        Doc::Null => out.push(b'Z'),
+        Doc::Bool(b) => out.push(if *b { b'T' } else { b'F' }),
+        Doc::Int(i) => {
+            out.push(b'L');
+            out.extend_from_slice(&i.to_be_bytes());
+        }
+        Doc::Float(f) => {
+            out.push(b'd');
+            out.extend_from_slice(&(*f as f32).to_be_bytes());
+        }
+        Doc::Str(s) => {
+            out.push(b'S');
+            put_len(s.len(), out);
+            out.extend_from_slice(s.as_bytes());
+        }
+        Doc::Array(items)
+            if !items.is_empty() && items.iter().all(|i| matches!(i, Doc::Int(_))) =>
+        {
+            let small = items.iter().all(|i| matches!(i, Doc::Int(0..=255)));
+            out.extend_from_slice(if small { b"[$U#" } else { b"[$l#" });
+            put_len(items.len(), out);
+            for i in items {
+                if let Doc::Int(v) = i {
+                    if small {
+                        out.push(*v as u8);
+                    } else {
+                        out.extend_from_slice(&(*v as i32).to_be_bytes());
+                    }
+                }
+            }
+        }
+        Doc::Array(items)
+            if !items.is_empty() && items.iter().all(|i| matches!(i, Doc::Float(_))) =>
+        {
+            out.extend_from_slice(b"[$d#");
+            put_len(items.len(), out);
+            for i in items {
+                if let Doc::Float(v) = i {
+                    out.extend_from_slice(&(*v as f32).to_be_bytes());
+                }
+            }
+        }
+        Doc::Array(items) => {
+            out.push(b'[');
+            out.push(b'#');
+            put_len(items.len(), out);
+            for i in items {
+                put(i, out);
+            }
+        }
+        Doc::Object(members) => {
+            out.push(b'{');
+            for (k, v) in members {
+                put_len(k.len(), out);
+                out.extend_from_slice(k.as_bytes());
+                put(v, out);
+            }
+            out.push(b'}');
+        }
+        Doc::F32s(_) | Doc::F64s(_) | Doc::Ints(_) => {
+            unreachable!("JSON never yields typed arrays")
+        }
+    }
+}
+
+/// Scratch parity check against cases dumped by `/tmp/xgb_conf/dump.py` (rows as JSON); the
+/// official conformance runner lives elsewhere.
+#[test]
+#[ignore]
+fn conformance_dump() {
+    let dir = std::env::var("XGB_CONF").unwrap_or_else(|_| "/tmp/xgb_conf".into());
+    let mut failures = Vec::new();
+    let mut entries: Vec<_> = std::fs::read_dir(&dir).unwrap().flatten().collect();
+    entries.sort_by_key(|e| e.path());
+    for e in entries {
+        let p = e.path();
+        if p.extension().and_then(|x| x.to_str()) != Some("json") {
+            continue;
+        }
+        let case: serde_json::Value = serde_json::from_slice(&std::fs::read(&p).unwrap()).unwrap();
+        let name = p.file_stem().unwrap().to_string_lossy().to_string();
+        let model_path = case["model"].as_str().unwrap();
+        let bytes = std::fs::read(model_path).unwrap();
+        let loaded = crate::load(&bytes, Some(model_path));
+        let expect_error = case["expect_error"].as_str().unwrap();
+        if !expect_error.is_empty() {
+            match loaded {
+                Err(e) if e.to_string().contains(expect_error) => {
+                    println!("{name}: refused as expected: {e}")
+                }
+                Err(e) => failures.push(format!("{name}: wrong error {e}")),
+                Ok(_) => failures.push(format!(
+                    "{name}: loaded but should fail with {expect_error}"
+                )),
+            }
+            continue;
+        }
+        let model = match loaded {
+            Ok(m) => m,
+            Err(e) => {
+                failures.push(format!("{name}: {e}"));
+                continue;
+            }
+        };
+        let names: Vec<&str> = model.features.iter().map(|f| f.name.as_str()).collect();
+        let cols: Vec<&str> = case["columns"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c.as_str().unwrap())
+            .collect();
+        if names != cols {
+            failures.push(format!(
+                "{name}: feature names {names:?} != columns {cols:?}"
+            ));
+        }
+        let nf = model.forest.num_features();
+        let mut data = Vec::new();
+        let rows = case["rows"].as_array().unwrap();
+        for r in rows {
+            for v in r.as_array().unwrap() {
+                data.push(match v {
+                    serde_json::Value::Null => f64::NAN,
+                    serde_json::Value::String(s) if s == "inf" => f64::INFINITY,
+                    serde_json::Value::String(_) => f64::NEG_INFINITY,
+                    v => v.as_f64().unwrap(),
+                });
+            }
+        }
+        let p = Predictor::compile(&model.forest);
+        let src = DenseRows::new(&data, nf);
+        let exp = case["expected"].as_object().unwrap();
+        let mut worst = 0.0f64;
+        for (margin, prefix) in [(false, "prediction"), (true, "margin")] {
+            let got = p.predict(&src, margin);
+            let k = got.len() / rows.len().max(1);
+            for j in 0..k {
+                let col = if k == 1 {
+                    prefix.to_string()
+                } else {
+                    format!("{prefix}_{j}")
+                };
+                let Some(e) = exp.get(&col) else {
+                    failures.push(format!("{name}: no expected column {col}"));
+                    continue;
+                };
+                for (r, ev) in e.as_array().unwrap().iter().enumerate() {
+                    let ev = ev.as_f64().unwrap_or(f64::NAN);
+                    let g = got[r * k + j];
+                    let d = (g - ev).abs();
+                    worst = worst.max(d / (1.0 + ev.abs()));
+                    if d > 1e-6 + 1e-6 * ev.abs() {
+                        failures.push(format!("{name}: {col} row {r}: got {g}, expected {ev}"));
+                        break;
+                    }
+                }
+            }
+        }
+        println!("{name}: ok-ish, worst rel {worst:e}");
+    }
+    for f in &failures {
+        println!("FAIL {f}");
+    }
+    assert!(failures.is_empty(), "{} failures", failures.len());
+}

@@ -1,0 +1,134 @@
+//! scorewell: load the model files people already have and score them natively.
+//!
+//! ```no_run
+//! # fn main() -> Result<(), scorewell::Error> {
+//! let scorer = scorewell::load("model.json")?;           // XGBoost JSON/UBJSON, LightGBM text
+//! # let batch: scorewell::arrow_array::RecordBatch = unimplemented!();
+//! let scored = scorer.score(&batch)?;                     // input columns + `prediction`
+//! # Ok(()) }
+//! ```
+//!
+//! Every surface (the CLI, the server, the Python package) goes through [`Scorer::score`].
+#![warn(missing_docs)]
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+pub use scorewell_core::{
+    Binding, BoundScorer, FeatureKind, FeatureSpec, ForestModel, ForestStage, InputColumn,
+    ModelInfo, OutputMode, Pipeline, ScoreError, Scorer, Stage,
+};
+pub use scorewell_forest as forest;
+pub use scorewell_formats::{FORMATS, Format, FormatError};
+/// The Arrow crates scorewell's API speaks, re-exported so callers use the same versions.
+pub use {arrow_array, arrow_schema};
+
+/// Anything that can go wrong loading a model or scoring with it.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The model file could not be read.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The model file could not be parsed or is unsupported.
+    #[error("{path}: {source}")]
+    Model {
+        /// The file (or `<bytes>`).
+        path: PathBuf,
+        /// What the frontend said.
+        #[source]
+        source: FormatError,
+    },
+    /// Building the scorer or scoring failed.
+    #[error(transparent)]
+    Score(#[from] ScoreError),
+    /// An unknown `format` was requested.
+    #[error("unknown model format `{name}` (supported: {supported})")]
+    UnknownFormat {
+        /// The requested name.
+        name: String,
+        /// The supported names.
+        supported: String,
+    },
+}
+
+/// How to load a model.
+#[derive(Debug, Clone, Default)]
+pub struct LoadOptions {
+    /// Predictions (default) or raw margins.
+    pub mode: OutputMode,
+    /// Force a format by name (see [`FORMATS`]) instead of detecting it.
+    pub format: Option<String>,
+}
+
+/// Read and parse a model file.
+pub fn load_model(path: impl AsRef<Path>, format: Option<&str>) -> Result<ForestModel, Error> {
+    let path = path.as_ref();
+    let bytes = std::fs::read(path).map_err(|source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let name = path.file_name().and_then(|n| n.to_str());
+    parse_model(&bytes, name, format).map_err(|e| match e {
+        Error::Model { source, .. } => Error::Model {
+            path: path.to_path_buf(),
+            source,
+        },
+        other => other,
+    })
+}
+
+fn parse_model(
+    bytes: &[u8],
+    file_name: Option<&str>,
+    format: Option<&str>,
+) -> Result<ForestModel, Error> {
+    let model = match format {
+        Some(name) => {
+            let f = scorewell_formats::format_named(name).ok_or_else(|| Error::UnknownFormat {
+                name: name.to_string(),
+                supported: scorewell_formats::supported(),
+            })?;
+            (f.load)(bytes)
+        }
+        None => scorewell_formats::load(bytes, file_name),
+    };
+    model.map_err(|source| Error::Model {
+        path: PathBuf::from(file_name.unwrap_or("<bytes>")),
+        source,
+    })
+}
+
+/// Build a scorer for a loaded model.
+pub fn scorer_for(model: ForestModel, mode: OutputMode) -> Result<Scorer, Error> {
+    let name = model.info.format.clone();
+    let stage = ForestStage::new(name, Arc::new(model), mode)?;
+    Ok(Scorer::new(Pipeline::new().push(Arc::new(stage))))
+}
+
+/// Load a model file into a scorer that returns predictions.
+pub fn load(path: impl AsRef<Path>) -> Result<Scorer, Error> {
+    load_with(path, &LoadOptions::default())
+}
+
+/// Load a model file with options.
+pub fn load_with(path: impl AsRef<Path>, options: &LoadOptions) -> Result<Scorer, Error> {
+    let model = load_model(path, options.format.as_deref())?;
+    scorer_for(model, options.mode)
+}
+
+/// Load a model held in memory (`file_name` helps detection, e.g. `model.ubj`).
+pub fn load_bytes(
+    bytes: &[u8],
+    file_name: Option<&str>,
+    options: &LoadOptions,
+) -> Result<Scorer, Error> {
+    let model = parse_model(bytes, file_name, options.format.as_deref())?;
+    scorer_for(model, options.mode)
+}
