@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# The whole test suite, on a fresh machine: installs what the tests need (a pinned Python venv
+# with XGBoost and LightGBM), runs every Rust test (unit, property, CLI, conformance against the
+# committed cases), then regenerates the conformance cases with the pinned libraries and runs
+# the conformance runner on those too, so parity is checked against models made right now.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+echo "== python venv (pinned conformance libraries)"
+bash scripts/setup-python.sh
+
+echo "== cargo test (workspace)"
+cargo test --workspace --locked
+
+echo "== conformance against freshly generated cases"
+fresh=$(mktemp -d)
+trap 'rm -rf "$fresh"' EXIT
+.venv/bin/python tests/conformance/generate/generate.py --out "$fresh" >/dev/null
+SCOREWELL_CONFORMANCE_DIR="$fresh" cargo test --locked -p scorewell-cli --test conformance
+
+echo "== slim builds (one format each, as a serverless package would)"
+cargo check --locked -p scorewell --no-default-features --features xgboost
+cargo check --locked -p scorewell --no-default-features --features lightgbm
+
+echo "== docs"
+RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked --quiet
+echo "all tests passed"
