@@ -1,0 +1,164 @@
+//! `scorewell score`: file in, file out, streaming, every core.
+//!
+//! Three threads overlap the work: one decodes input batches, the caller scores each batch
+//! with all cores (rayon inside the evaluator), one encodes output. Bounded channels between
+//! them keep at most a few batches in memory, so inputs larger than RAM stream through.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::atomic::Ordering;
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+
+use anyhow::{Context, Result, bail};
+use arrow_array::RecordBatch;
+use arrow_schema::DataType;
+use clap::Args as ClapArgs;
+use scorewell::{LoadOptions, OutputMode};
+use scorewell_io::{BatchReader, BatchWriter, DataFormat, ReadOptions};
+
+use super::{ModelArgs, init_threads};
+use crate::progress::Progress;
+
+/// Arguments of `scorewell score`.
+#[derive(Debug, ClapArgs)]
+pub struct Args {
+    #[command(flatten)]
+    model: ModelArgs,
+    /// Input file (.parquet, .csv, .jsonl).
+    #[arg(long, short)]
+    input: PathBuf,
+    /// Output file (.parquet, .csv, .jsonl); written to a temporary file and renamed at the end.
+    #[arg(long, short)]
+    output: PathBuf,
+    /// Input format instead of the extension's: parquet, csv, jsonl.
+    #[arg(long, value_name = "FORMAT")]
+    input_format: Option<String>,
+    /// Output format instead of the extension's: parquet, csv, jsonl.
+    #[arg(long, value_name = "FORMAT")]
+    output_format: Option<String>,
+    /// Write raw margins (`margin`, `margin_<k>`) instead of predictions.
+    #[arg(long)]
+    output_margin: bool,
+    /// Rows per batch.
+    #[arg(long, default_value_t = scorewell_io::DEFAULT_BATCH_ROWS)]
+    batch_rows: usize,
+    /// Worker threads for scoring (0 = one per core).
+    #[arg(long, default_value_t = 0)]
+    threads: usize,
+    /// No progress bar.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+fn data_format(explicit: Option<&str>, path: &std::path::Path) -> Result<DataFormat> {
+    Ok(match explicit {
+        Some(name) => name.parse()?,
+        None => DataFormat::from_path(path)?,
+    })
+}
+
+enum ToWriter {
+    Batch(RecordBatch),
+    /// Everything was written: the writer may move the file into place.
+    Done,
+}
+
+/// Run `scorewell score`.
+pub fn run(args: Args) -> Result<()> {
+    init_threads(args.threads)?;
+    let in_format = data_format(args.input_format.as_deref(), &args.input)?;
+    let out_format = data_format(args.output_format.as_deref(), &args.output)?;
+    if args.batch_rows == 0 {
+        bail!("--batch-rows must be at least 1");
+    }
+    let mode = if args.output_margin {
+        OutputMode::Margin
+    } else {
+        OutputMode::Prediction
+    };
+    let scorer = scorewell::load_with(
+        &args.model.model,
+        &LoadOptions {
+            mode,
+            format: args.model.model_format.clone(),
+        },
+    )?;
+    // Text formats guess column types; tell them which columns must be numbers so that
+    // `NaN`, `inf` and a column of integers all arrive as floats.
+    let type_overrides: HashMap<String, DataType> = scorer
+        .inputs()
+        .into_iter()
+        .filter(|c| c.numeric)
+        .map(|c| (c.name, DataType::Float64))
+        .collect();
+    let reader = BatchReader::open(
+        &args.input,
+        in_format,
+        &ReadOptions {
+            batch_rows: args.batch_rows,
+            type_overrides,
+        },
+    )?;
+    let bound = scorer
+        .bind(reader.schema())
+        .with_context(|| format!("{}", args.input.display()))?;
+    let writer = BatchWriter::create(&args.output, out_format, bound.output_schema())?;
+    let mut progress = Progress::new(reader.extent(), args.quiet);
+    let input_path = args.input.clone();
+
+    std::thread::scope(|s| -> Result<()> {
+        let (batch_tx, batch_rx) = sync_channel::<scorewell_io::Result<RecordBatch>>(2);
+        let (out_tx, out_rx) = sync_channel::<ToWriter>(2);
+        let bytes = reader.bytes_counter();
+        s.spawn(move || read_all(reader, batch_tx));
+        let writer_thread = s.spawn(move || write_all(writer, out_rx));
+        let scored = (|| -> Result<()> {
+            for batch in batch_rx {
+                let batch = batch?;
+                let out = bound
+                    .score(&batch)
+                    .with_context(|| format!("{}", input_path.display()))?;
+                progress.advance(out.num_rows() as u64, bytes.load(Ordering::Relaxed));
+                if out_tx.send(ToWriter::Batch(out)).is_err() {
+                    break; // the writer failed; its error is reported below
+                }
+            }
+            Ok(())
+        })();
+        if scored.is_ok() {
+            // A failed send means the writer already stopped with an error, reported below.
+            let _ = out_tx.send(ToWriter::Done);
+        }
+        drop(out_tx);
+        let written = writer_thread
+            .join()
+            .map_err(|_| anyhow::anyhow!("the output writer thread panicked"))?;
+        progress.finish();
+        scored?;
+        written?;
+        Ok(())
+    })
+}
+
+fn read_all(reader: BatchReader, tx: SyncSender<scorewell_io::Result<RecordBatch>>) {
+    for batch in reader {
+        let stop = batch.is_err();
+        if tx.send(batch).is_err() || stop {
+            return;
+        }
+    }
+}
+
+fn write_all(mut writer: BatchWriter, rx: Receiver<ToWriter>) -> Result<()> {
+    for msg in rx {
+        match msg {
+            ToWriter::Batch(batch) => writer.write(&batch)?,
+            ToWriter::Done => {
+                writer.finish()?;
+                return Ok(());
+            }
+        }
+    }
+    // The scorer stopped early: dropping the writer removes the temporary file.
+    Ok(())
+}

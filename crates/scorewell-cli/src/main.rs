@@ -1,0 +1,68 @@
+//! `scorewell`: score trained models from the command line.
+//!
+//! Exit codes: 0 success, 1 any error (the message names the file, column or tree),
+//! 2 bad command-line usage. A closed output pipe (`scorewell inspect m.json | head`) counts
+//! as success.
+
+mod cmd;
+mod progress;
+
+use clap::{Parser, Subcommand};
+
+/// Score trained machine-learning models natively: XGBoost, LightGBM.
+#[derive(Debug, Parser)]
+#[command(name = "scorewell", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Score a Parquet, CSV or JSON Lines file and write the rows with prediction columns.
+    Score(cmd::score::Args),
+    /// Describe a model: format, objective, trees, inputs and outputs.
+    Inspect(cmd::inspect::Args),
+    /// Time scoring of a file in process: batch throughput and single-row latency.
+    Bench(cmd::bench::Args),
+}
+
+fn main() {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Score(args) => cmd::score::run(args),
+        Command::Inspect(args) => cmd::inspect::run(args),
+        Command::Bench(args) => cmd::bench::run(args),
+    };
+    if let Err(err) = result {
+        if is_broken_pipe(&err) {
+            std::process::exit(0);
+        }
+        eprintln!("scorewell: {}", one_line(&err));
+        std::process::exit(1);
+    }
+}
+
+fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|e| {
+        e.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
+/// The error and its causes on one line. Library errors already carry their causes in their
+/// message, so a cause whose text is already shown is skipped instead of repeated.
+fn one_line(err: &anyhow::Error) -> String {
+    let mut line = String::new();
+    for cause in err.chain() {
+        let text = cause.to_string();
+        if line.contains(&text) {
+            continue;
+        }
+        if !line.is_empty() {
+            line.push_str(": ");
+        }
+        line.push_str(&text);
+    }
+    line.replace('\n', " ")
+}
