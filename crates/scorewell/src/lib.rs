@@ -132,3 +132,31 @@ pub fn load_bytes(
     let model = parse_model(bytes, file_name, options.format.as_deref())?;
     scorer_for(model, options.mode)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const STUMP: &str = "tree\nversion=v4\nnum_class=1\nnum_tree_per_iteration=1\nlabel_index=0\nmax_feature_idx=0\nobjective=regression\nfeature_names=x\nfeature_infos=[0:1]\ntree_sizes=100\n\nTree=0\nnum_leaves=2\nnum_cat=0\nsplit_feature=0\nsplit_gain=1\nthreshold=0.5\ndecision_type=2\nleft_child=-1\nright_child=-2\nleaf_value=1 2\nleaf_weight=1 1\nleaf_count=1 1\ninternal_value=0\ninternal_weight=0\ninternal_count=2\nis_linear=0\nshrinkage=1\n\n\nend of trees\n";
+
+    #[test]
+    fn loads_bytes_and_refuses_unknown_formats_by_name() {
+        let scorer = load_bytes(STUMP.as_bytes(), None, &LoadOptions::default()).unwrap();
+        assert_eq!(scorer.inputs().len(), 1);
+        let err = load_bytes(
+            STUMP.as_bytes(),
+            None,
+            &LoadOptions {
+                format: Some("onnx".into()),
+                ..Default::default()
+            },
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string().starts_with("unknown model format `onnx`"),
+            "{err}"
+        );
+        let err = load_bytes(b"   ", Some("m.json"), &LoadOptions::default()).unwrap_err();
+        assert_eq!(err.to_string(), "m.json: the model file is empty");
+    }
+}
