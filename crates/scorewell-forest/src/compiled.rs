@@ -30,8 +30,10 @@ const SPECIAL: u32 = 1 << 29;
 const FEATURE_MASK: u32 = SPECIAL - 1;
 const NO_LINEAR: u32 = u32::MAX;
 
-/// Walks advanced together in one lockstep loop.
+/// Walks advanced together in one lockstep loop over pointer-layout trees.
 const LANES: usize = 8;
+/// Rows walked together through an implicit-layout tree.
+const PERFECT_LANES: usize = 4;
 /// Rows per block: one block's features (≈ rows × features values) stay in L1/L2 while every
 /// tree passes over them.
 const BLOCK_ROWS: usize = 128;
@@ -61,6 +63,23 @@ enum Special<T> {
     },
 }
 
+/// A tree stored as a complete binary tree of `depth` levels: the walk is `depth` steps of
+/// `i = 2i + 1 + went_right`, with no child pointer to load and no leaf test. A leaf above the
+/// last level is copied to every last-level slot below it, so any path through the padding
+/// nodes under it ends on its value.
+#[derive(Clone, Copy, Debug)]
+struct Perfect {
+    depth: u32,
+    nodes: usize,
+    leaves: usize,
+}
+
+/// Deepest tree given the implicit layout (2^12 leaf slots).
+const PERFECT_MAX_DEPTH: usize = 12;
+/// The implicit layout is used when `2^depth <= PERFECT_MAX_WASTE × leaves`: sparser trees
+/// would spend more time on padding than the pointer layout spends on child loads.
+const PERFECT_MAX_WASTE: usize = 4;
+
 #[derive(Clone, Debug)]
 struct CLinear {
     constant: f64,
@@ -75,6 +94,16 @@ pub struct CompiledForest<T> {
     roots: Vec<u32>,
     groups: Vec<u32>,
     min_depth: Vec<u16>,
+    /// Per tree: its implicit-layout copy, when the tree is shallow and dense enough.
+    perfect: Vec<Option<Perfect>>,
+    /// Implicit layouts: node `i`'s children are `2i+1` and `2i+2`; feature|flags per node.
+    perfect_feature: Vec<u32>,
+    /// Threshold (or `specials` index) per implicit node.
+    perfect_value: Vec<T>,
+    /// Leaf values of implicit layouts, `2^depth` per tree.
+    perfect_leaf: Vec<T>,
+    /// For each implicit leaf, the pointer-layout leaf it copies (linear leaves need it).
+    perfect_leaf_node: Vec<u32>,
     specials: Vec<Special<T>>,
     category_words: Vec<u32>,
     /// Per node: index into `linear_leaves`, or `NO_LINEAR`. Empty when no leaf is linear.
@@ -172,6 +201,11 @@ impl<T: Float> CompiledForest<T> {
             roots: Vec::with_capacity(forest.trees.len()),
             groups: forest.tree_group.clone(),
             min_depth: Vec::with_capacity(forest.trees.len()),
+            perfect: Vec::with_capacity(forest.trees.len()),
+            perfect_feature: Vec::new(),
+            perfect_value: Vec::new(),
+            perfect_leaf: Vec::new(),
+            perfect_leaf_node: Vec::new(),
             specials: Vec::new(),
             category_words: Vec::new(),
             linear_of: Vec::new(),
@@ -305,8 +339,58 @@ impl<T: Float> CompiledForest<T> {
             }
             out.roots.push(base);
             out.min_depth.push(min_depth);
+            let depth = tree.depth();
+            let perfect = (depth <= PERFECT_MAX_DEPTH
+                && (1usize << depth) <= PERFECT_MAX_WASTE * tree.num_leaves())
+            .then(|| out.add_perfect(base, depth));
+            out.perfect.push(perfect);
         }
         out
+    }
+
+    /// Trees in the implicit layout and in the pointer layout.
+    #[cfg(test)]
+    pub(crate) fn layout_counts(&self) -> (usize, usize) {
+        let implicit = self.perfect.iter().filter(|p| p.is_some()).count();
+        (implicit, self.perfect.len() - implicit)
+    }
+
+    /// Copy the pointer-layout tree at `root` into the implicit layout.
+    fn add_perfect(&mut self, root: u32, depth: usize) -> Perfect {
+        let p = Perfect {
+            depth: depth as u32,
+            nodes: self.perfect_feature.len(),
+            leaves: self.perfect_leaf.len(),
+        };
+        let internal = (1usize << depth) - 1;
+        self.perfect_feature.resize(p.nodes + internal, 0);
+        self.perfect_value.resize(p.nodes + internal, T::ZERO);
+        self.perfect_leaf.resize(p.leaves + internal + 1, T::ZERO);
+        self.perfect_leaf_node.resize(p.leaves + internal + 1, 0);
+        // (pointer node, implicit position, level)
+        let mut stack = vec![(root, 0usize, 0usize)];
+        while let Some((node, pos, level)) = stack.pop() {
+            let n = self.nodes[node as usize];
+            if n.feature & LEAF == 0 {
+                self.perfect_feature[p.nodes + pos] = n.feature;
+                self.perfect_value[p.nodes + pos] = n.value;
+                stack.push((n.children[0], 2 * pos + 1, level + 1));
+                stack.push((n.children[1], 2 * pos + 2, level + 1));
+            } else {
+                // Padding below a shallow leaf keeps feature 0 and threshold 0: whichever way
+                // it goes, it lands on a copy of this leaf.
+                let mut first = pos;
+                for _ in level..depth {
+                    first = 2 * first + 1;
+                }
+                let first_leaf = first - internal;
+                for slot in first_leaf..first_leaf + (1usize << (depth - level)) {
+                    self.perfect_leaf[p.leaves + slot] = n.value;
+                    self.perfect_leaf_node[p.leaves + slot] = node;
+                }
+            }
+        }
+        p
     }
 
     fn num_outputs(&self, margin_only: bool) -> usize {
@@ -416,15 +500,110 @@ impl<T: Float> CompiledForest<T> {
         }
     }
 
+    fn accumulate<const SPECIAL_NODES: bool>(&self, x: &[T], rows: usize, margins: &mut [T]) {
+        // Trees are visited in model order and each row's margin receives them in that order,
+        // whatever the layout: the sum must round exactly as the original library's.
+        let mut t = 0;
+        while t < self.roots.len() {
+            if let Some(p) = self.perfect[t] {
+                self.perfect_rows::<SPECIAL_NODES>(p, t, x, rows, margins);
+                t += 1;
+                continue;
+            }
+            let mut end = t + 1;
+            while end < self.roots.len() && end - t < LANES && self.perfect[end].is_none() {
+                end += 1;
+            }
+            self.pointer_trees::<SPECIAL_NODES>(t..end, x, rows, margins);
+            t = end;
+        }
+    }
+
+    /// One implicit-layout tree over every row of the block. The walks of successive rows are
+    /// independent and branch-free, so the CPU overlaps them without explicit lanes.
+    fn perfect_rows<const SPECIAL_NODES: bool>(
+        &self,
+        p: Perfect,
+        t: usize,
+        x: &[T],
+        rows: usize,
+        margins: &mut [T],
+    ) {
+        let stride = self.stride;
+        let g = self.num_groups;
+        let group = self.groups[t] as usize;
+        let depth = p.depth as usize;
+        let internal = (1usize << depth) - 1;
+        let feature = &self.perfect_feature[p.nodes..p.nodes + internal];
+        let value = &self.perfect_value[p.nodes..p.nodes + internal];
+        let leaves = &self.perfect_leaf[p.leaves..p.leaves + internal + 1];
+        let linear = !self.linear_of.is_empty();
+        let step = |i: usize, row: &[T]| -> usize {
+            // SAFETY: after k < depth steps, 0 <= i < 2^(k+1) - 1 <= internal.
+            let (f, thr) = unsafe { (*feature.get_unchecked(i), *value.get_unchecked(i)) };
+            // SAFETY: features were checked < num_features <= stride by the builder; padding
+            // nodes use feature 0 < stride; `row` has `stride` values.
+            let v = unsafe { *row.get_unchecked((f & FEATURE_MASK) as usize) };
+            let default_left = f & DEFAULT_LEFT != 0;
+            let left = if SPECIAL_NODES && f & SPECIAL != 0 {
+                self.special_left(thr, v, default_left)
+            } else {
+                (v <= thr) | (v.is_nan() & default_left)
+            };
+            2 * i + 2 - left as usize
+        };
+        let mut add = |r: usize, i: usize, row: &[T]| {
+            let leaf = i - internal;
+            let contribution = if linear {
+                self.leaf_value(t, self.perfect_leaf_node[p.leaves + leaf], row)
+            } else {
+                leaves[leaf]
+            };
+            let m = &mut margins[r * g + group];
+            *m = *m + contribution;
+        };
+        // Rows in groups of PERFECT_LANES walk in lockstep: independent chains the CPU runs
+        // side by side; a fixed number of steps means no branch but the loop counter.
+        let full = rows / PERFECT_LANES * PERFECT_LANES;
+        for r0 in (0..full).step_by(PERFECT_LANES) {
+            let rows_x: [&[T]; PERFECT_LANES] =
+                std::array::from_fn(|l| &x[(r0 + l) * stride..(r0 + l + 1) * stride]);
+            let mut idx = [0usize; PERFECT_LANES];
+            for _ in 0..depth {
+                for (i, row) in idx.iter_mut().zip(&rows_x) {
+                    *i = step(*i, row);
+                }
+            }
+            for (l, (i, row)) in idx.iter().zip(&rows_x).enumerate() {
+                add(r0 + l, *i, row);
+            }
+        }
+        for r in full..rows {
+            let row = &x[r * stride..(r + 1) * stride];
+            let mut i = 0usize;
+            for _ in 0..depth {
+                i = step(i, row);
+            }
+            add(r, i, row);
+        }
+    }
+
+    /// A run of pointer-layout trees over every row of the block.
     // Lane loops index several parallel arrays by lane; iterator chains hide that shape from
     // both readers and the optimiser.
     #[allow(clippy::needless_range_loop)]
-    fn accumulate<const SPECIAL_NODES: bool>(&self, x: &[T], rows: usize, margins: &mut [T]) {
+    fn pointer_trees<const SPECIAL_NODES: bool>(
+        &self,
+        trees: std::ops::Range<usize>,
+        x: &[T],
+        rows: usize,
+        margins: &mut [T],
+    ) {
         let stride = self.stride;
         let g = self.num_groups;
         let full = rows / LANES * LANES;
         // Many rows: 8 rows walk the same tree together.
-        for t in 0..self.roots.len() {
+        for t in trees.clone() {
             let root = self.roots[t];
             let group = self.groups[t] as usize;
             let steps = self.min_depth[t];
@@ -448,47 +627,43 @@ impl<T: Float> CompiledForest<T> {
                 }
             }
         }
-        // Few rows (the tail of a block, or a single-row request): one row walks 8 trees.
+        // The remaining rows (a single-row request, the tail of a block): one row walks up to
+        // 8 trees together.
+        let n = trees.len();
         for r in full..rows {
             let row = &x[r * stride..(r + 1) * stride];
-            let margins = &mut margins[r * g..(r + 1) * g];
-            let mut t0 = 0;
-            while t0 < self.roots.len() {
-                let n = (self.roots.len() - t0).min(LANES);
-                let mut idx = [0u32; LANES];
-                for l in 0..LANES {
-                    // Spare lanes repeat the last tree; their results are ignored.
-                    idx[l] = self.roots[t0 + l.min(n - 1)];
+            let mut idx = [0u32; LANES];
+            for l in 0..LANES {
+                // Spare lanes repeat the last tree; their results are ignored.
+                idx[l] = self.roots[trees.start + l.min(n - 1)];
+            }
+            let steps = self.min_depth[trees.clone()]
+                .iter()
+                .copied()
+                .min()
+                .unwrap_or(0);
+            for _ in 0..steps {
+                for i in idx.iter_mut() {
+                    *i = self.step::<SPECIAL_NODES>(*i, row);
                 }
-                let steps = self.min_depth[t0..t0 + n]
-                    .iter()
-                    .copied()
-                    .min()
-                    .unwrap_or(0);
-                for _ in 0..steps {
-                    for i in idx.iter_mut() {
-                        *i = self.step::<SPECIAL_NODES>(*i, row);
-                    }
+            }
+            while !idx.iter().all(|&i| self.is_leaf(i)) {
+                for i in idx.iter_mut() {
+                    *i = self.step::<SPECIAL_NODES>(*i, row);
                 }
-                while !idx.iter().all(|&i| self.is_leaf(i)) {
-                    for i in idx.iter_mut() {
-                        *i = self.step::<SPECIAL_NODES>(*i, row);
-                    }
-                }
-                // Add in tree order: the sum must round exactly as the original library's.
-                for l in 0..n {
-                    let t = t0 + l;
-                    let m = &mut margins[self.groups[t] as usize];
-                    *m = *m + self.leaf_value(t, idx[l], row);
-                }
-                t0 += n;
+            }
+            for l in 0..n {
+                let t = trees.start + l;
+                let m = &mut margins[r * g + self.groups[t] as usize];
+                *m = *m + self.leaf_value(t, idx[l], row);
             }
         }
     }
 
     #[inline(always)]
     fn is_leaf(&self, i: u32) -> bool {
-        self.nodes[i as usize].feature & LEAF != 0
+        // SAFETY: as in `step`, `i` is always a valid compiled node index.
+        unsafe { self.nodes.get_unchecked(i as usize) }.feature & LEAF != 0
     }
 
     #[inline(always)]
@@ -502,7 +677,7 @@ impl<T: Float> CompiledForest<T> {
         let x = unsafe { *row.get_unchecked(f) };
         let default_left = node.feature & DEFAULT_LEFT != 0;
         let left = if SPECIAL_NODES && node.feature & SPECIAL != 0 {
-            self.special_left(node, x, default_left)
+            self.special_left(node.value, x, default_left)
         } else {
             (x <= node.value) | (x.is_nan() & default_left)
         };
@@ -510,8 +685,8 @@ impl<T: Float> CompiledForest<T> {
     }
 
     #[cold]
-    fn special_left(&self, node: &CNode<T>, x: T, default_left: bool) -> bool {
-        let special = &self.specials[node.value.to_f64() as usize];
+    fn special_left(&self, index: T, x: T, default_left: bool) -> bool {
+        let special = &self.specials[index.to_f64() as usize];
         match special {
             Special::ZeroMissing { threshold } => {
                 if x.is_nan() || x.to_f64().abs() <= ZERO_THRESHOLD {

@@ -146,7 +146,7 @@ fn random_forest(seed: u64) -> (Forest, Vec<f64>, usize) {
     }
     let num_trees = 1 + rng.below(20) as usize;
     for i in 0..num_trees {
-        let depth = rng.below(7) as u32;
+        let depth = rng.below(11) as u32;
         let w = if rng.chance(20) { 0.5 } else { 1.0 };
         b.push_tree(
             random_tree(&mut rng, nf as u32, cast, depth),
@@ -330,4 +330,19 @@ fn many_rows_use_all_blocks() {
     let got = p.predict(&DenseRows::new(&big, nf), false);
     let want = reference_all(&forest, &big, nf, false);
     assert!(same(&got, &want));
+}
+
+#[test]
+fn random_forests_exercise_both_tree_layouts() {
+    let (mut implicit, mut pointer) = (0, 0);
+    for seed in 0..200 {
+        let (forest, _, _) = random_forest(seed);
+        let (i, p) = CompiledForest::<f64>::compile(&forest).layout_counts();
+        implicit += i;
+        pointer += p;
+    }
+    assert!(
+        implicit > 100 && pointer > 100,
+        "implicit {implicit}, pointer {pointer}"
+    );
 }
