@@ -179,7 +179,12 @@ impl Stage for ForestStage {
     fn bind(&self, schema: &Schema) -> Result<Binding> {
         let mut columns = Vec::with_capacity(self.model.features.len());
         for (i, spec) in self.model.features.iter().enumerate() {
-            let idx = find_column(schema, &spec.name, || format!("model feature {i}"))?;
+            // Inputs usually arrive in the model's own column order: check that position first
+            // and search by name only when it holds another column.
+            let idx = match schema.fields().get(i) {
+                Some(field) if field.name() == &spec.name => i,
+                _ => find_column(schema, &spec.name, || format!("model feature {i}"))?,
+            };
             let dt = schema.field(idx).data_type();
             let named_categories = self.category_index[i].is_some();
             if !(is_numeric(dt) || (named_categories && is_string(dt))) {

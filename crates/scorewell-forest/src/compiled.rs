@@ -22,18 +22,17 @@ use crate::ir::{
 };
 use crate::link::Link;
 use crate::reference::{ZERO_THRESHOLD, in_category_set, prepare};
+use crate::simd;
 use crate::source::FeatureSource;
 
-const DEFAULT_LEFT: u32 = 1 << 31;
+pub(crate) const DEFAULT_LEFT: u32 = 1 << 31;
 const LEAF: u32 = 1 << 30;
 const SPECIAL: u32 = 1 << 29;
-const FEATURE_MASK: u32 = SPECIAL - 1;
+pub(crate) const FEATURE_MASK: u32 = SPECIAL - 1;
 const NO_LINEAR: u32 = u32::MAX;
 
-/// Walks advanced together in one lockstep loop over pointer-layout trees.
+/// Rows walked together through a tree in one lockstep loop.
 const LANES: usize = 8;
-/// Rows walked together through an implicit-layout tree.
-const PERFECT_LANES: usize = 4;
 /// Rows per block: one block's features (≈ rows × features values) stay in L1/L2 while every
 /// tree passes over them.
 const BLOCK_ROWS: usize = 128;
@@ -63,22 +62,26 @@ enum Special<T> {
     },
 }
 
-/// A tree stored as a complete binary tree of `depth` levels: the walk is `depth` steps of
-/// `i = 2i + 1 + went_right`, with no child pointer to load and no leaf test. A leaf above the
-/// last level is copied to every last-level slot below it, so any path through the padding
-/// nodes under it ends on its value.
+/// The top `levels` levels of a tree stored as a complete binary tree: the walk starts with
+/// `levels` steps of `i = 2i + 1 + went_right`, with no child pointer to load and no leaf test.
+/// A leaf above the last level is copied to every last-level slot below it, so any path
+/// through the padding under it ends on it. Each last-level slot names the pointer-layout node
+/// the walk continues from; when `complete`, that is always a leaf and the walk ends there.
 #[derive(Clone, Copy, Debug)]
-struct Perfect {
-    depth: u32,
+struct Top {
+    levels: u32,
+    complete: bool,
     nodes: usize,
-    leaves: usize,
+    slots: usize,
 }
 
-/// Deepest tree given the implicit layout (2^12 leaf slots).
-const PERFECT_MAX_DEPTH: usize = 12;
-/// The implicit layout is used when `2^depth <= PERFECT_MAX_WASTE × leaves`: sparser trees
-/// would spend more time on padding than the pointer layout spends on child loads.
-const PERFECT_MAX_WASTE: usize = 4;
+/// Levels kept in the implicit layout for a tree too deep or sparse to store whole.
+const TOP_LEVELS: usize = 6;
+/// Deepest tree stored whole in the implicit layout (2^10 slots).
+const TOP_MAX_LEVELS: usize = 10;
+/// A tree is stored whole when `2^depth <= TOP_MAX_WASTE × leaves`: sparser trees would spend
+/// more time on padding than the pointer layout spends on child loads.
+const TOP_MAX_WASTE: usize = 4;
 
 #[derive(Clone, Debug)]
 struct CLinear {
@@ -93,17 +96,16 @@ pub struct CompiledForest<T> {
     nodes: Vec<CNode<T>>,
     roots: Vec<u32>,
     groups: Vec<u32>,
-    min_depth: Vec<u16>,
-    /// Per tree: its implicit-layout copy, when the tree is shallow and dense enough.
-    perfect: Vec<Option<Perfect>>,
+    /// Per tree: the implicit layout of its top levels.
+    tops: Vec<Top>,
     /// Implicit layouts: node `i`'s children are `2i+1` and `2i+2`; feature|flags per node.
-    perfect_feature: Vec<u32>,
+    top_feature: Vec<u32>,
     /// Threshold (or `specials` index) per implicit node.
-    perfect_value: Vec<T>,
-    /// Leaf values of implicit layouts, `2^depth` per tree.
-    perfect_leaf: Vec<T>,
-    /// For each implicit leaf, the pointer-layout leaf it copies (linear leaves need it).
-    perfect_leaf_node: Vec<u32>,
+    top_value: Vec<T>,
+    /// Per last-level slot: the leaf value when the layout is complete.
+    top_leaf: Vec<T>,
+    /// Per last-level slot: the pointer-layout node the walk continues from.
+    top_next: Vec<u32>,
     specials: Vec<Special<T>>,
     category_words: Vec<u32>,
     /// Per node: index into `linear_leaves`, or `NO_LINEAR`. Empty when no leaf is linear.
@@ -119,6 +121,8 @@ pub struct CompiledForest<T> {
     link: Link,
     input_rule: InputRule,
     zero_missing: Vec<usize>,
+    /// Whether the SIMD walks can run (CPU support, offsets that fit their 32-bit lanes).
+    simd: bool,
 }
 
 /// The compiled form of a forest in its own precision.
@@ -200,12 +204,11 @@ impl<T: Float> CompiledForest<T> {
             nodes: Vec::with_capacity(forest.num_nodes()),
             roots: Vec::with_capacity(forest.trees.len()),
             groups: forest.tree_group.clone(),
-            min_depth: Vec::with_capacity(forest.trees.len()),
-            perfect: Vec::with_capacity(forest.trees.len()),
-            perfect_feature: Vec::new(),
-            perfect_value: Vec::new(),
-            perfect_leaf: Vec::new(),
-            perfect_leaf_node: Vec::new(),
+            tops: Vec::with_capacity(forest.trees.len()),
+            top_feature: Vec::new(),
+            top_value: Vec::new(),
+            top_leaf: Vec::new(),
+            top_next: Vec::new(),
             specials: Vec::new(),
             category_words: Vec::new(),
             linear_of: Vec::new(),
@@ -222,6 +225,7 @@ impl<T: Float> CompiledForest<T> {
             link: forest.link,
             input_rule: forest.input_rule,
             zero_missing,
+            simd: false,
         };
 
         for (t, tree) in forest.trees.iter().enumerate() {
@@ -247,12 +251,10 @@ impl<T: Float> CompiledForest<T> {
             for (pos, &old) in order.iter().enumerate() {
                 new_index[old as usize] = base + pos as u32;
             }
-            let mut min_depth = u16::MAX;
             for &old in &order {
                 let me = new_index[old as usize];
                 let node = match &tree.nodes[old as usize] {
                     Node::Leaf { value, linear } => {
-                        min_depth = min_depth.min(depth_of[old as usize]);
                         if let Some(lin) = linear {
                             if out.linear_of.is_empty() {
                                 out.linear_of = vec![NO_LINEAR; forest.num_nodes()];
@@ -338,59 +340,64 @@ impl<T: Float> CompiledForest<T> {
                 out.nodes.push(node);
             }
             out.roots.push(base);
-            out.min_depth.push(min_depth);
             let depth = tree.depth();
-            let perfect = (depth <= PERFECT_MAX_DEPTH
-                && (1usize << depth) <= PERFECT_MAX_WASTE * tree.num_leaves())
-            .then(|| out.add_perfect(base, depth));
-            out.perfect.push(perfect);
+            let whole =
+                depth <= TOP_MAX_LEVELS && (1usize << depth) <= TOP_MAX_WASTE * tree.num_leaves();
+            let levels = if whole { depth } else { depth.min(TOP_LEVELS) };
+            let top = out.add_top(base, levels, levels == depth);
+            out.tops.push(top);
         }
+        out.simd = crate::simd::available()
+            && out.top_feature.len() < i32::MAX as usize / 2
+            && BLOCK_ROWS * out.stride < i32::MAX as usize / 2;
         out
     }
 
-    /// Trees in the implicit layout and in the pointer layout.
+    /// Trees stored whole in the implicit layout, and trees that continue in the pointer one.
     #[cfg(test)]
     pub(crate) fn layout_counts(&self) -> (usize, usize) {
-        let implicit = self.perfect.iter().filter(|p| p.is_some()).count();
-        (implicit, self.perfect.len() - implicit)
+        let whole = self.tops.iter().filter(|p| p.complete).count();
+        (whole, self.tops.len() - whole)
     }
 
-    /// Copy the pointer-layout tree at `root` into the implicit layout.
-    fn add_perfect(&mut self, root: u32, depth: usize) -> Perfect {
-        let p = Perfect {
-            depth: depth as u32,
-            nodes: self.perfect_feature.len(),
-            leaves: self.perfect_leaf.len(),
+    /// Copy the top `levels` levels of the pointer-layout tree at `root` into the implicit
+    /// layout.
+    fn add_top(&mut self, root: u32, levels: usize, complete: bool) -> Top {
+        let top = Top {
+            levels: levels as u32,
+            complete,
+            nodes: self.top_feature.len(),
+            slots: self.top_leaf.len(),
         };
-        let internal = (1usize << depth) - 1;
-        self.perfect_feature.resize(p.nodes + internal, 0);
-        self.perfect_value.resize(p.nodes + internal, T::ZERO);
-        self.perfect_leaf.resize(p.leaves + internal + 1, T::ZERO);
-        self.perfect_leaf_node.resize(p.leaves + internal + 1, 0);
+        let internal = (1usize << levels) - 1;
+        self.top_feature.resize(top.nodes + internal, 0);
+        self.top_value.resize(top.nodes + internal, T::ZERO);
+        self.top_leaf.resize(top.slots + internal + 1, T::ZERO);
+        self.top_next.resize(top.slots + internal + 1, 0);
         // (pointer node, implicit position, level)
         let mut stack = vec![(root, 0usize, 0usize)];
         while let Some((node, pos, level)) = stack.pop() {
             let n = self.nodes[node as usize];
-            if n.feature & LEAF == 0 {
-                self.perfect_feature[p.nodes + pos] = n.feature;
-                self.perfect_value[p.nodes + pos] = n.value;
+            if n.feature & LEAF == 0 && level < levels {
+                self.top_feature[top.nodes + pos] = n.feature;
+                self.top_value[top.nodes + pos] = n.value;
                 stack.push((n.children[0], 2 * pos + 1, level + 1));
                 stack.push((n.children[1], 2 * pos + 2, level + 1));
             } else {
                 // Padding below a shallow leaf keeps feature 0 and threshold 0: whichever way
-                // it goes, it lands on a copy of this leaf.
+                // it goes, it lands on a slot that continues from this node.
                 let mut first = pos;
-                for _ in level..depth {
+                for _ in level..levels {
                     first = 2 * first + 1;
                 }
-                let first_leaf = first - internal;
-                for slot in first_leaf..first_leaf + (1usize << (depth - level)) {
-                    self.perfect_leaf[p.leaves + slot] = n.value;
-                    self.perfect_leaf_node[p.leaves + slot] = node;
+                let first_slot = first - internal;
+                for slot in first_slot..first_slot + (1usize << (levels - level)) {
+                    self.top_leaf[top.slots + slot] = n.value;
+                    self.top_next[top.slots + slot] = node;
                 }
             }
         }
-        p
+        top
     }
 
     fn num_outputs(&self, margin_only: bool) -> usize {
@@ -415,7 +422,10 @@ impl<T: Float> CompiledForest<T> {
         };
         if rows <= BLOCK_ROWS {
             // Small requests skip rayon entirely: its hand-off costs more than they do.
-            let mut scratch = new_scratch();
+            let mut scratch = Scratch {
+                x: vec![T::ZERO; rows * self.stride],
+                margins: vec![T::ZERO; rows * self.num_groups],
+            };
             self.score_block(src, 0, rows, margin_only, &mut scratch, &mut out);
             return out;
         }
@@ -441,7 +451,10 @@ impl<T: Float> CompiledForest<T> {
         let stride = self.stride;
         let g = self.num_groups;
         let x = &mut scratch.x[..rows * stride];
-        x.fill(T::ZERO);
+        if self.num_features < stride {
+            // A model without features still reads column 0; the source writes nothing there.
+            x.fill(T::ZERO);
+        }
         src.fill(start, rows, stride, x);
         self.prepare_inputs(x);
         let margins = &mut scratch.margins[..rows * g];
@@ -501,162 +514,181 @@ impl<T: Float> CompiledForest<T> {
     }
 
     fn accumulate<const SPECIAL_NODES: bool>(&self, x: &[T], rows: usize, margins: &mut [T]) {
-        // Trees are visited in model order and each row's margin receives them in that order,
-        // whatever the layout: the sum must round exactly as the original library's.
-        let mut t = 0;
-        while t < self.roots.len() {
-            if let Some(p) = self.perfect[t] {
-                self.perfect_rows::<SPECIAL_NODES>(p, t, x, rows, margins);
-                t += 1;
-                continue;
-            }
-            let mut end = t + 1;
-            while end < self.roots.len() && end - t < LANES && self.perfect[end].is_none() {
-                end += 1;
-            }
-            self.pointer_trees::<SPECIAL_NODES>(t..end, x, rows, margins);
-            t = end;
-        }
-    }
-
-    /// One implicit-layout tree over every row of the block. The walks of successive rows are
-    /// independent and branch-free, so the CPU overlaps them without explicit lanes.
-    fn perfect_rows<const SPECIAL_NODES: bool>(
-        &self,
-        p: Perfect,
-        t: usize,
-        x: &[T],
-        rows: usize,
-        margins: &mut [T],
-    ) {
-        let stride = self.stride;
-        let g = self.num_groups;
-        let group = self.groups[t] as usize;
-        let depth = p.depth as usize;
-        let internal = (1usize << depth) - 1;
-        let feature = &self.perfect_feature[p.nodes..p.nodes + internal];
-        let value = &self.perfect_value[p.nodes..p.nodes + internal];
-        let leaves = &self.perfect_leaf[p.leaves..p.leaves + internal + 1];
-        let linear = !self.linear_of.is_empty();
-        let step = |i: usize, row: &[T]| -> usize {
-            // SAFETY: after k < depth steps, 0 <= i < 2^(k+1) - 1 <= internal.
-            let (f, thr) = unsafe { (*feature.get_unchecked(i), *value.get_unchecked(i)) };
-            // SAFETY: features were checked < num_features <= stride by the builder; padding
-            // nodes use feature 0 < stride; `row` has `stride` values.
-            let v = unsafe { *row.get_unchecked((f & FEATURE_MASK) as usize) };
-            let default_left = f & DEFAULT_LEFT != 0;
-            let left = if SPECIAL_NODES && f & SPECIAL != 0 {
-                self.special_left(thr, v, default_left)
-            } else {
-                (v <= thr) | (v.is_nan() & default_left)
-            };
-            2 * i + 2 - left as usize
-        };
-        let mut add = |r: usize, i: usize, row: &[T]| {
-            let leaf = i - internal;
-            let contribution = if linear {
-                self.leaf_value(t, self.perfect_leaf_node[p.leaves + leaf], row)
-            } else {
-                leaves[leaf]
-            };
-            let m = &mut margins[r * g + group];
-            *m = *m + contribution;
-        };
-        // Rows in groups of PERFECT_LANES walk in lockstep: independent chains the CPU runs
-        // side by side; a fixed number of steps means no branch but the loop counter.
-        let full = rows / PERFECT_LANES * PERFECT_LANES;
-        for r0 in (0..full).step_by(PERFECT_LANES) {
-            let rows_x: [&[T]; PERFECT_LANES] =
-                std::array::from_fn(|l| &x[(r0 + l) * stride..(r0 + l + 1) * stride]);
-            let mut idx = [0usize; PERFECT_LANES];
-            for _ in 0..depth {
-                for (i, row) in idx.iter_mut().zip(&rows_x) {
-                    *i = step(*i, row);
-                }
-            }
-            for (l, (i, row)) in idx.iter().zip(&rows_x).enumerate() {
-                add(r0 + l, *i, row);
-            }
-        }
-        for r in full..rows {
-            let row = &x[r * stride..(r + 1) * stride];
-            let mut i = 0usize;
-            for _ in 0..depth {
-                i = step(i, row);
-            }
-            add(r, i, row);
-        }
-    }
-
-    /// A run of pointer-layout trees over every row of the block.
-    // Lane loops index several parallel arrays by lane; iterator chains hide that shape from
-    // both readers and the optimiser.
-    #[allow(clippy::needless_range_loop)]
-    fn pointer_trees<const SPECIAL_NODES: bool>(
-        &self,
-        trees: std::ops::Range<usize>,
-        x: &[T],
-        rows: usize,
-        margins: &mut [T],
-    ) {
+        // Each row's margin receives the trees in model order, whatever the grouping below:
+        // the sum must round exactly as the original library's.
         let stride = self.stride;
         let g = self.num_groups;
         let full = rows / LANES * LANES;
-        // Many rows: 8 rows walk the same tree together.
-        for t in trees.clone() {
-            let root = self.roots[t];
-            let group = self.groups[t] as usize;
-            let steps = self.min_depth[t];
-            for r0 in (0..full).step_by(LANES) {
-                let mut idx = [root; LANES];
-                let rows_x: [&[T]; LANES] =
-                    std::array::from_fn(|l| &x[(r0 + l) * stride..(r0 + l + 1) * stride]);
-                for _ in 0..steps {
-                    for l in 0..LANES {
-                        idx[l] = self.step::<SPECIAL_NODES>(idx[l], rows_x[l]);
-                    }
-                }
-                while !idx.iter().all(|&i| self.is_leaf(i)) {
-                    for l in 0..LANES {
-                        idx[l] = self.step::<SPECIAL_NODES>(idx[l], rows_x[l]);
-                    }
-                }
-                for l in 0..LANES {
-                    let m = &mut margins[(r0 + l) * g + group];
-                    *m = *m + self.leaf_value(t, idx[l], rows_x[l]);
+        if full > 0 {
+            for t in 0..self.roots.len() {
+                for r0 in (0..full).step_by(LANES) {
+                    self.walk_group::<SPECIAL_NODES>(t, &x[r0 * stride..], &mut margins[r0 * g..]);
                 }
             }
         }
-        // The remaining rows (a single-row request, the tail of a block): one row walks up to
-        // 8 trees together.
-        let n = trees.len();
+        // A single-row request, or the tail of a block: one row through every tree. Successive
+        // trees' walks are independent, so they run side by side (eight at a time with SIMD).
         for r in full..rows {
             let row = &x[r * stride..(r + 1) * stride];
-            let mut idx = [0u32; LANES];
+            let m = &mut margins[r * g..(r + 1) * g];
+            let mut t = 0;
+            let n = self.roots.len();
+            while t < n {
+                let pos = if !SPECIAL_NODES && self.simd && t + simd::WIDTH <= n {
+                    self.simd_walk_trees(t, row)
+                } else {
+                    None
+                };
+                if let Some(pos) = pos {
+                    for (l, p) in pos.iter().enumerate() {
+                        let v = self.finish::<SPECIAL_NODES>(t + l, *p as usize, row);
+                        let slot = &mut m[self.groups[t + l] as usize];
+                        *slot = *slot + v;
+                    }
+                    t += simd::WIDTH;
+                } else {
+                    let v = self.walk_one::<SPECIAL_NODES>(t, row);
+                    let slot = &mut m[self.groups[t] as usize];
+                    *slot = *slot + v;
+                    t += 1;
+                }
+            }
+        }
+    }
+
+    /// Eight consecutive trees, starting at `t`, through their implicit levels for one row,
+    /// when they all have the same number of levels.
+    fn simd_walk_trees(&self, t: usize, row: &[T]) -> Option<[u32; simd::WIDTH]> {
+        let levels = self.tops[t].levels;
+        let tops = &self.tops[t..t + simd::WIDTH];
+        if tops.iter().any(|p| p.levels != levels) {
+            return None;
+        }
+        let base: [u32; simd::WIDTH] = std::array::from_fn(|l| tops[l].nodes as u32);
+        // SAFETY: `self.simd` was set only with AVX2 present and every offset below i32::MAX;
+        // each lane stays inside its own tree's implicit block (add_top) and reads features
+        // < stride of `row`; there are no flagged nodes (the caller's SPECIAL_NODES is false).
+        Some(unsafe {
+            T::simd_walk(
+                &self.top_feature,
+                &self.top_value,
+                &base,
+                row,
+                &[0; simd::WIDTH],
+                levels,
+            )
+        })
+    }
+
+    #[inline(always)]
+    fn top_step<const SPECIAL_NODES: bool>(&self, top: &Top, i: usize, row: &[T]) -> usize {
+        // SAFETY: `i` is the position after k < top.levels steps, so i < 2^levels - 1 and
+        // top.nodes + i is inside this tree's block of `top_feature`/`top_value` (add_top).
+        let (f, thr) = unsafe {
+            (
+                *self.top_feature.get_unchecked(top.nodes + i),
+                *self.top_value.get_unchecked(top.nodes + i),
+            )
+        };
+        // SAFETY: features were checked < num_features <= stride by the builder; padding nodes
+        // use feature 0 < stride; `row` has `stride` values.
+        let v = unsafe { *row.get_unchecked((f & FEATURE_MASK) as usize) };
+        let default_left = f & DEFAULT_LEFT != 0;
+        let left = if SPECIAL_NODES && f & SPECIAL != 0 {
+            self.special_left(thr, v, default_left)
+        } else {
+            (v <= thr) | (v.is_nan() & default_left)
+        };
+        2 * i + 2 - left as usize
+    }
+
+    /// The value tree `t` gives one row.
+    #[inline(always)]
+    fn walk_one<const SPECIAL_NODES: bool>(&self, t: usize, row: &[T]) -> T {
+        let top = &self.tops[t];
+        let mut i = 0usize;
+        for _ in 0..top.levels {
+            i = self.top_step::<SPECIAL_NODES>(top, i, row);
+        }
+        self.finish::<SPECIAL_NODES>(t, i, row)
+    }
+
+    /// Continue tree `t`'s walk for one row from implicit position `pos` (on the last level).
+    #[inline(always)]
+    fn finish<const SPECIAL_NODES: bool>(&self, t: usize, pos: usize, row: &[T]) -> T {
+        let top = &self.tops[t];
+        let slot = top.slots + (pos + 1 - (1usize << top.levels));
+        if top.complete && self.linear_of.is_empty() {
+            return self.top_leaf[slot];
+        }
+        let mut node = self.top_next[slot];
+        while !self.is_leaf(node) {
+            node = self.step::<SPECIAL_NODES>(node, row);
+        }
+        self.leaf_value(t, node, row)
+    }
+
+    /// Tree `t` over LANES rows in lockstep (`x` and `margins` start at the group's first row):
+    /// first the implicit top levels, a fixed number of branch-free steps, then for deep trees
+    /// the pointer layout until every walk of the group sits on a leaf.
+    // Lane loops index several parallel arrays by lane; iterator chains hide that shape.
+    #[allow(clippy::needless_range_loop)]
+    #[inline(always)]
+    fn walk_group<const SPECIAL_NODES: bool>(&self, t: usize, x: &[T], margins: &mut [T]) {
+        let stride = self.stride;
+        let g = self.num_groups;
+        let group = self.groups[t] as usize;
+        let top = &self.tops[t];
+        let rows_x: [&[T]; LANES] = std::array::from_fn(|l| &x[l * stride..(l + 1) * stride]);
+        let mut idx = [0usize; LANES];
+        if !SPECIAL_NODES && self.simd {
+            const { assert!(LANES == simd::WIDTH) };
+            let row: [u32; LANES] = std::array::from_fn(|l| (l * stride) as u32);
+            // SAFETY: `self.simd` was set only with AVX2 present and offsets below i32::MAX;
+            // every lane walks this tree's implicit block (add_top) over a row of `x`, which
+            // holds LANES rows of `stride` features; no node is flagged (SPECIAL_NODES false).
+            let pos = unsafe {
+                T::simd_walk(
+                    &self.top_feature,
+                    &self.top_value,
+                    &[top.nodes as u32; LANES],
+                    x,
+                    &row,
+                    top.levels,
+                )
+            };
             for l in 0..LANES {
-                // Spare lanes repeat the last tree; their results are ignored.
-                idx[l] = self.roots[trees.start + l.min(n - 1)];
+                idx[l] = pos[l] as usize;
             }
-            let steps = self.min_depth[trees.clone()]
-                .iter()
-                .copied()
-                .min()
-                .unwrap_or(0);
-            for _ in 0..steps {
-                for i in idx.iter_mut() {
-                    *i = self.step::<SPECIAL_NODES>(*i, row);
+        } else {
+            for _ in 0..top.levels {
+                for l in 0..LANES {
+                    idx[l] = self.top_step::<SPECIAL_NODES>(top, idx[l], rows_x[l]);
                 }
             }
-            while !idx.iter().all(|&i| self.is_leaf(i)) {
-                for i in idx.iter_mut() {
-                    *i = self.step::<SPECIAL_NODES>(*i, row);
+        }
+        let internal = (1usize << top.levels) - 1;
+        if top.complete && self.linear_of.is_empty() {
+            for l in 0..LANES {
+                let m = &mut margins[l * g + group];
+                *m = *m + self.top_leaf[top.slots + (idx[l] - internal)];
+            }
+            return;
+        }
+        let mut node = [0u32; LANES];
+        for l in 0..LANES {
+            node[l] = self.top_next[top.slots + (idx[l] - internal)];
+        }
+        if !top.complete {
+            while !node.iter().all(|&i| self.is_leaf(i)) {
+                for l in 0..LANES {
+                    node[l] = self.step::<SPECIAL_NODES>(node[l], rows_x[l]);
                 }
             }
-            for l in 0..n {
-                let t = trees.start + l;
-                let m = &mut margins[r * g + self.groups[t] as usize];
-                *m = *m + self.leaf_value(t, idx[l], row);
-            }
+        }
+        for l in 0..LANES {
+            let m = &mut margins[l * g + group];
+            *m = *m + self.leaf_value(t, node[l], rows_x[l]);
         }
     }
 

@@ -38,6 +38,21 @@ pub trait Float:
     fn ln_1p(self) -> Self;
     /// The logistic function of `scale * x`, with the original library's guard for this precision.
     fn logistic(self, scale: Self) -> Self;
+
+    /// Eight walks through implicit tree levels with SIMD (see `simd.rs`).
+    ///
+    /// # Safety
+    /// [`crate::simd::available`] must be true and the offsets in bounds, as `simd::walk_f32`
+    /// documents.
+    #[doc(hidden)]
+    unsafe fn simd_walk(
+        feature: &[u32],
+        value: &[Self],
+        base: &[u32; 8],
+        x: &[Self],
+        row: &[u32; 8],
+        levels: u32,
+    ) -> [u32; 8];
 }
 
 impl Float for f32 {
@@ -66,6 +81,22 @@ impl Float for f32 {
     #[inline]
     fn ln_1p(self) -> Self {
         f32::ln_1p(self)
+    }
+    unsafe fn simd_walk(
+        feature: &[u32],
+        value: &[Self],
+        base: &[u32; 8],
+        x: &[Self],
+        row: &[u32; 8],
+        levels: u32,
+    ) -> [u32; 8] {
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: forwarded from the caller.
+        unsafe {
+            crate::simd::walk_f32(feature, value, base, x, row, levels)
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        unreachable!("simd::available() is false off x86_64")
     }
     /// XGBoost's `common::Sigmoid`: `1 / (expf(min(-x, 88.7)) + 1 + 1e-16)`; the clamp keeps
     /// `expf` finite, and the 1e-16 vanishes in `f32`.
@@ -102,6 +133,22 @@ impl Float for f64 {
     #[inline]
     fn ln_1p(self) -> Self {
         f64::ln_1p(self)
+    }
+    unsafe fn simd_walk(
+        feature: &[u32],
+        value: &[Self],
+        base: &[u32; 8],
+        x: &[Self],
+        row: &[u32; 8],
+        levels: u32,
+    ) -> [u32; 8] {
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: forwarded from the caller.
+        unsafe {
+            crate::simd::walk_f64(feature, value, base, x, row, levels)
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        unreachable!("simd::available() is false off x86_64")
     }
     /// LightGBM's `1.0 / (1.0 + exp(-sigmoid * x))`, in double.
     #[inline]

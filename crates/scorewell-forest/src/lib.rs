@@ -25,6 +25,7 @@ mod float;
 mod ir;
 mod link;
 pub mod reference;
+mod simd;
 mod source;
 
 pub use builder::{ForestBuilder, TreeBuilder};

@@ -35,16 +35,29 @@ impl Rng {
     }
 }
 
+/// `plain` forests have no flagged nodes (no categorical or zero-as-missing splits), so the
+/// SIMD walks run on them; `leaf_percent` is the chance a node above `max_depth` is a leaf.
 fn random_tree(
     rng: &mut Rng,
     num_features: u32,
     cast: CategoryCast,
     max_depth: u32,
+    plain: bool,
+    leaf_percent: u64,
 ) -> TreeBuilder {
     let mut t = TreeBuilder::new();
     // Reserve node ids as we go: children are pushed after their parent, breadth-last.
-    fn grow(rng: &mut Rng, t: &mut TreeBuilder, nf: u32, cast: CategoryCast, depth: u32) -> u32 {
-        if depth == 0 || rng.chance(20) {
+    #[allow(clippy::too_many_arguments)]
+    fn grow(
+        rng: &mut Rng,
+        t: &mut TreeBuilder,
+        nf: u32,
+        cast: CategoryCast,
+        depth: u32,
+        plain: bool,
+        leaf_percent: u64,
+    ) -> u32 {
+        if depth == 0 || rng.chance(leaf_percent) {
             if rng.chance(15) {
                 let k = rng.below(3) as usize;
                 let lin = LinearLeaf {
@@ -69,7 +82,7 @@ fn random_tree(
         }
         let feature = rng.below(nf as u64) as u32;
         let default_left = rng.chance(50);
-        let test = if rng.chance(20) {
+        let test = if !plain && rng.chance(20) {
             let words = 1 + rng.below(3) as usize;
             SplitTest::Categorical {
                 bitset: (0..words).map(|_| rng.next() as u32).collect(),
@@ -93,12 +106,20 @@ fn random_tree(
         };
         // Placeholder children, patched once they exist.
         let me = t.split(feature, test.clone(), default_left, 0, 0);
-        let left = grow(rng, t, nf, cast, depth - 1);
-        let right = grow(rng, t, nf, cast, depth - 1);
+        let left = grow(rng, t, nf, cast, depth - 1, plain, leaf_percent);
+        let right = grow(rng, t, nf, cast, depth - 1, plain, leaf_percent);
         t.patch_children(me, left, right);
         me
     }
-    grow(rng, &mut t, num_features, cast, max_depth);
+    grow(
+        rng,
+        &mut t,
+        num_features,
+        cast,
+        max_depth,
+        plain,
+        leaf_percent,
+    );
     t
 }
 
@@ -144,15 +165,20 @@ fn random_forest(seed: u64) -> (Forest, Vec<f64>, usize) {
     if rng.chance(20) {
         b.aggregation(Aggregation::Mean { divisor: 3.0 });
     }
-    let num_trees = 1 + rng.below(20) as usize;
+    let plain = rng.chance(50);
+    // Complete trees of one depth let eight trees walk one row together with SIMD.
+    let uniform = plain && rng.chance(50);
+    let uniform_depth = rng.below(8) as u32;
+    let num_trees = 1 + rng.below(24) as usize;
     for i in 0..num_trees {
-        let depth = rng.below(11) as u32;
+        let (depth, leaf_percent) = if uniform {
+            (uniform_depth, 0)
+        } else {
+            (rng.below(11) as u32, 20)
+        };
         let w = if rng.chance(20) { 0.5 } else { 1.0 };
-        b.push_tree(
-            random_tree(&mut rng, nf as u32, cast, depth),
-            (i % groups) as u32,
-            w,
-        );
+        let tree = random_tree(&mut rng, nf as u32, cast, depth, plain, leaf_percent);
+        b.push_tree(tree, (i % groups) as u32, w);
     }
     let forest = b.build().expect("random forest is valid");
     let rows = 1 + rng.below(300) as usize;

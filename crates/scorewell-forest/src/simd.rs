@@ -1,0 +1,123 @@
+//! AVX2 walks through the implicit top levels of trees, eight walks at a time.
+//!
+//! Each lane walks its own tree (`base[l]`: where that tree's implicit nodes start) over its own
+//! row (`row[l]`: where that row's features start in the block). One step gathers the lanes'
+//! feature ids, thresholds and feature values, compares, and moves every lane to
+//! `2i + 1 + went_right`; the arithmetic is the scalar path's, lane by lane, so results are
+//! identical. Callers fall back to the scalar walk when AVX2 is absent or a tree has flagged
+//! (categorical, zero-as-missing) nodes.
+
+use crate::compiled::{DEFAULT_LEFT, FEATURE_MASK};
+
+/// Lanes per call.
+pub(crate) const WIDTH: usize = 8;
+
+/// Whether this CPU can run the AVX2 walks (checked once; `is_x86_feature_detected!` caches).
+#[inline]
+pub(crate) fn available() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        std::is_x86_feature_detected!("avx2")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
+}
+
+/// Walk `levels` implicit levels in `f32`; returns each lane's position (`2^levels - 1 ..`).
+///
+/// # Safety
+/// AVX2 must be available; for every lane, `base[l] + i < feature.len()` and `< value.len()` for
+/// every position `i < 2^levels - 1`, and `row[l] + f < x.len()` for every feature id `f` in
+/// those nodes. All offsets must fit in `i32`.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+pub(crate) unsafe fn walk_f32(
+    feature: &[u32],
+    value: &[f32],
+    base: &[u32; WIDTH],
+    x: &[f32],
+    row: &[u32; WIDTH],
+    levels: u32,
+) -> [u32; WIDTH] {
+    use std::arch::x86_64::*;
+    // SAFETY: the caller guarantees AVX2 and that every gathered offset is in bounds.
+    unsafe {
+        let base = _mm256_loadu_si256(base.as_ptr().cast());
+        let row = _mm256_loadu_si256(row.as_ptr().cast());
+        let mask = _mm256_set1_epi32(FEATURE_MASK as i32);
+        let two = _mm256_set1_epi32(2);
+        let mut pos = _mm256_setzero_si256();
+        for _ in 0..levels {
+            let at = _mm256_add_epi32(base, pos);
+            let f = _mm256_i32gather_epi32::<4>(feature.as_ptr().cast(), at);
+            let t = _mm256_i32gather_ps::<4>(value.as_ptr(), at);
+            let xi = _mm256_add_epi32(_mm256_and_si256(f, mask), row);
+            let v = _mm256_i32gather_ps::<4>(x.as_ptr(), xi);
+            let le = _mm256_castps_si256(_mm256_cmp_ps::<_CMP_LE_OQ>(v, t));
+            let nan = _mm256_castps_si256(_mm256_cmp_ps::<_CMP_UNORD_Q>(v, v));
+            // DEFAULT_LEFT is the sign bit: an arithmetic shift spreads it over the lane.
+            let dl = _mm256_srai_epi32::<31>(f);
+            let left = _mm256_or_si256(le, _mm256_and_si256(nan, dl));
+            // pos = 2 pos + 2 - (left ? 1 : 0); `left` is -1 where true.
+            pos = _mm256_add_epi32(_mm256_add_epi32(_mm256_add_epi32(pos, pos), two), left);
+        }
+        let mut out = [0u32; WIDTH];
+        _mm256_storeu_si256(out.as_mut_ptr().cast(), pos);
+        out
+    }
+}
+
+/// [`walk_f32`] in `f64`: two groups of four lanes, interleaved.
+///
+/// # Safety
+/// As for [`walk_f32`].
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+pub(crate) unsafe fn walk_f64(
+    feature: &[u32],
+    value: &[f64],
+    base: &[u32; WIDTH],
+    x: &[f64],
+    row: &[u32; WIDTH],
+    levels: u32,
+) -> [u32; WIDTH] {
+    use std::arch::x86_64::*;
+    // SAFETY: the caller guarantees AVX2 and that every gathered offset is in bounds.
+    unsafe {
+        let mask = _mm_set1_epi32(FEATURE_MASK as i32);
+        let two = _mm_set1_epi32(2);
+        // Packs the low 32 bits of each 64-bit compare mask into four 32-bit lanes.
+        let pack = _mm256_setr_epi32(0, 2, 4, 6, 0, 2, 4, 6);
+        let halves = [0usize, 4];
+        let bases = halves.map(|h| _mm_loadu_si128(base[h..].as_ptr().cast()));
+        let rows = halves.map(|h| _mm_loadu_si128(row[h..].as_ptr().cast()));
+        let mut pos = [_mm_setzero_si128(); 2];
+        for _ in 0..levels {
+            for h in 0..2 {
+                let at = _mm_add_epi32(bases[h], pos[h]);
+                let f = _mm_i32gather_epi32::<4>(feature.as_ptr().cast(), at);
+                let t = _mm256_i32gather_pd::<8>(value.as_ptr(), at);
+                let xi = _mm_add_epi32(_mm_and_si128(f, mask), rows[h]);
+                let v = _mm256_i32gather_pd::<8>(x.as_ptr(), xi);
+                let le = _mm256_castpd_si256(_mm256_cmp_pd::<_CMP_LE_OQ>(v, t));
+                let nan = _mm256_castpd_si256(_mm256_cmp_pd::<_CMP_UNORD_Q>(v, v));
+                let le = _mm256_castsi256_si128(_mm256_permutevar8x32_epi32(le, pack));
+                let nan = _mm256_castsi256_si128(_mm256_permutevar8x32_epi32(nan, pack));
+                let dl = _mm_srai_epi32::<31>(f);
+                let left = _mm_or_si128(le, _mm_and_si128(nan, dl));
+                pos[h] = _mm_add_epi32(_mm_add_epi32(_mm_add_epi32(pos[h], pos[h]), two), left);
+            }
+        }
+        let mut out = [0u32; WIDTH];
+        _mm_storeu_si128(out.as_mut_ptr().cast(), pos[0]);
+        _mm_storeu_si128(out[4..].as_mut_ptr().cast(), pos[1]);
+        out
+    }
+}
+
+const _: () = assert!(
+    DEFAULT_LEFT == 1 << 31,
+    "walks read default_left from the sign bit"
+);
