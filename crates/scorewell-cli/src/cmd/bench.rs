@@ -107,20 +107,24 @@ pub fn run(args: Args) -> Result<()> {
         }
         v[((v.len() - 1) as f64 * p).round() as usize]
     };
+    // JSON has no NaN: a figure that was not measured is null.
+    let num = |v: f64| if v.is_finite() { format!("{v:.3}") } else { "null".into() };
+    let mean = if lat_us.is_empty() {
+        f64::NAN
+    } else {
+        lat_us.iter().sum::<f64>() / lat_us.len() as f64
+    };
     println!(
-        "{{\"rows\":{rows},\"threads\":{},\"load_ms\":{load_ms:.3},\"batch_best_s\":{:.6},\"batch_median_s\":{:.6},\"rows_per_s\":{:.1},\"single_rows\":{},\"latency_p50_us\":{:.3},\"latency_p99_us\":{:.3},\"latency_mean_us\":{:.3},\"checksum\":{checksum}}}",
+        "{{\"rows\":{rows},\"threads\":{},\"load_ms\":{},\"batch_best_s\":{:.6},\"batch_median_s\":{:.6},\"rows_per_s\":{:.1},\"single_rows\":{},\"latency_p50_us\":{},\"latency_p99_us\":{},\"latency_mean_us\":{},\"checksum\":{checksum}}}",
         rayon::current_num_threads(),
+        num(load_ms),
         secs[0],
         secs[secs.len() / 2],
         rows as f64 / secs[0],
         lat_us.len(),
-        pct(&lat_us, 0.5),
-        pct(&lat_us, 0.99),
-        if lat_us.is_empty() {
-            f64::NAN
-        } else {
-            lat_us.iter().sum::<f64>() / lat_us.len() as f64
-        },
+        num(pct(&lat_us, 0.5)),
+        num(pct(&lat_us, 0.99)),
+        num(mean),
     );
     Ok(())
 }
