@@ -5,6 +5,8 @@
 //! Nothing here scores: the forest evaluator lives in `scorewell-forest`.
 #![warn(missing_docs)]
 
+#[cfg(any(feature = "xgboost", feature = "lightgbm"))]
+mod doc;
 mod error;
 #[cfg(feature = "lightgbm")]
 pub mod lightgbm;

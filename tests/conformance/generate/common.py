@@ -155,6 +155,64 @@ def add_inf_rows(data: Data, float_names: list[str]) -> Data:
 
 
 # --------------------------------------------------------------------------
+# Seeded synthetic training data and labels, shared by the case generators.
+# --------------------------------------------------------------------------
+def rng(seed: int) -> np.random.Generator:
+    return np.random.default_rng(seed)
+
+
+def sigmoid(z):
+    return 1.0 / (1.0 + np.exp(-z))
+
+
+def xy(seed: int, nf: int = 5, n_train: int = 300, n_test: int = 200, names=None):
+    """Train/test numeric data plus a latent signal z for the train rows."""
+    names = names or [f"f{i}" for i in range(nf)]
+    r = rng(seed)
+    train = numeric_data(r, n_train, names)
+    test = numeric_data(r, n_test, names)
+    m = train.float_matrix()
+    w = r.normal(size=len(names))
+    z = m @ w / np.sqrt(len(names)) + 0.5 * np.sin(2 * m[:, 0]) + 0.3 * m[:, 1] * m[:, -1]
+    return train, test, np.nan_to_num(z), r
+
+
+def binary_labels(z, r):
+    return (z + 0.3 * r.normal(size=len(z)) > 0).astype(np.float64)
+
+
+def multiclass_labels(train: Data, r, k):
+    m = np.nan_to_num(train.float_matrix())
+    w = r.normal(size=(m.shape[1], k))
+    return np.argmax(m @ w + 0.3 * r.normal(size=(len(m), k)), axis=1).astype(np.float64)
+
+
+def rank_labels(z, r, t):
+    q = np.quantile(z, [0.4, 0.7, 0.9])
+    return np.searchsorted(q, z + 0.3 * r.normal(size=len(z))).astype(float)
+
+
+def mixed_dtypes_data(seed: int = 23) -> tuple[Data, Data, np.ndarray]:
+    """Train/test data with float64, int64, int32 and bool columns, and binary train labels."""
+    r = rng(seed)
+
+    def mk(n):
+        return Data({
+            "amount": r.lognormal(3, 1, n),
+            "age": r.integers(18, 90, n).astype(np.int64),
+            "visits": r.integers(0, 20, n).astype(np.int32),
+            "is_member": r.random(n) < 0.4,
+            "score": r.normal(size=n),
+        })
+
+    train, test = mk(300), mk(200)
+    m = train.float_matrix()
+    z = 0.5 * np.log(m[:, 0]) - 0.03 * m[:, 1] + 0.1 * m[:, 2] + m[:, 3] + m[:, 4]
+    y = (z - np.median(z) + 0.3 * r.normal(size=300) > 0).astype(float)
+    return train, test, y
+
+
+# --------------------------------------------------------------------------
 # Case registry and writer
 # --------------------------------------------------------------------------
 @dataclass

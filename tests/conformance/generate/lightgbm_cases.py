@@ -11,12 +11,18 @@ import lightgbm as lgb
 from common import (
     Data,
     add_inf_rows,
+    binary_labels,
     expected_columns,
-    numeric_data,
+    mixed_dtypes_data,
+    multiclass_labels,
+    rank_labels,
     register,
+    rng,
+    sigmoid,
     sprinkle_nan,
     sprinkle_null,
     write_case,
+    xy,
 )
 
 V = lgb.__version__
@@ -30,35 +36,6 @@ BASE = {
     "verbose": -1, "seed": 7, "deterministic": True, "force_row_wise": True, "num_threads": 1,
     "num_leaves": 15, "learning_rate": 0.2, "min_data_in_leaf": 10,
 }
-
-
-def rng(seed: int) -> np.random.Generator:
-    return np.random.default_rng(seed)
-
-
-def sigmoid(z):
-    return 1.0 / (1.0 + np.exp(-z))
-
-
-def xy(seed: int, nf: int = 5, n_train: int = 300, n_test: int = 200):
-    names = [f"f{i}" for i in range(nf)]
-    r = rng(seed)
-    train = numeric_data(r, n_train, names)
-    test = numeric_data(r, n_test, names)
-    m = train.float_matrix()
-    w = r.normal(size=nf)
-    z = m @ w / np.sqrt(nf) + 0.5 * np.sin(2 * m[:, 0]) + 0.3 * m[:, 1] * m[:, -1]
-    return train, test, np.nan_to_num(z), r
-
-
-def binary_labels(z, r):
-    return (z + 0.3 * r.normal(size=len(z)) > 0).astype(np.float64)
-
-
-def multiclass_labels(train: Data, r, k):
-    m = np.nan_to_num(train.float_matrix())
-    w = r.normal(size=(m.shape[1], k))
-    return np.argmax(m @ w + 0.3 * r.normal(size=(len(m), k)), axis=1).astype(np.float64)
 
 
 def model_text(case_dir: Path) -> str:
@@ -192,11 +169,6 @@ RF_NOTE = ("average_output: LightGBM raw_score=True (margin) is the SUM over tre
            "prediction = transform(sum / num_iterations)")
 
 
-def rank_labels(z, r, t):
-    q = np.quantile(z, [0.4, 0.7, 0.9])
-    return np.searchsorted(q, z + 0.3 * r.normal(size=len(z))).astype(float)
-
-
 simple("lambdarank", "LightGBM lambdarank with 30 query groups of 10 (prediction == raw score)",
        {"objective": "lambdarank"}, rank_labels, group_fn=lambda n: [10] * (n // 10))
 simple("rank_xendcg", "LightGBM rank_xendcg with 30 query groups of 10 (prediction == raw score)",
@@ -301,21 +273,7 @@ def _inf(case_dir: Path):
 
 @register("lightgbm", V, "mixed_dtypes")
 def _dtypes(case_dir: Path):
-    r = rng(23)
-
-    def mk(n):
-        return Data({
-            "amount": r.lognormal(3, 1, n),
-            "age": r.integers(18, 90, n).astype(np.int64),
-            "visits": r.integers(0, 20, n).astype(np.int32),
-            "is_member": r.random(n) < 0.4,
-            "score": r.normal(size=n),
-        })
-
-    train, test = mk(300), mk(200)
-    m = train.float_matrix()
-    z = 0.5 * np.log(m[:, 0]) - 0.03 * m[:, 1] + 0.1 * m[:, 2] + m[:, 3] + m[:, 4]
-    y = (z - np.median(z) + 0.3 * r.normal(size=300) > 0).astype(float)
+    train, test, y = mixed_dtypes_data()
     return run_case(case_dir, description="LightGBM binary on float64, int64, int32 and bool columns",
                     params={"objective": "binary"}, train=train, label=y, rounds=10, test=test,
                     notes=["bool column: true=1.0, false=0.0"])
@@ -356,37 +314,41 @@ def check_multiword_bitsets(text: str):
     assert max(widths) >= 2, f"no multi-word bitsets: {widths}"
 
 
-@register("lightgbm", V, "categorical")
-def _cat(case_dir: Path):
-    r = rng(31)
+def run_multiword_cat_case(case_dir: Path, seed: int, description: str, edit_test=None, **kw):
+    """A CAT_PARAMS regression on cat_data (800 train / 250 test rows) whose trees must hold
+    multi-word bitsets; `edit_test(test)` may change the test rows first."""
+    r = rng(seed)
     train = cat_data(r, 800, null_frac=0.03)
     test = cat_data(r, 250, null_frac=0.08)
-    city = test.cols["city"]
-    city[:10] = [70, 71, 95, 96, 1000, 2**31 - 1, -1, -2, -1000, 69]
-    color = test.cols["color"]
-    color[10:16] = [3, 4, 31, 32, -1, -7]
-    out = run_case(case_dir, description="LightGBM categorical (codes via categorical_feature): one-hot for 3 levels, "
-                   "many-vs-many multi-word bitsets for 70 levels; input has unseen/negative codes and NULLs",
-                   params=CAT_PARAMS, train=train, label=cat_target(train, r), rounds=15, test=test,
-                   categorical=["color", "city"],
-                   notes=["code in bitset -> left; not in bitset / beyond bitset -> right; negative -> right; "
-                          "NaN/NULL -> right when missing type NaN, else code 0"])
+    if edit_test is not None:
+        edit_test(test)
+    out = run_case(case_dir, description=description, params=CAT_PARAMS, train=train,
+                   label=cat_target(train, r), rounds=15, test=test, **kw)
     check_multiword_bitsets(model_text(case_dir))
     return out
+
+
+def unseen_and_negative_codes(test: Data):
+    test.cols["city"][:10] = [70, 71, 95, 96, 1000, 2**31 - 1, -1, -2, -1000, 69]
+    test.cols["color"][10:16] = [3, 4, 31, 32, -1, -7]
+
+
+@register("lightgbm", V, "categorical")
+def _cat(case_dir: Path):
+    return run_multiword_cat_case(
+        case_dir, 31, "LightGBM categorical (codes via categorical_feature): one-hot for 3 levels, "
+        "many-vs-many multi-word bitsets for 70 levels; input has unseen/negative codes and NULLs",
+        edit_test=unseen_and_negative_codes, categorical=["color", "city"],
+        notes=["code in bitset -> left; not in bitset / beyond bitset -> right; negative -> right; "
+               "NaN/NULL -> right when missing type NaN, else code 0"])
 
 
 @register("lightgbm", V, "categorical_pandas")
 def _cat_pd(case_dir: Path):
-    r = rng(33)
-    train = cat_data(r, 800, null_frac=0.03)
-    test = cat_data(r, 250, null_frac=0.08)
-    out = run_case(case_dir, description="LightGBM categorical trained from pandas category dtype (categories 0..K-1; "
-                   "pandas_categorical line in model.txt); input holds the codes",
-                   params=CAT_PARAMS, train=train, label=cat_target(train, r), rounds=15, test=test,
-                   pandas_category=True,
-                   notes=["pandas_categorical lists categories [0..K-1], so value == code"])
-    check_multiword_bitsets(model_text(case_dir))
-    return out
+    return run_multiword_cat_case(
+        case_dir, 33, "LightGBM categorical trained from pandas category dtype (categories 0..K-1; "
+        "pandas_categorical line in model.txt); input holds the codes",
+        pandas_category=True, notes=["pandas_categorical lists categories [0..K-1], so value == code"])
 
 
 @register("lightgbm", V, "categorical_binary_nan_train")

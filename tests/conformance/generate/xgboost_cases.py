@@ -10,13 +10,19 @@ import xgboost as xgb
 from common import (
     Data,
     add_inf_rows,
+    binary_labels,
     concat_data,
     expected_columns,
-    numeric_data,
+    mixed_dtypes_data,
+    multiclass_labels,
+    rank_labels,
     register,
+    rng,
+    sigmoid,
     sprinkle_nan,
     sprinkle_null,
     write_case,
+    xy,
 )
 
 V = xgb.__version__
@@ -29,39 +35,6 @@ TOL = dict(
 
 def _assert(cond, msg="self-check failed"):
     assert cond, msg
-
-
-def rng(seed: int) -> np.random.Generator:
-    return np.random.default_rng(seed)
-
-
-def sigmoid(z):
-    return 1.0 / (1.0 + np.exp(-z))
-
-
-# ----------------------------------------------------------------------------
-# data
-# ----------------------------------------------------------------------------
-def xy(seed: int, nf: int = 5, n_train: int = 300, n_test: int = 200, names=None):
-    """Train/test numeric data plus a latent signal z for the train rows."""
-    names = names or [f"f{i}" for i in range(nf)]
-    r = rng(seed)
-    train = numeric_data(r, n_train, names)
-    test = numeric_data(r, n_test, names)
-    m = train.float_matrix()
-    w = r.normal(size=len(names))
-    z = m @ w / np.sqrt(len(names)) + 0.5 * np.sin(2 * m[:, 0]) + 0.3 * m[:, 1] * m[:, -1]
-    return train, test, np.nan_to_num(z), r
-
-
-def binary_labels(z, r):
-    return (z + 0.3 * r.normal(size=len(z)) > 0).astype(np.float64)
-
-
-def multiclass_labels(train: Data, r, k):
-    m = np.nan_to_num(train.float_matrix())
-    w = r.normal(size=(m.shape[1], k))
-    return np.argmax(m @ w + 0.3 * r.normal(size=(len(m), k)), axis=1).astype(np.float64)
 
 
 # ----------------------------------------------------------------------------
@@ -212,11 +185,6 @@ simple("survival_cox", "XGBoost survival:cox (prediction = exp(margin), hazard r
        {"objective": "survival:cox"}, cox_labels)
 
 
-def rank_labels(z, r, t):
-    q = np.quantile(z, [0.4, 0.7, 0.9])
-    return np.searchsorted(q, z + 0.3 * r.normal(size=len(z))).astype(float)
-
-
 def qids(n):
     return np.repeat(np.arange(n // 10 + 1), 10)[:n]
 
@@ -295,21 +263,7 @@ def _inf(case_dir: Path):
 
 @register("xgboost", V, "mixed_dtypes")
 def _dtypes(case_dir: Path):
-    r = rng(23)
-
-    def mk(n):
-        return Data({
-            "amount": r.lognormal(3, 1, n),
-            "age": r.integers(18, 90, n).astype(np.int64),
-            "visits": r.integers(0, 20, n).astype(np.int32),
-            "is_member": r.random(n) < 0.4,
-            "score": r.normal(size=n),
-        })
-
-    train, test = mk(300), mk(200)
-    m = train.float_matrix()
-    z = 0.5 * np.log(m[:, 0]) - 0.03 * m[:, 1] + 0.1 * m[:, 2] + m[:, 3] + m[:, 4]
-    y = (z - np.median(z) + 0.3 * r.normal(size=300) > 0).astype(float)
+    train, test, y = mixed_dtypes_data()
     return run_case(case_dir, description="XGBoost binary:logistic on float64, int64, int32 and bool columns",
                     params={"objective": "binary:logistic", "max_depth": 3}, train=train, label=y, rounds=10,
                     test=test, notes=["bool column: true=1.0, false=0.0 (XGBoost feature type 'i')"])

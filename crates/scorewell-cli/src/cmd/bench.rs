@@ -108,7 +108,13 @@ pub fn run(args: Args) -> Result<()> {
         v[((v.len() - 1) as f64 * p).round() as usize]
     };
     // JSON has no NaN: a figure that was not measured is null.
-    let num = |v: f64| if v.is_finite() { format!("{v:.3}") } else { "null".into() };
+    let num = |v: f64| {
+        if v.is_finite() {
+            format!("{v:.3}")
+        } else {
+            "null".into()
+        }
+    };
     let mean = if lat_us.is_empty() {
         f64::NAN
     } else {

@@ -3,214 +3,99 @@
 //! per pandas `category` column, in column order. A value's position in its list is the code
 //! LightGBM sees.
 //!
-//! Only that shape is read, so a small JSON reader suffices. Values become the strings Python's
-//! `str()` gives: `json.dumps` writes numbers with `repr`, which is what `str()` prints, so the
-//! number text is kept as is (`NaN`/`Infinity` become `nan`/`inf`); `true` → `True`,
-//! `null` → `None`.
+//! The line is read with the crate's lenient JSON reader (`json.dumps` writes `NaN` and
+//! `Infinity` bare). Values become the strings Python's `str()` gives: strings as they are,
+//! integers in decimal, floats as `repr` (what `json.dumps` wrote, `NaN`/`Infinity` becoming
+//! `nan`/`inf`), `true` → `True`, `null` → `None`.
+
+use crate::doc::{self, Doc, json};
+
+/// The path errors name.
+const PATH: &str = "pandas_categorical";
 
 /// The category lists, or None for `null`. The error says what is wrong (the caller adds where).
 pub(super) fn parse(text: &str) -> Result<Option<Vec<Vec<String>>>, String> {
-    let mut p = Parser {
-        s: text.as_bytes(),
-        i: 0,
-    };
-    p.ws();
-    let out = if p.eat_word("null") {
-        None
-    } else {
-        p.expect(b'[')?;
-        let mut lists = Vec::new();
-        p.ws();
-        if !p.eat(b']') {
-            loop {
-                p.ws();
-                lists.push(p.list()?);
-                p.ws();
-                if p.eat(b']') {
-                    break;
-                }
-                p.expect(b',')?;
-            }
-        }
-        Some(lists)
-    };
-    p.ws();
-    if p.i != p.s.len() {
-        return Err(format!("unexpected text at character {}", p.i + 1));
+    let value = json::parse(text.as_bytes())
+        .map_err(|e| format!("{} at character {}", e.message, e.offset + 1))?;
+    if value == Doc::Null {
+        return Ok(None);
     }
-    Ok(out)
-}
-
-struct Parser<'a> {
-    s: &'a [u8],
-    i: usize,
-}
-
-impl Parser<'_> {
-    fn peek(&self) -> Option<u8> {
-        self.s.get(self.i).copied()
-    }
-
-    fn ws(&mut self) {
-        while matches!(self.peek(), Some(b' ' | b'\t' | b'\r' | b'\n')) {
-            self.i += 1;
-        }
-    }
-
-    fn eat(&mut self, b: u8) -> bool {
-        if self.peek() == Some(b) {
-            self.i += 1;
-            true
-        } else {
-            false
-        }
-    }
-
-    fn eat_word(&mut self, w: &str) -> bool {
-        if self.s.get(self.i..self.i + w.len()) == Some(w.as_bytes()) {
-            self.i += w.len();
-            true
-        } else {
-            false
-        }
-    }
-
-    fn expect(&mut self, b: u8) -> Result<(), String> {
-        if self.eat(b) {
-            Ok(())
-        } else {
-            Err(match self.peek() {
-                Some(c) => format!(
-                    "expected `{}` at character {}, found `{}`",
-                    b as char,
-                    self.i + 1,
-                    c as char
-                ),
-                None => format!("expected `{}`, found the end of the line", b as char),
+    let lists = doc::array(&value, PATH)?;
+    let mut out = Vec::with_capacity(lists.len());
+    for (i, list) in lists.iter().enumerate() {
+        let path = format!("{PATH}[{i}]");
+        let values = doc::array(list, &path)?;
+        let names = values
+            .iter()
+            .enumerate()
+            .map(|(j, v)| {
+                python_str(v).ok_or_else(|| {
+                    format!(
+                        "`{path}[{j}]` should be a category value (a string, number, boolean or \
+                         null), got {}",
+                        v.kind()
+                    )
+                })
             })
-        }
+            .collect::<Result<Vec<_>, _>>()?;
+        out.push(names);
     }
+    Ok(Some(out))
+}
 
-    /// `[v, v, ...]` of scalars.
-    fn list(&mut self) -> Result<Vec<String>, String> {
-        self.expect(b'[')?;
-        let mut out = Vec::new();
-        self.ws();
-        if self.eat(b']') {
-            return Ok(out);
-        }
-        loop {
-            self.ws();
-            out.push(self.scalar()?);
-            self.ws();
-            if self.eat(b']') {
-                return Ok(out);
-            }
-            self.expect(b',')?;
-        }
+/// What Python's `str()` prints for the scalar `v`; None for a container.
+fn python_str(v: &Doc) -> Option<String> {
+    Some(match v {
+        Doc::Null => "None".into(),
+        Doc::Bool(true) => "True".into(),
+        Doc::Bool(false) => "False".into(),
+        Doc::Int(i) => i.to_string(),
+        Doc::Float(f) => python_float_repr(*f),
+        Doc::Str(s) => s.clone(),
+        Doc::Array(_) | Doc::Object(_) | Doc::F32s(_) | Doc::F64s(_) | Doc::Ints(_) => return None,
+    })
+}
+
+/// Python's `repr(float)`: the shortest digits that read back as `f` (of equally short ones,
+/// the nearest, ties to even), positional for magnitudes in [1e-4, 1e16) (with `.0` when
+/// integral), else `d.ddde±XX`.
+pub(super) fn python_float_repr(f: f64) -> String {
+    if f.is_nan() {
+        return "nan".into();
     }
-
-    fn scalar(&mut self) -> Result<String, String> {
-        for (word, text) in [
-            ("null", "None"),
-            ("true", "True"),
-            ("false", "False"),
-            ("NaN", "nan"),
-            ("Infinity", "inf"),
-            ("-Infinity", "-inf"),
-        ] {
-            if self.eat_word(word) {
-                return Ok(text.to_string());
-            }
-        }
-        match self.peek() {
-            Some(b'"') => self.string(),
-            Some(b'-' | b'0'..=b'9') => {
-                let start = self.i;
-                while matches!(
-                    self.peek(),
-                    Some(b'-' | b'+' | b'.' | b'e' | b'E' | b'0'..=b'9')
-                ) {
-                    self.i += 1;
-                }
-                let tok = std::str::from_utf8(self.s.get(start..self.i).unwrap_or_default())
-                    .unwrap_or_default();
-                if tok.parse::<f64>().is_err() {
-                    return Err(format!("`{tok}` is not a number"));
-                }
-                Ok(tok.to_string())
-            }
-            Some(c) => Err(format!(
-                "unexpected `{}` at character {} (expected a category value)",
-                c as char,
-                self.i + 1
-            )),
-            None => Err("the line ends inside a category list".into()),
-        }
+    if f.is_infinite() {
+        return if f > 0.0 { "inf" } else { "-inf" }.into();
     }
-
-    fn string(&mut self) -> Result<String, String> {
-        self.expect(b'"')?;
-        let mut bytes = Vec::new();
-        loop {
-            let Some(c) = self.peek() else {
-                return Err("the line ends inside a string".into());
-            };
-            self.i += 1;
-            match c {
-                b'"' => break,
-                b'\\' => {
-                    let Some(e) = self.peek() else {
-                        return Err("the line ends inside a string".into());
-                    };
-                    self.i += 1;
-                    let ch = match e {
-                        b'"' => '"',
-                        b'\\' => '\\',
-                        b'/' => '/',
-                        b'b' => '\u{8}',
-                        b'f' => '\u{c}',
-                        b'n' => '\n',
-                        b'r' => '\r',
-                        b't' => '\t',
-                        b'u' => self.unicode_escape()?,
-                        other => return Err(format!("bad escape `\\{}`", other as char)),
-                    };
-                    let mut buf = [0u8; 4];
-                    bytes.extend_from_slice(ch.encode_utf8(&mut buf).as_bytes());
-                }
-                other => bytes.push(other),
-            }
-        }
-        String::from_utf8(bytes).map_err(|_| "a string is not valid UTF-8".to_string())
-    }
-
-    fn hex4(&mut self) -> Result<u32, String> {
-        let digits = self
-            .s
-            .get(self.i..self.i + 4)
-            .and_then(|d| std::str::from_utf8(d).ok())
-            .and_then(|d| u32::from_str_radix(d, 16).ok())
-            .ok_or_else(|| "bad `\\u` escape".to_string())?;
-        self.i += 4;
-        Ok(digits)
-    }
-
-    /// After `\u`: one code point, joining a surrogate pair (Python escapes non-ASCII this way).
-    fn unicode_escape(&mut self) -> Result<char, String> {
-        let hi = self.hex4()?;
-        let code = if (0xD800..0xDC00).contains(&hi) {
-            if !(self.eat(b'\\') && self.eat(b'u')) {
-                return Err("unpaired surrogate in a `\\u` escape".into());
-            }
-            let lo = self.hex4()?;
-            if !(0xDC00..0xE000).contains(&lo) {
-                return Err("unpaired surrogate in a `\\u` escape".into());
-            }
-            0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00)
+    // Rust's shortest form has the right length, but on a tie between two candidates of that
+    // length it may take the far one; rounding `f` exactly to that many digits takes the near
+    // one (ties to even), which is what Python prints whenever it reads back as `f`.
+    let shortest = format!("{:e}", f.abs());
+    let (mantissa, _) = shortest.split_once('e').unwrap_or((&shortest, "0"));
+    let len = mantissa.bytes().filter(u8::is_ascii_digit).count();
+    let nearest = format!("{:.*e}", len.saturating_sub(1), f.abs());
+    let sci = if nearest.parse::<f64>() == Ok(f.abs()) {
+        nearest
+    } else {
+        shortest
+    };
+    let (mantissa, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
+    let digits: String = mantissa.chars().filter(char::is_ascii_digit).collect();
+    let exp: i32 = exp.parse().unwrap_or(0);
+    let sign = if f.is_sign_negative() { "-" } else { "" };
+    let body = if (0..16).contains(&exp) {
+        let point = exp as usize + 1;
+        if digits.len() <= point {
+            format!("{digits:0<point$}.0")
         } else {
-            hi
-        };
-        char::from_u32(code).ok_or_else(|| "bad `\\u` escape".to_string())
-    }
+            format!("{}.{}", &digits[..point], &digits[point..])
+        }
+    } else if (-4..0).contains(&exp) {
+        format!("0.{}{digits}", "0".repeat((-exp - 1) as usize))
+    } else {
+        let (first, rest) = digits.split_at(1);
+        let dot = if rest.is_empty() { "" } else { "." };
+        let exp_sign = if exp < 0 { '-' } else { '+' };
+        format!("{first}{dot}{rest}e{exp_sign}{:02}", exp.unsigned_abs())
+    };
+    format!("{sign}{body}")
 }

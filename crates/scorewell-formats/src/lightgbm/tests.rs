@@ -247,6 +247,59 @@ fn pandas_categorical_names_categories_in_feature_order() {
 }
 
 #[test]
+fn pandas_categorical_values_print_as_python_str() {
+    let lists = pandas::parse(
+        " [[1e-05, 1e+16, 0.0001, -0.0, 2.0, NaN, -Infinity, 1113178120592002.2, -7, false]] ",
+    )
+    .unwrap()
+    .unwrap();
+    assert_eq!(
+        lists,
+        [[
+            "1e-05",
+            "1e+16",
+            "0.0001",
+            "-0.0",
+            "2.0",
+            "nan",
+            "-inf",
+            "1113178120592002.2",
+            "-7",
+            "False"
+        ]]
+    );
+    assert_eq!(pandas::parse("[]").unwrap(), Some(vec![]));
+    for (text, expected) in [
+        (
+            "[[1]] x",
+            "unexpected data after the end of the document at character 7",
+        ),
+        (
+            "[[{}]]",
+            "`pandas_categorical[0][0]` should be a category value",
+        ),
+        ("[1]", "`pandas_categorical[0]` should be an array"),
+        ("{}", "`pandas_categorical` should be an array"),
+        ("[[\"a]]", "unterminated string"),
+    ] {
+        let e = pandas::parse(text).unwrap_err();
+        assert!(e.starts_with(expected), "{text}: {e}");
+    }
+    for (f, repr) in [
+        (0.1, "0.1"),
+        (1.5e16, "1.5e+16"),
+        (9999999999999998.0, "9999999999999998.0"),
+        (9.99e-5, "9.99e-05"),
+        (5e-324, "5e-324"),
+        (f64::MAX, "1.7976931348623157e+308"),
+        (-(2152548015248394.0 + 0.25), "-2152548015248394.2"),
+        (123456789.125, "123456789.125"),
+    ] {
+        assert_eq!(pandas::python_float_repr(f), repr);
+    }
+}
+
+#[test]
 fn linear_tree_leaves_and_nan_fallback() {
     let tree = "Tree=0\nnum_leaves=2\nnum_cat=0\nsplit_feature=0\nsplit_gain=1\nthreshold=0.5\n\
                 decision_type=2\nleft_child=-1\nright_child=-2\nleaf_value=-1 -2\nleaf_weight=1 1\n\

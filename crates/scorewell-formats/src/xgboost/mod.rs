@@ -46,8 +46,6 @@
 //! shortest text that round-trips its `float`, so this gives back the same value. The JSON
 //! reader accepts the bare `NaN`/`Infinity` XGBoost writes; `serde_json` is not used.
 
-mod doc;
-mod json;
 mod model;
 mod ubjson;
 
@@ -56,6 +54,7 @@ mod tests;
 
 use scorewell_core::ForestModel;
 
+use crate::doc::json;
 use crate::{Format, FormatError, Result};
 
 /// Name of the JSON format.
@@ -106,9 +105,9 @@ fn sniff_ubjson(bytes: &[u8], file_name: Option<&str>) -> bool {
 
 /// Load an XGBoost JSON model.
 pub fn load_json(bytes: &[u8]) -> Result<ForestModel> {
-    let doc = json::parse(bytes).map_err(|message| FormatError::Invalid {
+    let doc = json::parse(bytes).map_err(|e| FormatError::Invalid {
         format: JSON_NAME,
-        message,
+        message: e.to_string(),
     })?;
     model::build(&doc, JSON_NAME)
 }

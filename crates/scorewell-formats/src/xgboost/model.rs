@@ -8,7 +8,7 @@ use scorewell_forest::{
     TreeBuilder,
 };
 
-use super::doc::{self, Doc, Problem};
+use crate::doc::{self, Doc, Problem};
 use crate::{FormatError, Result};
 
 /// XGBoost's `InvalidCat` bound: categories are below 2^24 (exact in `float`).

@@ -3,8 +3,8 @@
 use scorewell_core::FeatureKind;
 use scorewell_forest::{DenseRows, Link, Predictor};
 
-use super::doc::Doc;
 use super::*;
+use crate::doc::Doc;
 
 /// (left, right, feature, condition, default_left)
 type NodeRow = (i64, i64, i64, f32, u8);

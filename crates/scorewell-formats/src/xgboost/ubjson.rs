@@ -4,7 +4,7 @@
 //!
 //! Every read is bounds-checked; a truncated or corrupt file gives an error with a byte offset.
 
-use super::doc::Doc;
+use crate::doc::Doc;
 
 /// Containers nested deeper than this are refused (a hostile file could otherwise overflow the
 /// stack); XGBoost models nest about 8 deep.

@@ -1,6 +1,11 @@
-//! The document model both readers produce: JSON through [`super::json`], UBJSON through
-//! [`super::ubjson`]. UBJSON's typed arrays stay typed (no per-element boxing), and every
-//! accessor takes the JSON path it is reading so an error can say where.
+//! The document model the JSON-like readers produce: JSON through [`json`] (XGBoost model
+//! files and LightGBM's `pandas_categorical` line), UBJSON through `xgboost::ubjson`. UBJSON's
+//! typed arrays stay typed (no per-element boxing), and every accessor takes the JSON path it is
+//! reading so an error can say where.
+// With only the `lightgbm` feature the UBJSON variants and most accessors go unused.
+#![cfg_attr(not(feature = "xgboost"), allow(dead_code))]
+
+pub(crate) mod json;
 
 /// A parsed JSON/UBJSON value.
 #[derive(Debug, Clone, PartialEq)]

@@ -1,15 +1,41 @@
-//! A JSON reader for XGBoost model files. Standard JSON plus the bare `NaN`, `Infinity` and
-//! `-Infinity` that XGBoost's writer (`src/common/json.cc`) emits for non-finite floats (1.x
-//! writes `NaN` as the threshold of categorical splits; multi-target trees carry it too), which
-//! strict parsers such as `serde_json` refuse.
+//! A lenient JSON reader: standard JSON plus the bare `NaN`, `Infinity` and `-Infinity` that
+//! strict parsers such as `serde_json` refuse. XGBoost's writer (`src/common/json.cc`) emits them
+//! for non-finite floats (1.x writes `NaN` as the threshold of categorical splits; multi-target
+//! trees carry it too), and Python's `json.dumps` (LightGBM's `pandas_categorical` line) writes
+//! them too.
 
-use super::doc::Doc;
+use std::fmt;
+
+use super::Doc;
 
 /// Nesting deeper than this is refused rather than risk the stack; models nest about 8 deep.
 const MAX_DEPTH: usize = 128;
 
+/// Where and why reading stopped. `Display` gives the full message with line, column and byte.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct JsonError {
+    /// Byte offset into the input.
+    pub(crate) offset: usize,
+    /// 1-based line.
+    pub(crate) line: usize,
+    /// 1-based column, in bytes.
+    pub(crate) column: usize,
+    /// What is wrong, without the position.
+    pub(crate) message: String,
+}
+
+impl fmt::Display for JsonError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "invalid JSON at line {}, column {} (byte {}): {}",
+            self.line, self.column, self.offset, self.message
+        )
+    }
+}
+
 /// Parse one JSON value filling `bytes` (surrounding whitespace allowed).
-pub(crate) fn parse(bytes: &[u8]) -> Result<Doc, String> {
+pub(crate) fn parse(bytes: &[u8]) -> Result<Doc, JsonError> {
     let mut p = Parser { b: bytes, pos: 0 };
     let v = p.value(0).map_err(|m| p.locate(m))?;
     p.ws();
@@ -25,14 +51,16 @@ struct Parser<'a> {
 }
 
 impl Parser<'_> {
-    fn locate(&self, msg: String) -> String {
+    fn locate(&self, message: String) -> JsonError {
         let upto = &self.b[..self.pos.min(self.b.len())];
         let line = upto.iter().filter(|&&c| c == b'\n').count() + 1;
-        let col = upto.len() - upto.iter().rposition(|&c| c == b'\n').map_or(0, |i| i + 1) + 1;
-        format!(
-            "invalid JSON at line {line}, column {col} (byte {}): {msg}",
-            self.pos
-        )
+        let column = upto.len() - upto.iter().rposition(|&c| c == b'\n').map_or(0, |i| i + 1) + 1;
+        JsonError {
+            offset: self.pos,
+            line,
+            column,
+            message,
+        }
     }
 
     fn ws(&mut self) {
@@ -74,7 +102,7 @@ impl Parser<'_> {
             b'I' if self.eat("Infinity") => Ok(Doc::Float(f64::INFINITY)),
             b'-' if self.eat("-Infinity") => Ok(Doc::Float(f64::NEG_INFINITY)),
             b'-' | b'0'..=b'9' => self.number(),
-            _ => Err(format!("unexpected character {:?}", char::from(c))),
+            _ => Err(format!("unexpected `{}`", char::from(c).escape_debug())),
         }
     }
 
