@@ -72,10 +72,16 @@ impl Scorer {
     pub fn bind(&self, schema: SchemaRef) -> Result<BoundScorer> {
         let mut fields: Vec<_> = schema.fields().iter().cloned().collect();
         let mut bindings = Vec::with_capacity(self.pipeline.stages.len());
-        for stage in &self.pipeline.stages {
-            let current = Schema::new(fields.clone());
+        for (i, stage) in self.pipeline.stages.iter().enumerate() {
+            let later;
+            let current: &Schema = if i == 0 {
+                &schema
+            } else {
+                later = Schema::new(fields.clone());
+                &later
+            };
             let binding = stage
-                .bind(&current)
+                .bind(current)
                 .map_err(|e| in_stage(stage.as_ref(), e))?;
             for out in stage.output_fields() {
                 if current.index_of(out.name()).is_ok() {
@@ -145,20 +151,19 @@ impl BoundScorer {
                 schema.fields().len()
             )));
         }
-        let mut columns = batch.columns().to_vec();
-        let mut fields: Vec<_> = schema.fields().iter().cloned().collect();
-        let mut current = batch.clone();
         let stages = &self.scorer.pipeline.stages;
+        let mut columns = Vec::with_capacity(self.output.fields().len());
+        columns.extend_from_slice(batch.columns());
+        let mut current = batch.clone();
         for (i, (stage, binding)) in stages.iter().zip(&self.bindings).enumerate() {
             let out = stage
                 .apply(binding, &current)
                 .map_err(|e| in_stage(stage.as_ref(), e))?;
-            fields.extend(stage.output_fields());
             columns.extend(out);
             if i + 1 < stages.len() {
                 // Later stages see earlier outputs; a one-stage pipeline never pays for this.
-                current =
-                    RecordBatch::try_new(Arc::new(Schema::new(fields.clone())), columns.clone())?;
+                let fields = self.output.fields()[..columns.len()].to_vec();
+                current = RecordBatch::try_new(Arc::new(Schema::new(fields)), columns.clone())?;
             }
         }
         let options = arrow_array::RecordBatchOptions::new().with_row_count(Some(batch.num_rows()));

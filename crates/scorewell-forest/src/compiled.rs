@@ -26,7 +26,7 @@ use crate::simd;
 use crate::source::FeatureSource;
 
 pub(crate) const DEFAULT_LEFT: u32 = 1 << 31;
-const LEAF: u32 = 1 << 30;
+pub(crate) const LEAF: u32 = 1 << 30;
 const SPECIAL: u32 = 1 << 29;
 pub(crate) const FEATURE_MASK: u32 = SPECIAL - 1;
 const NO_LINEAR: u32 = u32::MAX;
@@ -123,6 +123,9 @@ pub struct CompiledForest<T> {
     zero_missing: Vec<usize>,
     /// Whether the SIMD walks can run (CPU support, offsets that fit their 32-bit lanes).
     simd: bool,
+    /// Per aligned chunk of eight trees: their implicit-block offsets, when SIMD can walk one
+    /// row through all eight at once (same number of levels).
+    simd_chunks: Vec<Option<[u32; simd::WIDTH]>>,
 }
 
 /// The compiled form of a forest in its own precision.
@@ -226,6 +229,7 @@ impl<T: Float> CompiledForest<T> {
             input_rule: forest.input_rule,
             zero_missing,
             simd: false,
+            simd_chunks: Vec::new(),
         };
 
         for (t, tree) in forest.trees.iter().enumerate() {
@@ -349,7 +353,19 @@ impl<T: Float> CompiledForest<T> {
         }
         out.simd = crate::simd::available()
             && out.top_feature.len() < i32::MAX as usize / 2
+            && out.nodes.len() * std::mem::size_of::<CNode<T>>() < i32::MAX as usize / 2
             && BLOCK_ROWS * out.stride < i32::MAX as usize / 2;
+        if out.simd {
+            out.simd_chunks = out
+                .tops
+                .chunks_exact(simd::WIDTH)
+                .map(|c| {
+                    c.iter()
+                        .all(|p| p.levels == c[0].levels)
+                        .then(|| std::array::from_fn(|l| c[l].nodes as u32))
+                })
+                .collect();
+        }
         out
     }
 
@@ -528,22 +544,60 @@ impl<T: Float> CompiledForest<T> {
         }
         // A single-row request, or the tail of a block: one row through every tree. Successive
         // trees' walks are independent, so they run side by side (eight at a time with SIMD).
+        let n = self.roots.len();
         for r in full..rows {
             let row = &x[r * stride..(r + 1) * stride];
             let m = &mut margins[r * g..(r + 1) * g];
             let mut t = 0;
-            let n = self.roots.len();
             while t < n {
-                let pos = if !SPECIAL_NODES && self.simd && t + simd::WIDTH <= n {
-                    self.simd_walk_trees(t, row)
-                } else {
+                let chunk = if SPECIAL_NODES {
                     None
+                } else {
+                    self.simd_chunk(t)
                 };
-                if let Some(pos) = pos {
-                    for (l, p) in pos.iter().enumerate() {
-                        let v = self.finish::<SPECIAL_NODES>(t + l, *p as usize, row);
-                        let slot = &mut m[self.groups[t + l] as usize];
-                        *slot = *slot + v;
+                if let Some(base) = chunk {
+                    let levels = self.tops[t].levels;
+                    // SAFETY: `simd_chunk` only returns a chunk when `self.simd` holds (AVX2,
+                    // offsets below i32::MAX) and the eight trees share `levels`; each lane
+                    // stays in its own tree's implicit block (add_top) and reads features
+                    // < stride of `row`; there are no flagged nodes (SPECIAL_NODES is false).
+                    let pos = unsafe {
+                        T::simd_walk(
+                            &self.top_feature,
+                            &self.top_value,
+                            base,
+                            row,
+                            &[0; simd::WIDTH],
+                            levels,
+                        )
+                    };
+                    if self.tops[t].complete && self.linear_of.is_empty() {
+                        for (l, p) in pos.iter().enumerate() {
+                            let v = self.finish::<SPECIAL_NODES>(t + l, *p as usize, row);
+                            let slot = if g == 1 {
+                                &mut m[0]
+                            } else {
+                                &mut m[self.groups[t + l] as usize]
+                            };
+                            *slot = *slot + v;
+                        }
+                    } else {
+                        let start: [u32; simd::WIDTH] = std::array::from_fn(|l| {
+                            let top = &self.tops[t + l];
+                            self.top_next
+                                [top.slots + (pos[l] as usize + 1 - (1usize << top.levels))]
+                        });
+                        // SAFETY: as above; `start` holds node indices from `top_next`.
+                        let leaves = unsafe { self.simd_descend(&start, row, &[0; simd::WIDTH]) };
+                        for (l, node) in leaves.iter().enumerate() {
+                            let v = self.leaf_value(t + l, *node, row);
+                            let slot = if g == 1 {
+                                &mut m[0]
+                            } else {
+                                &mut m[self.groups[t + l] as usize]
+                            };
+                            *slot = *slot + v;
+                        }
                     }
                     t += simd::WIDTH;
                 } else {
@@ -556,28 +610,40 @@ impl<T: Float> CompiledForest<T> {
         }
     }
 
-    /// Eight consecutive trees, starting at `t`, through their implicit levels for one row,
-    /// when they all have the same number of levels.
-    fn simd_walk_trees(&self, t: usize, row: &[T]) -> Option<[u32; simd::WIDTH]> {
-        let levels = self.tops[t].levels;
-        let tops = &self.tops[t..t + simd::WIDTH];
-        if tops.iter().any(|p| p.levels != levels) {
+    /// Eight walks down the pointer layout from `start` with SIMD, until all reach leaves.
+    ///
+    /// # Safety
+    /// `self.simd` must hold; `start` must be node indices, `x` and `row` must give each lane a
+    /// row of `stride` values, and no reachable node may be flagged SPECIAL.
+    #[inline(always)]
+    unsafe fn simd_descend(
+        &self,
+        start: &[u32; simd::WIDTH],
+        x: &[T],
+        row: &[u32; simd::WIDTH],
+    ) -> [u32; simd::WIDTH] {
+        // SAFETY: forwarded; the node array's byte length was checked against i32 in compile.
+        unsafe {
+            T::simd_descend(
+                self.nodes.as_ptr().cast(),
+                std::mem::size_of::<CNode<T>>(),
+                std::mem::offset_of!(CNode<T>, feature),
+                std::mem::offset_of!(CNode<T>, children),
+                start,
+                x,
+                row,
+            )
+        }
+    }
+
+    /// The SIMD lane bases of the eight trees starting at `t`, when `t` starts an aligned
+    /// chunk whose trees share one number of implicit levels.
+    #[inline(always)]
+    fn simd_chunk(&self, t: usize) -> Option<&[u32; simd::WIDTH]> {
+        if !t.is_multiple_of(simd::WIDTH) {
             return None;
         }
-        let base: [u32; simd::WIDTH] = std::array::from_fn(|l| tops[l].nodes as u32);
-        // SAFETY: `self.simd` was set only with AVX2 present and every offset below i32::MAX;
-        // each lane stays inside its own tree's implicit block (add_top) and reads features
-        // < stride of `row`; there are no flagged nodes (the caller's SPECIAL_NODES is false).
-        Some(unsafe {
-            T::simd_walk(
-                &self.top_feature,
-                &self.top_value,
-                &base,
-                row,
-                &[0; simd::WIDTH],
-                levels,
-            )
-        })
+        self.simd_chunks.get(t / simd::WIDTH)?.as_ref()
     }
 
     #[inline(always)]
@@ -617,9 +683,11 @@ impl<T: Float> CompiledForest<T> {
     #[inline(always)]
     fn finish<const SPECIAL_NODES: bool>(&self, t: usize, pos: usize, row: &[T]) -> T {
         let top = &self.tops[t];
+        // `pos` is on the last implicit level, so the slot is inside this tree's block.
         let slot = top.slots + (pos + 1 - (1usize << top.levels));
         if top.complete && self.linear_of.is_empty() {
-            return self.top_leaf[slot];
+            // SAFETY: slot < top.slots + 2^levels <= top_leaf.len() (add_top).
+            return unsafe { *self.top_leaf.get_unchecked(slot) };
         }
         let mut node = self.top_next[slot];
         while !self.is_leaf(node) {
@@ -680,9 +748,16 @@ impl<T: Float> CompiledForest<T> {
             node[l] = self.top_next[top.slots + (idx[l] - internal)];
         }
         if !top.complete {
-            while !node.iter().all(|&i| self.is_leaf(i)) {
-                for l in 0..LANES {
-                    node[l] = self.step::<SPECIAL_NODES>(node[l], rows_x[l]);
+            if !SPECIAL_NODES && self.simd {
+                let row: [u32; LANES] = std::array::from_fn(|l| (l * stride) as u32);
+                // SAFETY: `self.simd` holds; `node` holds indices from `top_next`; `x` holds
+                // LANES rows of `stride` values; no node is flagged (SPECIAL_NODES false).
+                node = unsafe { self.simd_descend(&node, x, &row) };
+            } else {
+                while !node.iter().all(|&i| self.is_leaf(i)) {
+                    for l in 0..LANES {
+                        node[l] = self.step::<SPECIAL_NODES>(node[l], rows_x[l]);
+                    }
                 }
             }
         }

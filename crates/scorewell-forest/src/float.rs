@@ -53,6 +53,21 @@ pub trait Float:
         row: &[u32; 8],
         levels: u32,
     ) -> [u32; 8];
+
+    /// Eight walks down the pointer layout with SIMD until all reach leaves (see `simd.rs`).
+    ///
+    /// # Safety
+    /// As `simd::descend_f32` documents.
+    #[doc(hidden)]
+    unsafe fn simd_descend(
+        nodes: *const u8,
+        size: usize,
+        feature_at: usize,
+        children_at: usize,
+        start: &[u32; 8],
+        x: &[Self],
+        row: &[u32; 8],
+    ) -> [u32; 8];
 }
 
 impl Float for f32 {
@@ -94,6 +109,23 @@ impl Float for f32 {
         // SAFETY: forwarded from the caller.
         unsafe {
             crate::simd::walk_f32(feature, value, base, x, row, levels)
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        unreachable!("simd::available() is false off x86_64")
+    }
+    unsafe fn simd_descend(
+        nodes: *const u8,
+        size: usize,
+        feature_at: usize,
+        children_at: usize,
+        start: &[u32; 8],
+        x: &[Self],
+        row: &[u32; 8],
+    ) -> [u32; 8] {
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: forwarded from the caller.
+        unsafe {
+            crate::simd::descend_f32(nodes, size, feature_at, children_at, start, x, row)
         }
         #[cfg(not(target_arch = "x86_64"))]
         unreachable!("simd::available() is false off x86_64")
@@ -146,6 +178,23 @@ impl Float for f64 {
         // SAFETY: forwarded from the caller.
         unsafe {
             crate::simd::walk_f64(feature, value, base, x, row, levels)
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        unreachable!("simd::available() is false off x86_64")
+    }
+    unsafe fn simd_descend(
+        nodes: *const u8,
+        size: usize,
+        feature_at: usize,
+        children_at: usize,
+        start: &[u32; 8],
+        x: &[Self],
+        row: &[u32; 8],
+    ) -> [u32; 8] {
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: forwarded from the caller.
+        unsafe {
+            crate::simd::descend_f64(nodes, size, feature_at, children_at, start, x, row)
         }
         #[cfg(not(target_arch = "x86_64"))]
         unreachable!("simd::available() is false off x86_64")

@@ -372,3 +372,59 @@ fn random_forests_exercise_both_tree_layouts() {
         "implicit {implicit}, pointer {pointer}"
     );
 }
+
+/// A chain 12 splits deep (too sparse for the implicit layout past its top levels) whose
+/// thresholds all equal the inputs: every deep step is a tie, so `<` versus `<=` shows.
+#[test]
+fn deep_sparse_trees_walk_ties_and_nan_like_the_reference() {
+    for (precision, cmp) in [
+        (Precision::F32, Comparison::Less),
+        (Precision::F64, Comparison::LessEqual),
+        (Precision::F32, Comparison::LessEqual),
+        (Precision::F64, Comparison::Less),
+    ] {
+        let mut t = TreeBuilder::new();
+        let depth = 12;
+        for d in 0..depth {
+            let me = t.len() as u32;
+            // Left child: a leaf; right child: the next split (or the final leaf).
+            // The top levels send rows right (2.0, or NaN with default right) on features 0
+            // and 1; from level 6 on, feature 2 decides, often by a tie.
+            let (feature, default_left) = if d < 6 {
+                ((d % 2) as u32, false)
+            } else {
+                (2, d % 2 == 0)
+            };
+            t.numeric(
+                feature,
+                1.0,
+                Missing::NanDefault,
+                default_left,
+                me + 1,
+                me + 2,
+            );
+            t.leaf(d as f64);
+        }
+        t.leaf(100.0);
+        let mut b = ForestBuilder::new(3, 1);
+        b.precision(precision).comparison(cmp);
+        for _ in 0..9 {
+            b.push_tree(t.clone(), 0, 1.0);
+        }
+        let forest = b.build().expect("valid");
+        let mut data = Vec::new();
+        for r in 0..19 {
+            data.push(if r % 3 == 0 { f64::NAN } else { 2.0 });
+            data.push(2.0);
+            data.push([1.0, f64::NAN, 2.0, 0.5, 1.0][r % 5]);
+        }
+        let got = Predictor::compile(&forest).predict(&DenseRows::new(&data, 3), true);
+        let want = reference_all(&forest, &data, 3, true);
+        assert!(
+            same(&got, &want),
+            "{precision:?} {cmp:?}\n got {got:?}\nwant {want:?}"
+        );
+        let single = Predictor::compile(&forest).predict(&DenseRows::new(&data[..3], 3), true);
+        assert!(same(&single, &want[..1]));
+    }
+}
