@@ -9,10 +9,15 @@
 //!   one loop advance several walks in lockstep with no per-walk branch: 8 rows through one tree
 //!   (large batches), or one row through 8 trees (single rows). The independent walks hide the
 //!   memory latency of each other's node loads.
-//! - Every numeric test is reduced at compile time to `left = x <= t' || (x is NaN && default_left)`:
-//!   `x < t` becomes `x <= next_down(t)`, and "NaN compares as zero" becomes a default
-//!   direction of `0 <= t'`. Tests that cannot be reduced (categorical sets, LightGBM's
-//!   zero-as-missing when a feature mixes rules) are flagged and take a slower path.
+//! - Every numeric test is reduced at compile time to `left = x <= t'`: `x < t` becomes
+//!   `x <= next_down(t)`, "NaN compares as zero" becomes a default direction of `0 <= t'`, and
+//!   the default direction itself is folded into *which copy of the row* the node reads. Each
+//!   row is stored twice side by side, once with NaN replaced by -∞ (read by nodes whose missing
+//!   values go left) and once with NaN replaced by +∞ (nodes whose missing values go right), so
+//!   the hot comparison needs no NaN test. (A real ±∞ is the same in both copies; a value that
+//!   differs between the copies was NaN.) Tests that cannot be reduced — categorical sets,
+//!   LightGBM's zero-as-missing when a feature mixes rules, infinite thresholds — are flagged
+//!   and take a slower path that reads the raw value back from the two copies.
 
 use rayon::prelude::*;
 
@@ -22,13 +27,12 @@ use crate::ir::{
 };
 use crate::link::Link;
 use crate::reference::{ZERO_THRESHOLD, in_category_set, prepare};
-use crate::simd;
 use crate::source::FeatureSource;
 
-pub(crate) const DEFAULT_LEFT: u32 = 1 << 31;
-pub(crate) const LEAF: u32 = 1 << 30;
+const DEFAULT_LEFT: u32 = 1 << 31;
+const LEAF: u32 = 1 << 30;
 const SPECIAL: u32 = 1 << 29;
-pub(crate) const FEATURE_MASK: u32 = SPECIAL - 1;
+const FEATURE_MASK: u32 = SPECIAL - 1;
 const NO_LINEAR: u32 = u32::MAX;
 
 /// Rows walked together through a tree in one lockstep loop.
@@ -58,6 +62,11 @@ enum Special<T> {
         cast: CategoryCast,
     },
     ZeroMissing {
+        threshold: T,
+    },
+    /// A numeric test whose threshold is infinite or NaN, where the ±∞ stand-ins for NaN
+    /// would compare wrongly.
+    Numeric {
         threshold: T,
     },
 }
@@ -116,16 +125,17 @@ pub struct CompiledForest<T> {
     base: Vec<T>,
     mean_divisor: Option<T>,
     num_features: usize,
+    /// Features per row copy (at least one, so leaves can read feature 0).
+    width: usize,
+    /// Values per row in a block: the NaN→-∞ copy, then the NaN→+∞ copy.
     stride: usize,
     num_groups: usize,
     link: Link,
     input_rule: InputRule,
     zero_missing: Vec<usize>,
-    /// Whether the SIMD walks can run (CPU support, offsets that fit their 32-bit lanes).
-    simd: bool,
-    /// Per aligned chunk of eight trees: their implicit-block offsets, when SIMD can walk one
-    /// row through all eight at once (same number of levels).
-    simd_chunks: Vec<Option<[u32; simd::WIDTH]>>,
+    /// Per aligned chunk of LANES trees: whether they share one number of implicit levels,
+    /// so one row can walk all of them in lockstep.
+    even_chunks: Vec<bool>,
 }
 
 /// The compiled form of a forest in its own precision.
@@ -182,7 +192,8 @@ impl<T: Float> CompiledForest<T> {
     pub fn compile(forest: &Forest) -> Self {
         let num_features = forest.num_features;
         // Leaves read feature 0 harmlessly; keep at least one column so that read is in bounds.
-        let stride = num_features.max(1);
+        let width = num_features.max(1);
+        let stride = 2 * width;
         let has_linear = forest.trees.iter().flat_map(|t| &t.nodes).any(|n| {
             matches!(
                 n,
@@ -223,13 +234,13 @@ impl<T: Float> CompiledForest<T> {
                 Aggregation::Mean { divisor } => Some(T::from_f64(divisor)),
             },
             num_features,
+            width,
             stride,
             num_groups: forest.num_groups,
             link: forest.link,
             input_rule: forest.input_rule,
             zero_missing,
-            simd: false,
-            simd_chunks: Vec::new(),
+            even_chunks: Vec::new(),
         };
 
         for (t, tree) in forest.trees.iter().enumerate() {
@@ -293,16 +304,24 @@ impl<T: Float> CompiledForest<T> {
                         let (value, special) = match test {
                             SplitTest::Numeric { threshold, missing } => {
                                 let thr = le_threshold::<T>(*threshold, forest.comparison);
+                                let finite = thr.to_f64().is_finite();
                                 match missing {
-                                    Missing::NanDefault => (thr, false),
-                                    Missing::NanAsZero => {
+                                    Missing::NanDefault if finite => (thr, false),
+                                    Missing::NanAsZero if finite => {
                                         dl = T::ZERO <= thr;
                                         (thr, false)
                                     }
                                     Missing::ZeroAndNanDefault
-                                        if is_zero_missing[*feature as usize] =>
+                                        if finite && is_zero_missing[*feature as usize] =>
                                     {
                                         (thr, false)
+                                    }
+                                    Missing::NanDefault | Missing::NanAsZero => {
+                                        if *missing == Missing::NanAsZero {
+                                            dl = T::ZERO <= thr;
+                                        }
+                                        out.specials.push(Special::Numeric { threshold: thr });
+                                        (T::from_f64((out.specials.len() - 1) as f64), true)
                                     }
                                     Missing::ZeroAndNanDefault => {
                                         out.specials.push(Special::ZeroMissing { threshold: thr });
@@ -327,7 +346,13 @@ impl<T: Float> CompiledForest<T> {
                                 (T::from_f64((out.specials.len() - 1) as f64), true)
                             }
                         };
-                        let mut flags = *feature;
+                        // Fast nodes read the row copy whose NaN stand-in goes their default
+                        // way; flagged nodes read both copies (raw feature index).
+                        let mut flags = if special || dl {
+                            *feature
+                        } else {
+                            *feature + width as u32
+                        };
                         if dl {
                             flags |= DEFAULT_LEFT;
                         }
@@ -351,21 +376,11 @@ impl<T: Float> CompiledForest<T> {
             let top = out.add_top(base, levels, levels == depth);
             out.tops.push(top);
         }
-        out.simd = crate::simd::available()
-            && out.top_feature.len() < i32::MAX as usize / 2
-            && out.nodes.len() * std::mem::size_of::<CNode<T>>() < i32::MAX as usize / 2
-            && BLOCK_ROWS * out.stride < i32::MAX as usize / 2;
-        if out.simd {
-            out.simd_chunks = out
-                .tops
-                .chunks_exact(simd::WIDTH)
-                .map(|c| {
-                    c.iter()
-                        .all(|p| p.levels == c[0].levels)
-                        .then(|| std::array::from_fn(|l| c[l].nodes as u32))
-                })
-                .collect();
-        }
+        out.even_chunks = out
+            .tops
+            .chunks_exact(LANES)
+            .map(|c| c.iter().all(|p| p.levels == c[0].levels))
+            .collect();
         out
     }
 
@@ -512,21 +527,38 @@ impl<T: Float> CompiledForest<T> {
         }
     }
 
+    /// Apply the input rule to the raw values (written into each row's first copy), then lay
+    /// out the two NaN stand-in copies.
     fn prepare_inputs(&self, x: &mut [T]) {
-        if self.input_rule != InputRule::Plain {
-            for v in x.iter_mut() {
-                *v = prepare(self.input_rule, *v);
+        let width = self.width;
+        for row in x.chunks_exact_mut(self.stride) {
+            let (lo, hi) = row.split_at_mut(width);
+            if self.input_rule != InputRule::Plain {
+                for v in lo.iter_mut() {
+                    *v = prepare(self.input_rule, *v);
+                }
             }
-        }
-        if !self.zero_missing.is_empty() {
-            for row in x.chunks_exact_mut(self.stride) {
-                for &f in &self.zero_missing {
-                    if row[f].to_f64().abs() <= ZERO_THRESHOLD {
-                        row[f] = T::NAN;
-                    }
+            for &f in &self.zero_missing {
+                if lo[f].to_f64().abs() <= ZERO_THRESHOLD {
+                    lo[f] = T::NAN;
+                }
+            }
+            for (l, h) in lo.iter_mut().zip(hi.iter_mut()) {
+                if l.is_nan() {
+                    *l = T::NEG_INFINITY;
+                    *h = T::INFINITY;
+                } else {
+                    *h = *l;
                 }
             }
         }
+    }
+
+    /// The raw value of feature `f` in a prepared row: NaN where the two copies differ.
+    #[inline(always)]
+    fn raw(&self, row: &[T], f: usize) -> T {
+        let (lo, hi) = (row[f], row[f + self.width]);
+        if lo == hi { lo } else { T::NAN }
     }
 
     fn accumulate<const SPECIAL_NODES: bool>(&self, x: &[T], rows: usize, margins: &mut [T]) {
@@ -542,64 +574,34 @@ impl<T: Float> CompiledForest<T> {
                 }
             }
         }
-        // A single-row request, or the tail of a block: one row through every tree. Successive
-        // trees' walks are independent, so they run side by side (eight at a time with SIMD).
+        // A single-row request, or the tail of a block: one row through every tree, LANES trees
+        // in lockstep where they share their number of implicit levels.
         let n = self.roots.len();
         for r in full..rows {
             let row = &x[r * stride..(r + 1) * stride];
             let m = &mut margins[r * g..(r + 1) * g];
             let mut t = 0;
             while t < n {
-                let chunk = if SPECIAL_NODES {
-                    None
-                } else {
-                    self.simd_chunk(t)
-                };
-                if let Some(base) = chunk {
-                    let levels = self.tops[t].levels;
-                    // SAFETY: `simd_chunk` only returns a chunk when `self.simd` holds (AVX2,
-                    // offsets below i32::MAX) and the eight trees share `levels`; each lane
-                    // stays in its own tree's implicit block (add_top) and reads features
-                    // < stride of `row`; there are no flagged nodes (SPECIAL_NODES is false).
-                    let pos = unsafe {
-                        T::simd_walk(
-                            &self.top_feature,
-                            &self.top_value,
-                            base,
-                            row,
-                            &[0; simd::WIDTH],
-                            levels,
-                        )
-                    };
-                    if self.tops[t].complete && self.linear_of.is_empty() {
-                        for (l, p) in pos.iter().enumerate() {
-                            let v = self.finish::<SPECIAL_NODES>(t + l, *p as usize, row);
-                            let slot = if g == 1 {
-                                &mut m[0]
-                            } else {
-                                &mut m[self.groups[t + l] as usize]
-                            };
-                            *slot = *slot + v;
-                        }
-                    } else {
-                        let start: [u32; simd::WIDTH] = std::array::from_fn(|l| {
-                            let top = &self.tops[t + l];
-                            self.top_next
-                                [top.slots + (pos[l] as usize + 1 - (1usize << top.levels))]
-                        });
-                        // SAFETY: as above; `start` holds node indices from `top_next`.
-                        let leaves = unsafe { self.simd_descend(&start, row, &[0; simd::WIDTH]) };
-                        for (l, node) in leaves.iter().enumerate() {
-                            let v = self.leaf_value(t + l, *node, row);
-                            let slot = if g == 1 {
-                                &mut m[0]
-                            } else {
-                                &mut m[self.groups[t + l] as usize]
-                            };
-                            *slot = *slot + v;
+                let even =
+                    t.is_multiple_of(LANES) && self.even_chunks.get(t / LANES) == Some(&true);
+                if even {
+                    let tops: [&Top; LANES] = std::array::from_fn(|l| &self.tops[t + l]);
+                    let mut pos = [0usize; LANES];
+                    for _ in 0..tops[0].levels {
+                        for l in 0..LANES {
+                            pos[l] = self.top_step::<SPECIAL_NODES>(tops[l], pos[l], row);
                         }
                     }
-                    t += simd::WIDTH;
+                    for l in 0..LANES {
+                        let v = self.finish::<SPECIAL_NODES>(t + l, pos[l], row);
+                        let slot = if g == 1 {
+                            &mut m[0]
+                        } else {
+                            &mut m[self.groups[t + l] as usize]
+                        };
+                        *slot = *slot + v;
+                    }
+                    t += LANES;
                 } else {
                     let v = self.walk_one::<SPECIAL_NODES>(t, row);
                     let slot = &mut m[self.groups[t] as usize];
@@ -608,42 +610,6 @@ impl<T: Float> CompiledForest<T> {
                 }
             }
         }
-    }
-
-    /// Eight walks down the pointer layout from `start` with SIMD, until all reach leaves.
-    ///
-    /// # Safety
-    /// `self.simd` must hold; `start` must be node indices, `x` and `row` must give each lane a
-    /// row of `stride` values, and no reachable node may be flagged SPECIAL.
-    #[inline(always)]
-    unsafe fn simd_descend(
-        &self,
-        start: &[u32; simd::WIDTH],
-        x: &[T],
-        row: &[u32; simd::WIDTH],
-    ) -> [u32; simd::WIDTH] {
-        // SAFETY: forwarded; the node array's byte length was checked against i32 in compile.
-        unsafe {
-            T::simd_descend(
-                self.nodes.as_ptr().cast(),
-                std::mem::size_of::<CNode<T>>(),
-                std::mem::offset_of!(CNode<T>, feature),
-                std::mem::offset_of!(CNode<T>, children),
-                start,
-                x,
-                row,
-            )
-        }
-    }
-
-    /// The SIMD lane bases of the eight trees starting at `t`, when `t` starts an aligned
-    /// chunk whose trees share one number of implicit levels.
-    #[inline(always)]
-    fn simd_chunk(&self, t: usize) -> Option<&[u32; simd::WIDTH]> {
-        if !t.is_multiple_of(simd::WIDTH) {
-            return None;
-        }
-        self.simd_chunks.get(t / simd::WIDTH)?.as_ref()
     }
 
     #[inline(always)]
@@ -656,14 +622,13 @@ impl<T: Float> CompiledForest<T> {
                 *self.top_value.get_unchecked(top.nodes + i),
             )
         };
-        // SAFETY: features were checked < num_features <= stride by the builder; padding nodes
-        // use feature 0 < stride; `row` has `stride` values.
+        // SAFETY: feature ids were checked < num_features <= width by the builder and fast
+        // nodes add at most `width`; padding nodes use 0; `row` has `stride` = 2 width values.
         let v = unsafe { *row.get_unchecked((f & FEATURE_MASK) as usize) };
-        let default_left = f & DEFAULT_LEFT != 0;
         let left = if SPECIAL_NODES && f & SPECIAL != 0 {
-            self.special_left(thr, v, default_left)
+            self.special_left(thr, row, (f & FEATURE_MASK) as usize, f & DEFAULT_LEFT != 0)
         } else {
-            (v <= thr) | (v.is_nan() & default_left)
+            v <= thr
         };
         2 * i + 2 - left as usize
     }
@@ -709,30 +674,9 @@ impl<T: Float> CompiledForest<T> {
         let top = &self.tops[t];
         let rows_x: [&[T]; LANES] = std::array::from_fn(|l| &x[l * stride..(l + 1) * stride]);
         let mut idx = [0usize; LANES];
-        if !SPECIAL_NODES && self.simd {
-            const { assert!(LANES == simd::WIDTH) };
-            let row: [u32; LANES] = std::array::from_fn(|l| (l * stride) as u32);
-            // SAFETY: `self.simd` was set only with AVX2 present and offsets below i32::MAX;
-            // every lane walks this tree's implicit block (add_top) over a row of `x`, which
-            // holds LANES rows of `stride` features; no node is flagged (SPECIAL_NODES false).
-            let pos = unsafe {
-                T::simd_walk(
-                    &self.top_feature,
-                    &self.top_value,
-                    &[top.nodes as u32; LANES],
-                    x,
-                    &row,
-                    top.levels,
-                )
-            };
+        for _ in 0..top.levels {
             for l in 0..LANES {
-                idx[l] = pos[l] as usize;
-            }
-        } else {
-            for _ in 0..top.levels {
-                for l in 0..LANES {
-                    idx[l] = self.top_step::<SPECIAL_NODES>(top, idx[l], rows_x[l]);
-                }
+                idx[l] = self.top_step::<SPECIAL_NODES>(top, idx[l], rows_x[l]);
             }
         }
         let internal = (1usize << top.levels) - 1;
@@ -748,16 +692,9 @@ impl<T: Float> CompiledForest<T> {
             node[l] = self.top_next[top.slots + (idx[l] - internal)];
         }
         if !top.complete {
-            if !SPECIAL_NODES && self.simd {
-                let row: [u32; LANES] = std::array::from_fn(|l| (l * stride) as u32);
-                // SAFETY: `self.simd` holds; `node` holds indices from `top_next`; `x` holds
-                // LANES rows of `stride` values; no node is flagged (SPECIAL_NODES false).
-                node = unsafe { self.simd_descend(&node, x, &row) };
-            } else {
-                while !node.iter().all(|&i| self.is_leaf(i)) {
-                    for l in 0..LANES {
-                        node[l] = self.step::<SPECIAL_NODES>(node[l], rows_x[l]);
-                    }
+            while !node.iter().all(|&i| self.is_leaf(i)) {
+                for l in 0..LANES {
+                    node[l] = self.step::<SPECIAL_NODES>(node[l], rows_x[l]);
                 }
             }
         }
@@ -779,22 +716,22 @@ impl<T: Float> CompiledForest<T> {
         // there was validated by `TreeBuilder::build` and remapped inside `nodes`.
         let node = unsafe { self.nodes.get_unchecked(i as usize) };
         let f = (node.feature & FEATURE_MASK) as usize;
-        // SAFETY: the builder checked every split's feature < num_features <= stride, leaves
-        // use feature 0 < stride, and `row` has `stride` values.
+        // SAFETY: feature ids were checked < num_features <= width by the builder and fast
+        // nodes add at most `width`; leaves use 0; `row` has `stride` = 2 width values.
         let x = unsafe { *row.get_unchecked(f) };
-        let default_left = node.feature & DEFAULT_LEFT != 0;
         let left = if SPECIAL_NODES && node.feature & SPECIAL != 0 {
-            self.special_left(node.value, x, default_left)
+            self.special_left(node.value, row, f, node.feature & DEFAULT_LEFT != 0)
         } else {
-            (x <= node.value) | (x.is_nan() & default_left)
+            x <= node.value
         };
         node.children[(!left) as usize]
     }
 
     #[cold]
-    fn special_left(&self, index: T, x: T, default_left: bool) -> bool {
-        let special = &self.specials[index.to_f64() as usize];
-        match special {
+    fn special_left(&self, index: T, row: &[T], feature: usize, default_left: bool) -> bool {
+        let x = self.raw(row, feature);
+        match &self.specials[index.to_f64() as usize] {
+            Special::Numeric { threshold } => (x <= *threshold) | (x.is_nan() & default_left),
             Special::ZeroMissing { threshold } => {
                 if x.is_nan() || x.to_f64().abs() <= ZERO_THRESHOLD {
                     default_left
@@ -831,7 +768,7 @@ impl<T: Float> CompiledForest<T> {
                 let lin = &self.linear_leaves[li as usize];
                 let mut acc = lin.constant;
                 for (f, c) in lin.features.iter().zip(&lin.coefficients) {
-                    let v = row[*f as usize].to_f64();
+                    let v = self.raw(row, *f as usize).to_f64();
                     if v.is_nan() {
                         return node.value * self.tree_weight[tree];
                     }
@@ -851,7 +788,7 @@ fn le_threshold<T: Float>(t: f64, cmp: Comparison) -> T {
     match cmp {
         Comparison::LessEqual => r,
         // Nothing is below -inf; NaN makes `x <= t'` false for every x.
-        Comparison::Less if t == f64::NEG_INFINITY => T::NAN,
+        Comparison::Less if r == T::NEG_INFINITY => T::NAN,
         Comparison::Less => r.next_down(),
     }
 }

@@ -24,6 +24,10 @@ pub trait Float:
     const ONE: Self;
     /// NaN.
     const NAN: Self;
+    /// +∞.
+    const INFINITY: Self;
+    /// -∞.
+    const NEG_INFINITY: Self;
     /// Round from `f64` (to nearest, like C's `static_cast<float>`).
     fn from_f64(v: f64) -> Self;
     /// Widen to `f64` (exact).
@@ -38,42 +42,14 @@ pub trait Float:
     fn ln_1p(self) -> Self;
     /// The logistic function of `scale * x`, with the original library's guard for this precision.
     fn logistic(self, scale: Self) -> Self;
-
-    /// Eight walks through implicit tree levels with SIMD (see `simd.rs`).
-    ///
-    /// # Safety
-    /// [`crate::simd::available`] must be true and the offsets in bounds, as `simd::walk_f32`
-    /// documents.
-    #[doc(hidden)]
-    unsafe fn simd_walk(
-        feature: &[u32],
-        value: &[Self],
-        base: &[u32; 8],
-        x: &[Self],
-        row: &[u32; 8],
-        levels: u32,
-    ) -> [u32; 8];
-
-    /// Eight walks down the pointer layout with SIMD until all reach leaves (see `simd.rs`).
-    ///
-    /// # Safety
-    /// As `simd::descend_f32` documents.
-    #[doc(hidden)]
-    unsafe fn simd_descend(
-        nodes: *const u8,
-        size: usize,
-        feature_at: usize,
-        children_at: usize,
-        start: &[u32; 8],
-        x: &[Self],
-        row: &[u32; 8],
-    ) -> [u32; 8];
 }
 
 impl Float for f32 {
     const ZERO: Self = 0.0;
     const ONE: Self = 1.0;
     const NAN: Self = f32::NAN;
+    const INFINITY: Self = f32::INFINITY;
+    const NEG_INFINITY: Self = f32::NEG_INFINITY;
     #[inline(always)]
     fn from_f64(v: f64) -> Self {
         v as f32
@@ -97,39 +73,6 @@ impl Float for f32 {
     fn ln_1p(self) -> Self {
         f32::ln_1p(self)
     }
-    unsafe fn simd_walk(
-        feature: &[u32],
-        value: &[Self],
-        base: &[u32; 8],
-        x: &[Self],
-        row: &[u32; 8],
-        levels: u32,
-    ) -> [u32; 8] {
-        #[cfg(target_arch = "x86_64")]
-        // SAFETY: forwarded from the caller.
-        unsafe {
-            crate::simd::walk_f32(feature, value, base, x, row, levels)
-        }
-        #[cfg(not(target_arch = "x86_64"))]
-        unreachable!("simd::available() is false off x86_64")
-    }
-    unsafe fn simd_descend(
-        nodes: *const u8,
-        size: usize,
-        feature_at: usize,
-        children_at: usize,
-        start: &[u32; 8],
-        x: &[Self],
-        row: &[u32; 8],
-    ) -> [u32; 8] {
-        #[cfg(target_arch = "x86_64")]
-        // SAFETY: forwarded from the caller.
-        unsafe {
-            crate::simd::descend_f32(nodes, size, feature_at, children_at, start, x, row)
-        }
-        #[cfg(not(target_arch = "x86_64"))]
-        unreachable!("simd::available() is false off x86_64")
-    }
     /// XGBoost's `common::Sigmoid`: `1 / (expf(min(-x, 88.7)) + 1 + 1e-16)`; the clamp keeps
     /// `expf` finite, and the 1e-16 vanishes in `f32`.
     #[inline]
@@ -143,6 +86,8 @@ impl Float for f64 {
     const ZERO: Self = 0.0;
     const ONE: Self = 1.0;
     const NAN: Self = f64::NAN;
+    const INFINITY: Self = f64::INFINITY;
+    const NEG_INFINITY: Self = f64::NEG_INFINITY;
     #[inline(always)]
     fn from_f64(v: f64) -> Self {
         v
@@ -165,39 +110,6 @@ impl Float for f64 {
     #[inline]
     fn ln_1p(self) -> Self {
         f64::ln_1p(self)
-    }
-    unsafe fn simd_walk(
-        feature: &[u32],
-        value: &[Self],
-        base: &[u32; 8],
-        x: &[Self],
-        row: &[u32; 8],
-        levels: u32,
-    ) -> [u32; 8] {
-        #[cfg(target_arch = "x86_64")]
-        // SAFETY: forwarded from the caller.
-        unsafe {
-            crate::simd::walk_f64(feature, value, base, x, row, levels)
-        }
-        #[cfg(not(target_arch = "x86_64"))]
-        unreachable!("simd::available() is false off x86_64")
-    }
-    unsafe fn simd_descend(
-        nodes: *const u8,
-        size: usize,
-        feature_at: usize,
-        children_at: usize,
-        start: &[u32; 8],
-        x: &[Self],
-        row: &[u32; 8],
-    ) -> [u32; 8] {
-        #[cfg(target_arch = "x86_64")]
-        // SAFETY: forwarded from the caller.
-        unsafe {
-            crate::simd::descend_f64(nodes, size, feature_at, children_at, start, x, row)
-        }
-        #[cfg(not(target_arch = "x86_64"))]
-        unreachable!("simd::available() is false off x86_64")
     }
     /// LightGBM's `1.0 / (1.0 + exp(-sigmoid * x))`, in double.
     #[inline]

@@ -25,7 +25,6 @@ mod float;
 mod ir;
 mod link;
 pub mod reference;
-mod simd;
 mod source;
 
 pub use builder::{ForestBuilder, TreeBuilder};

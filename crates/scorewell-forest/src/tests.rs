@@ -91,10 +91,15 @@ fn random_tree(
                 cast,
             }
         } else {
-            let threshold = loop {
-                let v = rng.value();
-                if v.is_finite() {
-                    break v;
+            let threshold = if rng.chance(3) {
+                // Finite in f64 but infinite once rounded to f32: the flagged slow path.
+                if rng.chance(50) { 1e39 } else { -1e39 }
+            } else {
+                loop {
+                    let v = rng.value();
+                    if v.is_finite() {
+                        break v;
+                    }
                 }
             };
             let missing = [
