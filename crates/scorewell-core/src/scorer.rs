@@ -1,6 +1,6 @@
 //! [`Scorer`]: the one scoring path every surface calls.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use arrow_array::RecordBatch;
 use arrow_schema::{Schema, SchemaRef};
@@ -37,6 +37,9 @@ impl Pipeline {
 #[derive(Debug, Clone)]
 pub struct Scorer {
     pipeline: Arc<Pipeline>,
+    /// The binding made for the most recent input schema: single-row callers usually send the
+    /// same schema again, and comparing it costs far less than binding anew.
+    last: Arc<Mutex<Option<Arc<BoundScorer>>>>,
 }
 
 impl Scorer {
@@ -44,6 +47,7 @@ impl Scorer {
     pub fn new(pipeline: Pipeline) -> Self {
         Self {
             pipeline: Arc::new(pipeline),
+            last: Arc::new(Mutex::new(None)),
         }
     }
 
@@ -97,7 +101,7 @@ impl Scorer {
             bindings.push(binding);
         }
         Ok(BoundScorer {
-            scorer: self.clone(),
+            pipeline: self.pipeline.clone(),
             input: schema,
             output: Arc::new(Schema::new(fields)),
             bindings,
@@ -105,8 +109,27 @@ impl Scorer {
     }
 
     /// Score one batch: the result holds the input columns followed by every stage's outputs.
+    ///
+    /// The binding of the previous call is reused when the batch has the same schema.
     pub fn score(&self, batch: &RecordBatch) -> Result<RecordBatch> {
-        self.bind(batch.schema())?.score(batch)
+        let schema = batch.schema();
+        let cached = self
+            .last
+            .lock()
+            .ok()
+            .and_then(|last| last.clone())
+            .filter(|b| Arc::ptr_eq(&b.input, &schema) || b.input.fields() == schema.fields());
+        let bound = match cached {
+            Some(bound) => bound,
+            None => {
+                let bound = Arc::new(self.bind(schema)?);
+                if let Ok(mut last) = self.last.lock() {
+                    *last = Some(bound.clone());
+                }
+                bound
+            }
+        };
+        bound.score(batch)
     }
 }
 
@@ -124,7 +147,7 @@ fn in_stage(stage: &dyn Stage, err: ScoreError) -> ScoreError {
 /// A [`Scorer`] bound to one input schema.
 #[derive(Debug, Clone)]
 pub struct BoundScorer {
-    scorer: Scorer,
+    pipeline: Arc<Pipeline>,
     input: SchemaRef,
     output: SchemaRef,
     bindings: Vec<Binding>,
@@ -151,19 +174,23 @@ impl BoundScorer {
                 schema.fields().len()
             )));
         }
-        let stages = &self.scorer.pipeline.stages;
+        let stages = &self.pipeline.stages;
         let mut columns = Vec::with_capacity(self.output.fields().len());
         columns.extend_from_slice(batch.columns());
-        let mut current = batch.clone();
+        // Later stages see earlier outputs; a one-stage pipeline reads the input batch as is.
+        let mut later: Option<RecordBatch> = None;
         for (i, (stage, binding)) in stages.iter().zip(&self.bindings).enumerate() {
+            let current = later.as_ref().unwrap_or(batch);
             let out = stage
-                .apply(binding, &current)
+                .apply(binding, current)
                 .map_err(|e| in_stage(stage.as_ref(), e))?;
             columns.extend(out);
             if i + 1 < stages.len() {
-                // Later stages see earlier outputs; a one-stage pipeline never pays for this.
                 let fields = self.output.fields()[..columns.len()].to_vec();
-                current = RecordBatch::try_new(Arc::new(Schema::new(fields)), columns.clone())?;
+                later = Some(RecordBatch::try_new(
+                    Arc::new(Schema::new(fields)),
+                    columns.clone(),
+                )?);
             }
         }
         let options = arrow_array::RecordBatchOptions::new().with_row_count(Some(batch.num_rows()));
