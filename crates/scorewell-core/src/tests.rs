@@ -145,3 +145,23 @@ fn scorer_is_send_sync_and_cheap_to_clone() {
     assert_send_sync::<Scorer>();
     assert_send_sync::<BoundScorer>();
 }
+
+#[test]
+fn reused_binding_follows_schema_changes() {
+    let s = scorer(OutputMode::Prediction, None);
+    let a: ArrayRef = Arc::new(Float64Array::from(vec![0.1, 0.9]));
+    let b: ArrayRef = Arc::new(Int64Array::from(vec![1, 2]));
+    let first = batch(vec![("a", a.clone()), ("b", b.clone())]);
+    assert_eq!(prediction(&s.score(&first).unwrap()), vec![11.0, 22.0]);
+    // Same schema again (a new Arc, equal fields): the kept binding applies.
+    let again = batch(vec![("a", a.clone()), ("b", b.clone())]);
+    assert_eq!(prediction(&s.score(&again).unwrap()), vec![11.0, 22.0]);
+    // Columns swapped: a new binding, not the kept one.
+    let swapped = batch(vec![("b", b.clone()), ("a", a.clone())]);
+    assert_eq!(prediction(&s.score(&swapped).unwrap()), vec![11.0, 22.0]);
+    // A clone shares nothing that could leak wrong bindings across schemas.
+    let clone = s.clone();
+    let wrong: ArrayRef = Arc::new(StringArray::from(vec!["x", "y"]));
+    assert!(clone.score(&batch(vec![("a", a), ("b", wrong)])).is_err());
+    assert_eq!(prediction(&s.score(&first).unwrap()), vec![11.0, 22.0]);
+}
