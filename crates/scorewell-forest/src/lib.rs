@@ -2,7 +2,7 @@
 //!
 //! Frontends (XGBoost, LightGBM, ...) build a [`Forest`] through [`ForestBuilder`]; nothing here
 //! parses a file. [`Predictor::compile`] turns a forest into the layout the evaluator scores,
-//! and [`reference`] holds a plain node-by-node evaluator that defines the semantics.
+//! and [`mod@reference`] holds a plain node-by-node evaluator that defines the semantics.
 //!
 //! ```
 //! use scorewell_forest::{DenseRows, ForestBuilder, Link, Missing, Predictor, TreeBuilder};
