@@ -35,11 +35,12 @@ mod error;
 mod model;
 mod scorer;
 mod stage;
+pub mod vector;
 
 pub use error::{Result, ScoreError};
 pub use model::{FeatureKind, FeatureSpec, ForestModel, ForestStage, ModelInfo, OutputMode};
 pub use scorer::{BoundScorer, Pipeline, Scorer};
-pub use stage::{Binding, InputColumn, Stage, find_column};
+pub use stage::{Binding, InputColumn, Stage, StageOutput, find_column};
 
 #[cfg(test)]
 mod tests;

@@ -11,7 +11,7 @@ use crate::columns::{
     FeatureColumn, FeatureColumns, NUMERIC_TYPES, is_numeric, is_string, string_codes,
 };
 use crate::error::{Result, ScoreError};
-use crate::stage::{Binding, InputColumn, Stage, find_column};
+use crate::stage::{Binding, InputColumn, Stage, StageOutput, find_column};
 
 /// How one model input is read.
 #[derive(Debug, Clone, PartialEq)]
@@ -206,7 +206,7 @@ impl Stage for ForestStage {
         Ok(Binding { columns })
     }
 
-    fn apply(&self, binding: &Binding, batch: &RecordBatch) -> Result<Vec<ArrayRef>> {
+    fn apply(&self, binding: &Binding, batch: &RecordBatch) -> Result<StageOutput> {
         let mut columns = Vec::with_capacity(binding.columns.len());
         for (f, &idx) in binding.columns.iter().enumerate() {
             let array = batch.column(idx);
@@ -242,6 +242,6 @@ impl Stage for ForestStage {
                 })
                 .collect()
         };
-        Ok(arrays)
+        Ok(arrays.into())
     }
 }

@@ -177,6 +177,7 @@ impl BoundScorer {
         let stages = &self.pipeline.stages;
         let mut columns = Vec::with_capacity(self.output.fields().len());
         columns.extend_from_slice(batch.columns());
+        let mut rows = batch.num_rows();
         // Later stages see earlier outputs; a one-stage pipeline reads the input batch as is.
         let mut later: Option<RecordBatch> = None;
         for (i, (stage, binding)) in stages.iter().zip(&self.bindings).enumerate() {
@@ -184,16 +185,29 @@ impl BoundScorer {
             let out = stage
                 .apply(binding, current)
                 .map_err(|e| in_stage(stage.as_ref(), e))?;
-            columns.extend(out);
+            columns.extend(out.columns);
+            if let Some(keep) = out.keep {
+                // Only stages that drop rows pay for the filter.
+                let predicate = arrow_select::filter::FilterBuilder::new(&keep)
+                    .optimize()
+                    .build();
+                rows = predicate.count();
+                columns = columns
+                    .iter()
+                    .map(|c| predicate.filter(c))
+                    .collect::<std::result::Result<_, _>>()?;
+            }
             if i + 1 < stages.len() {
                 let fields = self.output.fields()[..columns.len()].to_vec();
-                later = Some(RecordBatch::try_new(
+                let options = arrow_array::RecordBatchOptions::new().with_row_count(Some(rows));
+                later = Some(RecordBatch::try_new_with_options(
                     Arc::new(Schema::new(fields)),
                     columns.clone(),
+                    &options,
                 )?);
             }
         }
-        let options = arrow_array::RecordBatchOptions::new().with_row_count(Some(batch.num_rows()));
+        let options = arrow_array::RecordBatchOptions::new().with_row_count(Some(rows));
         Ok(RecordBatch::try_new_with_options(
             self.output.clone(),
             columns,

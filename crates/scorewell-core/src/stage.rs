@@ -2,7 +2,7 @@
 
 use std::fmt::Debug;
 
-use arrow_array::{ArrayRef, RecordBatch};
+use arrow_array::{ArrayRef, BooleanArray, RecordBatch};
 use arrow_schema::{FieldRef, Schema};
 
 use crate::error::{Result, ScoreError};
@@ -43,7 +43,26 @@ pub trait Stage: Send + Sync + Debug {
     fn bind(&self, schema: &Schema) -> Result<Binding>;
 
     /// Compute the output columns for `batch`, which has the schema `binding` was made for.
-    fn apply(&self, binding: &Binding, batch: &RecordBatch) -> Result<Vec<ArrayRef>>;
+    fn apply(&self, binding: &Binding, batch: &RecordBatch) -> Result<StageOutput>;
+}
+
+/// What [`Stage::apply`] produced for one batch.
+#[derive(Debug, Clone)]
+pub struct StageOutput {
+    /// One array per [`Stage::output_fields`], each as long as the input batch.
+    pub columns: Vec<ArrayRef>,
+    /// Rows to keep, when the stage drops rows (Spark's `handleInvalid = "skip"`): the
+    /// pipeline filters every column by it before the next stage. `None` keeps all rows.
+    pub keep: Option<BooleanArray>,
+}
+
+impl From<Vec<ArrayRef>> for StageOutput {
+    fn from(columns: Vec<ArrayRef>) -> Self {
+        Self {
+            columns,
+            keep: None,
+        }
+    }
 }
 
 /// Find `name` in `schema` or say which columns exist.

@@ -165,3 +165,67 @@ fn reused_binding_follows_schema_changes() {
     assert!(clone.score(&batch(vec![("a", a), ("b", wrong)])).is_err());
     assert_eq!(prediction(&s.score(&first).unwrap()), vec![11.0, 22.0]);
 }
+
+/// Drops rows whose `a` is negative, as Spark's `handleInvalid = "skip"` does.
+#[derive(Debug)]
+struct DropNegative;
+
+impl Stage for DropNegative {
+    fn name(&self) -> &str {
+        "drop-negative"
+    }
+    fn inputs(&self) -> Vec<InputColumn> {
+        vec![InputColumn {
+            name: "a".into(),
+            numeric: true,
+        }]
+    }
+    fn output_fields(&self) -> Vec<arrow_schema::FieldRef> {
+        vec![Arc::new(arrow_schema::Field::new(
+            "kept",
+            arrow_schema::DataType::Boolean,
+            false,
+        ))]
+    }
+    fn bind(&self, schema: &arrow_schema::Schema) -> Result<Binding> {
+        Ok(Binding {
+            columns: vec![find_column(schema, "a", || "drop-negative".into())?],
+        })
+    }
+    fn apply(&self, binding: &Binding, batch: &RecordBatch) -> Result<StageOutput> {
+        let a = batch.column(binding.columns[0]);
+        let a = a.as_any().downcast_ref::<Float64Array>().expect("f64");
+        let keep: BooleanArray = a
+            .iter()
+            .map(|v| Some(v.is_some_and(|v| v >= 0.0)))
+            .collect();
+        Ok(StageOutput {
+            columns: vec![Arc::new(keep.clone())],
+            keep: Some(keep),
+        })
+    }
+}
+
+#[test]
+fn a_stage_that_drops_rows_filters_every_column_before_the_next_stage() {
+    let model = scorer(OutputMode::Prediction, None);
+    let forest = model.pipeline().stages()[0].clone();
+    let scorer = Scorer::new(Pipeline::new().push(Arc::new(DropNegative)).push(forest));
+    let a: ArrayRef = Arc::new(Float64Array::from(vec![0.1, -1.0, 0.9]));
+    let b: ArrayRef = Arc::new(Float64Array::from(vec![1.0, 1.0, 0.0]));
+    let batch = RecordBatch::try_from_iter([("a", a), ("b", b)]).unwrap();
+    let out = scorer.score(&batch).unwrap();
+    assert_eq!(out.num_rows(), 2);
+    let a = out
+        .column(0)
+        .as_any()
+        .downcast_ref::<Float64Array>()
+        .unwrap();
+    assert_eq!(a.values(), &[0.1, 0.9]);
+    let p = out
+        .column(3)
+        .as_any()
+        .downcast_ref::<Float64Array>()
+        .unwrap();
+    assert_eq!(p.values(), &[11.0, 22.0]);
+}
