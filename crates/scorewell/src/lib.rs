@@ -11,9 +11,12 @@
 //! Every surface (the CLI, the server, the Python package) goes through [`Scorer::score`].
 #![warn(missing_docs)]
 
+mod lazy;
+
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+pub use lazy::{LazyScorer, lazy_builds};
 pub use scorewell_core::{
     Binding, BoundScorer, FeatureKind, FeatureSpec, ForestModel, ForestStage, InputColumn,
     ModelInfo, OutputMode, Pipeline, ScoreError, Scorer, Stage,
@@ -158,5 +161,28 @@ mod tests {
         );
         let err = load_bytes(b"   ", Some("m.json"), &LoadOptions::default()).unwrap_err();
         assert_eq!(err.to_string(), "m.json: the model file is empty");
+    }
+
+    #[test]
+    fn lazy_handles_with_equal_bytes_build_once_per_process() {
+        // A stump distinct from other tests' models so the process-wide counter is ours.
+        let text = STUMP.replace("leaf_value=1 2", "leaf_value=3 4");
+        let before = lazy_builds();
+        let handles: Vec<LazyScorer> = (0..5)
+            .map(|_| LazyScorer::new(text.as_bytes().to_vec(), None, LoadOptions::default()))
+            .collect();
+        assert_eq!(lazy_builds(), before, "nothing is built before first use");
+        let scorers: Vec<Scorer> = handles.iter().map(|h| h.get().unwrap()).collect();
+        assert_eq!(lazy_builds(), before + 1);
+        assert_eq!(handles[0].digest(), handles[4].digest());
+        assert_eq!(scorers[0].inputs(), scorers[4].inputs());
+        let broken = LazyScorer::new(
+            b"not a model".to_vec(),
+            Some("m.json"),
+            LoadOptions::default(),
+        );
+        assert!(broken.get().is_err());
+        assert!(broken.get().is_err(), "failures are retried, not cached");
+        assert_eq!(lazy_builds(), before + 1);
     }
 }
