@@ -126,6 +126,18 @@ pub fn load_with(path: impl AsRef<Path>, options: &LoadOptions) -> Result<Scorer
     scorer_for(model, options.mode)
 }
 
+/// Read what `path` names as bytes a [`LazyScorer`] (or [`load_bytes`]) can rebuild it from,
+/// with the file name for format detection.
+pub fn source_bytes(path: impl AsRef<Path>) -> Result<(Vec<u8>, Option<String>), Error> {
+    let path = path.as_ref();
+    let bytes = std::fs::read(path).map_err(|source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let name = path.file_name().and_then(|n| n.to_str()).map(str::to_string);
+    Ok((bytes, name))
+}
+
 /// Load a model held in memory (`file_name` helps detection, e.g. `model.ubj`).
 pub fn load_bytes(
     bytes: &[u8],
