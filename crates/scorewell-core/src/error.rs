@@ -35,6 +35,14 @@ pub enum ScoreError {
         /// The clashing name.
         column: String,
     },
+    /// A selected output is not produced by any stage.
+    #[error("output `{column}` is not produced by any stage (stages produce: {produced})")]
+    UnknownOutput {
+        /// The selected name.
+        column: String,
+        /// What the stages do produce, comma-separated.
+        produced: String,
+    },
     /// A batch does not have the schema the scorer was bound to.
     #[error("batch schema differs from the schema the scorer was bound to: {0}")]
     SchemaMismatch(String),

@@ -106,18 +106,10 @@ impl ForestStage {
         }
         let predictor = Predictor::compile(forest);
         let margin = mode == OutputMode::Margin;
-        let k = predictor.num_outputs(margin);
-        let prefix = if margin { "margin" } else { "prediction" };
-        let outputs = (0..k)
-            .map(|i| {
-                let name = if k == 1 {
-                    prefix.to_string()
-                } else {
-                    format!("{prefix}_{i}")
-                };
-                Arc::new(Field::new(name, DataType::Float64, false))
-            })
-            .collect();
+        let outputs = output_fields(
+            if margin { "margin" } else { "prediction" },
+            predictor.num_outputs(margin),
+        );
         let category_index = model
             .features
             .iter()
@@ -144,6 +136,13 @@ impl ForestStage {
         })
     }
 
+    /// Name the output column `base` (or `base_0 … base_{k-1}` for k outputs) instead of
+    /// `prediction`/`margin`.
+    pub fn with_output_name(mut self, base: &str) -> Self {
+        self.outputs = output_fields(base, self.outputs.len());
+        self
+    }
+
     /// The model this stage scores.
     pub fn model(&self) -> &ForestModel {
         &self.model
@@ -153,6 +152,19 @@ impl ForestStage {
     pub fn mode(&self) -> OutputMode {
         self.mode
     }
+}
+
+fn output_fields(base: &str, k: usize) -> Vec<FieldRef> {
+    (0..k)
+        .map(|i| {
+            let name = if k == 1 {
+                base.to_string()
+            } else {
+                format!("{base}_{i}")
+            };
+            Arc::new(Field::new(name, DataType::Float64, false))
+        })
+        .collect()
 }
 
 impl Stage for ForestStage {

@@ -12,6 +12,8 @@ use crate::stage::{Binding, InputColumn, Stage};
 #[derive(Debug, Clone, Default)]
 pub struct Pipeline {
     stages: Vec<Arc<dyn Stage>>,
+    /// Stage outputs returned to callers; `None` returns every stage's outputs.
+    outputs: Option<Vec<String>>,
 }
 
 impl Pipeline {
@@ -24,9 +26,19 @@ impl Pipeline {
         self.stages.push(stage);
         self
     }
+    /// Return only these stage outputs (after the input columns), in this order; the other
+    /// stages' outputs stay internal (e.g. an assembled feature vector).
+    pub fn select_outputs(mut self, names: Vec<String>) -> Self {
+        self.outputs = Some(names);
+        self
+    }
     /// The stages in order.
     pub fn stages(&self) -> &[Arc<dyn Stage>] {
         &self.stages
+    }
+    /// The selected outputs, if the pipeline selects.
+    pub fn selected_outputs(&self) -> Option<&[String]> {
+        self.outputs.as_deref()
     }
 }
 
@@ -100,10 +112,38 @@ impl Scorer {
             }
             bindings.push(binding);
         }
+        let all = Arc::new(Schema::new(fields));
+        let projection = match &self.pipeline.outputs {
+            None => None,
+            Some(names) => {
+                let mut indices: Vec<usize> = (0..schema.fields().len()).collect();
+                for name in names {
+                    let produced = all.fields()[schema.fields().len()..]
+                        .iter()
+                        .position(|f| f.name() == name)
+                        .ok_or_else(|| ScoreError::UnknownOutput {
+                            column: name.clone(),
+                            produced: all.fields()[schema.fields().len()..]
+                                .iter()
+                                .map(|f| f.name().as_str())
+                                .collect::<Vec<_>>()
+                                .join(", "),
+                        })?;
+                    indices.push(schema.fields().len() + produced);
+                }
+                Some(indices)
+            }
+        };
+        let output = match &projection {
+            None => all.clone(),
+            Some(indices) => Arc::new(all.project(indices)?),
+        };
         Ok(BoundScorer {
             pipeline: self.pipeline.clone(),
             input: schema,
-            output: Arc::new(Schema::new(fields)),
+            all,
+            output,
+            projection,
             bindings,
         })
     }
@@ -149,7 +189,11 @@ fn in_stage(stage: &dyn Stage, err: ScoreError) -> ScoreError {
 pub struct BoundScorer {
     pipeline: Arc<Pipeline>,
     input: SchemaRef,
+    /// Input columns plus every stage's outputs: what later stages see.
+    all: SchemaRef,
+    /// What callers get: `all`, or its projection on the selected outputs.
     output: SchemaRef,
+    projection: Option<Vec<usize>>,
     bindings: Vec<Binding>,
 }
 
@@ -175,7 +219,7 @@ impl BoundScorer {
             )));
         }
         let stages = &self.pipeline.stages;
-        let mut columns = Vec::with_capacity(self.output.fields().len());
+        let mut columns = Vec::with_capacity(self.all.fields().len());
         columns.extend_from_slice(batch.columns());
         let mut rows = batch.num_rows();
         // Later stages see earlier outputs; a one-stage pipeline reads the input batch as is.
@@ -198,7 +242,7 @@ impl BoundScorer {
                     .collect::<std::result::Result<_, _>>()?;
             }
             if i + 1 < stages.len() {
-                let fields = self.output.fields()[..columns.len()].to_vec();
+                let fields = self.all.fields()[..columns.len()].to_vec();
                 let options = arrow_array::RecordBatchOptions::new().with_row_count(Some(rows));
                 later = Some(RecordBatch::try_new_with_options(
                     Arc::new(Schema::new(fields)),
@@ -206,6 +250,9 @@ impl BoundScorer {
                     &options,
                 )?);
             }
+        }
+        if let Some(indices) = &self.projection {
+            columns = indices.iter().map(|&i| columns[i].clone()).collect();
         }
         let options = arrow_array::RecordBatchOptions::new().with_row_count(Some(rows));
         Ok(RecordBatch::try_new_with_options(

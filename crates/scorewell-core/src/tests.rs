@@ -229,3 +229,24 @@ fn a_stage_that_drops_rows_filters_every_column_before_the_next_stage() {
         .unwrap();
     assert_eq!(p.values(), &[11.0, 22.0]);
 }
+
+#[test]
+fn selected_outputs_hide_intermediate_columns_and_unknown_ones_are_refused() {
+    let model = scorer(OutputMode::Prediction, None);
+    let forest = model.pipeline().stages()[0].clone();
+    let pipeline = Pipeline::new().push(Arc::new(DropNegative)).push(forest);
+    let a: ArrayRef = Arc::new(Float64Array::from(vec![0.1]));
+    let b: ArrayRef = Arc::new(Float64Array::from(vec![1.0]));
+    let batch = RecordBatch::try_from_iter([("a", a), ("b", b)]).unwrap();
+    let selected = Scorer::new(pipeline.clone().select_outputs(vec!["prediction".into()]));
+    let out = selected.score(&batch).unwrap();
+    let schema = out.schema();
+    let names: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
+    assert_eq!(names, ["a", "b", "prediction"]);
+    let wrong = Scorer::new(pipeline.select_outputs(vec!["score".into()]));
+    let err = wrong.score(&batch).unwrap_err().to_string();
+    assert_eq!(
+        err,
+        "output `score` is not produced by any stage (stages produce: kept, prediction)"
+    );
+}

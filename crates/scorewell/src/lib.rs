@@ -134,7 +134,10 @@ pub fn source_bytes(path: impl AsRef<Path>) -> Result<(Vec<u8>, Option<String>),
         path: path.to_path_buf(),
         source,
     })?;
-    let name = path.file_name().and_then(|n| n.to_str()).map(str::to_string);
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .map(str::to_string);
     Ok((bytes, name))
 }
 
