@@ -25,6 +25,10 @@ enum Command {
     Inspect(cmd::inspect::Args),
     /// Time scoring of a file in process: batch throughput and single-row latency.
     Bench(cmd::bench::Args),
+    /// Make bundles: one verified package of transforms, models and a decision.
+    Bundle(cmd::bundle::Args),
+    /// Check a bundle's manifest and artifact checksums; exit 1 if anything was changed.
+    Verify(cmd::bundle::VerifyArgs),
 }
 
 fn main() {
@@ -33,6 +37,8 @@ fn main() {
         Command::Score(args) => cmd::score::run(args),
         Command::Inspect(args) => cmd::inspect::run(args),
         Command::Bench(args) => cmd::bench::run(args),
+        Command::Bundle(args) => cmd::bundle::run(args),
+        Command::Verify(args) => cmd::bundle::verify(args),
     };
     if let Err(err) = result {
         if is_broken_pipe(&err) {

@@ -2,7 +2,7 @@
 //!
 //! ```no_run
 //! # fn main() -> Result<(), scorewell::Error> {
-//! let scorer = scorewell::load("model.json")?;           // XGBoost JSON/UBJSON, LightGBM text
+//! let scorer = scorewell::load("model.json")?;           // XGBoost JSON/UBJSON, LightGBM text, bundles
 //! # let batch: scorewell::arrow_array::RecordBatch = unimplemented!();
 //! let scored = scorer.score(&batch)?;                     // input columns + `prediction`
 //! # Ok(()) }
@@ -17,6 +17,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 pub use lazy::{LazyScorer, lazy_builds};
+pub use scorewell_bundle as bundle;
+pub use scorewell_bundle::{Bundle, BundleError};
 pub use scorewell_core::{
     Binding, BoundScorer, FeatureKind, FeatureSpec, ForestModel, ForestStage, InputColumn,
     ModelInfo, OutputMode, Pipeline, ScoreError, Scorer, Stage,
@@ -48,6 +50,18 @@ pub enum Error {
         #[source]
         source: FormatError,
     },
+    /// A bundle could not be read, verified or built.
+    #[error("{path}: {source}")]
+    Bundle {
+        /// The bundle (or `<bytes>`).
+        path: PathBuf,
+        /// What is wrong.
+        #[source]
+        source: Box<BundleError>,
+    },
+    /// An option that applies to bare model files was given for a bundle.
+    #[error("{0}")]
+    BundleOption(String),
     /// Building the scorer or scoring failed.
     #[error(transparent)]
     Score(#[from] ScoreError),
@@ -115,21 +129,62 @@ pub fn scorer_for(model: ForestModel, mode: OutputMode) -> Result<Scorer, Error>
     Ok(Scorer::new(Pipeline::new().push(Arc::new(stage))))
 }
 
-/// Load a model file into a scorer that returns predictions.
+/// Load a model file or a bundle (directory or zip) into a scorer.
 pub fn load(path: impl AsRef<Path>) -> Result<Scorer, Error> {
     load_with(path, &LoadOptions::default())
 }
 
-/// Load a model file with options.
+/// Load a model file or a bundle with options.
 pub fn load_with(path: impl AsRef<Path>, options: &LoadOptions) -> Result<Scorer, Error> {
+    let path = path.as_ref();
+    if scorewell_bundle::is_bundle(path) {
+        bundle_options(options)?;
+        let in_bundle = |source| Error::Bundle {
+            path: path.to_path_buf(),
+            source: Box::new(source),
+        };
+        return Bundle::open(path)
+            .and_then(|b| b.scorer())
+            .map_err(in_bundle);
+    }
     let model = load_model(path, options.format.as_deref())?;
     scorer_for(model, options.mode)
 }
 
+/// Bundles carry their own options in their manifest; refuse per-call ones instead of
+/// ignoring them.
+fn bundle_options(options: &LoadOptions) -> Result<(), Error> {
+    if options.mode == OutputMode::Margin {
+        return Err(Error::BundleOption(
+            "raw margins are chosen per model stage in a bundle (`output_margin` in the stage's params), not per call".into(),
+        ));
+    }
+    if let Some(format) = &options.format {
+        return Err(Error::BundleOption(format!(
+            "a model format (`{format}`) cannot be forced for a bundle; set `format` in the model stage's params"
+        )));
+    }
+    Ok(())
+}
+
 /// Read what `path` names as bytes a [`LazyScorer`] (or [`load_bytes`]) can rebuild it from,
 /// with the file name for format detection.
+///
+/// A bundle directory is zipped in memory (deterministically: equal bundles, equal bytes).
 pub fn source_bytes(path: impl AsRef<Path>) -> Result<(Vec<u8>, Option<String>), Error> {
     let path = path.as_ref();
+    if path.is_dir() {
+        let bytes = Bundle::open(path)
+            .and_then(|b| b.to_zip_bytes())
+            .map_err(|source| Error::Bundle {
+                path: path.to_path_buf(),
+                source: Box::new(source),
+            })?;
+        let name = path
+            .file_name()
+            .map(|n| format!("{}.zip", n.to_string_lossy()));
+        return Ok((bytes, name));
+    }
     let bytes = std::fs::read(path).map_err(|source| Error::Io {
         path: path.to_path_buf(),
         source,
@@ -141,12 +196,22 @@ pub fn source_bytes(path: impl AsRef<Path>) -> Result<(Vec<u8>, Option<String>),
     Ok((bytes, name))
 }
 
-/// Load a model held in memory (`file_name` helps detection, e.g. `model.ubj`).
+/// Load a model or a zipped bundle held in memory (`file_name` helps detection, e.g.
+/// `model.ubj`).
 pub fn load_bytes(
     bytes: &[u8],
     file_name: Option<&str>,
     options: &LoadOptions,
 ) -> Result<Scorer, Error> {
+    if bytes.starts_with(scorewell_bundle::ZIP_MAGIC) {
+        bundle_options(options)?;
+        return Bundle::from_bytes(bytes)
+            .and_then(|b| b.scorer())
+            .map_err(|source| Error::Bundle {
+                path: PathBuf::from(file_name.unwrap_or("<bytes>")),
+                source: Box::new(source),
+            });
+    }
     let model = parse_model(bytes, file_name, options.format.as_deref())?;
     scorer_for(model, options.mode)
 }
@@ -199,5 +264,41 @@ mod tests {
         assert!(broken.get().is_err());
         assert!(broken.get().is_err(), "failures are retried, not cached");
         assert_eq!(lazy_builds(), before + 1);
+    }
+
+    #[test]
+    fn bundles_load_from_directories_zips_and_bytes_alike() {
+        let dir = tempfile::tempdir().unwrap();
+        let model = dir.path().join("model.txt");
+        std::fs::write(&model, STUMP).unwrap();
+        let bundle = bundle::create(&bundle::CreateOptions {
+            name: "stump".into(),
+            version: "1".into(),
+            models: vec![model],
+            ..Default::default()
+        })
+        .unwrap();
+        let folder = dir.path().join("stump");
+        bundle.write(&folder).unwrap();
+        let (bytes, name) = source_bytes(&folder).unwrap();
+        assert_eq!(name.as_deref(), Some("stump.zip"));
+        assert!(bytes.starts_with(bundle::ZIP_MAGIC));
+        let from_dir = load(&folder).unwrap();
+        let from_bytes = load_bytes(&bytes, name.as_deref(), &LoadOptions::default()).unwrap();
+        let lazy = LazyScorer::new(bytes, None, LoadOptions::default())
+            .get()
+            .unwrap();
+        for scorer in [&from_bytes, &lazy] {
+            assert_eq!(scorer.inputs(), from_dir.inputs());
+        }
+        let margin = LoadOptions {
+            mode: OutputMode::Margin,
+            ..Default::default()
+        };
+        let err = load_with(&folder, &margin).unwrap_err().to_string();
+        assert!(
+            err.starts_with("raw margins are chosen per model stage"),
+            "{err}"
+        );
     }
 }

@@ -2,7 +2,7 @@
 
 use std::io::Write;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use clap::Args as ClapArgs;
 use scorewell::{FeatureKind, OutputMode};
 
@@ -17,6 +17,9 @@ pub struct Args {
 
 /// Run `scorewell inspect`.
 pub fn run(args: Args) -> Result<()> {
+    if scorewell::bundle::is_bundle(&args.model.model) {
+        return inspect_bundle(&args.model.model);
+    }
     let model = scorewell::load_model(&args.model.model, args.model.model_format.as_deref())?;
     let forest = &model.forest;
     let depth = forest.trees().iter().map(|t| t.depth()).max().unwrap_or(0);
@@ -64,4 +67,80 @@ pub fn run(args: Args) -> Result<()> {
         writeln!(out, "  {i:>4}  {:<24} {kind}", f.name)?;
     }
     Ok(())
+}
+
+fn inspect_bundle(path: &std::path::Path) -> Result<()> {
+    let context = || path.display().to_string();
+    let bundle = scorewell::Bundle::open(path).with_context(context)?;
+    let m = bundle.manifest();
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "bundle:     {}", path.display())?;
+    writeln!(out, "name:       {} (version {})", m.name, m.version)?;
+    writeln!(out, "created:    {} by {}", m.created_at, m.producer)?;
+    writeln!(out, "format:     scorewell.json v{}", m.format_version)?;
+    if let Some(d) = &m.description {
+        writeln!(out, "about:      {d}")?;
+    }
+    writeln!(out, "inputs:     {}", m.inputs.len())?;
+    for input in &m.inputs {
+        let ty = serde_name(&input.ty);
+        let null = if input.nullable { "" } else { ", not null" };
+        writeln!(out, "  {:<28} {ty}{null}", input.name)?;
+    }
+    writeln!(out, "stages:     {}", m.stages.len())?;
+    for (i, stage) in m.stages.iter().enumerate() {
+        write!(out, "  {i:>3}  {:<20} {}", stage.kind, stage.name)?;
+        if let Some(artifact) = &stage.artifact {
+            write!(out, "  {artifact}")?;
+            if let Some(a) = m.artifacts.get(artifact) {
+                write!(
+                    out,
+                    " ({} bytes, sha256 {})",
+                    a.size,
+                    &a.sha256[..a.sha256.len().min(16)]
+                )?;
+            }
+            if let Some(p) = stage.params.get("producer").and_then(|p| p.as_str()) {
+                write!(out, ", made by {p}")?;
+            }
+        }
+        writeln!(out)?;
+    }
+    if let Some(d) = &m.decision {
+        let rules: Vec<String> = d
+            .rules
+            .iter()
+            .map(|r| format!("{} >= {} → {}", d.score, r.at_least, r.label))
+            .collect();
+        writeln!(
+            out,
+            "decision:   {}; otherwise {} → column `{}`",
+            rules.join("; "),
+            d.otherwise,
+            d.output
+        )?;
+    }
+    writeln!(out, "outputs:    {}", m.outputs.len())?;
+    for output in &m.outputs {
+        let ty = output.ty.as_ref().map(serde_name).unwrap_or_default();
+        writeln!(out, "  {:<28} {ty}", output.name)?;
+    }
+    let total: u64 = m.artifacts.values().map(|a| a.size).sum();
+    writeln!(out, "artifacts:  {} ({total} bytes)", m.artifacts.len())?;
+    for (name, a) in &m.artifacts {
+        writeln!(
+            out,
+            "  {name:<40} {:>10} bytes  sha256 {}",
+            a.size, a.sha256
+        )?;
+    }
+    Ok(())
+}
+
+/// The name a value has in the manifest (`float64`, `utf8`, ...).
+fn serde_name<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_value(value)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
 }

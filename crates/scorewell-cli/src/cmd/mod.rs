@@ -1,6 +1,7 @@
 //! One module per subcommand.
 
 pub mod bench;
+pub mod bundle;
 pub mod inspect;
 pub mod score;
 

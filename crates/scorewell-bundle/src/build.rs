@@ -1,0 +1,233 @@
+//! Turning a bundle's manifest into a [`Scorer`]: one stage per manifest stage, then the
+//! decision, then the output selection.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use scorewell_core::{ForestStage, OutputMode, Pipeline, Scorer, Stage};
+
+use crate::bundle::Bundle;
+use crate::error::BundleError;
+use crate::manifest::{Decision, ModelParams, StageSpec};
+
+/// The stage kind that scores a model artifact.
+pub const MODEL_KIND: &str = "model";
+
+impl Bundle {
+    /// Build the bundle's scorer: verify each artifact as it is read, build every stage, and
+    /// check that each stage's inputs are bundle inputs or earlier stages' outputs.
+    pub fn scorer(&self) -> Result<Scorer, BundleError> {
+        self.pipeline(true)
+    }
+
+    /// Build the pipeline; `check` refuses stages that read columns nobody provides (off
+    /// only while `bundle create` infers the inputs).
+    pub(crate) fn pipeline(&self, check: bool) -> Result<Scorer, BundleError> {
+        let manifest = self.manifest();
+        let mut pipeline = Pipeline::new();
+        let mut names = HashSet::new();
+        let mut available: HashSet<String> =
+            manifest.inputs.iter().map(|i| i.name.clone()).collect();
+        for (i, spec) in manifest.stages.iter().enumerate() {
+            let at = format!("stages[{i}]");
+            if !names.insert(spec.name.as_str()) {
+                return Err(BundleError::Stage {
+                    at: format!("{at}.name"),
+                    message: format!("stage name `{}` is used twice", spec.name),
+                });
+            }
+            let stage = self.stage(spec, &at)?;
+            if check {
+                check_inputs(stage.as_ref(), &available, &at)?;
+            }
+            available.extend(stage.output_fields().iter().map(|f| f.name().clone()));
+            pipeline = pipeline.push(stage);
+        }
+        if let Some(decision) = &manifest.decision {
+            let stage = decision_stage(decision)?;
+            if check {
+                check_inputs(stage.as_ref(), &available, "decision")?;
+            }
+            pipeline = pipeline.push(stage);
+        }
+        if !check {
+            return Ok(Scorer::new(pipeline));
+        }
+        let outputs = manifest.outputs.iter().map(|o| o.name.clone()).collect();
+        let scorer = Scorer::new(pipeline.select_outputs(outputs));
+        // Bind to the declared inputs now, so a type mismatch or an unknown output is
+        // reported when the bundle loads rather than on the first request.
+        scorer.bind(Arc::new(manifest.input_schema()))?;
+        Ok(scorer)
+    }
+
+    fn stage(&self, spec: &StageSpec, at: &str) -> Result<Arc<dyn Stage>, BundleError> {
+        if spec.kind == MODEL_KIND {
+            return self.model_stage(spec, at);
+        }
+        // Build first so an unknown kind is reported as such, not as a misplaced artifact.
+        let stage = transform_stage(&spec.kind, &spec.name, &spec.params, at)?;
+        if spec.artifact.is_some() {
+            return Err(BundleError::Stage {
+                at: format!("{at}.artifact"),
+                message: format!("only `model` stages take an artifact, not `{}`", spec.kind),
+            });
+        }
+        Ok(stage)
+    }
+
+    fn model_stage(&self, spec: &StageSpec, at: &str) -> Result<Arc<dyn Stage>, BundleError> {
+        let params: ModelParams = params(&spec.params, at)?;
+        let artifact = spec.artifact.as_deref().ok_or_else(|| BundleError::Stage {
+            at: format!("{at}.artifact"),
+            message: "a `model` stage needs the path of its model file".into(),
+        })?;
+        if !self.manifest().artifacts.contains_key(artifact) {
+            return Err(BundleError::UnlistedArtifact {
+                at: format!("{at}.artifact"),
+                artifact: artifact.to_string(),
+            });
+        }
+        let bytes = self.artifact(artifact)?;
+        let model_error = |source| BundleError::Model {
+            at: at.to_string(),
+            artifact: artifact.to_string(),
+            source,
+        };
+        let file_name = artifact.rsplit('/').next();
+        let mut model = match &params.format {
+            Some(name) => {
+                let format =
+                    scorewell_formats::format_named(name).ok_or_else(|| BundleError::Stage {
+                        at: format!("{at}.params.format"),
+                        message: format!(
+                            "unknown model format `{name}` (supported: {})",
+                            scorewell_formats::supported()
+                        ),
+                    })?;
+                (format.load)(&bytes).map_err(model_error)?
+            }
+            None => scorewell_formats::load(&bytes, file_name).map_err(model_error)?,
+        };
+        if let Some(features) = &params.features {
+            if features.len() != model.features.len() {
+                return Err(BundleError::Stage {
+                    at: format!("{at}.params.features"),
+                    message: format!(
+                        "lists {} columns but the model has {} features",
+                        features.len(),
+                        model.features.len()
+                    ),
+                });
+            }
+            for (spec, name) in model.features.iter_mut().zip(features) {
+                spec.name = name.clone();
+            }
+        }
+        let mode = if params.output_margin {
+            OutputMode::Margin
+        } else {
+            OutputMode::Prediction
+        };
+        let mut stage = ForestStage::new(spec.name.clone(), Arc::new(model), mode)?;
+        if let Some(output) = &params.output {
+            stage = stage.with_output_name(output);
+        }
+        Ok(Arc::new(stage))
+    }
+}
+
+/// Deserialize stage parameters, naming the JSON path of a bad value.
+pub(crate) fn params<T: serde::de::DeserializeOwned>(
+    value: &serde_json::Value,
+    at: &str,
+) -> Result<T, BundleError> {
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let inner = e.path().to_string();
+        BundleError::Stage {
+            at: if inner == "." || inner.is_empty() {
+                format!("{at}.params")
+            } else {
+                format!("{at}.params.{inner}")
+            },
+            message: e.into_inner().to_string(),
+        }
+    })
+}
+
+fn transform_stage(
+    kind: &str,
+    name: &str,
+    params: &serde_json::Value,
+    at: &str,
+) -> Result<Arc<dyn Stage>, BundleError> {
+    scorewell_transform::build(kind, name, params).map_err(|e| {
+        let at = match e.param_path() {
+            Some(path) if !path.is_empty() && path != "." => format!("{at}.params.{path}"),
+            Some(_) => format!("{at}.params"),
+            None => format!("{at}.kind"),
+        };
+        BundleError::Stage {
+            at,
+            message: e.to_string(),
+        }
+    })
+}
+
+fn decision_stage(decision: &Decision) -> Result<Arc<dyn Stage>, BundleError> {
+    let params = serde_json::to_value(decision).map_err(|e| BundleError::Stage {
+        at: "decision".into(),
+        message: e.to_string(),
+    })?;
+    scorewell_transform::build("decision", "decision", &params).map_err(|e| BundleError::Stage {
+        at: match e.param_path() {
+            Some(path) if !path.is_empty() && path != "." => format!("decision.{path}"),
+            _ => "decision".into(),
+        },
+        message: e.to_string(),
+    })
+}
+
+fn check_inputs(
+    stage: &dyn Stage,
+    available: &HashSet<String>,
+    at: &str,
+) -> Result<(), BundleError> {
+    for input in stage.inputs() {
+        if !available.contains(&input.name) {
+            return Err(BundleError::Stage {
+                at: at.to_string(),
+                message: format!(
+                    "stage `{}` reads column `{}`, which is neither a bundle input nor an earlier stage's output",
+                    stage.name(),
+                    input.name
+                ),
+            });
+        }
+    }
+    Ok(())
+}
+
+// TEMP until the transform crate lands.
+mod scorewell_transform {
+    use std::sync::Arc;
+    #[derive(Debug)]
+    pub struct E;
+    impl std::fmt::Display for E {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("unknown transform")
+        }
+    }
+    impl E {
+        pub fn param_path(&self) -> Option<&str> {
+            None
+        }
+    }
+    pub fn build(
+        _: &str,
+        _: &str,
+        _: &serde_json::Value,
+    ) -> Result<Arc<dyn scorewell_core::Stage>, E> {
+        Err(E)
+    }
+}

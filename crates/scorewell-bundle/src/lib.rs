@@ -1,0 +1,28 @@
+//! scorewell bundles: one verified package holding a pipeline's manifest and its model
+//! artifacts in their native formats, as a directory or a `.zip` (format: docs/BUNDLE.md).
+//!
+//! ```no_run
+//! # fn main() -> Result<(), scorewell_bundle::BundleError> {
+//! let bundle = scorewell_bundle::Bundle::open("fraud-3.zip".as_ref())?;
+//! bundle.verify()?;                     // every artifact against its sha256
+//! let scorer = bundle.scorer()?;        // transforms, models, decision
+//! # Ok(()) }
+//! ```
+#![warn(missing_docs)]
+
+mod build;
+mod bundle;
+mod create;
+mod error;
+mod files;
+pub mod manifest;
+
+pub use build::MODEL_KIND;
+pub use bundle::{Bundle, VerifyReport, ZIP_MAGIC, is_bundle, sha256_hex};
+pub use create::{CreateOptions, NewBundle, create};
+pub use error::BundleError;
+pub use files::Limits;
+pub use manifest::{FORMAT_VERSION, MANIFEST_FILE, Manifest};
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,272 @@
+//! Creating, opening, verifying and building bundles; tamper and unsafe-archive refusals.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use arrow_array::{Array, ArrayRef, Float64Array, RecordBatch};
+
+use crate::*;
+
+/// A LightGBM stump: `x <= 0.5 → low, else high` (regression, identity link).
+fn stump(low: f64, high: f64) -> String {
+    format!(
+        "tree\nversion=v4\nnum_class=1\nnum_tree_per_iteration=1\nlabel_index=0\nmax_feature_idx=0\nobjective=regression\nfeature_names=x\nfeature_infos=[0:1]\ntree_sizes=100\n\nTree=0\nnum_leaves=2\nnum_cat=0\nsplit_feature=0\nsplit_gain=1\nthreshold=0.5\ndecision_type=2\nleft_child=-1\nright_child=-2\nleaf_value={low} {high}\nleaf_weight=1 1\nleaf_count=1 1\ninternal_value=0\ninternal_weight=0\ninternal_count=2\nis_linear=0\nshrinkage=1\n\n\nend of trees\n"
+    )
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+fn options(models: Vec<PathBuf>, spec: Option<PathBuf>) -> CreateOptions {
+    CreateOptions {
+        name: "fraud".into(),
+        version: "3".into(),
+        models,
+        spec,
+        description: None,
+        created_at: Some("2026-11-22T00:00:00Z".into()),
+    }
+}
+
+fn batch(xs: &[f64]) -> RecordBatch {
+    let x: ArrayRef = Arc::new(Float64Array::from(xs.to_vec()));
+    RecordBatch::try_from_iter([("x", x)]).unwrap()
+}
+
+fn column(batch: &RecordBatch, name: &str) -> Vec<f64> {
+    let idx = batch.schema().index_of(name).unwrap();
+    let col = batch.column(idx);
+    let col = col.as_any().downcast_ref::<Float64Array>().unwrap();
+    col.values().to_vec()
+}
+
+#[test]
+fn a_model_only_bundle_scores_like_the_bare_model_as_zip_and_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = write(dir.path(), "model.txt", &stump(1.0, 2.0));
+    let bundle = create(&options(vec![model], None)).unwrap();
+    assert_eq!(bundle.manifest.inputs.len(), 1);
+    assert_eq!(bundle.manifest.outputs[0].name, "prediction");
+    let zip = dir.path().join("fraud-3.zip");
+    bundle.write(&zip).unwrap();
+    let folder = dir.path().join("fraud-3");
+    bundle.write(&folder).unwrap();
+    assert!(is_bundle(&zip) && is_bundle(&folder));
+    for path in [&zip, &folder] {
+        let opened = Bundle::open(path).unwrap();
+        let report = opened.verify().unwrap();
+        assert_eq!(report.verified, vec![("models/model.txt".to_string(), 413)]);
+        let scored = opened.scorer().unwrap().score(&batch(&[0.1, 0.9])).unwrap();
+        assert_eq!(column(&scored, "prediction"), vec![1.0, 2.0]);
+        assert_eq!(scored.num_columns(), 2, "input column + prediction");
+    }
+    // Equal bundles give equal bytes, whichever way they were opened.
+    let a = Bundle::open(&zip).unwrap().to_zip_bytes().unwrap();
+    let b = Bundle::open(&folder).unwrap().to_zip_bytes().unwrap();
+    assert_eq!(a, b);
+}
+
+#[test]
+fn several_models_feed_named_outputs() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = write(dir.path(), "a.txt", &stump(1.0, 2.0));
+    let b = write(dir.path(), "b.txt", &stump(10.0, 20.0));
+    let bundle = create(&options(vec![a, b], None)).unwrap();
+    let zip = bundle.to_zip_bytes().unwrap();
+    let scorer = Bundle::from_bytes(&zip).unwrap().scorer().unwrap();
+    let scored = scorer.score(&batch(&[0.9])).unwrap();
+    // Default outputs: the last stage's.
+    assert_eq!(column(&scored, "prediction_1"), vec![20.0]);
+}
+
+#[test]
+fn changing_one_byte_of_an_artifact_is_refused_by_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = write(dir.path(), "model.txt", &stump(1.0, 2.0));
+    let folder = dir.path().join("b");
+    create(&options(vec![model], None))
+        .unwrap()
+        .write(&folder)
+        .unwrap();
+    let artifact = folder.join("models/model.txt");
+    let mut bytes = std::fs::read(&artifact).unwrap();
+    let at = bytes.iter().position(|b| *b == b'1').unwrap();
+    bytes[at] = b'7';
+    std::fs::write(&artifact, bytes).unwrap();
+    let bundle = Bundle::open(&folder).unwrap();
+    let verify = bundle.verify().unwrap_err().to_string();
+    assert!(
+        verify.starts_with("artifact `models/model.txt` was modified: sha256 is "),
+        "{verify}"
+    );
+    let build = bundle.scorer().unwrap_err().to_string();
+    assert!(
+        build.contains("artifact `models/model.txt` was modified"),
+        "{build}"
+    );
+}
+
+fn manifest_with(edit: impl FnOnce(&mut serde_json::Value)) -> Vec<u8> {
+    let dir = tempfile::tempdir().unwrap();
+    let model = write(dir.path(), "model.txt", &stump(1.0, 2.0));
+    let bundle = create(&options(vec![model], None)).unwrap();
+    let mut json: serde_json::Value = serde_json::from_slice(&bundle.manifest.to_json()).unwrap();
+    edit(&mut json);
+    let manifest = serde_json::to_vec(&json).unwrap();
+    let files = std::iter::once((MANIFEST_FILE, &manifest[..]))
+        .chain(bundle.artifacts.iter().map(|(n, b)| (n.as_str(), &b[..])));
+    crate::bundle::write_zip(files).unwrap()
+}
+
+fn open_error(bytes: &[u8]) -> String {
+    match Bundle::from_bytes(bytes).and_then(|b| b.scorer()) {
+        Ok(_) => panic!("expected an error"),
+        Err(e) => e.to_string(),
+    }
+}
+
+#[test]
+fn manifest_errors_name_the_json_path() {
+    let bytes = manifest_with(|m| m["stages"][0]["params"]["output_margin"] = "yes".into());
+    assert_eq!(
+        open_error(&bytes),
+        "stages[0].params.output_margin: invalid type: string \"yes\", expected a boolean"
+    );
+    let bytes = manifest_with(|m| m["inputs"][0]["type"] = "complex".into());
+    let err = open_error(&bytes);
+    assert!(
+        err.starts_with("scorewell.json at inputs[0].type: unknown variant `complex`"),
+        "{err}"
+    );
+    let bytes = manifest_with(|m| m["format_version"] = 9.into());
+    assert_eq!(
+        open_error(&bytes),
+        "scorewell.json has format_version 9; this scorewell reads versions 1 to 1 (upgrade scorewell)"
+    );
+    let bytes = manifest_with(|m| m["stages"][0]["kind"] = "pca".into());
+    let err = open_error(&bytes);
+    assert!(err.starts_with("stages[0].kind: "), "{err}");
+    let bytes = manifest_with(|m| m["outputs"][0]["name"] = "score".into());
+    let err = open_error(&bytes);
+    assert!(
+        err.contains("output `score` is not produced by any stage"),
+        "{err}"
+    );
+    let bytes =
+        manifest_with(|m| m["stages"][0]["params"]["features"] = serde_json::json!(["amount"]));
+    let err = open_error(&bytes);
+    assert!(
+        err.contains("stage `model` reads column `amount`, which is neither a bundle input"),
+        "{err}"
+    );
+}
+
+/// A zip whose one entry is named `name`, holding `bytes`, optionally marked as a symlink.
+fn zip_with(name: &str, bytes: &[u8], symlink: bool) -> Vec<u8> {
+    let mut out = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let options = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated);
+    if symlink {
+        out.add_symlink(name, "/etc/passwd", options).unwrap();
+    } else {
+        out.start_file(name, options).unwrap();
+        out.write_all(bytes).unwrap();
+    }
+    out.finish().unwrap().into_inner()
+}
+
+#[test]
+fn unsafe_archives_are_refused_before_anything_is_read() {
+    let err = open_error(&zip_with("../evil.json", b"{}", false));
+    assert_eq!(
+        err,
+        "refusing bundle entry `../evil.json`: the path climbs out of the bundle (`..`)"
+    );
+    let err = open_error(&zip_with("/abs.json", b"{}", false));
+    assert!(err.contains("absolute paths are not allowed"), "{err}");
+    let err = open_error(&zip_with("models/link", b"", true));
+    assert_eq!(
+        err,
+        "refusing bundle entry `models/link`: symbolic links are not allowed in bundles"
+    );
+    // 8 MiB of zeros deflates ~1000×: a bomb at small scale.
+    let zeros = vec![0u8; 8 << 20];
+    let err = open_error(&zip_with("big.bin", &zeros, false));
+    assert!(err.contains("expands"), "{err}");
+    let small = Limits {
+        max_entry_bytes: 1000,
+        ..Limits::default()
+    };
+    let err = Bundle::from_bytes_with(&zip_with("a.bin", &[7u8; 5000], false), small)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("over the size limit"), "{err}");
+    assert_eq!(
+        open_error(b"PK\x03\x04garbage"),
+        open_error(b"PK\x03\x04garbage")
+    );
+    assert!(open_error(b"PK\x03\x04garbage").starts_with("corrupt zip archive"));
+    assert_eq!(
+        open_error(&zip_with("readme.txt", b"hi", false)),
+        "no scorewell.json at the bundle root (is this a bundle?)"
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn a_symlinked_artifact_in_a_directory_bundle_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = write(dir.path(), "model.txt", &stump(1.0, 2.0));
+    let folder = dir.path().join("b");
+    create(&options(vec![model.clone()], None))
+        .unwrap()
+        .write(&folder)
+        .unwrap();
+    let artifact = folder.join("models/model.txt");
+    std::fs::remove_file(&artifact).unwrap();
+    std::os::unix::fs::symlink(&model, &artifact).unwrap();
+    let err = Bundle::open(&folder)
+        .unwrap()
+        .verify()
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        err,
+        "refusing bundle entry `models/model.txt`: symbolic links are not allowed in bundles"
+    );
+}
+
+#[test]
+fn create_explains_what_is_missing() {
+    let err = create(&options(vec![], None)).unwrap_err().to_string();
+    assert_eq!(
+        err,
+        "bundle create: nothing to bundle: give --model and/or --transforms"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let spec = write(
+        dir.path(),
+        "spec.yaml",
+        "stages:\n  - kind: model\n    name: m\n",
+    );
+    let err = create(&options(vec![], Some(spec)))
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        err,
+        "stages[0].artifact: this model stage has no artifact and no --model file is left for it"
+    );
+    let spec = write(
+        dir.path(),
+        "bad.yaml",
+        "stages:\n  - kind: model\n    nme: m\n",
+    );
+    let err = create(&options(vec![], Some(spec)))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("bad.yaml: at stages[0]"), "{err}");
+}

@@ -1,0 +1,183 @@
+//! `scorewell bundle create`, `verify`, `inspect` and `score` on bundles.
+
+use std::fs::File;
+use std::io::Write;
+
+use arrow_array::RecordBatch;
+use arrow_array::cast::AsArray;
+use arrow_array::types::Float64Type;
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+
+use crate::util::{Dir, case, scorewell};
+
+fn predictions(path: &std::path::Path, column: &str) -> Vec<f64> {
+    let batches: Vec<RecordBatch> =
+        ParquetRecordBatchReaderBuilder::try_new(File::open(path).expect("open"))
+            .expect("parquet")
+            .build()
+            .expect("reader")
+            .collect::<Result<_, _>>()
+            .expect("batches");
+    batches
+        .iter()
+        .flat_map(|b| {
+            b.column_by_name(column)
+                .unwrap_or_else(|| panic!("no column {column}"))
+                .as_primitive::<Float64Type>()
+                .values()
+                .to_vec()
+        })
+        .collect()
+}
+
+#[test]
+fn a_bundle_scores_exactly_like_its_bare_model_and_describes_itself() {
+    let dir = Dir::new();
+    let c = case("xgboost_3_2_binary_logistic");
+    let model = c.join("model.json");
+    let input = c.join("input.parquet");
+    let zip = dir.path("fraud-3.zip");
+    let run = scorewell(&[
+        &"bundle",
+        &"create",
+        &"--model",
+        &model,
+        &"--name",
+        &"fraud",
+        &"--version",
+        &"3",
+        &"-o",
+        &zip,
+    ]);
+    run.ok();
+    assert!(run.stderr.contains("wrote"), "{}", run.stderr);
+
+    let inspect = scorewell(&[&"inspect", &zip]);
+    let text = inspect.ok();
+    for needle in [
+        "name:       fraud (version 3)",
+        "models/model.json",
+        "made by xgboost",
+        "prediction",
+        "float64",
+    ] {
+        assert!(text.contains(needle), "inspect lacks `{needle}`:\n{text}");
+    }
+    let verify = scorewell(&[&"verify", &zip]);
+    assert!(
+        verify.ok().contains("verified (1 artifacts)"),
+        "{}",
+        verify.stdout
+    );
+
+    let bare = dir.path("bare.parquet");
+    let bundled = dir.path("bundled.parquet");
+    scorewell(&[&"score", &model, &"-i", &input, &"-o", &bare, &"-q"]).ok();
+    scorewell(&[&"score", &zip, &"-i", &input, &"-o", &bundled, &"-q"]).ok();
+    assert_eq!(
+        predictions(&bare, "prediction"),
+        predictions(&bundled, "prediction")
+    );
+
+    let err = scorewell(&[
+        &"score",
+        &zip,
+        &"-i",
+        &input,
+        &"-o",
+        &bundled,
+        &"--output-margin",
+    ]);
+    assert!(
+        err.err().contains("raw margins are chosen per model stage"),
+        "{}",
+        err.stderr
+    );
+}
+
+#[test]
+fn a_tampered_artifact_is_refused_by_verify_and_score_naming_it() {
+    let dir = Dir::new();
+    let c = case("xgboost_3_2_binary_logistic");
+    let folder = dir.path("fraud");
+    scorewell(&[
+        &"bundle",
+        &"create",
+        &"--model",
+        &c.join("model.json"),
+        &"--name",
+        &"fraud",
+        &"-o",
+        &folder,
+    ])
+    .ok();
+    let artifact = folder.join("models/model.json");
+    let mut bytes = std::fs::read(&artifact).expect("read");
+    let at = bytes
+        .iter()
+        .position(|b| b.is_ascii_digit())
+        .expect("a digit");
+    bytes[at] = if bytes[at] == b'9' {
+        b'8'
+    } else {
+        bytes[at] + 1
+    };
+    std::fs::write(&artifact, &bytes).expect("write");
+
+    let verify = scorewell(&[&"verify", &folder]);
+    assert!(
+        verify
+            .err()
+            .contains("artifact `models/model.json` was modified"),
+        "{}",
+        verify.stderr
+    );
+    let out = dir.path("out.parquet");
+    let score = scorewell(&[
+        &"score",
+        &folder,
+        &"-i",
+        &c.join("input.parquet"),
+        &"-o",
+        &out,
+    ]);
+    assert!(
+        score
+            .err()
+            .contains("artifact `models/model.json` was modified"),
+        "{}",
+        score.stderr
+    );
+    assert!(!out.exists(), "no output for a refused bundle");
+
+    // The same tampered bundle zipped is refused the same way.
+    let manifest = std::fs::read(folder.join("scorewell.json")).expect("manifest");
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let options = zip::write::SimpleFileOptions::default();
+    zip.start_file("scorewell.json", options).expect("entry");
+    zip.write_all(&manifest).expect("write");
+    zip.start_file("models/model.json", options).expect("entry");
+    zip.write_all(&bytes).expect("write");
+    let zipped = dir.write("tampered.zip", zip.finish().expect("zip").into_inner());
+    let verify = scorewell(&[&"verify", &zipped]);
+    assert!(
+        verify
+            .err()
+            .contains("artifact `models/model.json` was modified"),
+        "{}",
+        verify.stderr
+    );
+}
+
+#[test]
+fn bundle_create_refuses_a_model_it_cannot_read() {
+    let dir = Dir::new();
+    let bad = dir.write("bad.json", "{\"learner\": ");
+    let out = dir.path("b.zip");
+    let run = scorewell(&[
+        &"bundle", &"create", &"--model", &bad, &"--name", &"x", &"-o", &out,
+    ]);
+    let line = run.err();
+    assert!(line.contains("models/bad.json"), "{line}");
+    assert!(!out.exists());
+}
