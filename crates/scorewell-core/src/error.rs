@@ -35,6 +35,17 @@ pub enum ScoreError {
         /// The clashing name.
         column: String,
     },
+    /// A row holds a value a stage refuses (an unseen label under `handle_invalid = "error"`,
+    /// a NaN a bucketizer cannot place, ...).
+    #[error("column `{column}`, row {row} of the batch: {message}")]
+    InvalidValue {
+        /// The input column.
+        column: String,
+        /// The row's index in the batch.
+        row: usize,
+        /// What is wrong and how to let it through.
+        message: String,
+    },
     /// A selected output is not produced by any stage.
     #[error("output `{column}` is not produced by any stage (stages produce: {produced})")]
     UnknownOutput {
