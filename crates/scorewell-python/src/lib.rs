@@ -1,0 +1,278 @@
+//! `scorewell._scorewell`: the native half of the `scorewell` Python package.
+//!
+//! A shell around the `scorewell` facade: it converts types and releases the GIL around every
+//! build and scoring call; nothing here decides how a model scores. Arrow data crosses in both
+//! directions through the Arrow C Data Interface (arrow's `pyarrow` bridge), so column buffers
+//! are shared, not copied. Docstrings, argument handling, pandas and pickling live in the
+//! pure-Python package (`python/scorewell`), and the tests are pytest (`python/tests`).
+
+mod errors;
+
+use std::ffi::OsStr;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use arrow_array::RecordBatch;
+use arrow_pyarrow::{PyArrowType, Table};
+use arrow_schema::{ArrowError, Schema};
+use pyo3::prelude::*;
+use pyo3::types::PyBytes;
+use scorewell::{Error, LazyScorer, LoadOptions, OutputMode, ScoreError, Scorer};
+
+use errors::{load_error, score_error};
+
+/// A model held as bytes and built into a scorer on first use, at most once per process and
+/// digest (the facade's `LazyScorer` cache).
+#[pyclass(module = "scorewell._scorewell", name = "NativeScorer", frozen)]
+struct NativeScorer {
+    lazy: LazyScorer,
+    /// The path the model was read from, for error messages (absent after unpickling).
+    origin: Option<PathBuf>,
+    built: OnceLock<Scorer>,
+}
+
+/// What can fail while the GIL is released.
+enum Failure {
+    Load(Error),
+    Score(ScoreError),
+    Arrow(ArrowError),
+}
+
+impl From<Failure> for PyErr {
+    fn from(f: Failure) -> Self {
+        match f {
+            Failure::Load(e) => load_error(e),
+            Failure::Score(e) => score_error(e),
+            Failure::Arrow(e) => errors::ScorewellError::new_err(format!("arrow: {e}")),
+        }
+    }
+}
+
+fn options(output_margin: bool, format: Option<String>) -> LoadOptions {
+    LoadOptions {
+        mode: if output_margin {
+            OutputMode::Margin
+        } else {
+            OutputMode::Prediction
+        },
+        format,
+    }
+}
+
+impl NativeScorer {
+    /// The built scorer, building it now if this process has not built these bytes yet.
+    /// Call without the GIL.
+    fn scorer(&self) -> Result<Scorer, Failure> {
+        if let Some(scorer) = self.built.get() {
+            return Ok(scorer.clone());
+        }
+        let scorer = self
+            .lazy
+            .get()
+            .map_err(|e| Failure::Load(self.name_origin(e)))?;
+        let _ = self.built.set(scorer.clone());
+        Ok(scorer)
+    }
+
+    /// Errors from bytes name the file by its file name; name it by the path the user gave,
+    /// as `scorewell score` does.
+    fn name_origin(&self, err: Error) -> Error {
+        let Some(origin) = &self.origin else {
+            return err;
+        };
+        let named = |path: &Path| Some(path.as_os_str()) == self.lazy.file_name().map(OsStr::new);
+        match err {
+            Error::Model { path, source } if named(&path) => Error::Model {
+                path: origin.clone(),
+                source,
+            },
+            Error::Bundle { path, source } if named(&path) => Error::Bundle {
+                path: origin.clone(),
+                source,
+            },
+            err => err,
+        }
+    }
+
+    fn new(lazy: LazyScorer, origin: Option<PathBuf>) -> Self {
+        Self {
+            lazy,
+            origin,
+            built: OnceLock::new(),
+        }
+    }
+}
+
+#[pymethods]
+impl NativeScorer {
+    /// Hold model or bundle bytes; nothing is parsed until first use.
+    #[staticmethod]
+    #[pyo3(signature = (data, file_name=None, output_margin=false, format=None))]
+    fn from_bytes(
+        data: &[u8],
+        file_name: Option<&str>,
+        output_margin: bool,
+        format: Option<String>,
+    ) -> Self {
+        let lazy = LazyScorer::new(data.to_vec(), file_name, options(output_margin, format));
+        Self::new(lazy, None)
+    }
+
+    /// Read a model file or bundle into memory; nothing is parsed until first use.
+    #[staticmethod]
+    #[pyo3(signature = (path, output_margin=false, format=None))]
+    fn from_path(
+        py: Python<'_>,
+        path: PathBuf,
+        output_margin: bool,
+        format: Option<String>,
+    ) -> PyResult<Self> {
+        let (bytes, name) = py
+            .detach(|| scorewell::source_bytes(&path))
+            .map_err(load_error)?;
+        let lazy = LazyScorer::new(bytes, name.as_deref(), options(output_margin, format));
+        Ok(Self::new(lazy, Some(path)))
+    }
+
+    /// Build the scorer now (once per process and digest); raises the load error if any.
+    fn build(&self, py: Python<'_>) -> PyResult<()> {
+        py.detach(|| self.scorer())?;
+        Ok(())
+    }
+
+    /// Whether this handle has been built (or fetched from the process cache) yet.
+    #[getter]
+    fn is_built(&self) -> bool {
+        self.built.get().is_some()
+    }
+
+    /// The sha256 of the model bytes, lowercase hex.
+    #[getter]
+    fn digest(&self) -> &str {
+        self.lazy.digest()
+    }
+
+    /// The file name used for format detection, if any.
+    #[getter]
+    fn file_name(&self) -> Option<&str> {
+        self.lazy.file_name()
+    }
+
+    /// Whether the scorer appends raw margins instead of predictions.
+    #[getter]
+    fn output_margin(&self) -> bool {
+        self.lazy.options().mode == OutputMode::Margin
+    }
+
+    /// The forced format name, if any.
+    #[getter]
+    fn format(&self) -> Option<&str> {
+        self.lazy.options().format.as_deref()
+    }
+
+    /// The model bytes (a copy, as Python `bytes`), for pickling.
+    fn model_bytes<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
+        PyBytes::new(py, self.lazy.bytes())
+    }
+
+    /// The input column names, in the model's order (builds the scorer).
+    fn inputs(&self, py: Python<'_>) -> PyResult<Vec<String>> {
+        let scorer = py.detach(|| self.scorer())?;
+        Ok(scorer.inputs().into_iter().map(|c| c.name).collect())
+    }
+
+    /// The names of the columns scoring appends (builds the scorer).
+    fn outputs(&self, py: Python<'_>) -> PyResult<Vec<String>> {
+        let scorer = py.detach(|| self.scorer())?;
+        Ok(scorer
+            .pipeline()
+            .stages()
+            .iter()
+            .flat_map(|s| s.output_fields())
+            .map(|f| f.name().clone())
+            .collect())
+    }
+
+    /// The schema of scored batches for batches of `schema`: checks every input column's
+    /// presence and type, exactly as scoring does.
+    fn output_schema(
+        &self,
+        py: Python<'_>,
+        schema: PyArrowType<Schema>,
+    ) -> PyResult<PyArrowType<Schema>> {
+        let schema = std::sync::Arc::new(schema.0);
+        let out = py.detach(|| -> Result<_, Failure> {
+            let bound = self.scorer()?.bind(schema).map_err(Failure::Score)?;
+            Ok(bound.output_schema())
+        })?;
+        Ok(PyArrowType(out.as_ref().clone()))
+    }
+
+    /// Score one `pyarrow.RecordBatch` (or any object exporting `__arrow_c_array__`):
+    /// its columns followed by the prediction columns.
+    fn score_batch(
+        &self,
+        py: Python<'_>,
+        batch: PyArrowType<RecordBatch>,
+    ) -> PyResult<PyArrowType<RecordBatch>> {
+        let batch = batch.0;
+        let out = py.detach(|| -> Result<_, Failure> {
+            self.scorer()?.score(&batch).map_err(Failure::Score)
+        })?;
+        Ok(PyArrowType(out))
+    }
+
+    /// Score a `pyarrow.Table` (or any object exporting `__arrow_c_stream__`) batch by batch,
+    /// binding its schema once.
+    fn score_table(
+        &self,
+        py: Python<'_>,
+        table: PyArrowType<Table>,
+    ) -> PyResult<PyArrowType<Table>> {
+        let (batches, schema) = table.0.into_inner();
+        let out = py.detach(|| -> Result<_, Failure> {
+            let bound = self.scorer()?.bind(schema).map_err(Failure::Score)?;
+            let scored = batches
+                .iter()
+                .map(|b| bound.score(b))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(Failure::Score)?;
+            Table::try_new(scored, bound.output_schema()).map_err(Failure::Arrow)
+        })?;
+        Ok(PyArrowType(out))
+    }
+
+    fn __repr__(&self) -> String {
+        let name = self
+            .origin
+            .as_deref()
+            .map(Path::display)
+            .map(|p| p.to_string())
+            .or_else(|| self.lazy.file_name().map(str::to_string))
+            .unwrap_or_else(|| "<bytes>".into());
+        format!("NativeScorer({name:?}, digest={:.12})", self.lazy.digest())
+    }
+}
+
+/// How many scorers this process has built from bytes (`scorewell::lazy_builds`).
+#[pyfunction]
+fn build_count() -> u64 {
+    scorewell::lazy_builds()
+}
+
+/// The native module.
+#[pymodule]
+fn _scorewell(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    let py = m.py();
+    m.add_class::<NativeScorer>()?;
+    m.add_function(wrap_pyfunction!(build_count, m)?)?;
+    m.add("ScorewellError", py.get_type::<errors::ScorewellError>())?;
+    m.add("SchemaError", py.get_type::<errors::SchemaError>())?;
+    m.add("ModelLoadError", py.get_type::<errors::ModelLoadError>())?;
+    m.add(
+        "UnsupportedModelError",
+        py.get_type::<errors::UnsupportedModelError>(),
+    )?;
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    Ok(())
+}

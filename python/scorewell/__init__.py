@@ -1,0 +1,231 @@
+"""Score trained machine-learning models natively, with the same engine as the ``scorewell`` CLI.
+
+>>> import scorewell
+>>> scorer = scorewell.load("model.json")          # XGBoost JSON/UBJSON, LightGBM model.txt, bundles
+>>> scored = scorer.score(df)                      # pandas in, pandas out (pyarrow in, pyarrow out)
+
+The scoring itself happens in Rust with the GIL released; Arrow data crosses into Rust and back
+without being copied. A :class:`Scorer` pickles as its model bytes, and unpickling builds nothing
+until first use; every copy in one process shares one built model (see :func:`build_count`), so
+Spark can broadcast a scorer to its executors cheaply (:mod:`scorewell.spark`).
+"""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING, Any, Union
+
+import pyarrow as pa
+
+from . import _scorewell
+from ._scorewell import ModelLoadError, SchemaError, ScorewellError, UnsupportedModelError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = [
+    "ModelLoadError",
+    "ModelSource",
+    "SchemaError",
+    "Scorer",
+    "ScorewellError",
+    "UnsupportedModelError",
+    "build_count",
+    "load",
+]
+
+__version__: str = _scorewell.__version__
+
+#: What :func:`load` accepts: a path to a model file or bundle, or its bytes.
+ModelSource = Union[str, "os.PathLike[str]", bytes, bytearray, memoryview]
+
+
+def load(
+    source: ModelSource,
+    *,
+    output_margin: bool = False,
+    format: str | None = None,
+    lazy: bool = False,
+) -> Scorer:
+    """Load a model file or bundle into a :class:`Scorer`.
+
+    Args:
+        source: a path (``str`` or :class:`pathlib.Path`) to an XGBoost JSON/UBJSON model, a
+            LightGBM ``model.txt`` or a scorewell bundle, or the file's bytes.
+        output_margin: append raw margins (``margin``, ``margin_<k>``) instead of predictions,
+            like XGBoost's ``output_margin=True`` and LightGBM's ``raw_score=True``.
+        format: force a format by name (e.g. ``"xgboost-json"``) instead of detecting it.
+        lazy: keep only the bytes and build the model on first use; load errors then surface
+            at first use instead of here.
+
+    Returns:
+        A scorer; cheap to pickle (its bytes), safe to share between threads.
+
+    Raises:
+        ModelLoadError: the file cannot be read or parsed (the message names the file).
+        UnsupportedModelError: the model uses something scorewell does not score, or its
+            format is not recognised.
+        TypeError: ``source`` is neither a path nor bytes.
+    """
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        native = _scorewell.NativeScorer.from_bytes(bytes(source), None, output_margin, format)
+    elif isinstance(source, (str, os.PathLike)):
+        native = _scorewell.NativeScorer.from_path(os.fspath(source), output_margin, format)
+    else:
+        raise TypeError(
+            f"scorewell.load() takes a path or bytes, not {type(source).__name__}"
+        )
+    if not lazy:
+        native.build()
+    return Scorer(native)
+
+
+def build_count() -> int:
+    """How many models this process has built from bytes.
+
+    Every :class:`Scorer` with the same bytes and options shares one built model per process,
+    so after scoring with many unpickled copies of one scorer this goes up by exactly one.
+    """
+    return _scorewell.build_count()
+
+
+def _unpickle(data: bytes, file_name: str | None, output_margin: bool, format: str | None) -> Scorer:
+    # Builds nothing: the model is built (or found in the process cache) on first use.
+    return Scorer(_scorewell.NativeScorer.from_bytes(data, file_name, output_margin, format))
+
+
+class Scorer:
+    """A loaded model: scores pandas DataFrames and pyarrow Tables/RecordBatches.
+
+    Output is the input's columns followed by ``prediction`` (or ``prediction_0 …`` for
+    multiclass and multi-quantile models; ``margin…`` with ``output_margin=True``), equal to
+    the original library's ``predict()`` and bit-identical to ``scorewell score``.
+
+    Make one with :func:`load`. Pickling stores the model bytes only.
+    """
+
+    __slots__ = ("_native",)
+
+    def __init__(self, native: _scorewell.NativeScorer) -> None:
+        self._native = native
+
+    @property
+    def inputs(self) -> list[str]:
+        """The columns the model reads, in the model's order (builds the model if lazy)."""
+        return self._native.inputs()
+
+    @property
+    def outputs(self) -> list[str]:
+        """The columns scoring appends, e.g. ``["prediction"]`` (builds the model if lazy)."""
+        return self._native.outputs()
+
+    @property
+    def digest(self) -> str:
+        """The sha256 of the model bytes (lowercase hex): the key of the per-process cache."""
+        return self._native.digest
+
+    @property
+    def output_margin(self) -> bool:
+        """Whether scoring appends raw margins instead of predictions."""
+        return self._native.output_margin
+
+    def score(self, data: Any) -> Any:
+        """Score ``data`` and return the same kind of object with the output columns appended.
+
+        Args:
+            data: a :class:`pandas.DataFrame`, a :class:`pyarrow.Table` or a
+                :class:`pyarrow.RecordBatch` (or any object speaking the Arrow PyCapsule
+                interface). Columns are found by name; other columns pass through. Integer,
+                float and boolean columns are accepted; null and NaN are missing values.
+                Categorical features take integer codes, or category names when the model
+                stores them.
+
+        Returns:
+            The input plus output columns: a DataFrame (same index) for a DataFrame, a Table
+            for a Table, a RecordBatch for a RecordBatch.
+
+        Raises:
+            SchemaError: a model input is missing, has a type the model cannot read, holds
+                values of mixed types (pandas ``object`` columns), or an output name is taken.
+                The message names the column.
+            TypeError: ``data`` is not a DataFrame or Arrow data.
+        """
+        if isinstance(data, pa.RecordBatch):
+            return self._native.score_batch(data)
+        if isinstance(data, pa.Table):
+            return self._native.score_table(data)
+        if _is_pandas(data):
+            return self._score_pandas(data)
+        if hasattr(data, "__arrow_c_stream__"):
+            return self._native.score_table(data)
+        if hasattr(data, "__arrow_c_array__"):
+            return self._native.score_batch(data)
+        raise TypeError(
+            "Scorer.score() takes a pandas.DataFrame, pyarrow.Table or pyarrow.RecordBatch, "
+            f"not {type(data).__name__}"
+        )
+
+    def output_schema(self, schema: pa.Schema) -> pa.Schema:
+        """The schema :meth:`score` returns for input of ``schema``.
+
+        Checks every model input's presence and type exactly as scoring does, so a bad column is
+        reported before any data is read.
+
+        Raises:
+            SchemaError: as :meth:`score`.
+        """
+        return self._native.output_schema(schema)
+
+    def model_bytes(self) -> bytes:
+        """The model file's (or bundle's) bytes, as loaded."""
+        return self._native.model_bytes()
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        n = self._native
+        return (_unpickle, (n.model_bytes(), n.file_name, n.output_margin, n.format))
+
+    def __repr__(self) -> str:
+        kind = "margins" if self.output_margin else "predictions"
+        return f"<scorewell.Scorer {self._native.file_name or '<bytes>'} {kind} sha256={self.digest[:12]}>"
+
+    def _score_pandas(self, df: pd.DataFrame) -> pd.DataFrame:
+        # Only the model's inputs cross into Arrow; the other columns stay as they are.
+        import pandas as pd
+
+        inputs = self.inputs
+        arrays: dict[str, pa.Array] = {}
+        for name in inputs:
+            if name not in df.columns:
+                continue
+            column = df[name]
+            if isinstance(column, pd.DataFrame):
+                raise SchemaError(f"column `{name}` appears more than once in the DataFrame")
+            try:
+                arrays[name] = pa.Array.from_pandas(column)
+            except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError) as e:
+                raise SchemaError(
+                    f"column `{name}` (pandas dtype {column.dtype}) cannot be read as one Arrow "
+                    f"type; its values have mixed types: {e}"
+                ) from None
+        # Check names and types against every column of the frame, as the CLI checks a file's
+        # columns: a missing input lists what the frame has.
+        fields = [
+            pa.field(str(c), arrays[c].type if c in arrays else pa.null()) for c in df.columns
+        ]
+        self._native.output_schema(pa.schema(fields))
+        batch = pa.RecordBatch.from_arrays(list(arrays.values()), names=list(arrays))
+        scored = self._native.score_batch(batch)
+        new = {
+            name: scored.column(name).to_numpy(zero_copy_only=False)
+            for name in scored.schema.names[batch.num_columns :]
+        }
+        return df.assign(**new)
+
+
+def _is_pandas(data: Any) -> bool:
+    module = type(data).__module__
+    if not module.startswith("pandas"):
+        return False
+    import pandas as pd
+
+    return isinstance(data, pd.DataFrame)
