@@ -1,0 +1,174 @@
+//! Multiclass metrics from one model's per-class probabilities: a confusion matrix and a log
+//! loss sum, both exact when streaming.
+//!
+//! The predicted class is the first largest probability (`np.argmax`). Macro and weighted F1
+//! average over the classes present in the labels or the predictions, as scikit-learn does
+//! without `labels=`; per-class figures are listed for every class the model scores.
+
+use serde::Serialize;
+
+use crate::binary::LOG_LOSS_EPS;
+
+/// Precision, recall and F1 of one class.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ClassMetrics {
+    /// The class index.
+    pub class: usize,
+    /// Rows labelled with the class.
+    pub support: u64,
+    /// Rows predicted as the class.
+    pub predicted: u64,
+    /// `tp / predicted`, 0 when nothing is predicted as the class.
+    pub precision: f64,
+    /// `tp / support`, 0 when the class never occurs.
+    pub recall: f64,
+    /// `2 tp / (support + predicted)`, 0 when both are 0.
+    pub f1: f64,
+}
+
+/// Every metric of one model on class labels.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MulticlassMetrics {
+    /// Rows evaluated.
+    pub rows: u64,
+    /// Classes the model scores.
+    pub classes: usize,
+    /// Fraction of rows whose predicted class is the label.
+    pub accuracy: f64,
+    /// Unweighted mean F1 over present classes.
+    pub macro_f1: f64,
+    /// F1 of the pooled counts (equals accuracy for single-label data).
+    pub micro_f1: f64,
+    /// Support-weighted mean F1.
+    pub weighted_f1: f64,
+    /// Mean log loss, probabilities clipped to `[eps, 1 - eps]`, not renormalised.
+    pub log_loss: f64,
+    /// Per-class figures.
+    pub per_class: Vec<ClassMetrics>,
+    /// Confusion matrix: `confusion[label][predicted]`.
+    pub confusion: Vec<Vec<u64>>,
+}
+
+/// Sufficient statistics of [`MulticlassMetrics`]; sums of two of them describe the union.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MulticlassAccumulator {
+    classes: usize,
+    confusion: Vec<u64>,
+    log_loss_sum: f64,
+    rows: u64,
+}
+
+/// The class with the largest probability, the first one on ties.
+pub(crate) fn argmax(probs: &[f64]) -> usize {
+    let mut best = 0;
+    for (i, &p) in probs.iter().enumerate() {
+        if p > probs[best] {
+            best = i;
+        }
+    }
+    best
+}
+
+impl MulticlassAccumulator {
+    /// An empty accumulator for `classes` classes.
+    pub fn new(classes: usize) -> Self {
+        Self {
+            classes,
+            confusion: vec![0; classes * classes],
+            log_loss_sum: 0.0,
+            rows: 0,
+        }
+    }
+
+    /// Add one row: its label (a class index below `classes`) and the model's probabilities.
+    pub fn push(&mut self, label: usize, probs: &[f64]) {
+        let predicted = argmax(probs);
+        self.confusion[label * self.classes + predicted] += 1;
+        self.log_loss_sum -= probs[label].clamp(LOG_LOSS_EPS, 1.0 - LOG_LOSS_EPS).ln();
+        self.rows += 1;
+    }
+
+    /// Add weighted sufficient statistics of another accumulator (bootstrap replicates).
+    pub(crate) fn add_weighted(&mut self, other: &Self, weight: u64) {
+        for (a, b) in self.confusion.iter_mut().zip(&other.confusion) {
+            *a += b * weight;
+        }
+        self.log_loss_sum += other.log_loss_sum * weight as f64;
+        self.rows += other.rows * weight;
+    }
+
+    /// Rows added so far.
+    pub fn rows(&self) -> u64 {
+        self.rows
+    }
+
+    /// Compute the metrics.
+    pub fn finish(&self) -> MulticlassMetrics {
+        let k = self.classes;
+        let cell = |l: usize, p: usize| self.confusion[l * k + p];
+        let ratio = |a: f64, b: f64| if b > 0.0 { a / b } else { 0.0 };
+        let per_class: Vec<ClassMetrics> = (0..k)
+            .map(|c| {
+                let tp = cell(c, c) as f64;
+                let support: u64 = (0..k).map(|p| cell(c, p)).sum();
+                let predicted: u64 = (0..k).map(|l| cell(l, c)).sum();
+                ClassMetrics {
+                    class: c,
+                    support,
+                    predicted,
+                    precision: ratio(tp, predicted as f64),
+                    recall: ratio(tp, support as f64),
+                    f1: ratio(2.0 * tp, (support + predicted) as f64),
+                }
+            })
+            .collect();
+        let present: Vec<&ClassMetrics> = per_class
+            .iter()
+            .filter(|c| c.support > 0 || c.predicted > 0)
+            .collect();
+        let correct: u64 = (0..k).map(|c| cell(c, c)).sum();
+        let n = self.rows as f64;
+        let macro_f1 = ratio(
+            present.iter().map(|c| c.f1).sum::<f64>(),
+            present.len() as f64,
+        );
+        let weighted_f1 = ratio(
+            present.iter().map(|c| c.f1 * c.support as f64).sum::<f64>(),
+            present.iter().map(|c| c.support as f64).sum::<f64>(),
+        );
+        let wrong = n - correct as f64;
+        MulticlassMetrics {
+            rows: self.rows,
+            classes: k,
+            accuracy: ratio(correct as f64, n),
+            macro_f1,
+            micro_f1: ratio(2.0 * correct as f64, 2.0 * correct as f64 + 2.0 * wrong),
+            weighted_f1,
+            log_loss: ratio(self.log_loss_sum, n),
+            per_class,
+            confusion: (0..k)
+                .map(|l| (0..k).map(|p| cell(l, p)).collect())
+                .collect(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn absent_classes_stay_out_of_the_macro_average() {
+        let mut acc = MulticlassAccumulator::new(4);
+        acc.push(0, &[0.7, 0.2, 0.1, 0.0]);
+        acc.push(1, &[0.6, 0.3, 0.1, 0.0]);
+        acc.push(1, &[0.1, 0.8, 0.1, 0.0]);
+        acc.push(2, &[0.2, 0.2, 0.2, 0.4]);
+        let m = acc.finish();
+        assert_eq!(m.accuracy, 0.5);
+        assert_eq!(m.confusion[2][3], 1);
+        // Classes 0..=3 are all present (3 only as a prediction): f1 = [2/3, 2/3, 0, 0].
+        assert!((m.macro_f1 - (4.0 / 3.0) / 4.0).abs() < 1e-15);
+        assert_eq!(argmax(&[0.5, 0.5]), 0);
+    }
+}
