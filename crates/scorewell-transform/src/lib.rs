@@ -57,9 +57,13 @@ mod serde_f64;
 mod binarizer;
 mod bucketizer;
 mod imputer;
+mod index_to_string;
 mod max_abs_scaler;
 mod min_max_scaler;
+mod one_hot_encoder;
 mod standard_scaler;
+mod string_indexer;
+mod vector_assembler;
 
 #[cfg(test)]
 mod testutil;
@@ -69,10 +73,14 @@ pub use bucketizer::{Bucketizer, BucketizerParams};
 pub use common::HandleInvalid;
 pub use error::TransformError;
 pub use imputer::{Imputer, ImputerParams, Strategy as ImputerStrategy};
+pub use index_to_string::{IndexToString, IndexToStringParams};
 pub use max_abs_scaler::{MaxAbsScaler, MaxAbsScalerParams};
 pub use min_max_scaler::{MinMaxScaler, MinMaxScalerParams};
+pub use one_hot_encoder::{OneHotEncoder, OneHotEncoderParams};
 pub use registry::Registry;
 pub use standard_scaler::{StandardScaler, StandardScalerParams};
+pub use string_indexer::{StringIndexer, StringIndexerParams};
+pub use vector_assembler::{VectorAssembler, VectorAssemblerParams};
 
 fn registry() -> &'static Registry {
     static REGISTRY: OnceLock<Registry> = OnceLock::new();
@@ -83,6 +91,10 @@ fn registry() -> &'static Registry {
         imputer::register(&mut reg);
         max_abs_scaler::register(&mut reg);
         min_max_scaler::register(&mut reg);
+        index_to_string::register(&mut reg);
+        one_hot_encoder::register(&mut reg);
+        string_indexer::register(&mut reg);
+        vector_assembler::register(&mut reg);
         standard_scaler::register(&mut reg);
         reg
     })
