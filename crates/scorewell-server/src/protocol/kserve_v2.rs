@@ -1,0 +1,313 @@
+//! The Open Inference Protocol (KServe v2) REST inference request and response.
+//!
+//! Request: `{"id"?, "parameters"?, "inputs": [{"name", "shape", "datatype", "data"}],
+//! "outputs"?: [{"name"}]}`, one input tensor per column: `shape` is `[N]` or `[N, 1]`, `data`
+//! is row-major (flat or nested). `BYTES` tensors hold strings; `FP16/32/64`, `INT*`, `UINT*`
+//! hold numbers (floating-point tensors also the strings `"NaN"`, `"Infinity"`,
+//! `"-Infinity"`); `BOOL` holds booleans; `null` is a missing value in any tensor.
+//!
+//! Response: `{"model_name", "model_version", "id"?, "outputs": [{"name", "datatype",
+//! "shape": [N], "data"}]}`, by default one tensor per model output; `outputs` in the request
+//! picks (and orders) them, and may also name pass-through inputs.
+
+use std::fmt;
+
+use arrow_array::RecordBatch;
+use arrow_schema::DataType;
+use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, SeqAccess, Visitor};
+use serde::ser::SerializeMap;
+use serde::{Deserialize, Serialize, Serializer};
+
+use super::json::ColumnOut;
+use super::{BatchBuilder, Built, Value, decode_error};
+use crate::error::ApiError;
+use crate::repository::LoadedModel;
+
+#[derive(Debug, Deserialize)]
+struct InferRequest {
+    #[serde(default)]
+    id: Option<String>,
+    #[serde(default)]
+    #[allow(dead_code)]
+    parameters: Option<IgnoredAny>,
+    inputs: Vec<InferInput>,
+    #[serde(default)]
+    outputs: Option<Vec<RequestedOutput>>,
+}
+
+#[derive(Debug, Deserialize)]
+struct InferInput {
+    name: String,
+    shape: Vec<i64>,
+    datatype: String,
+    #[serde(default)]
+    #[allow(dead_code)]
+    parameters: Option<IgnoredAny>,
+    data: Flat,
+}
+
+#[derive(Debug, Deserialize)]
+struct RequestedOutput {
+    name: String,
+}
+
+/// A tensor's `data`, flattened row-major.
+#[derive(Debug)]
+struct Flat(Vec<Value<'static>>);
+
+impl<'de> Deserialize<'de> for Flat {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut out = Vec::new();
+        FlatSeed(&mut out).deserialize(d)?;
+        Ok(Flat(out))
+    }
+}
+
+struct FlatSeed<'a>(&'a mut Vec<Value<'static>>);
+
+impl<'de> DeserializeSeed<'de> for FlatSeed<'_> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for FlatSeed<'_> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("tensor data: an array of numbers, strings, booleans or nulls")
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while seq.next_element_seed(FlatSeed(&mut *self.0))?.is_some() {}
+        Ok(())
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<(), E> {
+        self.0.push(Value::Num(v));
+        Ok(())
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<(), E> {
+        self.0.push(Value::Num(v as f64));
+        Ok(())
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<(), E> {
+        self.0.push(Value::Num(v as f64));
+        Ok(())
+    }
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<(), E> {
+        self.0.push(Value::Bool(v));
+        Ok(())
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<(), E> {
+        self.0.push(Value::Str(v.to_string().into()));
+        Ok(())
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+        self.0.push(Value::Null);
+        Ok(())
+    }
+}
+
+/// A parsed inference request.
+pub(crate) struct Request {
+    pub(crate) built: Built,
+    id: Option<String>,
+    outputs: Vec<String>,
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Kind {
+    Number { float: bool },
+    Bool,
+    Bytes,
+}
+
+fn kind(datatype: &str) -> Option<Kind> {
+    Some(match datatype {
+        "FP16" | "FP32" | "FP64" => Kind::Number { float: true },
+        "INT8" | "INT16" | "INT32" | "INT64" | "UINT8" | "UINT16" | "UINT32" | "UINT64" => {
+            Kind::Number { float: false }
+        }
+        "BOOL" => Kind::Bool,
+        "BYTES" => Kind::Bytes,
+        _ => return None,
+    })
+}
+
+/// The OIP datatype of an Arrow type, for metadata and responses.
+pub(crate) fn datatype(dt: &DataType) -> &'static str {
+    match dt {
+        DataType::Float16 => "FP16",
+        DataType::Float32 => "FP32",
+        DataType::Float64 => "FP64",
+        DataType::Int8 => "INT8",
+        DataType::Int16 => "INT16",
+        DataType::Int32 => "INT32",
+        DataType::Int64 => "INT64",
+        DataType::UInt8 => "UINT8",
+        DataType::UInt16 => "UINT16",
+        DataType::UInt32 => "UINT32",
+        DataType::UInt64 => "UINT64",
+        DataType::Boolean => "BOOL",
+        _ => "BYTES",
+    }
+}
+
+/// Parse an inference request into a batch for `model`.
+pub(crate) fn parse(
+    model: &LoadedModel,
+    body: &[u8],
+    max_rows: usize,
+) -> Result<Request, ApiError> {
+    let req: InferRequest = serde_json::from_slice(body).map_err(|e| decode_error(e, body))?;
+    let bad = |m: String| ApiError::InvalidRequest(m);
+    let mut b = BatchBuilder::new(model, max_rows);
+    let mut rows: Option<usize> = None;
+    for (i, input) in req.inputs.into_iter().enumerate() {
+        let name = &input.name;
+        let k = kind(&input.datatype).ok_or_else(|| {
+            bad(format!(
+                "input `{name}`: unknown datatype `{}` (use BOOL, INT8…INT64, UINT8…UINT64, FP16, FP32, FP64 or BYTES)",
+                input.datatype
+            ))
+        })?;
+        let n = match input.shape.as_slice() {
+            [n, rest @ ..] if *n >= 0 && rest.iter().all(|&d| d == 1) => *n as usize,
+            _ => {
+                return Err(bad(format!(
+                    "input `{name}`: shape {:?} is not one column; send one tensor per column, shaped [N] or [N, 1]",
+                    input.shape
+                )));
+            }
+        };
+        if input.data.0.len() != n {
+            return Err(bad(format!(
+                "input `{name}`: shape {:?} needs {n} values, data has {}",
+                input.shape,
+                input.data.0.len()
+            )));
+        }
+        match rows {
+            None => rows = Some(n),
+            Some(m) if m != n => {
+                return Err(bad(format!(
+                    "input `{name}` has {n} rows but the first input has {m}"
+                )));
+            }
+            Some(_) => {}
+        }
+        if n > max_rows {
+            return Err(ApiError::TooManyRows { limit: max_rows });
+        }
+        let col = b.column(name, i).map_err(bad)?;
+        b.touch(col)
+            .map_err(|_| bad(format!("input `{name}` appears twice")))?;
+        for (row, v) in input.data.0.into_iter().enumerate() {
+            let fits = match (&v, k) {
+                (Value::Null, _) => true,
+                (Value::Num(_), Kind::Number { .. }) => true,
+                (Value::Str(s), Kind::Number { float: true }) => super::special_number(s).is_some(),
+                (Value::Bool(_), Kind::Bool) => true,
+                (Value::Str(_), Kind::Bytes) => true,
+                _ => false,
+            };
+            if !fits {
+                return Err(bad(format!(
+                    "input `{name}`, element {row}: {} in a {} tensor",
+                    v.describe(),
+                    input.datatype
+                )));
+            }
+            b.push(col, row, v)
+                .map_err(|e| bad(format!("input `{name}` ({}): {e}", input.datatype)))?;
+        }
+    }
+    let produced = model.outputs().iter().map(|f| f.name().clone());
+    let outputs = match req.outputs {
+        None => produced.collect(),
+        Some(list) => list.into_iter().map(|o| o.name).collect(),
+    };
+    let built = b.finish(rows.unwrap_or(0))?;
+    Ok(Request {
+        built,
+        id: req.id,
+        outputs,
+    })
+}
+
+/// Write the inference response for `req`, scored as `scored`.
+pub(crate) fn answer(
+    model: &LoadedModel,
+    req: &Request,
+    scored: &RecordBatch,
+) -> Result<Vec<u8>, ApiError> {
+    let schema = scored.schema_ref();
+    let first = req.built.inputs_present;
+    let mut picked = Vec::with_capacity(req.outputs.len());
+    for name in &req.outputs {
+        let i = schema.fields()[first..]
+            .iter()
+            .position(|f| f.name() == name)
+            .ok_or_else(|| {
+                let available: Vec<&str> = schema.fields()[first..]
+                    .iter()
+                    .map(|f| f.name().as_str())
+                    .collect();
+                ApiError::InvalidRequest(format!(
+                    "no output named `{name}` (outputs: {})",
+                    available.join(", ")
+                ))
+            })?;
+        picked.push(first + i);
+    }
+    let body = Response {
+        model,
+        id: req.id.as_deref(),
+        batch: scored,
+        picked,
+    };
+    serde_json::to_vec(&body).map_err(|e| ApiError::Internal(e.to_string()))
+}
+
+struct Response<'a> {
+    model: &'a LoadedModel,
+    id: Option<&'a str>,
+    batch: &'a RecordBatch,
+    picked: Vec<usize>,
+}
+
+impl Serialize for Response<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut map = s.serialize_map(None)?;
+        map.serialize_entry("model_name", self.model.name())?;
+        map.serialize_entry("model_version", self.model.version())?;
+        if let Some(id) = self.id {
+            map.serialize_entry("id", id)?;
+        }
+        let tensors: Vec<Tensor<'_>> = self
+            .picked
+            .iter()
+            .map(|&i| Tensor {
+                name: self.batch.schema_ref().field(i).name(),
+                array: self.batch.column(i).as_ref(),
+            })
+            .collect();
+        map.serialize_entry("outputs", &tensors)?;
+        map.end()
+    }
+}
+
+struct Tensor<'a> {
+    name: &'a str,
+    array: &'a dyn arrow_array::Array,
+}
+
+impl Serialize for Tensor<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut map = s.serialize_map(Some(4))?;
+        map.serialize_entry("name", self.name)?;
+        map.serialize_entry("datatype", datatype(self.array.data_type()))?;
+        map.serialize_entry("shape", &[self.array.len()])?;
+        map.serialize_entry("data", &ColumnOut(self.array))?;
+        map.end()
+    }
+}

@@ -1,0 +1,689 @@
+//! The served models: a name → slot map whose slots each hold the model serving now,
+//! swapped atomically when a reload builds a new one.
+//!
+//! A reload builds the new scorer off to the side (on a blocking thread) and only then swaps
+//! it in; requests already holding the old model finish on it. A model that fails to load
+//! keeps its old version serving and records the error (logs, metrics, `GET /v1/models/{name}`).
+//!
+//! Change detection polls: each source's fingerprint (size and modification time of the file,
+//! or of every file under a directory) is compared with the last one seen, and only a changed
+//! source is re-read; a source whose content digest is unchanged is not rebuilt. A source that
+//! changes while it is being read is left for the next poll, so half-written files are never
+//! swapped in.
+
+use std::collections::{BTreeMap, HashMap};
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime};
+
+use arc_swap::{ArcSwap, ArcSwapOption};
+use arrow_schema::{FieldRef, Schema};
+use scorewell::{InputColumn, Scorer};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::error::{ApiError, ServerError};
+use crate::metrics::Metrics;
+
+/// A model to serve: its name in URLs and its source (a model file, or a bundle file or
+/// directory — whatever [`scorewell::load`] accepts).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ModelSpec {
+    /// The name in `/v1/models/{name}`.
+    pub name: String,
+    /// The source.
+    pub path: PathBuf,
+}
+
+impl ModelSpec {
+    /// A model named `name` loaded from `path`.
+    pub fn new(name: impl Into<String>, path: impl Into<PathBuf>) -> Self {
+        Self {
+            name: name.into(),
+            path: path.into(),
+        }
+    }
+
+    /// A model named after its file stem (`models/fraud.json` → `fraud`).
+    pub fn from_path(path: impl Into<PathBuf>) -> Self {
+        let path = path.into();
+        let name = path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        Self { name, path }
+    }
+}
+
+/// Whether `name` can be used in a URL path segment as is.
+pub fn valid_name(name: &str) -> bool {
+    !name.is_empty()
+        && !name.starts_with('.')
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
+}
+
+/// One version of a model, loaded and ready to score.
+#[derive(Debug)]
+pub struct LoadedModel {
+    name: String,
+    scorer: Scorer,
+    inputs: Vec<InputColumn>,
+    input_index: HashMap<String, usize>,
+    outputs: Vec<FieldRef>,
+    version: String,
+    digest: String,
+    loaded_at: SystemTime,
+    load_duration: Duration,
+    /// The schema of the last request batch, reused when the next request has the same
+    /// columns so the scorer sees the same `Arc` and skips re-binding.
+    pub(crate) last_schema: ArcSwapOption<Schema>,
+}
+
+impl LoadedModel {
+    fn new(
+        name: &str,
+        scorer: Scorer,
+        version: String,
+        digest: String,
+        load_duration: Duration,
+    ) -> Self {
+        let inputs = scorer.inputs();
+        let input_index = inputs
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (c.name.clone(), i))
+            .collect();
+        let pipeline = scorer.pipeline();
+        let produced: Vec<FieldRef> = pipeline
+            .stages()
+            .iter()
+            .flat_map(|s| s.output_fields())
+            .collect();
+        let outputs = match pipeline.selected_outputs() {
+            None => produced,
+            Some(names) => names
+                .iter()
+                .filter_map(|n| produced.iter().find(|f| f.name() == n).cloned())
+                .collect(),
+        };
+        Self {
+            name: name.to_string(),
+            scorer,
+            inputs,
+            input_index,
+            outputs,
+            version,
+            digest,
+            loaded_at: SystemTime::now(),
+            load_duration,
+            last_schema: ArcSwapOption::empty(),
+        }
+    }
+
+    /// The model's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+    /// The scorer.
+    pub fn scorer(&self) -> &Scorer {
+        &self.scorer
+    }
+    /// The columns the model reads.
+    pub fn inputs(&self) -> &[InputColumn] {
+        &self.inputs
+    }
+    /// The position of input `name` in [`LoadedModel::inputs`].
+    pub fn input_position(&self, name: &str) -> Option<usize> {
+        self.input_index.get(name).copied()
+    }
+    /// The columns scoring appends.
+    pub fn outputs(&self) -> &[FieldRef] {
+        &self.outputs
+    }
+    /// The load generation: `1` for the first load, incremented by every successful reload.
+    pub fn version(&self) -> &str {
+        &self.version
+    }
+    /// The sha256 of the source (hex); for a directory, of its files' paths and contents.
+    pub fn digest(&self) -> &str {
+        &self.digest
+    }
+    /// When this version was loaded.
+    pub fn loaded_at(&self) -> SystemTime {
+        self.loaded_at
+    }
+    /// How long loading took.
+    pub fn load_duration(&self) -> Duration {
+        self.load_duration
+    }
+}
+
+/// A failed load attempt.
+#[derive(Debug, Clone)]
+pub struct LoadFailure {
+    /// What the loader said.
+    pub message: String,
+    /// When.
+    pub at: SystemTime,
+}
+
+type Fingerprint = Result<Vec<(PathBuf, u64, Option<SystemTime>)>, String>;
+
+/// A served name: the version serving now, if any, and the last load error.
+#[derive(Debug)]
+pub struct ModelSlot {
+    name: String,
+    path: PathBuf,
+    current: ArcSwapOption<LoadedModel>,
+    last_error: ArcSwapOption<LoadFailure>,
+    seen: Mutex<Option<Fingerprint>>,
+    generation: AtomicU64,
+}
+
+/// What a reload did to one model.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct ReloadOutcome {
+    /// The model.
+    pub name: String,
+    /// `loaded` (a new version is serving), `unchanged`, `failed` (the old version, if any,
+    /// keeps serving), `pending` (the source changed while it was read; retried at the next
+    /// poll) or `removed` (its source left the repository folder).
+    pub status: &'static str,
+    /// The version serving after the reload.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    /// The load error, for `failed`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+impl ModelSlot {
+    fn new(spec: &ModelSpec) -> Self {
+        Self {
+            name: spec.name.clone(),
+            path: spec.path.clone(),
+            current: ArcSwapOption::empty(),
+            last_error: ArcSwapOption::empty(),
+            seen: Mutex::new(None),
+            generation: AtomicU64::new(0),
+        }
+    }
+
+    /// The name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+    /// The source.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+    /// The version serving now.
+    pub fn current(&self) -> Option<Arc<LoadedModel>> {
+        self.current.load_full()
+    }
+    /// The last load error, cleared by a successful load.
+    pub fn last_error(&self) -> Option<Arc<LoadFailure>> {
+        self.last_error.load_full()
+    }
+
+    fn outcome(&self, status: &'static str, error: Option<String>) -> ReloadOutcome {
+        ReloadOutcome {
+            name: self.name.clone(),
+            status,
+            version: self.current.load().as_ref().map(|m| m.version.clone()),
+            error,
+        }
+    }
+
+    fn fail(&self, message: String, metrics: &Metrics) -> ReloadOutcome {
+        tracing::error!(
+            model = %self.name,
+            path = %self.path.display(),
+            error = %message,
+            "model failed to load; the previous version (if any) keeps serving"
+        );
+        self.last_error.store(Some(Arc::new(LoadFailure {
+            message: message.clone(),
+            at: SystemTime::now(),
+        })));
+        metrics.load_failed(&self.name);
+        self.outcome("failed", Some(message))
+    }
+
+    /// Load the source if it changed since the last look; swap the new version in.
+    fn refresh(&self, metrics: &Metrics) -> ReloadOutcome {
+        let before = fingerprint(&self.path);
+        let remember = |fp: Fingerprint| {
+            if let Ok(mut seen) = self.seen.lock() {
+                *seen = Some(fp);
+            }
+        };
+        if self
+            .seen
+            .lock()
+            .is_ok_and(|seen| seen.as_ref() == Some(&before))
+        {
+            return self.outcome("unchanged", None);
+        }
+        if let Err(e) = &before {
+            let out = self.fail(e.clone(), metrics);
+            remember(before);
+            return out;
+        }
+        let digest = match digest(&self.path) {
+            Ok(d) => d,
+            Err(e) => return self.fail(e, metrics),
+        };
+        if self
+            .current
+            .load()
+            .as_ref()
+            .is_some_and(|m| m.digest == digest)
+        {
+            remember(before);
+            return self.outcome("unchanged", None);
+        }
+        let started = Instant::now();
+        let path = self.path.clone();
+        let result = std::panic::catch_unwind(move || scorewell::load(&path));
+        let took = started.elapsed();
+        if fingerprint(&self.path) != before {
+            tracing::info!(model = %self.name, "model source changed while loading; will retry");
+            return self.outcome("pending", None);
+        }
+        remember(before);
+        let scorer = match result {
+            Ok(Ok(scorer)) => scorer,
+            Ok(Err(e)) => return self.fail(e.to_string(), metrics),
+            Err(_) => return self.fail("the model loader panicked".into(), metrics),
+        };
+        let version = (self.generation.fetch_add(1, Ordering::Relaxed) + 1).to_string();
+        let model = LoadedModel::new(&self.name, scorer, version.clone(), digest, took);
+        metrics.loaded(&self.name, &version, &model.digest, took);
+        tracing::info!(
+            model = %self.name,
+            path = %self.path.display(),
+            version = %version,
+            digest = %model.digest,
+            load_ms = took.as_secs_f64() * 1e3,
+            "model loaded"
+        );
+        self.current.store(Some(Arc::new(model)));
+        self.last_error.store(None);
+        self.outcome("loaded", None)
+    }
+}
+
+/// The models a server serves.
+#[derive(Debug)]
+pub struct Repository {
+    explicit: Vec<ModelSpec>,
+    folder: Option<PathBuf>,
+    models: ArcSwap<BTreeMap<String, Arc<ModelSlot>>>,
+    metrics: Metrics,
+    /// Reloads (the poller's and `/admin/reload`'s) run one at a time.
+    reloading: Mutex<()>,
+}
+
+impl Repository {
+    /// Load `explicit` models (each must load) and every model in `folder` (one that fails is
+    /// listed with its error and served once it loads).
+    pub fn open(explicit: Vec<ModelSpec>, folder: Option<PathBuf>) -> Result<Self, ServerError> {
+        if explicit.is_empty() && folder.is_none() {
+            return Err(ServerError::NoModels);
+        }
+        let mut seen: HashMap<&str, &Path> = HashMap::new();
+        for spec in &explicit {
+            if !valid_name(&spec.name) {
+                return Err(ServerError::BadName {
+                    name: spec.name.clone(),
+                });
+            }
+            if let Some(first) = seen.insert(&spec.name, &spec.path) {
+                return Err(ServerError::DuplicateName {
+                    name: spec.name.clone(),
+                    first: first.to_path_buf(),
+                    second: spec.path.clone(),
+                });
+            }
+        }
+        if let Some(dir) = &folder {
+            std::fs::read_dir(dir).map_err(|source| ServerError::Repository {
+                path: dir.clone(),
+                source,
+            })?;
+        }
+        let repo = Self {
+            explicit,
+            folder,
+            models: ArcSwap::from_pointee(BTreeMap::new()),
+            metrics: Metrics::new(),
+            reloading: Mutex::new(()),
+        };
+        repo.reload();
+        for spec in &repo.explicit {
+            let slot = repo.slot(&spec.name);
+            // A source being rewritten right now gets a few chances to settle.
+            for _ in 0..20 {
+                if slot.as_ref().is_none_or(|s| s.current().is_some()) {
+                    break;
+                }
+                let status = slot.as_ref().map(|s| s.refresh(&repo.metrics).status);
+                if status != Some("pending") {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            match slot {
+                Some(s) if s.current().is_some() => {}
+                _ => {
+                    let message = slot
+                        .and_then(|s| s.last_error())
+                        .map(|e| e.message.clone())
+                        .unwrap_or_else(|| "the source kept changing while it was read".into());
+                    return Err(ServerError::Load {
+                        name: spec.name.clone(),
+                        path: spec.path.clone(),
+                        message,
+                    });
+                }
+            }
+        }
+        Ok(repo)
+    }
+
+    /// The metrics (load metrics are recorded here; the server adds request metrics).
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+
+    /// The slot named `name`.
+    pub fn slot(&self, name: &str) -> Option<Arc<ModelSlot>> {
+        self.models.load().get(name).cloned()
+    }
+
+    /// Every slot, by name.
+    pub fn slots(&self) -> Vec<Arc<ModelSlot>> {
+        self.models.load().values().cloned().collect()
+    }
+
+    /// The version of `name` serving now, or the error a request for it gets.
+    pub fn model(&self, name: &str) -> Result<Arc<LoadedModel>, ApiError> {
+        let models = self.models.load();
+        let Some(slot) = models.get(name) else {
+            let mut available: Vec<&str> = models.keys().map(String::as_str).collect();
+            available.truncate(20);
+            return Err(ApiError::UnknownModel {
+                name: name.to_string(),
+                available: if available.is_empty() {
+                    "none".into()
+                } else {
+                    available.join(", ")
+                },
+            });
+        };
+        slot.current().ok_or_else(|| ApiError::ModelUnavailable {
+            name: name.to_string(),
+            reason: slot
+                .last_error()
+                .map(|e| e.message.clone())
+                .unwrap_or_else(|| "not loaded yet".into()),
+        })
+    }
+
+    /// Whether every model has a version serving.
+    pub fn all_ready(&self) -> bool {
+        self.models.load().values().all(|s| s.current().is_some())
+    }
+
+    /// Rescan the repository folder (adding and removing models) and reload every model whose
+    /// source changed. Blocking: call it from a blocking thread.
+    pub fn reload(&self) -> Vec<ReloadOutcome> {
+        let _one_at_a_time = self.reloading.lock();
+        let mut wanted = self.explicit.clone();
+        if let Some(dir) = &self.folder {
+            match scan_folder(dir) {
+                Ok(found) => {
+                    for spec in found {
+                        if wanted.iter().any(|w| w.name == spec.name) {
+                            tracing::warn!(
+                                model = %spec.name,
+                                path = %spec.path.display(),
+                                "ignoring a repository entry whose name is already taken"
+                            );
+                        } else {
+                            wanted.push(spec);
+                        }
+                    }
+                }
+                Err(e) => {
+                    tracing::error!(
+                        path = %dir.display(),
+                        error = %e,
+                        "cannot list the model repository; keeping the models loaded now"
+                    );
+                    wanted.extend(
+                        self.models
+                            .load()
+                            .values()
+                            .filter(|s| !self.explicit.iter().any(|e| e.name == s.name))
+                            .map(|s| ModelSpec::new(s.name.clone(), s.path.clone())),
+                    );
+                }
+            }
+        }
+        let old = self.models.load_full();
+        let mut outcomes = Vec::new();
+        let mut next = BTreeMap::new();
+        for spec in &wanted {
+            let slot = match old.get(&spec.name) {
+                Some(s) if s.path == spec.path => s.clone(),
+                _ => Arc::new(ModelSlot::new(spec)),
+            };
+            next.insert(spec.name.clone(), slot);
+        }
+        for (name, slot) in old.iter() {
+            if !next.contains_key(name) {
+                tracing::info!(model = %name, path = %slot.path.display(), "model removed");
+                self.metrics.unloaded(name);
+                outcomes.push(ReloadOutcome {
+                    name: name.clone(),
+                    status: "removed",
+                    version: None,
+                    error: None,
+                });
+            }
+        }
+        // New slots are loaded before they are published, so a name never answers 503 just
+        // because its file appeared a moment ago.
+        for slot in next.values() {
+            if !old.get(&slot.name).is_some_and(|o| Arc::ptr_eq(o, slot)) {
+                outcomes.push(slot.refresh(&self.metrics));
+            }
+        }
+        self.models.store(Arc::new(next.clone()));
+        for slot in next.values() {
+            if old.get(&slot.name).is_some_and(|o| Arc::ptr_eq(o, slot)) {
+                outcomes.push(slot.refresh(&self.metrics));
+            }
+        }
+        outcomes.sort_by(|a, b| a.name.cmp(&b.name));
+        outcomes
+    }
+}
+
+/// Poll for changed sources every `every` until the task is aborted.
+pub(crate) async fn watch(app: crate::App, every: Duration) {
+    let mut ticker = tokio::time::interval(every);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    ticker.tick().await;
+    loop {
+        ticker.tick().await;
+        let a = app.clone();
+        if let Err(e) = tokio::task::spawn_blocking(move || a.repository().reload()).await {
+            tracing::error!(error = %e, "model reload task failed");
+        }
+    }
+}
+
+/// Entries directly inside `dir` that are models: everything but hidden and temporary files.
+fn scan_folder(dir: &Path) -> std::io::Result<Vec<ModelSpec>> {
+    let mut found: Vec<ModelSpec> = Vec::new();
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .collect();
+    entries.sort();
+    for path in entries {
+        let Some(file) = path.file_name().and_then(|n| n.to_str()) else {
+            continue;
+        };
+        if is_temporary(file) {
+            continue;
+        }
+        let spec = ModelSpec::from_path(&path);
+        if !valid_name(&spec.name) {
+            tracing::warn!(path = %path.display(), "skipping a repository entry whose name cannot be a URL segment");
+            continue;
+        }
+        if found.iter().any(|f| f.name == spec.name) {
+            tracing::warn!(
+                model = %spec.name,
+                path = %path.display(),
+                "skipping a repository entry with the same name as an earlier one"
+            );
+            continue;
+        }
+        found.push(spec);
+    }
+    Ok(found)
+}
+
+/// Hidden files, editor backups and the partial files of downloads and atomic writes.
+fn is_temporary(file: &str) -> bool {
+    const SUFFIXES: [&str; 7] = [
+        "~",
+        ".tmp",
+        ".temp",
+        ".swp",
+        ".part",
+        ".partial",
+        ".crdownload",
+    ];
+    file.starts_with('.')
+        || file.starts_with('#')
+        || SUFFIXES
+            .iter()
+            .any(|s| file.to_ascii_lowercase().ends_with(s))
+}
+
+/// Every file under `path` (itself if it is a file), with its path relative to `path`.
+fn files_under(path: &Path) -> std::io::Result<Vec<(PathBuf, std::fs::Metadata)>> {
+    let meta = std::fs::metadata(path)?;
+    if !meta.is_dir() {
+        return Ok(vec![(PathBuf::new(), meta)]);
+    }
+    let mut out = Vec::new();
+    let mut stack = vec![PathBuf::new()];
+    while let Some(rel) = stack.pop() {
+        for entry in std::fs::read_dir(path.join(&rel))? {
+            let entry = entry?;
+            let child = rel.join(entry.file_name());
+            let meta = std::fs::metadata(entry.path())?;
+            if meta.is_dir() {
+                stack.push(child);
+            } else {
+                out.push((child, meta));
+            }
+        }
+    }
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok(out)
+}
+
+fn fingerprint(path: &Path) -> Fingerprint {
+    files_under(path)
+        .map(|files| {
+            files
+                .into_iter()
+                .map(|(rel, m)| (rel, m.len(), m.modified().ok()))
+                .collect()
+        })
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))
+}
+
+/// sha256 of a file, or of a directory's relative paths and contents.
+fn digest(path: &Path) -> Result<String, String> {
+    let err = |e: std::io::Error| format!("cannot read {}: {e}", path.display());
+    let mut hasher = Sha256::new();
+    let files = files_under(path).map_err(err)?;
+    let single = files.len() == 1 && files[0].0.as_os_str().is_empty();
+    let mut buf = vec![0u8; 64 * 1024];
+    for (rel, _) in &files {
+        if !single {
+            hasher.update(rel.to_string_lossy().as_bytes());
+            hasher.update([0]);
+        }
+        let file = if single {
+            path.to_path_buf()
+        } else {
+            path.join(rel)
+        };
+        let mut f = std::fs::File::open(file).map_err(err)?;
+        loop {
+            let n = f.read(&mut buf).map_err(err)?;
+            if n == 0 {
+                break;
+            }
+            hasher.update(&buf[..n]);
+        }
+    }
+    Ok(hasher
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_and_temporary_files() {
+        assert!(valid_name("fraud-3.v2_x"));
+        assert!(!valid_name(".hidden"));
+        assert!(!valid_name("a b"));
+        assert!(!valid_name("a/b"));
+        assert!(!valid_name(""));
+        for t in [
+            ".model.json",
+            "m.json~",
+            "m.json.tmp",
+            "#m#",
+            "m.SWP",
+            "m.part",
+        ] {
+            assert!(is_temporary(t), "{t}");
+        }
+        assert!(!is_temporary("fraud.json"));
+        assert_eq!(ModelSpec::from_path("/x/fraud-3.zip").name, "fraud-3");
+    }
+
+    #[test]
+    fn digest_of_a_file_is_its_sha256() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let p = dir.path().join("m.txt");
+        std::fs::write(&p, b"abc").expect("write");
+        assert_eq!(
+            digest(&p).expect("digest"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+        // A directory's digest covers its files' names too.
+        std::fs::write(dir.path().join("n.txt"), b"abc").expect("write");
+        assert_ne!(digest(dir.path()).expect("digest"), digest(&p).expect("d"));
+    }
+}

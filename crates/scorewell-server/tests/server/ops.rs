@@ -1,0 +1,276 @@
+//! Operations: metrics, the OpenAPI document, the admin API, limits, graceful shutdown.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use scorewell_server::{Config, Limits};
+use serde_json::json;
+
+use crate::util::*;
+
+async fn stump_server(config: Config) -> (Dir, TestServer) {
+    let dir = Dir::new();
+    let path = dir.write("m.txt", stump(&["x", "y"], 1.0, 2.0));
+    let server = TestServer::with_models(&[("m", &path)], config).await;
+    (dir, server)
+}
+
+const ROW: &str = r#"{"rows":[{"x":0.2,"y":1}]}"#;
+
+#[tokio::test]
+async fn openapi_lists_exactly_the_routes_and_each_answers() {
+    let (_dir, server) = stump_server(Config {
+        admin_token: Some("t".into()),
+        ..quiet()
+    })
+    .await;
+    let doc = server.get("/openapi.json").await;
+    assert_eq!(doc.status, 200);
+    let doc = doc.json();
+    assert_eq!(doc["openapi"], "3.1.0");
+    let mut documented = BTreeSet::new();
+    for (path, item) in doc["paths"].as_object().expect("paths") {
+        for method in item.as_object().expect("path item").keys() {
+            documented.insert((method.to_uppercase(), path.clone()));
+        }
+    }
+    let routed: BTreeSet<(String, String)> = scorewell_server::routes()
+        .iter()
+        .map(|r| (r.method.to_string(), r.path.to_string()))
+        .collect();
+    assert_eq!(documented, routed);
+    // Every documented route is served (no 404 `no_route`, no 405).
+    for (method, path) in &documented {
+        let concrete = path.replace("{name}", "m").replace("{version}", "1");
+        let body = if method == "GET" {
+            ""
+        } else if concrete.ends_with("/infer") {
+            r#"{"inputs":[{"name":"x","shape":[1],"datatype":"FP64","data":[1]},{"name":"y","shape":[1],"datatype":"FP64","data":[1]}]}"#
+        } else {
+            ROW
+        };
+        let headers: &[(&str, &str)] = &[("authorization", "Bearer t")];
+        let r = call(server.addr, method, &concrete, headers, body.as_bytes()).await;
+        assert_eq!(r.status, 200, "{method} {concrete}: {}", r.text());
+    }
+}
+
+#[tokio::test]
+async fn metrics_count_requests_errors_rows_and_loads() {
+    let (_dir, server) = stump_server(quiet()).await;
+    for _ in 0..3 {
+        assert_eq!(server.post("/v1/models/m/score", ROW).await.status, 200);
+    }
+    server.post("/v1/models/m/score", "{").await;
+    server.post("/v1/models/ghost/score", ROW).await;
+    let r = server.get("/metrics").await;
+    assert_eq!(r.status, 200);
+    assert!(
+        r.header("content-type")
+            .expect("type")
+            .starts_with("application/openmetrics-text")
+    );
+    let text = r.text();
+    for needle in [
+        r#"scorewell_requests_total{model="m",protocol="v1",status="200"} 3"#,
+        r#"scorewell_requests_total{model="m",protocol="v1",status="400"} 1"#,
+        r#"scorewell_requests_total{model="(unknown)",protocol="v1",status="404"} 1"#,
+        r#"scorewell_request_errors_total{model="m",protocol="v1",code="invalid_json"} 1"#,
+        r#"scorewell_rows_scored_total{model="m"} 3"#,
+        r#"scorewell_request_duration_seconds_count{model="m",protocol="v1"} 4"#,
+        r#"scorewell_model_loads_total{model="m",result="ok"} 1"#,
+        r#"scorewell_model_load_error{model="m"} 0"#,
+        r#"scorewell_model_loaded_info{model="m",version="1",digest=""#,
+        "scorewell_model_load_duration_seconds{model=\"m\"}",
+        "scorewell_in_flight_requests 0",
+    ] {
+        assert!(text.contains(needle), "missing {needle} in\n{text}");
+    }
+}
+
+#[tokio::test]
+async fn admin_reload_needs_the_bearer_token() {
+    let (_dir, server) = stump_server(quiet()).await;
+    let msg = server
+        .post("/admin/reload", "")
+        .await
+        .error(403, "admin_disabled");
+    assert!(msg.contains("--admin-token"), "{msg}");
+    server.stop().await;
+
+    let (_dir, server) = stump_server(Config {
+        admin_token: Some("s3cret".into()),
+        ..quiet()
+    })
+    .await;
+    let r = server.post("/admin/reload", "").await;
+    r.error(401, "unauthorized");
+    assert_eq!(r.header("www-authenticate"), Some("Bearer"));
+    let wrong = call(
+        server.addr,
+        "POST",
+        "/admin/reload",
+        &[("authorization", "Bearer nope")],
+        b"",
+    )
+    .await;
+    wrong.error(401, "unauthorized");
+    let ok = call(
+        server.addr,
+        "POST",
+        "/admin/reload",
+        &[("authorization", "Bearer s3cret")],
+        b"",
+    )
+    .await;
+    assert_eq!(ok.status, 200, "{}", ok.text());
+    assert_eq!(
+        ok.json(),
+        json!({"models": [{"name": "m", "status": "unchanged", "version": "1"}]})
+    );
+}
+
+#[tokio::test]
+async fn a_10_mb_body_gets_413_and_the_server_keeps_serving() {
+    let (_dir, server) = stump_server(quiet()).await;
+    let mut big = String::from(r#"{"rows":["#);
+    while big.len() < 10 * 1024 * 1024 {
+        big.push_str(r#"{"x":0.123456789,"y":0.987654321},"#);
+    }
+    big.push_str(r#"{"x":1,"y":1}]}"#);
+    // Declared length over the limit: refused before the body is read.
+    let mut conn = Conn::open(server.addr).await;
+    conn.send_head("POST", "/v1/models/m/score", &[], big.len(), b"")
+        .await
+        .expect("head");
+    let r = conn.read_reply().await.expect("reply");
+    let msg = r.error(413, "body_too_large");
+    assert!(
+        msg.contains("4194304 bytes") && msg.contains("--max-body-bytes"),
+        "{msg}"
+    );
+    // Chunked, so the limit is found while reading.
+    let mut conn = Conn::open(server.addr).await;
+    let head = "POST /v1/models/m/score HTTP/1.1\r\nhost: t\r\ntransfer-encoding: chunked\r\n\r\n";
+    conn.send_more(head.as_bytes()).await.expect("head");
+    let reader = tokio::spawn(async move {
+        for piece in big.as_bytes().chunks(64 * 1024) {
+            let chunk = [format!("{:x}\r\n", piece.len()).as_bytes(), piece, b"\r\n"].concat();
+            if conn.send_more(&chunk).await.is_err() {
+                break;
+            }
+        }
+        conn
+    });
+    let mut conn = reader.await.expect("writer");
+    let r = conn.read_reply().await.expect("reply");
+    r.error(413, "body_too_large");
+    assert_eq!(server.post("/v1/models/m/score", ROW).await.status, 200);
+}
+
+#[tokio::test]
+async fn too_many_rows_gets_413() {
+    let (_dir, server) = stump_server(Config {
+        limits: Limits {
+            max_rows: 2,
+            ..Limits::default()
+        },
+        ..quiet()
+    })
+    .await;
+    let three = r#"{"rows":[{"x":1,"y":1},{"x":1,"y":1},{"x":1,"y":1}]}"#;
+    let msg = server
+        .post("/v1/models/m/score", three)
+        .await
+        .error(413, "too_many_rows");
+    assert!(msg.contains("more than 2 rows"), "{msg}");
+    let cols = r#"{"columns":{"x":[1,1,1],"y":[1,1,1]}}"#;
+    server
+        .post("/v1/models/m/score", cols)
+        .await
+        .error(413, "too_many_rows");
+    let v2 = json!({"inputs":[{"name":"x","shape":[3],"datatype":"FP64","data":[1,1,1]}]});
+    server
+        .post("/v2/models/m/infer", &v2.to_string())
+        .await
+        .error(413, "too_many_rows");
+    let two = r#"{"rows":[{"x":1,"y":1},{"x":1,"y":1}]}"#;
+    assert_eq!(server.post("/v1/models/m/score", two).await.status, 200);
+}
+
+#[tokio::test]
+async fn slow_uploads_time_out_with_504_and_busy_servers_answer_429() {
+    let (_dir, server) = stump_server(Config {
+        limits: Limits {
+            timeout: Duration::from_millis(300),
+            max_concurrency: 1,
+            ..Limits::default()
+        },
+        ..quiet()
+    })
+    .await;
+    // A client that stops halfway through its body holds the only permit...
+    let mut stalled = Conn::open(server.addr).await;
+    stalled
+        .send_head(
+            "POST",
+            "/v1/models/m/score",
+            &[],
+            ROW.len(),
+            &ROW.as_bytes()[..5],
+        )
+        .await
+        .expect("head");
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    // ...so another request is refused at once,
+    let r = server.post("/v1/models/m/score", ROW).await;
+    r.error(429, "overloaded");
+    assert_eq!(r.header("retry-after"), Some("1"));
+    // and the stalled one ends with 504 when its time is up.
+    let r = stalled.read_reply().await.expect("reply");
+    let msg = r.error(504, "timeout");
+    assert!(msg.contains("300 ms"), "{msg}");
+    assert_eq!(server.post("/v1/models/m/score", ROW).await.status, 200);
+}
+
+#[tokio::test]
+async fn shutdown_lets_in_flight_requests_finish() {
+    let (_dir, mut server) = stump_server(quiet()).await;
+    let mut conn = Conn::open(server.addr).await;
+    conn.send_head(
+        "POST",
+        "/v1/models/m/score",
+        &[],
+        ROW.len(),
+        &ROW.as_bytes()[..5],
+    )
+    .await
+    .expect("head");
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    server.begin_stop();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    // New connections are no longer accepted (or are closed without an answer)...
+    let refused = async {
+        let mut c = tokio::net::TcpStream::connect(server.addr).await.ok()?;
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        c.write_all(b"GET /v2/health/live HTTP/1.1\r\nhost: t\r\n\r\n")
+            .await
+            .ok()?;
+        let mut buf = [0u8; 16];
+        let n = tokio::time::timeout(Duration::from_millis(300), c.read(&mut buf))
+            .await
+            .ok()?
+            .ok()?;
+        (n > 0).then_some(())
+    };
+    assert!(
+        refused.await.is_none(),
+        "a new connection was served after shutdown began"
+    );
+    // ...but the request in flight completes.
+    conn.send_more(&ROW.as_bytes()[5..]).await.expect("rest");
+    let r = conn.read_reply().await.expect("reply");
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.json()["rows"][0]["prediction"], 1.0);
+    server.stop().await;
+}

@@ -1,0 +1,164 @@
+//! The Open Inference Protocol (KServe v2) paths.
+
+use serde_json::json;
+
+use crate::util::*;
+
+async fn stump_server() -> (Dir, TestServer) {
+    let dir = Dir::new();
+    let path = dir.write("m.txt", stump(&["x", "y"], 1.0, 2.0));
+    let server = TestServer::with_models(&[("m", &path)], quiet()).await;
+    (dir, server)
+}
+
+#[tokio::test]
+async fn health_server_and_model_metadata() {
+    let (_dir, server) = stump_server().await;
+    let r = server.get("/v2").await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.json()["name"], "scorewell");
+    assert_eq!(server.get("/v2/health/live").await.status, 200);
+    let r = server.get("/v2/health/ready").await;
+    assert_eq!((r.status, r.json()), (200, json!({"ready": true})));
+    let r = server.get("/v2/models/m").await;
+    assert_eq!(r.status, 200);
+    assert_eq!(
+        r.json(),
+        json!({
+            "name": "m", "versions": ["1"], "platform": "scorewell",
+            "inputs": [
+                {"name": "x", "datatype": "FP64", "shape": [-1]},
+                {"name": "y", "datatype": "FP64", "shape": [-1]}
+            ],
+            "outputs": [{"name": "prediction", "datatype": "FP64", "shape": [-1]}]
+        })
+    );
+    assert_eq!(server.get("/v2/models/m/versions/1").await.status, 200);
+    assert_eq!(server.get("/v2/models/m/ready").await.status, 200);
+    assert_eq!(
+        server.get("/v2/models/m/versions/1/ready").await.status,
+        200
+    );
+    let msg = server
+        .get("/v2/models/m/versions/7/ready")
+        .await
+        .error(404, "unknown_version");
+    assert!(msg.contains("serving version 1"), "{msg}");
+    server
+        .get("/v2/models/zz")
+        .await
+        .error(404, "unknown_model");
+    server
+        .get("/v2/models/zz/ready")
+        .await
+        .error(404, "unknown_model");
+}
+
+#[tokio::test]
+async fn infers_one_tensor_per_column() {
+    let (_dir, server) = stump_server().await;
+    let body = json!({
+        "id": "req-1",
+        "inputs": [
+            {"name": "x", "shape": [3], "datatype": "FP32", "data": [0.1, 0.9, "NaN"]},
+            {"name": "y", "shape": [3, 1], "datatype": "INT64", "data": [[1], [2], [3]]}
+        ]
+    });
+    for path in ["/v2/models/m/infer", "/v2/models/m/versions/1/infer"] {
+        let r = server.post(path, &body.to_string()).await;
+        assert_eq!(r.status, 200, "{}", r.text());
+        assert_eq!(
+            r.json(),
+            json!({
+                "model_name": "m", "model_version": "1", "id": "req-1",
+                "outputs": [{"name": "prediction", "datatype": "FP64", "shape": [3],
+                             "data": [1.0, 2.0, 1.0]}]
+            })
+        );
+    }
+    let r = server
+        .post("/v2/models/m/versions/2/infer", &body.to_string())
+        .await;
+    r.error(404, "unknown_version");
+}
+
+#[tokio::test]
+async fn infer_errors_name_the_tensor() {
+    let (_dir, server) = stump_server().await;
+    let x = |extra: serde_json::Value| {
+        let mut inputs = vec![json!({"name":"y","shape":[1],"datatype":"FP64","data":[0]})];
+        inputs.push(extra);
+        json!({ "inputs": inputs }).to_string()
+    };
+    let cases = [
+        (
+            x(json!({"name":"x","shape":[2],"datatype":"FP64","data":[1]})),
+            "invalid_request",
+            "needs 2 values, data has 1",
+        ),
+        (
+            x(json!({"name":"x","shape":[1],"datatype":"FP64","data":["a"]})),
+            "invalid_request",
+            "input `x`, element 0: the string \"a\" in a FP64 tensor",
+        ),
+        (
+            x(json!({"name":"x","shape":[1],"datatype":"BYTES","data":["a"]})),
+            "invalid_request",
+            "input `x` (BYTES): row 0, field `x`: expected a number",
+        ),
+        (
+            x(json!({"name":"x","shape":[1],"datatype":"COMPLEX","data":[1]})),
+            "invalid_request",
+            "unknown datatype `COMPLEX`",
+        ),
+        (
+            x(json!({"name":"x","shape":[1,2],"datatype":"FP64","data":[1,2]})),
+            "invalid_request",
+            "shaped [N] or [N, 1]",
+        ),
+        (
+            x(json!({"name":"x","shape":[2],"datatype":"FP64","data":[1,2]})),
+            "invalid_request",
+            "has 2 rows but the first input has 1",
+        ),
+        (
+            json!({"inputs":[{"name":"y","shape":[1],"datatype":"FP64","data":[0]}]}).to_string(),
+            "missing_column",
+            "`x`",
+        ),
+        (json!({"inputs": []}).to_string(), "empty_rows", "no rows"),
+        (
+            r#"{"inputs": [{"name": "x"}]}"#.to_string(),
+            "invalid_request",
+            "missing field",
+        ),
+        (
+            r#"{"inputs": [{"name": "x", "#.to_string(),
+            "invalid_json",
+            "EOF",
+        ),
+    ];
+    for (body, code, needle) in cases {
+        let r = server.post("/v2/models/m/infer", &body).await;
+        let msg = r.error(400, code);
+        assert!(msg.contains(needle), "{body} → {msg}");
+    }
+    let r = server
+        .post(
+            "/v2/models/m/infer",
+            &json!({
+                "inputs": [
+                    {"name":"x","shape":[1],"datatype":"FP64","data":[0]},
+                    {"name":"y","shape":[1],"datatype":"FP64","data":[0]}
+                ],
+                "outputs": [{"name": "score"}]
+            })
+            .to_string(),
+        )
+        .await;
+    let msg = r.error(400, "invalid_request");
+    assert!(
+        msg.contains("no output named `score` (outputs: prediction)"),
+        "{msg}"
+    );
+}
