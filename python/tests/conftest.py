@@ -1,0 +1,78 @@
+"""Shared fixtures: the repository's paths, the conformance cases and the `scorewell` CLI.
+
+The CLI is the reference surface for the Python package: same engine, same code path, so
+results must be bit-identical and error messages equal. It is found through `SCOREWELL_CLI`,
+else `target/debug/scorewell`, else `target/release/scorewell` (build it with
+`cargo build -p scorewell-cli`).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+CASES = Path(os.environ.get("SCOREWELL_CONFORMANCE_DIR", ROOT / "tests/conformance/cases"))
+
+
+@dataclass(frozen=True)
+class Case:
+    """One conformance case folder (see tests/conformance/README.md)."""
+
+    name: str
+    dir: Path
+    model: Path
+    input: Path
+    expect_error: str
+
+
+def conformance_cases() -> list[Case]:
+    cases = []
+    for case_toml in sorted(CASES.glob("*/case.toml")):
+        meta = tomllib.loads(case_toml.read_text())
+        d = case_toml.parent
+        cases.append(
+            Case(d.name, d, d / meta["model"], d / meta["input"], meta.get("expect_error", ""))
+        )
+    return cases
+
+
+def cli_path() -> Path:
+    if env := os.environ.get("SCOREWELL_CLI"):
+        return Path(env)
+    for profile in ("debug", "release"):
+        path = ROOT / "target" / profile / "scorewell"
+        if path.exists():
+            return path
+    pytest.fail("no scorewell CLI: run `cargo build -p scorewell-cli` or set SCOREWELL_CLI")
+
+
+@dataclass(frozen=True)
+class CliRun:
+    returncode: int
+    stderr: str
+
+    @property
+    def message(self) -> str:
+        """The error message without the `scorewell: ` prefix."""
+        return self.stderr.strip().removeprefix("scorewell: ")
+
+
+def run_cli(model: Path, input: Path, output: Path, *, output_margin: bool = False) -> CliRun:
+    """`scorewell score model --input input --output output`."""
+    args = [str(cli_path()), "score", str(model), "--input", str(input), "--output", str(output), "--quiet"]
+    if output_margin:
+        args.append("--output-margin")
+    done = subprocess.run(args, capture_output=True, text=True, timeout=120)
+    return CliRun(done.returncode, done.stderr)
+
+
+@pytest.fixture(scope="session")
+def fraud_model() -> Path:
+    """The bundled XGBoost example model (inputs: amount, hour, …, merchant_risk)."""
+    return ROOT / "examples/fraud/model.json"

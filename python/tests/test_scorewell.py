@@ -1,0 +1,304 @@
+"""Tests for the `scorewell` package (scorewell/__init__.py): results equal the CLI's bit for
+bit on every conformance case, pickling builds once per process, errors carry the CLI's
+messages, and pandas/pyarrow round trips keep nulls, index and buffers."""
+
+from __future__ import annotations
+
+import pickle
+import subprocess
+import sys
+import textwrap
+import threading
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+import scorewell
+from conftest import Case, conformance_cases, run_cli
+
+CASES = conformance_cases()
+
+
+def bits(values: pa.Array | pa.ChunkedArray | pd.Series | np.ndarray) -> np.ndarray:
+    if isinstance(values, (pa.Array, pa.ChunkedArray)):
+        values = values.to_numpy(zero_copy_only=False)
+    return np.ascontiguousarray(np.asarray(values, dtype=np.float64)).view(np.uint64)
+
+
+def assert_same_outputs(got, want: pa.Table, names: list[str], what: str) -> None:
+    for name in names:
+        g, w = bits(got[name]), bits(want[name])
+        bad = np.flatnonzero(g != w)
+        assert bad.size == 0, (
+            f"{what}: column {name}: {bad.size} of {len(w)} rows differ; first at row {bad[0]}:\n"
+            f"  cli:    {w.view(np.float64)[bad[0]]!r}\n  python: {g.view(np.float64)[bad[0]]!r}"
+        )
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_conformance_cases_equal_the_cli_bit_for_bit(case: Case, tmp_path: Path) -> None:
+    if case.expect_error:
+        with pytest.raises(scorewell.ScorewellError) as caught:
+            scorewell.load(case.model)
+        assert case.expect_error in str(caught.value)
+        cli = run_cli(case.model, case.input, tmp_path / "out.parquet")
+        assert cli.returncode == 1 and cli.message == str(caught.value)
+        return
+    table = pq.read_table(case.input)
+    for margin in (False, True):
+        scorer = scorewell.load(case.model, output_margin=margin)
+        out = tmp_path / f"cli-{margin}.parquet"
+        cli = run_cli(case.model, case.input, out, output_margin=margin)
+        assert cli.returncode == 0, cli.stderr
+        want = pq.read_table(out)
+        assert want.schema.names == table.schema.names + scorer.outputs
+        got = scorer.score(table)
+        assert isinstance(got, pa.Table)
+        assert got.schema.names == want.schema.names
+        assert_same_outputs(got, want, scorer.outputs, f"{case.name} pyarrow margin={margin}")
+        frame = scorer.score(table.to_pandas())
+        assert_same_outputs(frame, want, scorer.outputs, f"{case.name} pandas margin={margin}")
+
+
+def unique_model(fraud_model: Path, newlines: int) -> bytes:
+    # Trailing whitespace changes the digest, not the model: a model no other test has built.
+    return fraud_model.read_bytes() + b"\n" * newlines
+
+
+def test_pickled_copies_build_nothing_until_used_then_once(fraud_model: Path) -> None:
+    scorer = scorewell.load(unique_model(fraud_model, 7), lazy=True)
+    frame = pd.read_csv(fraud_model.parent / "transactions.csv")
+    before = scorewell.build_count()
+    copies = [pickle.loads(pickle.dumps(scorer)) for _ in range(50)]
+    assert scorewell.build_count() == before, "unpickling builds nothing"
+    results = [c.score(frame)["prediction"] for c in copies]
+    assert scorewell.build_count() == before + 1
+    assert all(c.digest == scorer.digest for c in copies)
+    assert all(bits(r).tobytes() == bits(results[0]).tobytes() for r in results)
+    scorer.score(frame)
+    assert scorewell.build_count() == before + 1, "the original shares the copies' build"
+
+
+def test_each_process_builds_once(fraud_model: Path, tmp_path: Path) -> None:
+    pickled = tmp_path / "scorer.pkl"
+    pickled.write_bytes(pickle.dumps(scorewell.load(fraud_model)))
+    script = textwrap.dedent(
+        f"""
+        import pickle, pandas as pd, scorewell
+        data = open({str(pickled)!r}, "rb").read()
+        frame = pd.read_csv({str(fraud_model.parent / "transactions.csv")!r})
+        for _ in range(20):
+            pickle.loads(data).score(frame)
+        print(scorewell.build_count())
+        """
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "1"
+
+
+def test_load_accepts_paths_strings_and_bytes(fraud_model: Path) -> None:
+    scorers = [
+        scorewell.load(fraud_model),
+        scorewell.load(str(fraud_model)),
+        scorewell.load(fraud_model.read_bytes()),
+        scorewell.load(bytearray(fraud_model.read_bytes())),
+    ]
+    assert {s.digest for s in scorers} == {scorers[0].digest}
+    assert scorers[0].inputs == [
+        "amount", "hour", "account_age_days", "n_tx_24h", "is_foreign", "merchant_risk"
+    ]
+    assert scorers[0].outputs == ["prediction"]
+    assert scorewell.load(fraud_model, output_margin=True).outputs == ["margin"]
+    with pytest.raises(TypeError, match="takes a path or bytes, not int"):
+        scorewell.load(3)  # type: ignore[arg-type]
+
+
+# (what is wrong with the file, its name, its bytes, the exception class)
+BAD_MODELS = [
+    ("empty", "m.json", b"  \n", scorewell.ModelLoadError),
+    ("truncated", "m.json", b'{"learner": {"gradient_booster": ', scorewell.ModelLoadError),
+    ("unrecognised", "m.bin", b"\x00\x01 no model here", scorewell.UnsupportedModelError),
+]
+
+
+@pytest.mark.parametrize("what, name, data, error", BAD_MODELS, ids=[b[0] for b in BAD_MODELS])
+def test_load_errors_have_the_cli_messages(what, name, data, error, tmp_path: Path) -> None:
+    path = tmp_path / name
+    path.write_bytes(data)
+    with pytest.raises(error) as caught:
+        scorewell.load(path)
+    cli = run_cli(path, tmp_path / "in.parquet", tmp_path / "out.parquet")
+    assert cli.returncode == 1
+    assert str(caught.value) == cli.message
+    assert str(caught.value).startswith(f"{path}: ")
+    with pytest.raises(error):
+        scorewell.load(data)
+
+
+@pytest.mark.parametrize(
+    "case, error",
+    [("xgboost_3_2_gblinear", scorewell.UnsupportedModelError)],
+)
+def test_unsupported_models_raise_unsupported_model_error(case: str, error, tmp_path: Path) -> None:
+    model = next(c.model for c in CASES if c.name == case)
+    with pytest.raises(error, match="gblinear"):
+        scorewell.load(model)
+
+
+def test_a_missing_file_is_a_model_load_error(tmp_path: Path) -> None:
+    path = tmp_path / "nope.json"
+    with pytest.raises(scorewell.ModelLoadError) as caught:
+        scorewell.load(path)
+    assert str(caught.value) == run_cli(path, tmp_path / "in.parquet", tmp_path / "o.parquet").message
+
+
+def fraud_frame(fraud_model: Path) -> pd.DataFrame:
+    return pd.read_csv(fraud_model.parent / "transactions.csv")
+
+
+# (what, how to break the fraud frame, the message)
+SCHEMA_ERRORS = [
+    (
+        "missing",
+        lambda f: f.drop(columns=["amount"]),
+        "input has no column `amount` (needed by model feature 0); input columns are: "
+        "transaction_id, hour, account_age_days, n_tx_24h, is_foreign, merchant_risk",
+    ),
+    (
+        "wrong type",
+        lambda f: f.assign(hour=f["hour"].astype(str)),
+        "column `hour` has type Utf8, expected a number (integer, float or boolean)",
+    ),
+    (
+        "output name taken",
+        lambda f: f.assign(prediction=1.0),
+        None,  # the CLI's message, whatever it says
+    ),
+]
+
+
+@pytest.mark.parametrize("what, breaks, message", SCHEMA_ERRORS, ids=[s[0] for s in SCHEMA_ERRORS])
+def test_schema_errors_name_the_column_like_the_cli(
+    what, breaks, message, fraud_model: Path, tmp_path: Path
+) -> None:
+    scorer = scorewell.load(fraud_model)
+    frame = breaks(fraud_frame(fraud_model))
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    rows = tmp_path / "rows.parquet"
+    pq.write_table(table, rows)
+    cli = run_cli(fraud_model, rows, tmp_path / "out.parquet")
+    assert cli.returncode == 1
+    expected = message or cli.message.removeprefix(f"{rows}: ")
+    assert cli.message == f"{rows}: {expected}"
+    for data in (frame, table, table.to_batches()[0]):
+        with pytest.raises(scorewell.SchemaError) as caught:
+            scorer.score(data)
+        assert str(caught.value) == expected, type(data)
+    with pytest.raises(scorewell.SchemaError):
+        scorer.output_schema(table.schema)
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        [1.5, "high", None],
+        [1.5, b"bytes", 2.0],
+        [1, 2.5, [3]],
+    ],
+    ids=["str", "bytes", "list"],
+)
+def test_object_columns_of_mixed_types_raise_schema_error_naming_the_column(
+    values, fraud_model: Path
+) -> None:
+    frame = fraud_frame(fraud_model).head(3)
+    frame["amount"] = pd.Series(values, dtype=object)
+    with pytest.raises(scorewell.SchemaError, match=r"^column `amount` \(pandas dtype object\)"):
+        scorewell.load(fraud_model).score(frame)
+
+
+def test_score_refuses_other_types(fraud_model: Path) -> None:
+    with pytest.raises(TypeError, match="not list"):
+        scorewell.load(fraud_model).score([[1.0, 2.0]])
+
+
+def test_errors_share_one_base_class() -> None:
+    for cls in (scorewell.SchemaError, scorewell.ModelLoadError, scorewell.UnsupportedModelError):
+        assert issubclass(cls, scorewell.ScorewellError)
+        assert cls.__module__ == "scorewell"
+
+
+def test_pandas_round_trip_keeps_index_columns_and_nulls(fraud_model: Path) -> None:
+    scorer = scorewell.load(fraud_model)
+    frame = pd.DataFrame(
+        {
+            "id": ["a", "b", "c", "d"],
+            "amount": [10.0, np.nan, None, 250.0],
+            "hour": pd.array([1, None, 23, 4], dtype="Int64"),
+            "account_age_days": [100, 200, 300, 400],
+            "n_tx_24h": np.array([1.0, None, 3.0, 4.0], dtype=object),
+            "is_foreign": [True, False, True, False],
+            "merchant_risk": np.array([0.1, np.nan, 0.3, 0.4], dtype=np.float32),
+        },
+        index=pd.Index([10, 20, 30, 40], name="row"),
+    )
+    out = scorer.score(frame)
+    assert list(out.columns) == [*frame.columns, "prediction"]
+    assert out.index.equals(frame.index)
+    pd.testing.assert_frame_equal(out[frame.columns], frame)
+    # The same rows as Arrow (nulls where pandas had NaN/None/NA) score identically.
+    table = pa.table(
+        {
+            "amount": pa.array([10.0, None, None, 250.0]),
+            "hour": pa.array([1, None, 23, 4], pa.int64()),
+            "account_age_days": pa.array([100, 200, 300, 400]),
+            "n_tx_24h": pa.array([1.0, None, 3.0, 4.0]),
+            "is_foreign": pa.array([True, False, True, False]),
+            "merchant_risk": pa.array([0.1, None, 0.3, 0.4], pa.float32()),
+        }
+    )
+    assert bits(out["prediction"]).tolist() == bits(scorer.score(table)["prediction"]).tolist()
+    empty = scorer.score(frame.iloc[:0])
+    assert list(empty.columns) == list(out.columns) and len(empty) == 0
+
+
+def test_pyarrow_in_same_type_out_without_copies(fraud_model: Path) -> None:
+    scorer = scorewell.load(fraud_model)
+    table = pa.Table.from_pandas(fraud_frame(fraud_model), preserve_index=False)
+    chunked = pa.concat_tables([table.slice(0, 300), table.slice(300)])
+    out_table = scorer.score(chunked)
+    assert isinstance(out_table, pa.Table) and out_table.num_rows == table.num_rows
+    batch = table.combine_chunks().to_batches()[0]
+    out_batch = scorer.score(batch)
+    assert isinstance(out_batch, pa.RecordBatch)
+    assert out_batch.schema.names == [*batch.schema.names, "prediction"]
+    assert bits(out_table["prediction"]).tolist() == bits(out_batch["prediction"]).tolist()
+    # Input columns come back as the very same buffers (C Data Interface, no copy).
+    for i in range(batch.num_columns):
+        got = [b.address if b else None for b in out_batch.column(i).buffers()]
+        want = [b.address if b else None for b in batch.column(i).buffers()]
+        assert got == want, batch.schema.names[i]
+    empty = scorer.score(table.schema.empty_table())
+    assert empty.schema.names == out_table.schema.names and empty.num_rows == 0
+    assert scorer.output_schema(table.schema) == out_batch.schema
+
+
+def test_scoring_from_threads_gives_the_same_results(fraud_model: Path) -> None:
+    scorer = scorewell.load(fraud_model)
+    table = pa.Table.from_pandas(fraud_frame(fraud_model), preserve_index=False)
+    want = bits(scorer.score(table)["prediction"]).tolist()
+    results: list[list[int]] = []
+
+    def work() -> None:
+        for _ in range(20):
+            results.append(bits(scorer.score(table)["prediction"]).tolist())
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(results) == 80 and all(r == want for r in results)
