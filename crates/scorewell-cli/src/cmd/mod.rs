@@ -2,6 +2,7 @@
 
 pub mod bench;
 pub mod bundle;
+pub mod eval;
 pub mod inspect;
 pub mod score;
 

@@ -4,5 +4,6 @@ mod util;
 
 mod bundle;
 mod errors;
+mod eval;
 mod inspect;
 mod score;

@@ -1,0 +1,284 @@
+//! `scorewell eval`: re-score labelled history with a candidate (and a baseline) model and
+//! measure them: a table on the terminal, `metrics.json`, an HTML report, decision flips.
+//!
+//! Models load only through `scorewell::load` and score only through `Scorer::score`, so the
+//! numbers come from the production scoring code. One thread decodes input batches while the
+//! caller scores them (all cores) and feeds the streaming accumulators of `scorewell-eval`.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::sync::mpsc::sync_channel;
+
+use anyhow::{Context, Result, bail};
+use arrow_array::RecordBatch;
+use arrow_schema::{DataType, Schema};
+use clap::{Args as ClapArgs, ValueEnum};
+use scorewell_eval::{EvalSpec, Evaluator, TaskSpec};
+use scorewell_io::{BatchReader, BatchWriter, DataFormat, ReadOptions};
+
+use super::init_threads;
+use crate::progress::Progress;
+
+/// Which metrics to compute.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum TaskArg {
+    /// Binary for one score column, multiclass for `<score>_0 …`.
+    Auto,
+    /// Labels 0/1.
+    Binary,
+    /// Labels are class indices.
+    Multiclass,
+    /// Real-valued labels.
+    Regression,
+}
+
+/// Arguments of `scorewell eval`.
+#[derive(Debug, ClapArgs)]
+pub struct Args {
+    /// The candidate model file.
+    candidate: PathBuf,
+    /// A baseline model scored on the same rows; adds deltas, intervals and decision flips.
+    #[arg(long, value_name = "MODEL")]
+    baseline: Option<PathBuf>,
+    /// Labelled input (.parquet, .csv, .jsonl).
+    #[arg(long, short)]
+    input: PathBuf,
+    /// Input format instead of the extension's: parquet, csv, jsonl.
+    #[arg(long, value_name = "FORMAT")]
+    input_format: Option<String>,
+    /// The label column.
+    #[arg(long)]
+    label: String,
+    /// An id column, written with each decision flip.
+    #[arg(long, value_name = "COLUMN")]
+    id: Option<String>,
+    /// The model output to evaluate: `prediction` (multiclass: `prediction_<k>`).
+    #[arg(long, value_name = "COLUMN", default_value = "prediction")]
+    score_column: String,
+    /// Which metrics to compute.
+    #[arg(long, value_enum, default_value_t = TaskArg::Auto)]
+    task: TaskArg,
+    /// Decision thresholds (flag when score >= t), repeated or comma-separated; the first
+    /// decides flips. Default 0.5.
+    #[arg(long, value_delimiter = ',', value_name = "T")]
+    threshold: Vec<f64>,
+    /// Report the best recall whose precision reaches this (repeatable).
+    #[arg(long, value_delimiter = ',', value_name = "P")]
+    at_precision: Vec<f64>,
+    /// Bootstrap replicates for confidence intervals of the deltas (0: none).
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    bootstrap: usize,
+    /// Seed of the bootstrap.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Also compute every metric per value of this column.
+    #[arg(long, value_name = "COLUMN")]
+    group_by: Option<String>,
+    /// Bins of the calibration table.
+    #[arg(long, default_value_t = 10, value_name = "N")]
+    calibration_bins: usize,
+    /// Write metrics.json here.
+    #[arg(long, value_name = "PATH")]
+    json: Option<PathBuf>,
+    /// Write the HTML report here.
+    #[arg(long, value_name = "PATH")]
+    report: Option<PathBuf>,
+    /// Write decision flips here (.csv, .parquet, .jsonl). Default when comparing binary
+    /// models: `flips.csv` beside --json (or --report, or in the current directory).
+    #[arg(long, value_name = "PATH")]
+    flips: Option<PathBuf>,
+    /// Score/label pairs per model kept in memory before a sorted run spills to disk.
+    #[arg(long, default_value_t = 1 << 20, value_name = "N")]
+    memory_rows: usize,
+    /// Rows per batch.
+    #[arg(long, default_value_t = scorewell_io::DEFAULT_BATCH_ROWS)]
+    batch_rows: usize,
+    /// Worker threads for scoring (0 = one per core).
+    #[arg(long, default_value_t = 0)]
+    threads: usize,
+    /// No progress bar.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+/// The scored batch plus the input columns the scorer did not return (label, id, group),
+/// so that evaluation reads them from the same rows the model scored.
+fn view(input: &RecordBatch, scored: RecordBatch) -> Result<RecordBatch> {
+    let schema = scored.schema();
+    let missing: Vec<usize> = (0..input.num_columns())
+        .filter(|&i| {
+            schema
+                .column_with_name(input.schema().field(i).name())
+                .is_none()
+        })
+        .collect();
+    if missing.is_empty() || input.num_rows() != scored.num_rows() {
+        return Ok(scored);
+    }
+    let mut fields: Vec<_> = schema.fields().iter().cloned().collect();
+    let mut columns = scored.columns().to_vec();
+    for i in missing {
+        fields.push(input.schema().fields()[i].clone());
+        columns.push(input.column(i).clone());
+    }
+    Ok(RecordBatch::try_new(
+        Arc::new(Schema::new(fields)),
+        columns,
+    )?)
+}
+
+fn default_flips_path(args: &Args) -> PathBuf {
+    let dir = args
+        .json
+        .as_deref()
+        .or(args.report.as_deref())
+        .and_then(Path::parent)
+        .unwrap_or(Path::new(""));
+    dir.join("flips.csv")
+}
+
+/// Run `scorewell eval`.
+pub fn run(args: Args) -> Result<()> {
+    init_threads(args.threads)?;
+    if args.batch_rows == 0 {
+        bail!("--batch-rows must be at least 1");
+    }
+    let in_format = match args.input_format.as_deref() {
+        Some(name) => name.parse()?,
+        None => DataFormat::from_path(&args.input)?,
+    };
+    let candidate = scorewell::load(&args.candidate)?;
+    let baseline = args.baseline.as_ref().map(scorewell::load).transpose()?;
+    // Text formats guess types: numeric model inputs must read as floats (NaN, inf, integers).
+    let type_overrides: HashMap<String, DataType> = std::iter::once(&candidate)
+        .chain(baseline.as_ref())
+        .flat_map(|s| s.inputs())
+        .filter(|c| c.numeric)
+        .map(|c| (c.name, DataType::Float64))
+        .collect();
+    let reader = BatchReader::open(
+        &args.input,
+        in_format,
+        &ReadOptions {
+            batch_rows: args.batch_rows,
+            type_overrides,
+        },
+    )?;
+    let input_schema = reader.schema();
+    if input_schema.column_with_name(&args.label).is_none() {
+        let names: Vec<&str> = input_schema
+            .fields()
+            .iter()
+            .map(|f| f.name().as_str())
+            .collect();
+        bail!(
+            "{}: no label column `{}` (columns: {})",
+            args.input.display(),
+            args.label,
+            names.join(", ")
+        );
+    }
+    let spec = EvalSpec {
+        label: args.label.clone(),
+        score_column: args.score_column.clone(),
+        id: args.id.clone(),
+        group_by: args.group_by.clone(),
+        task: match args.task {
+            TaskArg::Auto => TaskSpec::Auto,
+            TaskArg::Binary => TaskSpec::Binary,
+            TaskArg::Multiclass => TaskSpec::Multiclass,
+            TaskArg::Regression => TaskSpec::Regression,
+        },
+        thresholds: args.threshold.clone(),
+        at_precision: args.at_precision.clone(),
+        calibration_bins: args.calibration_bins,
+        bootstrap: args.bootstrap,
+        seed: args.seed,
+        memory_rows: args.memory_rows,
+    };
+    let input_path = args.input.clone();
+    let mut progress = Progress::new(reader.extent(), args.quiet);
+    let mut evaluator: Option<Evaluator> = None;
+    let mut flips: Option<(BatchWriter, PathBuf)> = None;
+
+    let outcome = std::thread::scope(|s| -> Result<()> {
+        let (tx, rx) = sync_channel::<scorewell_io::Result<RecordBatch>>(2);
+        let bytes = reader.bytes_counter();
+        s.spawn(move || {
+            for batch in reader {
+                let stop = batch.is_err();
+                if tx.send(batch).is_err() || stop {
+                    return;
+                }
+            }
+        });
+        for batch in rx {
+            let batch = batch?;
+            let context = || format!("{}", input_path.display());
+            let cand = view(&batch, candidate.score(&batch).with_context(context)?)?;
+            let base = match &baseline {
+                Some(b) => Some(view(&batch, b.score(&batch).with_context(context)?)?),
+                None => None,
+            };
+            if evaluator.is_none() {
+                let e = Evaluator::new(
+                    spec.clone(),
+                    &cand.schema(),
+                    base.as_ref().map(|b| b.schema()).as_deref(),
+                )
+                .with_context(context)?;
+                if base.is_some() && e.task() == scorewell_eval::Task::Binary {
+                    let path = args
+                        .flips
+                        .clone()
+                        .unwrap_or_else(|| default_flips_path(&args));
+                    let format = DataFormat::from_path(&path)?;
+                    flips = Some((BatchWriter::create(&path, format, e.flips_schema())?, path));
+                }
+                evaluator = Some(e);
+            }
+            if let Some(e) = evaluator.as_mut() {
+                let flipped = e.push(&cand, base.as_ref()).with_context(context)?;
+                // The first batch goes out even when empty, so a CSV always has its header.
+                if let (Some(f), Some((w, _))) = (flipped, flips.as_mut())
+                    && (f.num_rows() > 0 || w.rows() == 0)
+                {
+                    w.write(&f)?;
+                }
+            }
+            progress.advance(batch.num_rows() as u64, bytes.load(Ordering::Relaxed));
+        }
+        Ok(())
+    });
+    progress.finish();
+    outcome?;
+    let Some(evaluator) = evaluator else {
+        bail!("{}: no rows to evaluate", args.input.display());
+    };
+    let mut result = evaluator
+        .finish()
+        .with_context(|| format!("{}", args.input.display()))?;
+    result.candidate_model = args.candidate.display().to_string();
+    result.baseline_model = args.baseline.as_ref().map(|p| p.display().to_string());
+    result.input = args.input.display().to_string();
+    if let Some(path) = &args.json {
+        scorewell_eval::write_atomic(path, result.to_json()?.as_bytes())?;
+    }
+    if let Some(path) = &args.report {
+        scorewell_eval::write_atomic(path, scorewell_eval::report::html(&result)?.as_bytes())?;
+    }
+    let flips_path = match flips {
+        Some((w, path)) => {
+            w.finish()?;
+            Some(path)
+        }
+        None => None,
+    };
+    print!("{}", scorewell_eval::report::terminal_table(&result));
+    if let Some(p) = flips_path {
+        println!("flips written to {}", p.display());
+    }
+    Ok(())
+}
