@@ -31,6 +31,8 @@ enum Command {
     Bundle(cmd::bundle::Args),
     /// Check a bundle's manifest and artifact checksums; exit 1 if anything was changed.
     Verify(cmd::bundle::VerifyArgs),
+    /// Serve models over HTTP: a JSON API, the Open Inference Protocol, metrics, hot reload.
+    Serve(cmd::serve::Args),
 }
 
 fn main() {
@@ -42,6 +44,7 @@ fn main() {
         Command::Eval(args) => cmd::eval::run(args),
         Command::Bundle(args) => cmd::bundle::run(args),
         Command::Verify(args) => cmd::bundle::verify(args),
+        Command::Serve(args) => cmd::serve::run(args),
     };
     if let Err(err) = result {
         if is_broken_pipe(&err) {

@@ -5,6 +5,7 @@ pub mod bundle;
 pub mod eval;
 pub mod inspect;
 pub mod score;
+pub mod serve;
 
 use std::path::PathBuf;
 
