@@ -129,10 +129,11 @@ pub struct BinaryMetrics {
     pub roc_auc: Option<f64>,
     /// Average precision (scikit-learn's step-function PR AUC); 0 with no positives.
     pub average_precision: f64,
-    /// Mean log loss with scores clipped to `[eps, 1 - eps]`, `eps` = 2.220446049250313e-16.
-    pub log_loss: f64,
-    /// Brier score: mean of `(label - score)^2`.
-    pub brier: f64,
+    /// Mean log loss with scores clipped to `[eps, 1 - eps]`, `eps` = 2.220446049250313e-16;
+    /// `null` when a score lies outside `[0, 1]` (not a probability; scikit-learn refuses it).
+    pub log_loss: Option<f64>,
+    /// Brier score: mean of `(label - score)^2`; `null` when a score lies outside `[0, 1]`.
+    pub brier: Option<f64>,
     /// Metrics at each threshold.
     pub at_thresholds: Vec<AtThreshold>,
     /// Recall at each precision target; `null` entries when there are no positives.
@@ -198,6 +199,7 @@ pub struct BinaryAccumulator {
     runs: ScoreRuns,
     rows: u64,
     positives: u64,
+    probabilities: bool,
     log_loss_sum: f64,
     brier_sum: f64,
     flagged_pos: Vec<u64>,
@@ -216,6 +218,7 @@ impl BinaryAccumulator {
             options,
             rows: 0,
             positives: 0,
+            probabilities: true,
             log_loss_sum: 0.0,
             brier_sum: 0.0,
             flagged_pos: vec![0; k],
@@ -233,6 +236,7 @@ impl BinaryAccumulator {
     pub fn push(&mut self, score: f64, positive: bool) -> Result<()> {
         self.rows += 1;
         self.positives += u64::from(positive);
+        self.probabilities &= (0.0..=1.0).contains(&score);
         self.log_loss_sum += row_log_loss(score, positive);
         self.brier_sum += row_brier(score, positive);
         for (i, &t) in self.options.thresholds.iter().enumerate() {
@@ -293,8 +297,8 @@ impl BinaryAccumulator {
             negatives: neg,
             roc_auc: ranked.roc_auc,
             average_precision: ranked.average_precision,
-            log_loss: self.log_loss_sum / n,
-            brier: self.brier_sum / n,
+            log_loss: self.probabilities.then(|| self.log_loss_sum / n),
+            brier: self.probabilities.then(|| self.brier_sum / n),
             at_thresholds,
             recall_at_precision: ranked.recall_at_precision,
             calibration: self.calibration.finish(),
@@ -318,7 +322,8 @@ const CURVE_STEP: f64 = 1.0 / 400.0;
 /// ROC AUC, average precision, recall at precision and a thinned curve from distinct scores,
 /// highest first. AUC is the trapezoid rule over the ROC points (`sklearn.metrics.auc`),
 /// summed in integers and divided once; average precision is
-/// `sum_i (R_i - R_{i-1}) P_i` over distinct thresholds, as `average_precision_score`.
+/// `sum_i (R_i - R_{i-1}) P_i` over distinct thresholds, as `average_precision_score`,
+/// summed as `sum_i (TP_i - TP_{i-1}) P_i` and divided by the positives once.
 pub(crate) fn ranked_metrics(
     levels: impl Iterator<Item = Result<Level>>,
     pos: u64,
@@ -345,7 +350,7 @@ pub(crate) fn ranked_metrics(
         let precision = tp as f64 / (tp + fp) as f64;
         if pos > 0 {
             let recall = tp as f64 / pos as f64;
-            ap += (tp - tp0) as f64 / pos as f64 * precision;
+            ap += (tp - tp0) as f64 * precision;
             for (slot, &target) in best.iter_mut().zip(targets) {
                 if precision >= target && slot.is_none_or(|(r, _, _)| recall > r) {
                     *slot = Some((recall, level.score, precision));
@@ -389,7 +394,11 @@ pub(crate) fn ranked_metrics(
         .collect();
     Ok(Ranked {
         roc_auc,
-        average_precision: ap.max(0.0),
+        average_precision: if pos > 0 {
+            (ap / pos as f64).max(0.0)
+        } else {
+            0.0
+        },
         recall_at_precision,
         curve,
     })

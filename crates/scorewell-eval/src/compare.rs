@@ -249,8 +249,8 @@ impl ComparisonAccumulator {
                 Some(c.average_precision),
                 Some(b.average_precision),
             ),
-            ("log_loss".into(), false, Some(c.log_loss), Some(b.log_loss)),
-            ("brier".into(), false, Some(c.brier), Some(b.brier)),
+            ("log_loss".into(), false, c.log_loss, b.log_loss),
+            ("brier".into(), false, c.brier, b.brier),
         ];
         for (ct, bt) in c.at_thresholds.iter().zip(&b.at_thresholds) {
             let t = ct.threshold;
@@ -277,7 +277,7 @@ impl ComparisonAccumulator {
                 Some(br.recall),
             ));
         }
-        self.assemble(points, |blocks, w| binary_replicate(blocks, w))
+        self.assemble(points, binary_replicate)
     }
 
     /// Deltas of the multiclass metrics with their intervals.

@@ -119,7 +119,7 @@ impl EvalSpec {
 
 #[derive(Debug)]
 enum ModelAcc {
-    Binary(BinaryAccumulator),
+    Binary(Box<BinaryAccumulator>),
     Multiclass(MulticlassAccumulator),
     Regression(RegressionAccumulator),
 }
@@ -127,9 +127,9 @@ enum ModelAcc {
 impl ModelAcc {
     fn new(task: Task, spec: &EvalSpec, memory_rows: usize) -> Self {
         match task {
-            Task::Binary => {
-                ModelAcc::Binary(BinaryAccumulator::new(spec.binary_options(memory_rows)))
-            }
+            Task::Binary => ModelAcc::Binary(Box::new(BinaryAccumulator::new(
+                spec.binary_options(memory_rows),
+            ))),
             Task::Multiclass(k) => ModelAcc::Multiclass(MulticlassAccumulator::new(k)),
             Task::Regression => ModelAcc::Regression(RegressionAccumulator::new()),
         }
@@ -151,7 +151,7 @@ impl ModelAcc {
 
     fn finish(self) -> Result<ModelMetrics> {
         Ok(match self {
-            ModelAcc::Binary(a) => ModelMetrics::Binary(a.finish()?),
+            ModelAcc::Binary(a) => ModelMetrics::Binary(Box::new(a.finish()?)),
             ModelAcc::Multiclass(a) => ModelMetrics::Multiclass(a.finish()),
             ModelAcc::Regression(a) => ModelMetrics::Regression(a.finish()),
         })

@@ -33,7 +33,7 @@ pub struct RowCounts {
 #[serde(untagged)]
 pub enum ModelMetrics {
     /// Binary classification.
-    Binary(BinaryMetrics),
+    Binary(Box<BinaryMetrics>),
     /// Multiclass classification.
     Multiclass(MulticlassMetrics),
     /// Regression.
@@ -65,8 +65,8 @@ impl ModelMetrics {
                 let mut v = vec![
                     ("roc_auc".to_string(), m.roc_auc, true),
                     ("average_precision".into(), Some(m.average_precision), true),
-                    ("log_loss".into(), Some(m.log_loss), false),
-                    ("brier".into(), Some(m.brier), false),
+                    ("log_loss".into(), m.log_loss, false),
+                    ("brier".into(), m.brier, false),
                 ];
                 for t in &m.at_thresholds {
                     v.push((

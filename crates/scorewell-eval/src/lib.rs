@@ -69,9 +69,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     // Reports are for sharing: the usual 0644 rather than tempfile's private 0600.
     #[cfg(unix)]
     builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o644));
-    let mut temp = builder
-        .tempfile_in(&dir)
-        .map_err(os)?;
+    let mut temp = builder.tempfile_in(&dir).map_err(os)?;
     temp.write_all(bytes).map_err(os)?;
     temp.as_file().sync_all().map_err(os)?;
     temp.persist(path).map_err(|e| os(e.error))?;

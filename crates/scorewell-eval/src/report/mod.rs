@@ -277,9 +277,9 @@ pub fn html(e: &Evaluation) -> Result<String> {
             esc(b)
         );
     }
-    let _ = write!(
+    let _ = writeln!(
         out,
-        "<br>input <code>{}</code>, label <code>{}</code>, task {}: {} rows evaluated of {} read ({} without label, {} with a NaN score)</p>\n",
+        "<br>input <code>{}</code>, label <code>{}</code>, task {}: {} rows evaluated of {} read ({} without label, {} with a NaN score)</p>",
         esc(&e.input),
         esc(&e.label),
         esc(&e.task),

@@ -11,6 +11,9 @@ const SIZE: (u32, u32) = (460, 340);
 pub const COLOURS: [RGBColor; 2] = [RGBColor(31, 119, 180), RGBColor(255, 127, 14)];
 const FONT: &str = "sans-serif";
 
+/// A named, coloured polyline.
+type Line = (String, RGBColor, Vec<(f64, f64)>);
+
 /// One model's curves for a plot.
 pub struct Series<'a> {
     /// `candidate` or `baseline`.
@@ -32,7 +35,7 @@ fn unit_lines(
     title: &str,
     x_desc: &str,
     y_desc: &str,
-    lines: Vec<(String, RGBColor, Vec<(f64, f64)>)>,
+    lines: Vec<Line>,
     diagonal: bool,
 ) -> Result<String> {
     let e = err(plot);
