@@ -433,3 +433,57 @@ pub(crate) fn check_vector_size(path: &str, n: usize) -> Result<(), TransformErr
     }
     Ok(())
 }
+
+/// Apply `f(row, vector, builder)` to every non-null row of a vector column; null rows stay
+/// null.
+pub(crate) fn map_vectors(
+    array: &ArrayRef,
+    column: &str,
+    mut f: impl FnMut(
+        usize,
+        scorewell_core::vector::VectorRef<'_>,
+        &mut VectorBuilder,
+    ) -> Result<(), ScoreError>,
+) -> Result<ArrayRef, ScoreError> {
+    let vectors = scorewell_core::vector::VectorColumn::try_new(array, column)?;
+    let mut b = VectorBuilder::with_capacity(vectors.len());
+    for row in 0..vectors.len() {
+        match vectors.get(row) {
+            None => b.push_null(),
+            Some(v) => f(row, v, &mut b)?,
+        }
+    }
+    Ok(b.finish())
+}
+
+/// The single-input, single-output vector stages' boilerplate.
+macro_rules! vector_stage_io {
+    () => {
+        fn name(&self) -> &str {
+            &self.name
+        }
+
+        fn inputs(&self) -> Vec<scorewell_core::InputColumn> {
+            crate::common::input_columns(
+                std::slice::from_ref(&self.input),
+                crate::common::Accept::Vector,
+            )
+        }
+
+        fn output_fields(&self) -> Vec<arrow_schema::FieldRef> {
+            vec![crate::common::vector_field(&self.output)]
+        }
+
+        fn bind(
+            &self,
+            schema: &arrow_schema::Schema,
+        ) -> scorewell_core::Result<scorewell_core::Binding> {
+            crate::common::bind(
+                schema,
+                &self.name,
+                [(self.input.as_str(), crate::common::Accept::Vector)],
+            )
+        }
+    };
+}
+pub(crate) use vector_stage_io;

@@ -56,14 +56,27 @@ mod serde_f64;
 
 mod binarizer;
 mod bucketizer;
+mod count_vectorizer;
+mod decision;
+mod elementwise_product;
+mod ensemble;
+mod feature_hasher;
+mod hashing_tf;
+mod idf;
 mod imputer;
 mod index_to_string;
 mod max_abs_scaler;
 mod min_max_scaler;
+mod ngram;
+mod normalizer;
 mod one_hot_encoder;
+mod regex_tokenizer;
 mod standard_scaler;
+mod stop_words_remover;
 mod string_indexer;
+mod tokenizer;
 mod vector_assembler;
+mod vector_slicer;
 
 #[cfg(test)]
 mod testutil;
@@ -71,16 +84,29 @@ mod testutil;
 pub use binarizer::{Binarizer, BinarizerParams};
 pub use bucketizer::{Bucketizer, BucketizerParams};
 pub use common::HandleInvalid;
+pub use count_vectorizer::{CountVectorizer, CountVectorizerParams};
+pub use decision::{Decision, DecisionParams, Threshold};
+pub use elementwise_product::{ElementwiseProduct, ElementwiseProductParams};
+pub use ensemble::{Combine, Ensemble, EnsembleParams, Missing};
 pub use error::TransformError;
+pub use feature_hasher::{FeatureHasher, FeatureHasherParams};
+pub use hashing_tf::{HashFunction, HashingTF, HashingTFParams};
+pub use idf::{Idf, IdfParams};
 pub use imputer::{Imputer, ImputerParams, Strategy as ImputerStrategy};
 pub use index_to_string::{IndexToString, IndexToStringParams};
 pub use max_abs_scaler::{MaxAbsScaler, MaxAbsScalerParams};
 pub use min_max_scaler::{MinMaxScaler, MinMaxScalerParams};
+pub use ngram::{NGram, NGramParams};
+pub use normalizer::{Normalizer, NormalizerParams};
 pub use one_hot_encoder::{OneHotEncoder, OneHotEncoderParams};
+pub use regex_tokenizer::{RegexTokenizer, RegexTokenizerParams};
 pub use registry::Registry;
 pub use standard_scaler::{StandardScaler, StandardScalerParams};
+pub use stop_words_remover::{ENGLISH_STOP_WORDS, StopWordsRemover, StopWordsRemoverParams};
 pub use string_indexer::{StringIndexer, StringIndexerParams};
+pub use tokenizer::{Tokenizer, TokenizerParams};
 pub use vector_assembler::{VectorAssembler, VectorAssemblerParams};
+pub use vector_slicer::{VectorSlicer, VectorSlicerParams};
 
 fn registry() -> &'static Registry {
     static REGISTRY: OnceLock<Registry> = OnceLock::new();
@@ -88,14 +114,27 @@ fn registry() -> &'static Registry {
         let mut reg = Registry::default();
         binarizer::register(&mut reg);
         bucketizer::register(&mut reg);
+        count_vectorizer::register(&mut reg);
+        decision::register(&mut reg);
+        elementwise_product::register(&mut reg);
+        ensemble::register(&mut reg);
+        feature_hasher::register(&mut reg);
+        hashing_tf::register(&mut reg);
+        idf::register(&mut reg);
         imputer::register(&mut reg);
+        index_to_string::register(&mut reg);
         max_abs_scaler::register(&mut reg);
         min_max_scaler::register(&mut reg);
-        index_to_string::register(&mut reg);
+        ngram::register(&mut reg);
+        normalizer::register(&mut reg);
         one_hot_encoder::register(&mut reg);
-        string_indexer::register(&mut reg);
-        vector_assembler::register(&mut reg);
+        regex_tokenizer::register(&mut reg);
         standard_scaler::register(&mut reg);
+        stop_words_remover::register(&mut reg);
+        string_indexer::register(&mut reg);
+        tokenizer::register(&mut reg);
+        vector_assembler::register(&mut reg);
+        vector_slicer::register(&mut reg);
         reg
     })
 }
@@ -135,5 +174,12 @@ mod tests {
             "{msg}"
         );
         assert!(msg.contains("standard_scaler"), "{msg}");
+    }
+
+    #[test]
+    fn every_kind_is_registered_once() {
+        let kinds = super::kinds();
+        assert_eq!(kinds.len(), 23, "{kinds:?}");
+        assert!(kinds.windows(2).all(|w| w[0] < w[1]));
     }
 }

@@ -29,11 +29,6 @@ pub(crate) fn one<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
     from_num(Num::deserialize(d)?)
 }
 
-/// A float that is allowed to be absent (use with `#[serde(default)]`).
-pub(crate) fn option<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
-    Ok(Some(one(d)?))
-}
-
 /// A list of floats; elements are deserialized one by one so errors carry `[i]`.
 pub(crate) fn list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<f64>, D::Error> {
     Ok(Vec::<F>::deserialize(d)?.into_iter().map(|f| f.0).collect())

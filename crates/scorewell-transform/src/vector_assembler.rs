@@ -87,7 +87,7 @@ impl VectorAssembler {
 
 enum Part {
     Scalar(Float64Array),
-    Vector(VectorColumn),
+    Vector(Box<VectorColumn>),
 }
 
 pub(crate) fn register(reg: &mut Registry) {
@@ -127,7 +127,7 @@ impl Stage for VectorAssembler {
             .map(|(c, name)| {
                 let array = batch.column(*c);
                 if is_vector(array.data_type()) {
-                    VectorColumn::try_new(array, name).map(Part::Vector)
+                    VectorColumn::try_new(array, name).map(|v| Part::Vector(Box::new(v)))
                 } else {
                     common::f64_column(array).map(Part::Scalar)
                 }
@@ -137,7 +137,7 @@ impl Stage for VectorAssembler {
         let mut keep = vec![true; rows];
         let mut b = VectorBuilder::with_capacity(rows);
         let (mut indices, mut values) = (Vec::new(), Vec::new());
-        'rows: for row in 0..rows {
+        'rows: for (row, kept) in keep.iter_mut().enumerate() {
             indices.clear();
             values.clear();
             let mut size = 0usize;
@@ -172,7 +172,7 @@ impl Stage for VectorAssembler {
                 let Some(what) = bad else { continue };
                 match self.handle_invalid {
                     HandleInvalid::Skip => {
-                        keep[row] = false;
+                        *kept = false;
                         b.push_null();
                         continue 'rows;
                     }
