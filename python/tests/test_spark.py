@@ -1,0 +1,124 @@
+"""Tests for scorewell.spark in a real local PySpark session (`local[2]`, several partitions,
+data with nulls): the scored rows equal the CLI's output for the same rows bit for bit, and each
+executor Python process builds the model once."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+import scorewell
+from conftest import ROOT, run_cli
+
+pytestmark = pytest.mark.spark
+pyspark = pytest.importorskip("pyspark")
+
+from pyspark import cloudpickle  # noqa: E402
+from pyspark.sql import SparkSession  # noqa: E402
+from pyspark.sql import functions as F  # noqa: E402
+from pyspark.sql.types import LongType  # noqa: E402
+
+from scorewell.spark import arrow_mapper, score_dataframe, score_dataframe_pandas  # noqa: E402
+
+# Functions defined here run on the executors, which cannot import this test module.
+cloudpickle.register_pickle_by_value(sys.modules[__name__])
+
+CASE = ROOT / "tests/conformance/cases/xgboost_3_2_missing_nan_null"
+PARTITIONS = 4
+
+
+@pytest.fixture(scope="module")
+def spark() -> Iterator[SparkSession]:
+    os.environ["PYSPARK_PYTHON"] = sys.executable
+    os.environ["PYSPARK_DRIVER_PYTHON"] = sys.executable
+    session = (
+        SparkSession.builder.master("local[2]")
+        .appName("scorewell-tests")
+        .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
+        .config("spark.sql.shuffle.partitions", str(PARTITIONS))
+        .config("spark.driver.memory", "1g")
+        .config("spark.sql.execution.arrow.pyspark.enabled", "true")
+        .getOrCreate()
+    )
+    session.sparkContext.setLogLevel("ERROR")
+    yield session
+    session.stop()
+
+
+@pytest.fixture(scope="module")
+def rows() -> pa.Table:
+    """The case's input (nulls and NaNs included) with an `id` column first."""
+    table = pq.read_table(CASE / "input.parquet")
+    assert sum(c.null_count for c in table.columns) > 0, "the data must have nulls"
+    return table.add_column(0, "id", pa.array(np.arange(table.num_rows, dtype=np.int64)))
+
+
+@pytest.fixture(scope="module")
+def cli_scored(rows: pa.Table, tmp_path_factory: pytest.TempPathFactory) -> pa.Table:
+    folder = tmp_path_factory.mktemp("cli")
+    pq.write_table(rows, folder / "rows.parquet")
+    cli = run_cli(CASE / "model.json", folder / "rows.parquet", folder / "scored.parquet")
+    assert cli.returncode == 0, cli.stderr
+    return pq.read_table(folder / "scored.parquet").sort_by("id")
+
+
+def sorted_arrow(df) -> pa.Table:
+    return pa.Table.from_pandas(df.toPandas(), preserve_index=False).sort_by("id")
+
+
+def assert_predictions_equal(got: pa.Table, want: pa.Table) -> None:
+    assert got.column("id").to_pylist() == want.column("id").to_pylist()
+    g = got.column("prediction").to_numpy().view(np.uint64)
+    w = want.column("prediction").to_numpy().view(np.uint64)
+    assert (g == w).all(), f"{(g != w).sum()} rows differ"
+
+
+def test_score_dataframe_equals_the_cli(spark, rows, cli_scored) -> None:
+    df = spark.createDataFrame(rows).repartition(PARTITIONS, "id")
+    assert df.rdd.getNumPartitions() == PARTITIONS
+    scored = score_dataframe(df, CASE / "model.json")
+    assert scored.columns == [*rows.schema.names, "prediction"]
+    assert_predictions_equal(sorted_arrow(scored), cli_scored)
+    # The pandas-UDF variant for older Spark gives the same rows.
+    via_pandas = score_dataframe_pandas(df, scorewell.load(CASE / "model.json"))
+    assert_predictions_equal(sorted_arrow(via_pandas), cli_scored)
+
+
+def test_each_executor_process_builds_the_model_once(spark, rows) -> None:
+    df = spark.createDataFrame(rows).repartition(PARTITIONS * 2, "id")
+    # A model no other test in those processes has built: trailing whitespace, new digest.
+    model = (CASE / "model.json").read_bytes() + b"\n\n\n"
+    score, schema = arrow_mapper(df, model)
+
+    def score_and_report(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        # Worker processes are reused across tasks and tests: count this model's builds as
+        # the growth of the process's counter from before its first batch.
+        before = scorewell.build_count()
+        for out in score(batches):
+            report = {"pid": os.getpid(), "before": before, "after": scorewell.build_count()}
+            for name, value in report.items():
+                out = out.append_column(name, pa.array([value] * out.num_rows, pa.int64()))
+            yield out
+
+    schema = schema.add("pid", LongType()).add("before", LongType()).add("after", LongType())
+    report = df.mapInArrow(score_and_report, schema)
+    seen = report.groupBy("pid").agg(
+        F.min("before").alias("before"), F.max("after").alias("after"), F.count("id").alias("rows")
+    )
+    seen = seen.collect()
+    assert sum(r["rows"] for r in seen) == rows.num_rows
+    assert seen and all(r["after"] - r["before"] == 1 for r in seen), seen
+
+
+def test_schema_errors_are_raised_on_the_driver(spark, rows) -> None:
+    df = spark.createDataFrame(rows).drop("f0")
+    with pytest.raises(scorewell.SchemaError, match="input has no column `f0`"):
+        score_dataframe(df, CASE / "model.json")
