@@ -13,8 +13,12 @@ import subprocess
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[2]
 CASES = Path(os.environ.get("SCOREWELL_CONFORMANCE_DIR", ROOT / "tests/conformance/cases"))
@@ -72,7 +76,19 @@ def run_cli(model: Path, input: Path, output: Path, *, output_margin: bool = Fal
     return CliRun(done.returncode, done.stderr)
 
 
+#: The model most tests use: XGBoost 3.2 binary:logistic over f0..f5, 200 rows with nulls.
+MODEL_CASE = ROOT / "tests/conformance/cases/xgboost_3_2_missing_nan_null"
+
+
 @pytest.fixture(scope="session")
-def fraud_model() -> Path:
-    """The bundled XGBoost example model (inputs: amount, hour, …, merchant_risk)."""
-    return ROOT / "examples/fraud/model.json"
+def model() -> Path:
+    """An XGBoost JSON model reading float columns f0..f5."""
+    return MODEL_CASE / "model.json"
+
+
+@pytest.fixture()
+def frame() -> "pd.DataFrame":
+    """The model's 200 input rows (NaN where the parquet file has nulls)."""
+    import pyarrow.parquet as pq
+
+    return pq.read_table(MODEL_CASE / "input.parquet").to_pandas()

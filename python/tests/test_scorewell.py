@@ -64,14 +64,13 @@ def test_conformance_cases_equal_the_cli_bit_for_bit(case: Case, tmp_path: Path)
         assert_same_outputs(frame, want, scorer.outputs, f"{case.name} pandas margin={margin}")
 
 
-def unique_model(fraud_model: Path, newlines: int) -> bytes:
+def unique_model(model: Path, newlines: int) -> bytes:
     # Trailing whitespace changes the digest, not the model: a model no other test has built.
-    return fraud_model.read_bytes() + b"\n" * newlines
+    return model.read_bytes() + b"\n" * newlines
 
 
-def test_pickled_copies_build_nothing_until_used_then_once(fraud_model: Path) -> None:
-    scorer = scorewell.load(unique_model(fraud_model, 7), lazy=True)
-    frame = pd.read_csv(fraud_model.parent / "transactions.csv")
+def test_pickled_copies_build_nothing_until_used_then_once(model: Path, frame: pd.DataFrame) -> None:
+    scorer = scorewell.load(unique_model(model, 7), lazy=True)
     before = scorewell.build_count()
     copies = [pickle.loads(pickle.dumps(scorer)) for _ in range(50)]
     assert scorewell.build_count() == before, "unpickling builds nothing"
@@ -83,14 +82,16 @@ def test_pickled_copies_build_nothing_until_used_then_once(fraud_model: Path) ->
     assert scorewell.build_count() == before + 1, "the original shares the copies' build"
 
 
-def test_each_process_builds_once(fraud_model: Path, tmp_path: Path) -> None:
+def test_each_process_builds_once(model: Path, frame: pd.DataFrame, tmp_path: Path) -> None:
     pickled = tmp_path / "scorer.pkl"
-    pickled.write_bytes(pickle.dumps(scorewell.load(fraud_model)))
+    pickled.write_bytes(pickle.dumps(scorewell.load(model)))
+    rows = tmp_path / "rows.pkl"
+    frame.to_pickle(rows)
     script = textwrap.dedent(
         f"""
         import pickle, pandas as pd, scorewell
         data = open({str(pickled)!r}, "rb").read()
-        frame = pd.read_csv({str(fraud_model.parent / "transactions.csv")!r})
+        frame = pd.read_pickle({str(rows)!r})
         for _ in range(20):
             pickle.loads(data).score(frame)
         print(scorewell.build_count())
@@ -100,19 +101,17 @@ def test_each_process_builds_once(fraud_model: Path, tmp_path: Path) -> None:
     assert done.stdout.strip() == "1"
 
 
-def test_load_accepts_paths_strings_and_bytes(fraud_model: Path) -> None:
+def test_load_accepts_paths_strings_and_bytes(model: Path) -> None:
     scorers = [
-        scorewell.load(fraud_model),
-        scorewell.load(str(fraud_model)),
-        scorewell.load(fraud_model.read_bytes()),
-        scorewell.load(bytearray(fraud_model.read_bytes())),
+        scorewell.load(model),
+        scorewell.load(str(model)),
+        scorewell.load(model.read_bytes()),
+        scorewell.load(bytearray(model.read_bytes())),
     ]
     assert {s.digest for s in scorers} == {scorers[0].digest}
-    assert scorers[0].inputs == [
-        "amount", "hour", "account_age_days", "n_tx_24h", "is_foreign", "merchant_risk"
-    ]
+    assert scorers[0].inputs == ["f0", "f1", "f2", "f3", "f4", "f5"]
     assert scorers[0].outputs == ["prediction"]
-    assert scorewell.load(fraud_model, output_margin=True).outputs == ["margin"]
+    assert scorewell.load(model, output_margin=True).outputs == ["margin"]
     with pytest.raises(TypeError, match="takes a path or bytes, not int"):
         scorewell.load(3)  # type: ignore[arg-type]
 
@@ -156,22 +155,18 @@ def test_a_missing_file_is_a_model_load_error(tmp_path: Path) -> None:
     assert str(caught.value) == run_cli(path, tmp_path / "in.parquet", tmp_path / "o.parquet").message
 
 
-def fraud_frame(fraud_model: Path) -> pd.DataFrame:
-    return pd.read_csv(fraud_model.parent / "transactions.csv")
-
-
-# (what, how to break the fraud frame, the message)
+# (what, how to break the frame, the message)
 SCHEMA_ERRORS = [
     (
         "missing",
-        lambda f: f.drop(columns=["amount"]),
-        "input has no column `amount` (needed by model feature 0); input columns are: "
-        "transaction_id, hour, account_age_days, n_tx_24h, is_foreign, merchant_risk",
+        lambda f: f.drop(columns=["f0"]).assign(id="x"),
+        "input has no column `f0` (needed by model feature 0); input columns are: "
+        "f1, f2, f3, f4, f5, id",
     ),
     (
         "wrong type",
-        lambda f: f.assign(hour=f["hour"].astype(str)),
-        "column `hour` has type Utf8, expected a number (integer, float or boolean)",
+        lambda f: f.assign(f2=f["f2"].astype(str)),
+        "column `f2` has type Utf8, expected a number (integer, float or boolean)",
     ),
     (
         "output name taken",
@@ -183,14 +178,14 @@ SCHEMA_ERRORS = [
 
 @pytest.mark.parametrize("what, breaks, message", SCHEMA_ERRORS, ids=[s[0] for s in SCHEMA_ERRORS])
 def test_schema_errors_name_the_column_like_the_cli(
-    what, breaks, message, fraud_model: Path, tmp_path: Path
+    what, breaks, message, model: Path, frame: pd.DataFrame, tmp_path: Path
 ) -> None:
-    scorer = scorewell.load(fraud_model)
-    frame = breaks(fraud_frame(fraud_model))
+    scorer = scorewell.load(model)
+    frame = breaks(frame)
     table = pa.Table.from_pandas(frame, preserve_index=False)
     rows = tmp_path / "rows.parquet"
     pq.write_table(table, rows)
-    cli = run_cli(fraud_model, rows, tmp_path / "out.parquet")
+    cli = run_cli(model, rows, tmp_path / "out.parquet")
     assert cli.returncode == 1
     expected = message or cli.message.removeprefix(f"{rows}: ")
     assert cli.message == f"{rows}: {expected}"
@@ -212,17 +207,17 @@ def test_schema_errors_name_the_column_like_the_cli(
     ids=["str", "bytes", "list"],
 )
 def test_object_columns_of_mixed_types_raise_schema_error_naming_the_column(
-    values, fraud_model: Path
+    values, model: Path, frame: pd.DataFrame
 ) -> None:
-    frame = fraud_frame(fraud_model).head(3)
-    frame["amount"] = pd.Series(values, dtype=object)
-    with pytest.raises(scorewell.SchemaError, match=r"^column `amount` \(pandas dtype object\)"):
-        scorewell.load(fraud_model).score(frame)
+    frame = frame.head(3).copy()
+    frame["f3"] = np.array(values, dtype=object)
+    with pytest.raises(scorewell.SchemaError, match=r"^column `f3` \(pandas dtype object\)"):
+        scorewell.load(model).score(frame)
 
 
-def test_score_refuses_other_types(fraud_model: Path) -> None:
+def test_score_refuses_other_types(model: Path) -> None:
     with pytest.raises(TypeError, match="not list"):
-        scorewell.load(fraud_model).score([[1.0, 2.0]])
+        scorewell.load(model).score([[1.0, 2.0]])
 
 
 def test_errors_share_one_base_class() -> None:
@@ -231,17 +226,17 @@ def test_errors_share_one_base_class() -> None:
         assert cls.__module__ == "scorewell"
 
 
-def test_pandas_round_trip_keeps_index_columns_and_nulls(fraud_model: Path) -> None:
-    scorer = scorewell.load(fraud_model)
+def test_pandas_round_trip_keeps_index_columns_and_nulls(model: Path) -> None:
+    scorer = scorewell.load(model)
     frame = pd.DataFrame(
         {
             "id": ["a", "b", "c", "d"],
-            "amount": [10.0, np.nan, None, 250.0],
-            "hour": pd.array([1, None, 23, 4], dtype="Int64"),
-            "account_age_days": [100, 200, 300, 400],
-            "n_tx_24h": np.array([1.0, None, 3.0, 4.0], dtype=object),
-            "is_foreign": [True, False, True, False],
-            "merchant_risk": np.array([0.1, np.nan, 0.3, 0.4], dtype=np.float32),
+            "f0": [10.0, np.nan, None, 250.0],
+            "f1": pd.array([1, None, 23, 4], dtype="Int64"),
+            "f2": [100, 200, 300, 400],
+            "f3": np.array([1.0, None, 3.0, 4.0], dtype=object),
+            "f4": [True, False, True, False],
+            "f5": np.array([0.1, np.nan, 0.3, 0.4], dtype=np.float32),
         },
         index=pd.Index([10, 20, 30, 40], name="row"),
     )
@@ -252,12 +247,12 @@ def test_pandas_round_trip_keeps_index_columns_and_nulls(fraud_model: Path) -> N
     # The same rows as Arrow (nulls where pandas had NaN/None/NA) score identically.
     table = pa.table(
         {
-            "amount": pa.array([10.0, None, None, 250.0]),
-            "hour": pa.array([1, None, 23, 4], pa.int64()),
-            "account_age_days": pa.array([100, 200, 300, 400]),
-            "n_tx_24h": pa.array([1.0, None, 3.0, 4.0]),
-            "is_foreign": pa.array([True, False, True, False]),
-            "merchant_risk": pa.array([0.1, None, 0.3, 0.4], pa.float32()),
+            "f0": pa.array([10.0, None, None, 250.0]),
+            "f1": pa.array([1, None, 23, 4], pa.int64()),
+            "f2": pa.array([100, 200, 300, 400]),
+            "f3": pa.array([1.0, None, 3.0, 4.0]),
+            "f4": pa.array([True, False, True, False]),
+            "f5": pa.array([0.1, None, 0.3, 0.4], pa.float32()),
         }
     )
     assert bits(out["prediction"]).tolist() == bits(scorer.score(table)["prediction"]).tolist()
@@ -265,10 +260,10 @@ def test_pandas_round_trip_keeps_index_columns_and_nulls(fraud_model: Path) -> N
     assert list(empty.columns) == list(out.columns) and len(empty) == 0
 
 
-def test_pyarrow_in_same_type_out_without_copies(fraud_model: Path) -> None:
-    scorer = scorewell.load(fraud_model)
-    table = pa.Table.from_pandas(fraud_frame(fraud_model), preserve_index=False)
-    chunked = pa.concat_tables([table.slice(0, 300), table.slice(300)])
+def test_pyarrow_in_same_type_out_without_copies(model: Path, frame: pd.DataFrame) -> None:
+    scorer = scorewell.load(model)
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    chunked = pa.concat_tables([table.slice(0, 70), table.slice(70)])
     out_table = scorer.score(chunked)
     assert isinstance(out_table, pa.Table) and out_table.num_rows == table.num_rows
     batch = table.combine_chunks().to_batches()[0]
@@ -286,9 +281,9 @@ def test_pyarrow_in_same_type_out_without_copies(fraud_model: Path) -> None:
     assert scorer.output_schema(table.schema) == out_batch.schema
 
 
-def test_scoring_from_threads_gives_the_same_results(fraud_model: Path) -> None:
-    scorer = scorewell.load(fraud_model)
-    table = pa.Table.from_pandas(fraud_frame(fraud_model), preserve_index=False)
+def test_scoring_from_threads_gives_the_same_results(model: Path, frame: pd.DataFrame) -> None:
+    scorer = scorewell.load(model)
+    table = pa.Table.from_pandas(frame, preserve_index=False)
     want = bits(scorer.score(table)["prediction"]).tolist()
     results: list[list[int]] = []
 
