@@ -604,3 +604,92 @@ impl Evaluator {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow_array::Int64Array;
+
+    fn batch(labels: Vec<Option<i64>>, scores: Vec<f64>, ids: Vec<i64>) -> RecordBatch {
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("y", DataType::Int64, true),
+            Field::new("prediction", DataType::Float64, false),
+            Field::new("id", DataType::Int64, false),
+        ]));
+        RecordBatch::try_new(
+            schema,
+            vec![
+                Arc::new(Int64Array::from(labels)),
+                Arc::new(Float64Array::from(scores)),
+                Arc::new(Int64Array::from(ids)),
+            ],
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn a_nan_score_in_either_model_drops_the_row_for_both() {
+        let labels = vec![Some(1), Some(0), None, Some(1)];
+        let c = batch(
+            labels.clone(),
+            vec![0.9, f64::NAN, 0.2, 0.6],
+            vec![1, 2, 3, 4],
+        );
+        let b = batch(labels, vec![0.4, 0.1, 0.3, f64::NAN], vec![1, 2, 3, 4]);
+        let mut spec = EvalSpec::new("y");
+        spec.id = Some("id".into());
+        let mut e = Evaluator::new(spec, &c.schema(), Some(&b.schema())).unwrap();
+        let flips = e.push(&c, Some(&b)).unwrap().unwrap();
+        let r = e.finish().unwrap();
+        assert_eq!(
+            (
+                r.rows.read,
+                r.rows.evaluated,
+                r.rows.missing_label,
+                r.rows.nan_score
+            ),
+            (4, 1, 1, 2)
+        );
+        assert_eq!(r.candidate.rows(), 1);
+        assert_eq!(r.baseline.as_ref().map(ModelMetrics::rows), Some(1));
+        // Row 0: candidate 0.9 flags, baseline 0.4 does not.
+        assert_eq!(flips.num_rows(), 1);
+        assert_eq!(flips.schema().field(1).name(), "id");
+    }
+
+    #[test]
+    fn misaligned_rows_and_bad_columns_are_errors() {
+        let c = batch(vec![Some(1), Some(0)], vec![0.9, 0.1], vec![1, 2]);
+        let b = batch(vec![Some(1), Some(0)], vec![0.9, 0.1], vec![1, 3]);
+        let mut spec = EvalSpec::new("y");
+        spec.id = Some("id".into());
+        let mut e = Evaluator::new(spec.clone(), &c.schema(), Some(&b.schema())).unwrap();
+        let err = e.push(&c, Some(&b)).unwrap_err().to_string();
+        assert_eq!(
+            err,
+            "row 1: the candidate's id `id` is `2` but the baseline's is `3`; a comparison needs both models on the same rows"
+        );
+        let short = b.slice(0, 1);
+        let err = e.push(&c, Some(&short)).unwrap_err();
+        assert!(matches!(
+            err,
+            EvalError::RowCountMismatch {
+                candidate: 2,
+                baseline: 1,
+                ..
+            }
+        ));
+        let err = Evaluator::new(EvalSpec::new("label"), &c.schema(), None).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "no label column `label` in the scored rows (columns: y, prediction, id)"
+        );
+        let mut e = Evaluator::new(EvalSpec::new("y"), &c.schema(), None).unwrap();
+        let bad = batch(vec![Some(2)], vec![0.5], vec![1]);
+        let err = e.push(&bad, None).unwrap_err().to_string();
+        assert!(
+            err.starts_with("label column `y` has the value 2 at row 0"),
+            "{err}"
+        );
+    }
+}
