@@ -5,6 +5,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use scorewell_core::{ForestStage, OutputMode, Pipeline, Scorer, Stage};
+use scorewell_transform::{DecisionParams, Threshold, TransformError};
 
 use crate::bundle::Bundle;
 use crate::error::BundleError;
@@ -161,31 +162,62 @@ fn transform_stage(
     params: &serde_json::Value,
     at: &str,
 ) -> Result<Arc<dyn Stage>, BundleError> {
-    scorewell_transform::build(kind, name, params).map_err(|e| {
-        let at = match e.param_path() {
-            Some(path) if !path.is_empty() && path != "." => format!("{at}.params.{path}"),
-            Some(_) => format!("{at}.params"),
-            None => format!("{at}.kind"),
-        };
-        BundleError::Stage {
-            at,
-            message: e.to_string(),
-        }
-    })
+    scorewell_transform::build(kind, name, params).map_err(|e| transform_error(e, at, "params"))
 }
 
-fn decision_stage(decision: &Decision) -> Result<Arc<dyn Stage>, BundleError> {
-    let params = serde_json::to_value(decision).map_err(|e| BundleError::Stage {
-        at: "decision".into(),
-        message: e.to_string(),
-    })?;
-    scorewell_transform::build("decision", "decision", &params).map_err(|e| BundleError::Stage {
-        at: match e.param_path() {
-            Some(path) if !path.is_empty() && path != "." => format!("decision.{path}"),
-            _ => "decision".into(),
+/// Place a transform's error at its JSON path under `at` (`stages[2].params.splits[1]`).
+fn transform_error(err: TransformError, at: &str, params: &str) -> BundleError {
+    match err {
+        TransformError::UnknownKind { .. } => BundleError::Stage {
+            at: format!("{at}.kind"),
+            message: err.to_string(),
         },
-        message: e.to_string(),
-    })
+        TransformError::Param { path, message } => BundleError::Stage {
+            at: if path.is_empty() {
+                format!("{at}.{params}")
+            } else {
+                format!("{at}.{params}.{path}")
+            },
+            message,
+        },
+        other => BundleError::Stage {
+            at: at.to_string(),
+            message: other.to_string(),
+        },
+    }
+}
+
+/// The manifest's decision as a `decision` transform. The manifest names things for readers
+/// of the bundle (`rules`, `at_least`); errors are reported in those names.
+fn decision_stage(decision: &Decision) -> Result<Arc<dyn Stage>, BundleError> {
+    let params = DecisionParams {
+        input: decision.score.clone(),
+        output: decision.output.clone(),
+        thresholds: decision
+            .rules
+            .iter()
+            .map(|r| Threshold {
+                at: r.at_least,
+                label: r.label.clone(),
+            })
+            .collect(),
+        otherwise: decision.otherwise.clone(),
+        missing: decision.missing.clone(),
+    };
+    let stage = scorewell_transform::Decision::new("decision", params).map_err(|e| {
+        match transform_error(e, "decision", "params") {
+            BundleError::Stage { at, message } => BundleError::Stage {
+                at: at
+                    .replace("decision.params.thresholds", "decision.rules")
+                    .replace("].at", "].at_least")
+                    .replace("decision.params.input", "decision.score")
+                    .replace("decision.params.", "decision."),
+                message: message.replace("`at`", "`at_least`"),
+            },
+            other => other,
+        }
+    })?;
+    Ok(Arc::new(stage))
 }
 
 fn check_inputs(
@@ -208,26 +240,3 @@ fn check_inputs(
     Ok(())
 }
 
-// TEMP until the transform crate lands.
-mod scorewell_transform {
-    use std::sync::Arc;
-    #[derive(Debug)]
-    pub struct E;
-    impl std::fmt::Display for E {
-        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-            f.write_str("unknown transform")
-        }
-    }
-    impl E {
-        pub fn param_path(&self) -> Option<&str> {
-            None
-        }
-    }
-    pub fn build(
-        _: &str,
-        _: &str,
-        _: &serde_json::Value,
-    ) -> Result<Arc<dyn scorewell_core::Stage>, E> {
-        Err(E)
-    }
-}

@@ -181,3 +181,101 @@ fn bundle_create_refuses_a_model_it_cannot_read() {
     assert!(line.contains("models/bad.json"), "{line}");
     assert!(!out.exists());
 }
+
+/// `(id, probability, decision)` per row of a scored or expected CSV.
+fn scored_rows(path: &std::path::Path) -> Vec<(String, f64, String)> {
+    let text = std::fs::read_to_string(path).expect("read");
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().expect("header").split(',').collect();
+    let at = |name: &str| {
+        header
+            .iter()
+            .position(|h| *h == name)
+            .unwrap_or_else(|| panic!("no {name}"))
+    };
+    let (id, p, d) = (
+        at("transaction_id"),
+        at("fraud_probability"),
+        at("decision"),
+    );
+    lines
+        .map(|l| {
+            let cells: Vec<&str> = l.split(',').collect();
+            (
+                cells[id].to_string(),
+                cells[p].parse().expect("number"),
+                cells[d].to_string(),
+            )
+        })
+        .collect()
+}
+
+fn assert_same_rows(got: &[(String, f64, String)], want: &[(String, f64, String)]) {
+    assert_eq!(got.len(), want.len());
+    for (g, w) in got.iter().zip(want) {
+        assert_eq!(g.0, w.0);
+        assert!(
+            (g.1 - w.1).abs() <= 1e-12 * w.1.abs().max(1e-300),
+            "{g:?} vs {w:?}"
+        );
+        assert_eq!(g.2, w.2, "{g:?} vs {w:?}");
+    }
+}
+
+/// The README's first command: the example bundle (string indexers + XGBoost + decision) gives
+/// xgboost's own probabilities on the raw transactions, and decisions by the bundle's rules.
+#[test]
+fn the_bundled_example_scores_like_xgboost() {
+    let dir = Dir::new();
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/fraud");
+    let out = dir.path("scored.csv");
+    scorewell(&[
+        &"score",
+        &root.join("bundle"),
+        &"--input",
+        &root.join("transactions.csv"),
+        &"--output",
+        &out,
+    ])
+    .ok();
+    let got = scored_rows(&out);
+    let text = std::fs::read_to_string(root.join("expected.csv")).expect("expected");
+    let want: Vec<(String, f64, String)> = text
+        .lines()
+        .skip(1)
+        .map(|l| {
+            let (id, p) = l.split_once(',').expect("two cells");
+            let p: f64 = p.parse().expect("number");
+            let label = if p >= 0.5 {
+                "block"
+            } else if p >= 0.2 {
+                "review"
+            } else {
+                "allow"
+            };
+            (id.to_string(), p, label.to_string())
+        })
+        .collect();
+    assert_eq!(want.len(), 1000);
+    assert_same_rows(&got, &want);
+    assert!(got.iter().any(|r| r.2 == "block") && got.iter().any(|r| r.2 == "allow"));
+}
+
+/// Every released manifest version keeps loading and scoring the same (tests/bundles/).
+#[test]
+fn manifest_version_1_bundles_still_score_the_same() {
+    let dir = Dir::new();
+    let v1 = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/bundles/v1/fraud");
+    let out = dir.path("scored.csv");
+    scorewell(&[&"verify", &v1.join("bundle")]).ok();
+    scorewell(&[
+        &"score",
+        &v1.join("bundle"),
+        &"-i",
+        &v1.join("input.csv"),
+        &"-o",
+        &out,
+    ])
+    .ok();
+    assert_same_rows(&scored_rows(&out), &scored_rows(&v1.join("expected.csv")));
+}
