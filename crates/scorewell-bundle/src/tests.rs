@@ -270,3 +270,66 @@ fn create_explains_what_is_missing() {
         .to_string();
     assert!(err.contains("bad.yaml: at stages[0]"), "{err}");
 }
+
+#[test]
+fn a_feature_pipeline_feeds_several_detectors_an_ensemble_and_a_decision() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "a.txt", &stump(0.2, 0.8));
+    // The second detector reads the scaled amount under the model's own feature name `x`.
+    write(dir.path(), "b.txt", &stump(0.0, 1.0));
+    let spec = write(
+        dir.path(),
+        "pipeline.yaml",
+        r#"
+inputs:
+  - {name: x, type: float64}
+stages:
+  - kind: min_max_scaler
+    name: scale
+    params: {inputs: [x], outputs: [x_scaled], original_min: [0.0], original_max: [2.0]}
+  - kind: model
+    name: a
+    artifact: a.txt
+    params: {output: score_a}
+  - kind: model
+    name: b
+    artifact: b.txt
+    params: {output: score_b, features: [x_scaled]}
+  - kind: ensemble
+    name: combined
+    params: {inputs: [score_a, score_b], output: score, method: weighted_mean, weights: [3, 1]}
+decision:
+  score: score
+  rules: [{at_least: 0.5, label: block}]
+  otherwise: allow
+"#,
+    );
+    let bundle = create(&options(vec![], Some(spec))).unwrap();
+    let names: Vec<&str> = bundle.manifest.outputs.iter().map(|o| o.name.as_str()).collect();
+    assert_eq!(names, ["score", "decision"], "default outputs: last stage + decision");
+    let scorer = Bundle::from_bytes(&bundle.to_zip_bytes().unwrap())
+        .unwrap()
+        .scorer()
+        .unwrap();
+    // x = 0.4: a → 0.2 (x ≤ 0.5); scaled 0.2 → b → 0.0; (3·0.2 + 0) / 4 = 0.15 → allow.
+    // x = 1.6: a → 0.8; scaled 0.8 → b → 1.0; (2.4 + 1) / 4 = 0.85 → block.
+    let out = scorer.score(&batch(&[0.4, 1.6])).unwrap();
+    let score = column(&out, "score");
+    assert!((score[0] - 0.15).abs() < 1e-12 && (score[1] - 0.85).abs() < 1e-12, "{score:?}");
+    let decision = out.column(2).as_any().downcast_ref::<arrow_array::StringArray>().unwrap();
+    assert_eq!(decision.iter().collect::<Vec<_>>(), [Some("allow"), Some("block")]);
+    assert_eq!(out.num_columns(), 3, "x_scaled, score_a and score_b stay internal");
+}
+
+#[test]
+fn a_bad_transform_parameter_is_reported_at_its_json_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = write(dir.path(), "m.txt", &stump(0.0, 1.0));
+    let spec = write(
+        dir.path(),
+        "p.yaml",
+        "stages:\n  - kind: bucketizer\n    name: b\n    params: {input: x, output: xb, splits: [0, 2, 1]}\n  - kind: model\n    name: m\n",
+    );
+    let err = create(&options(vec![model], Some(spec))).unwrap_err().to_string();
+    assert!(err.starts_with("stages[0].params.splits"), "{err}");
+}

@@ -279,3 +279,48 @@ fn manifest_version_1_bundles_still_score_the_same() {
     .ok();
     assert_same_rows(&scored_rows(&out), &scored_rows(&v1.join("expected.csv")));
 }
+
+/// Peak resident memory of the largest child process this test binary has waited for, in KiB.
+fn children_peak_rss_kib() -> i64 {
+    // SAFETY: getrusage only writes the struct we pass.
+    unsafe {
+        let mut usage: libc::rusage = std::mem::zeroed();
+        libc::getrusage(libc::RUSAGE_CHILDREN, &mut usage);
+        usage.ru_maxrss
+    }
+}
+
+#[test]
+fn hostile_archives_are_refused_without_writing_or_exhausting_memory() {
+    let unsafe_dir =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/bundles/unsafe");
+    let dir = Dir::new();
+    let input = dir.write("rows.csv", "x\n1\n");
+    let cases = [
+        (
+            "bomb-1g.zip",
+            "refusing bundle entry `scorewell.json`: expands",
+        ),
+        (
+            "dotdot.zip",
+            "refusing bundle entry `../../escaped.txt`: the path climbs out of the bundle",
+        ),
+        (
+            "symlink.zip",
+            "refusing bundle entry `models/model.json`: symbolic links are not allowed",
+        ),
+    ];
+    for (file, message) in cases {
+        let bundle = unsafe_dir.join(file);
+        let verify = scorewell(&[&"verify", &bundle]);
+        assert!(verify.err().contains(message), "{file}: {}", verify.stderr);
+        let out = dir.path("out.csv");
+        let score = scorewell(&[&"score", &bundle, &"-i", &input, &"-o", &out]);
+        assert!(score.err().contains(message), "{file}: {}", score.stderr);
+    }
+    assert_eq!(dir.listing(), ["rows.csv"], "nothing written");
+    assert!(!unsafe_dir.join("../../escaped.txt").exists());
+    // 1 GiB never reaches memory: every scorewell run so far stayed far below it.
+    let peak = children_peak_rss_kib();
+    assert!(peak < 300 * 1024, "a child peaked at {peak} KiB");
+}
