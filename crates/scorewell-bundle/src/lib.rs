@@ -24,5 +24,13 @@ pub use error::BundleError;
 pub use files::Limits;
 pub use manifest::{FORMAT_VERSION, MANIFEST_FILE, Manifest};
 
+/// Every stage kind a manifest may use: `model` and the transform kinds, sorted.
+pub fn stage_kinds() -> Vec<&'static str> {
+    let mut kinds = scorewell_transform::kinds();
+    kinds.push(MODEL_KIND);
+    kinds.sort_unstable();
+    kinds
+}
+
 #[cfg(test)]
 mod tests;

@@ -18,6 +18,9 @@ pub struct Args {
 enum BundleCommand {
     /// Package model files and a transforms spec into a verified bundle (zip or directory).
     Create(CreateArgs),
+    /// List the stage kinds a bundle may use (parameters: docs/BUNDLE.md and the
+    /// scorewell-transform docs).
+    Kinds,
 }
 
 /// Arguments of `scorewell bundle create`.
@@ -47,6 +50,13 @@ struct CreateArgs {
 pub fn run(args: Args) -> Result<()> {
     match args.command {
         BundleCommand::Create(args) => create(args),
+        BundleCommand::Kinds => {
+            let mut out = std::io::stdout().lock();
+            for kind in scorewell::bundle::stage_kinds() {
+                writeln!(out, "{kind}")?;
+            }
+            Ok(())
+        }
     }
 }
 

@@ -324,3 +324,18 @@ fn hostile_archives_are_refused_without_writing_or_exhausting_memory() {
     let peak = children_peak_rss_kib();
     assert!(peak < 300 * 1024, "a child peaked at {peak} KiB");
 }
+
+#[test]
+fn bundle_kinds_lists_models_and_transforms() {
+    let run = scorewell(&[&"bundle", &"kinds"]);
+    let kinds: Vec<&str> = run.ok().lines().collect();
+    for kind in [
+        "model",
+        "string_indexer",
+        "hashing_tf",
+        "ensemble",
+        "decision",
+    ] {
+        assert!(kinds.contains(&kind), "{kinds:?}");
+    }
+}
