@@ -204,20 +204,23 @@ fn decision_stage(decision: &Decision) -> Result<Arc<dyn Stage>, BundleError> {
         otherwise: decision.otherwise.clone(),
         missing: decision.missing.clone(),
     };
-    let stage = scorewell_transform::Decision::new("decision", params).map_err(|e| {
-        match transform_error(e, "decision", "params") {
-            BundleError::Stage { at, message } => BundleError::Stage {
-                at: at
-                    .replace("decision.params.thresholds", "decision.rules")
-                    .replace("].at", "].at_least")
-                    .replace("decision.params.input", "decision.score")
-                    .replace("decision.params.", "decision."),
-                message: message.replace("`at`", "`at_least`"),
-            },
-            other => other,
-        }
-    })?;
+    let stage = scorewell_transform::Decision::new("decision", params).map_err(decision_error)?;
     Ok(Arc::new(stage))
+}
+
+/// A decision error, in the manifest's names (`decision.rules[1].at_least`).
+fn decision_error(err: TransformError) -> BundleError {
+    match transform_error(err, "decision", "params") {
+        BundleError::Stage { at, message } => BundleError::Stage {
+            at: at
+                .replace("decision.params.thresholds", "decision.rules")
+                .replace("].at", "].at_least")
+                .replace("decision.params.input", "decision.score")
+                .replace("decision.params.", "decision."),
+            message: message.replace("`at`", "`at_least`"),
+        },
+        other => other,
+    }
 }
 
 fn check_inputs(
@@ -239,4 +242,3 @@ fn check_inputs(
     }
     Ok(())
 }
-

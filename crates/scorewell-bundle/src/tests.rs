@@ -305,8 +305,17 @@ decision:
 "#,
     );
     let bundle = create(&options(vec![], Some(spec))).unwrap();
-    let names: Vec<&str> = bundle.manifest.outputs.iter().map(|o| o.name.as_str()).collect();
-    assert_eq!(names, ["score", "decision"], "default outputs: last stage + decision");
+    let names: Vec<&str> = bundle
+        .manifest
+        .outputs
+        .iter()
+        .map(|o| o.name.as_str())
+        .collect();
+    assert_eq!(
+        names,
+        ["score", "decision"],
+        "default outputs: last stage + decision"
+    );
     let scorer = Bundle::from_bytes(&bundle.to_zip_bytes().unwrap())
         .unwrap()
         .scorer()
@@ -315,10 +324,24 @@ decision:
     // x = 1.6: a → 0.8; scaled 0.8 → b → 1.0; (2.4 + 1) / 4 = 0.85 → block.
     let out = scorer.score(&batch(&[0.4, 1.6])).unwrap();
     let score = column(&out, "score");
-    assert!((score[0] - 0.15).abs() < 1e-12 && (score[1] - 0.85).abs() < 1e-12, "{score:?}");
-    let decision = out.column(2).as_any().downcast_ref::<arrow_array::StringArray>().unwrap();
-    assert_eq!(decision.iter().collect::<Vec<_>>(), [Some("allow"), Some("block")]);
-    assert_eq!(out.num_columns(), 3, "x_scaled, score_a and score_b stay internal");
+    assert!(
+        (score[0] - 0.15).abs() < 1e-12 && (score[1] - 0.85).abs() < 1e-12,
+        "{score:?}"
+    );
+    let decision = out
+        .column(2)
+        .as_any()
+        .downcast_ref::<arrow_array::StringArray>()
+        .unwrap();
+    assert_eq!(
+        decision.iter().collect::<Vec<_>>(),
+        [Some("allow"), Some("block")]
+    );
+    assert_eq!(
+        out.num_columns(),
+        3,
+        "x_scaled, score_a and score_b stay internal"
+    );
 }
 
 #[test]
@@ -330,6 +353,8 @@ fn a_bad_transform_parameter_is_reported_at_its_json_path() {
         "p.yaml",
         "stages:\n  - kind: bucketizer\n    name: b\n    params: {input: x, output: xb, splits: [0, 2, 1]}\n  - kind: model\n    name: m\n",
     );
-    let err = create(&options(vec![model], Some(spec))).unwrap_err().to_string();
+    let err = create(&options(vec![model], Some(spec)))
+        .unwrap_err()
+        .to_string();
     assert!(err.starts_with("stages[0].params.splits"), "{err}");
 }
