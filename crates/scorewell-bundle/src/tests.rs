@@ -345,6 +345,19 @@ decision:
 }
 
 #[test]
+fn decision_errors_use_the_manifest_names() {
+    let bytes = manifest_with(|m| {
+        m["decision"] = serde_json::json!({
+            "score": "prediction",
+            "rules": [{"at_least": 0.2, "label": "review"}, {"at_least": 0.5, "label": "block"}],
+            "otherwise": "allow"
+        })
+    });
+    let err = open_error(&bytes);
+    assert!(err.starts_with("decision.rules[1].at_least: "), "{err}");
+}
+
+#[test]
 fn a_bad_transform_parameter_is_reported_at_its_json_path() {
     let dir = tempfile::tempdir().unwrap();
     let model = write(dir.path(), "m.txt", &stump(0.0, 1.0));
