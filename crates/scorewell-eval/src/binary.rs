@@ -3,7 +3,7 @@
 //! Every metric here equals scikit-learn 1.7's on the same rows (see `docs/EVAL.md`):
 //! - counts, log loss, Brier and the metrics at fixed thresholds are sums, exact when streaming;
 //! - ROC AUC, average precision and recall at a fixed precision need the rows ranked by score;
-//!   [`crate::runs`] sorts them externally (bounded memory, spill files), so they are exact too.
+//!   the `runs` module sorts them externally (bounded memory, spill files), so they are exact too.
 //!
 //! A row is flagged at threshold `t` when `score >= t`, as in `precision_recall_curve`.
 
