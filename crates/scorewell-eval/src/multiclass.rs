@@ -7,7 +7,7 @@
 
 use serde::Serialize;
 
-use crate::binary::LOG_LOSS_EPS;
+use crate::binary::{LOG_LOSS_EPS, Sum};
 
 /// Precision, recall and F1 of one class.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -50,11 +50,11 @@ pub struct MulticlassMetrics {
 }
 
 /// Sufficient statistics of [`MulticlassMetrics`]; sums of two of them describe the union.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct MulticlassAccumulator {
     classes: usize,
     confusion: Vec<u64>,
-    log_loss_sum: f64,
+    log_loss_sum: Sum,
     rows: u64,
 }
 
@@ -75,7 +75,7 @@ impl MulticlassAccumulator {
         Self {
             classes,
             confusion: vec![0; classes * classes],
-            log_loss_sum: 0.0,
+            log_loss_sum: Sum::default(),
             rows: 0,
         }
     }
@@ -84,7 +84,8 @@ impl MulticlassAccumulator {
     pub fn push(&mut self, label: usize, probs: &[f64]) {
         let predicted = argmax(probs);
         self.confusion[label * self.classes + predicted] += 1;
-        self.log_loss_sum -= probs[label].clamp(LOG_LOSS_EPS, 1.0 - LOG_LOSS_EPS).ln();
+        self.log_loss_sum
+            .add(-probs[label].clamp(LOG_LOSS_EPS, 1.0 - LOG_LOSS_EPS).ln());
         self.rows += 1;
     }
 
@@ -93,7 +94,8 @@ impl MulticlassAccumulator {
         for (a, b) in self.confusion.iter_mut().zip(&other.confusion) {
             *a += b * weight;
         }
-        self.log_loss_sum += other.log_loss_sum * weight as f64;
+        self.log_loss_sum
+            .add(other.log_loss_sum.value() * weight as f64);
         self.rows += other.rows * weight;
     }
 
@@ -144,7 +146,7 @@ impl MulticlassAccumulator {
             macro_f1,
             micro_f1: ratio(2.0 * correct as f64, 2.0 * correct as f64 + 2.0 * wrong),
             weighted_f1,
-            log_loss: ratio(self.log_loss_sum, n),
+            log_loss: ratio(self.log_loss_sum.value(), n),
             per_class,
             confusion: (0..k)
                 .map(|l| (0..k).map(|p| cell(l, p)).collect())

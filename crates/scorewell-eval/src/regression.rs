@@ -3,6 +3,8 @@
 
 use serde::Serialize;
 
+use crate::binary::Sum;
+
 /// Every metric of one model on real-valued labels.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RegressionMetrics {
@@ -18,11 +20,11 @@ pub struct RegressionMetrics {
 }
 
 /// Sufficient statistics of [`RegressionMetrics`].
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default)]
 pub struct RegressionAccumulator {
     rows: u64,
-    squared_error: f64,
-    absolute_error: f64,
+    squared_error: Sum,
+    absolute_error: Sum,
     mean: f64,
     m2: f64,
 }
@@ -36,8 +38,8 @@ impl RegressionAccumulator {
     /// Add one row.
     pub fn push(&mut self, label: f64, prediction: f64) {
         let e = label - prediction;
-        self.squared_error += e * e;
-        self.absolute_error += e.abs();
+        self.squared_error.add(e * e);
+        self.absolute_error.add(e.abs());
         self.rows += 1;
         let delta = label - self.mean;
         self.mean += delta / self.rows as f64;
@@ -56,8 +58,8 @@ impl RegressionAccumulator {
         let delta = other.mean - self.mean;
         self.mean += delta * nb / n;
         self.m2 += other.m2 * w + delta * delta * na * nb / n;
-        self.squared_error += other.squared_error * w;
-        self.absolute_error += other.absolute_error * w;
+        self.squared_error.add(other.squared_error.value() * w);
+        self.absolute_error.add(other.absolute_error.value() * w);
         self.rows += other.rows * weight;
     }
 
@@ -69,17 +71,19 @@ impl RegressionAccumulator {
     /// Compute the metrics.
     pub fn finish(&self) -> RegressionMetrics {
         let n = self.rows.max(1) as f64;
-        let r2 = if self.squared_error == 0.0 {
+        let (squared_error, absolute_error) =
+            (self.squared_error.value(), self.absolute_error.value());
+        let r2 = if squared_error == 0.0 {
             1.0
         } else if self.m2 == 0.0 {
             0.0
         } else {
-            1.0 - self.squared_error / self.m2
+            1.0 - squared_error / self.m2
         };
         RegressionMetrics {
             rows: self.rows,
-            rmse: (self.squared_error / n).sqrt(),
-            mae: self.absolute_error / n,
+            rmse: (squared_error / n).sqrt(),
+            mae: absolute_error / n,
             r2,
         }
     }
