@@ -194,13 +194,13 @@ impl IntoResponse for ApiError {
 #[non_exhaustive]
 pub enum ServerError {
     /// A model named on the command line failed to load.
-    #[error("model `{name}` ({path}): {message}")]
+    #[error("model `{name}`: {message}")]
     Load {
         /// The model's name.
         name: String,
         /// Its source.
         path: PathBuf,
-        /// What the loader said.
+        /// What the loader said (it names the file).
         message: String,
     },
     /// Two models have the same name.

@@ -7,3 +7,4 @@ mod errors;
 mod eval;
 mod inspect;
 mod score;
+mod serve;

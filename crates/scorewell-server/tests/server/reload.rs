@@ -267,7 +267,10 @@ async fn explicit_models_must_load_at_startup() {
     let err = Repository::open(vec![scorewell_server::ModelSpec::new("bad", &bad)], None)
         .expect_err("a broken model refuses to start");
     let msg = err.to_string();
-    assert!(msg.starts_with("model `bad` ("), "{msg}");
+    assert!(
+        msg.starts_with("model `bad`: ") && msg.contains("bad.json"),
+        "{msg}"
+    );
     let err = Repository::open(vec![], None).expect_err("no models");
     assert!(err.to_string().contains("no models"), "{err}");
     let good = dir.write("m.txt", stump(&["x"], 1.0, 2.0));
