@@ -200,10 +200,9 @@ pub fn run(args: Args) -> Result<()> {
     };
     let input_path = args.input.clone();
     let mut progress = Progress::new(reader.extent(), args.quiet);
-    let mut evaluator: Option<Evaluator> = None;
-    let mut flips: Option<(BatchWriter, PathBuf)> = None;
+    type Flips = Option<(BatchWriter, PathBuf)>;
 
-    let outcome = std::thread::scope(|s| -> Result<()> {
+    let outcome = std::thread::scope(|s| -> Result<(Option<Evaluator>, Flips)> {
         let (tx, rx) = sync_channel::<scorewell_io::Result<RecordBatch>>(2);
         let bytes = reader.bytes_counter();
         s.spawn(move || {
@@ -214,32 +213,35 @@ pub fn run(args: Args) -> Result<()> {
                 }
             }
         });
-        for batch in rx {
-            let batch = batch?;
+        // Metrics run on their own thread, overlapping the scoring of the next batch.
+        let (eval_tx, eval_rx) = sync_channel::<(RecordBatch, Option<RecordBatch>)>(2);
+        let (spec, args, input_path) = (&spec, &args, &input_path);
+        let metrics = s.spawn(move || -> Result<(Option<Evaluator>, Flips)> {
             let context = || format!("{}", input_path.display());
-            let cand = view(&batch, candidate.score(&batch).with_context(context)?)?;
-            let base = match &baseline {
-                Some(b) => Some(view(&batch, b.score(&batch).with_context(context)?)?),
-                None => None,
-            };
-            if evaluator.is_none() {
-                let e = Evaluator::new(
-                    spec.clone(),
-                    &cand.schema(),
-                    base.as_ref().map(|b| b.schema()).as_deref(),
-                )
-                .with_context(context)?;
-                if base.is_some() && e.task() == scorewell_eval::Task::Binary {
-                    let path = args
-                        .flips
-                        .clone()
-                        .unwrap_or_else(|| default_flips_path(&args));
-                    let format = DataFormat::from_path(&path)?;
-                    flips = Some((BatchWriter::create(&path, format, e.flips_schema())?, path));
-                }
-                evaluator = Some(e);
-            }
-            if let Some(e) = evaluator.as_mut() {
+            let mut evaluator: Option<Evaluator> = None;
+            let mut flips: Flips = None;
+            for (cand, base) in eval_rx {
+                let e = match &mut evaluator {
+                    Some(e) => e,
+                    None => {
+                        let e = Evaluator::new(
+                            spec.clone(),
+                            &cand.schema(),
+                            base.as_ref().map(|b| b.schema()).as_deref(),
+                        )
+                        .with_context(context)?;
+                        if base.is_some() && e.task() == scorewell_eval::Task::Binary {
+                            let path = args
+                                .flips
+                                .clone()
+                                .unwrap_or_else(|| default_flips_path(args));
+                            let format = DataFormat::from_path(&path)?;
+                            flips =
+                                Some((BatchWriter::create(&path, format, e.flips_schema())?, path));
+                        }
+                        evaluator.insert(e)
+                    }
+                };
                 let flipped = e.push(&cand, base.as_ref()).with_context(context)?;
                 // The first batch goes out even when empty, so a CSV always has its header.
                 if let (Some(f), Some((w, _))) = (flipped, flips.as_mut())
@@ -248,12 +250,33 @@ pub fn run(args: Args) -> Result<()> {
                     w.write(&f)?;
                 }
             }
-            progress.advance(batch.num_rows() as u64, bytes.load(Ordering::Relaxed));
-        }
-        Ok(())
+            Ok((evaluator, flips))
+        });
+        let scored = (|| -> Result<()> {
+            for batch in rx {
+                let batch = batch?;
+                let context = || format!("{}", input_path.display());
+                let cand = view(&batch, candidate.score(&batch).with_context(context)?)?;
+                let base = match &baseline {
+                    Some(b) => Some(view(&batch, b.score(&batch).with_context(context)?)?),
+                    None => None,
+                };
+                progress.advance(batch.num_rows() as u64, bytes.load(Ordering::Relaxed));
+                if eval_tx.send((cand, base)).is_err() {
+                    break; // the metrics thread failed; its error is reported below
+                }
+            }
+            Ok(())
+        })();
+        drop(eval_tx);
+        let measured = metrics
+            .join()
+            .map_err(|_| anyhow::anyhow!("the metrics thread panicked"))?;
+        scored?;
+        measured
     });
     progress.finish();
-    outcome?;
+    let (evaluator, flips) = outcome?;
     let Some(evaluator) = evaluator else {
         bail!("{}: no rows to evaluate", args.input.display());
     };
