@@ -297,3 +297,35 @@ def test_scoring_from_threads_gives_the_same_results(model: Path, frame: pd.Data
     for t in threads:
         t.join()
     assert len(results) == 80 and all(r == want for r in results)
+
+
+def test_bundles_load_from_zip_folder_and_bytes_like_the_cli(
+    model: Path, frame: pd.DataFrame, tmp_path: Path
+) -> None:
+    from conftest import cli_path
+
+    made = {}
+    for name in ("b.zip", "b"):
+        done = subprocess.run(
+            [str(cli_path()), "bundle", "create", "--model", str(model), "--name", "b",
+             "--output", str(tmp_path / name)],
+            capture_output=True, text=True,
+        )
+        assert done.returncode == 0, done.stderr
+        made[name] = tmp_path / name
+    rows = tmp_path / "rows.parquet"
+    pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), rows)
+    cli = run_cli(made["b.zip"], rows, tmp_path / "out.parquet")
+    assert cli.returncode == 0, cli.stderr
+    want = pq.read_table(tmp_path / "out.parquet")
+    scorers = [
+        scorewell.load(made["b.zip"]),
+        scorewell.load(made["b"]),
+        scorewell.load(made["b.zip"].read_bytes()),
+    ]
+    scorers.append(pickle.loads(pickle.dumps(scorers[1])))
+    for scorer in scorers:
+        assert scorer.outputs == [n for n in want.schema.names if n not in frame.columns]
+        assert_same_outputs(scorer.score(frame), want, scorer.outputs, "bundle")
+    with pytest.raises(scorewell.ScorewellError, match="raw margins"):
+        scorewell.load(made["b.zip"], output_margin=True)
