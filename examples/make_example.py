@@ -8,7 +8,8 @@ Writes (seeded, reproducible with the pinned .venv):
                                     numeric features plus the indices of two string columns
   examples/fraud/features.yaml      the pipeline spec: two string indexers (labels in the order
                                     training used), the model, and decision thresholds
-  examples/fraud/transactions.csv   1000 raw transactions to score; an empty cell = missing
+  examples/fraud/transactions.csv   1000 raw transactions to score, with their `is_fraud` outcome;
+                                    an empty cell = missing
   examples/fraud/expected.csv       xgboost's own probability for each of them (parity check)
   examples/fraud/bundle/            the bundle, made by `scorewell bundle create`
 
@@ -156,6 +157,7 @@ def main() -> None:
     score.loc[rng.random(len(score)) < 0.01, "country"] = "XX"  # a country training never saw
     out = score.copy()
     out.insert(0, "transaction_id", [f"tx{100000 + i}" for i in range(len(out))])
+    out["is_fraud"] = y_score  # the outcome, for `scorewell eval`; the pipeline ignores it
     for col in ("hour", "account_age_days", "n_tx_24h"):
         out[col] = out[col].astype("Int64")  # whole numbers in the CSV; <NA> -> empty cell
     out.to_csv(HERE / "transactions.csv", index=False, na_rep="")

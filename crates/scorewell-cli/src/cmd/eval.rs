@@ -54,14 +54,16 @@ pub struct Args {
     /// An id column, written with each decision flip.
     #[arg(long, value_name = "COLUMN")]
     id: Option<String>,
-    /// The model output to evaluate: `prediction` (multiclass: `prediction_<k>`).
-    #[arg(long, value_name = "COLUMN", default_value = "prediction")]
-    score_column: String,
+    /// The model output to evaluate (multiclass: `<column>_<k>`). Default: the score the
+    /// candidate bundle's decision reads, else `prediction`.
+    #[arg(long, value_name = "COLUMN")]
+    score_column: Option<String>,
     /// Which metrics to compute.
     #[arg(long, value_enum, default_value_t = TaskArg::Auto)]
     task: TaskArg,
     /// Decision thresholds (flag when score >= t), repeated or comma-separated; the first
-    /// decides flips. Default 0.5.
+    /// decides flips. A candidate bundle's decision rules come first (highest first); with
+    /// neither, 0.5.
     #[arg(long, value_delimiter = ',', value_name = "T")]
     threshold: Vec<f64>,
     /// Report the best recall whose precision reaches this (repeatable).
@@ -180,9 +182,29 @@ pub fn run(args: Args) -> Result<()> {
             names.join(", ")
         );
     }
+    // A bundle's decision says which score it acts on and at which thresholds.
+    let decision = if scorewell::bundle::is_bundle(&args.candidate) {
+        scorewell::Bundle::open(&args.candidate)?
+            .manifest()
+            .decision
+            .clone()
+    } else {
+        None
+    };
+    let score_column = match (&args.score_column, &decision) {
+        (Some(column), _) => column.clone(),
+        (None, Some(d)) => d.score.clone(),
+        (None, None) => "prediction".to_string(),
+    };
+    let mut thresholds: Vec<f64> = decision
+        .iter()
+        .filter(|d| d.score == score_column)
+        .flat_map(|d| d.rules.iter().map(|r| r.at_least))
+        .collect();
+    thresholds.extend(args.threshold.iter().copied());
     let spec = EvalSpec {
         label: args.label.clone(),
-        score_column: args.score_column.clone(),
+        score_column,
         id: args.id.clone(),
         group_by: args.group_by.clone(),
         task: match args.task {
@@ -191,7 +213,7 @@ pub fn run(args: Args) -> Result<()> {
             TaskArg::Multiclass => TaskSpec::Multiclass,
             TaskArg::Regression => TaskSpec::Regression,
         },
-        thresholds: args.threshold.clone(),
+        thresholds,
         at_precision: args.at_precision.clone(),
         calibration_bins: args.calibration_bins,
         bootstrap: args.bootstrap,

@@ -339,3 +339,39 @@ fn bundle_kinds_lists_models_and_transforms() {
         assert!(kinds.contains(&kind), "{kinds:?}");
     }
 }
+
+/// `scorewell eval` on a bundle with a decision reads the decision's score column and reports
+/// its thresholds first (the example's outcome column is `is_fraud`).
+#[test]
+fn eval_uses_the_bundle_decision_thresholds() {
+    let dir = Dir::new();
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/fraud");
+    let json = dir.path("metrics.json");
+    let run = scorewell(&[
+        &"eval",
+        &root.join("bundle"),
+        &"-i",
+        &root.join("transactions.csv"),
+        &"--label",
+        &"is_fraud",
+        &"--threshold",
+        &"0.3",
+        &"--json",
+        &json,
+    ]);
+    let table = run.ok();
+    assert!(
+        table.contains("precision@0.5") && table.contains("recall@0.2"),
+        "{table}"
+    );
+    let metrics: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&json).expect("json")).expect("parse");
+    let thresholds: Vec<f64> = metrics["candidate"]["at_thresholds"]
+        .as_array()
+        .expect("array")
+        .iter()
+        .map(|t| t["threshold"].as_f64().expect("number"))
+        .collect();
+    assert_eq!(thresholds, [0.5, 0.2, 0.3]);
+    assert_eq!(metrics["rows"]["evaluated"], 1000);
+}
