@@ -18,6 +18,12 @@ trap 'rm -rf "$fresh"' EXIT
 .venv/bin/python tests/conformance/generate/generate.py --out "$fresh" >/dev/null
 SCOREWELL_CONFORMANCE_DIR="$fresh" cargo test --locked -p scorewell-cli --test conformance
 
+echo "== eval: parity with scikit-learn on freshly generated cases"
+bash scripts/check-eval-conformance.sh
+
+echo "== eval: the HTML report renders in headless Chromium (installs Debian's chromium if missing)"
+bash scripts/check-report.sh
+
 echo "== slim builds (one format each, as a serverless package would)"
 cargo check --locked -p scorewell --no-default-features --features xgboost
 cargo check --locked -p scorewell --no-default-features --features lightgbm
