@@ -301,7 +301,15 @@ impl ModelSlot {
             Ok(Err(e)) => return self.fail(e.to_string(), metrics),
             Err(_) => return self.fail("the model loader panicked".into(), metrics),
         };
-        let version = (self.generation.fetch_add(1, Ordering::Relaxed) + 1).to_string();
+        let generation = self.generation.fetch_add(1, Ordering::Relaxed) + 1;
+        // A bundle names its own version; a bare model file is numbered by loads.
+        let version = if scorewell::bundle::is_bundle(&self.path) {
+            scorewell::Bundle::open(&self.path)
+                .map(|b| b.manifest().version.clone())
+                .unwrap_or_else(|_| generation.to_string())
+        } else {
+            generation.to_string()
+        };
         let model = LoadedModel::new(&self.name, scorer, version.clone(), digest, took);
         metrics.loaded(&self.name, &version, &model.digest, took);
         tracing::info!(
