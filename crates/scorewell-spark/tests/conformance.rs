@@ -1,0 +1,166 @@
+//! Spark conformance: every case under `tests/conformance/spark/cases/` holds a model saved by
+//! real Spark, the rows given to its `transform`, and Spark's outputs
+//! (`tests/conformance/spark/generate.py`). Each case is loaded and scored here and every output
+//! column compared: vectors element-wise, strings and token lists exactly, numbers within the
+//! case's `rtol`/`atol` (`|got - expected| <= atol + rtol * |expected|`).
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use arrow_array::cast::AsArray;
+use arrow_array::types::{Float64Type, Int32Type, Int64Type};
+use arrow_array::{Array, ArrayRef, RecordBatch};
+use arrow_schema::DataType;
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use scorewell_core::vector::VectorColumn;
+
+fn cases_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/conformance/spark/cases")
+}
+
+fn read_parquet(path: &Path) -> RecordBatch {
+    let file = std::fs::File::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let reader = ParquetRecordBatchReaderBuilder::try_new(file)
+        .and_then(|b| b.build())
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let batches: Vec<RecordBatch> = reader.map(|b| b.expect("batch")).collect();
+    let schema = batches.first().expect("a batch").schema();
+    arrow_select::concat::concat_batches(&schema, &batches).expect("concat")
+}
+
+#[derive(Debug, PartialEq)]
+enum Cell {
+    Null,
+    Num(f64),
+    Text(String),
+    Texts(Vec<Option<String>>),
+    Vector(Vec<f64>),
+}
+
+fn cell(col: &ArrayRef, row: usize, name: &str) -> Cell {
+    if col.is_null(row) {
+        return Cell::Null;
+    }
+    match col.data_type() {
+        DataType::Float64 => Cell::Num(col.as_primitive::<Float64Type>().value(row)),
+        DataType::Int32 => Cell::Num(f64::from(col.as_primitive::<Int32Type>().value(row))),
+        DataType::Int64 => Cell::Num(col.as_primitive::<Int64Type>().value(row) as f64),
+        DataType::Utf8 => Cell::Text(col.as_string::<i32>().value(row).to_string()),
+        DataType::List(f) if f.data_type() == &DataType::Utf8 => {
+            let v = col.as_list::<i32>().value(row);
+            let s = v.as_string::<i32>();
+            Cell::Texts(
+                (0..s.len())
+                    .map(|i| (!s.is_null(i)).then(|| s.value(i).to_string()))
+                    .collect(),
+            )
+        }
+        _ => {
+            let v = VectorColumn::try_new(col, name).expect("a vector column");
+            Cell::Vector(v.get(row).map(|r| r.to_dense()).unwrap_or_default())
+        }
+    }
+}
+
+fn close(got: f64, want: f64, rtol: f64, atol: f64) -> bool {
+    if want.is_nan() {
+        return got.is_nan();
+    }
+    if want.is_infinite() {
+        return got == want;
+    }
+    (got - want).abs() <= atol + rtol * want.abs()
+}
+
+fn same(got: &Cell, want: &Cell, rtol: f64, atol: f64) -> bool {
+    match (got, want) {
+        (Cell::Num(g), Cell::Num(w)) => close(*g, *w, rtol, atol),
+        (Cell::Vector(g), Cell::Vector(w)) => {
+            g.len() == w.len() && g.iter().zip(w).all(|(g, w)| close(*g, *w, rtol, atol))
+        }
+        _ => got == want,
+    }
+}
+
+/// Scores one case; returns its mismatches (empty when it conforms).
+fn run_case(dir: &Path) -> Vec<String> {
+    let text = std::fs::read_to_string(dir.join("case.toml")).expect("case.toml");
+    let case: toml::Table = text.parse().expect("case.toml parses");
+    // SCOREWELL_SPARK_RTOL / _ATOL override the case's tolerances (0 checks bit-exactness).
+    let env = |k: &str| std::env::var(k).ok().and_then(|v| v.parse::<f64>().ok());
+    let rtol =
+        env("SCOREWELL_SPARK_RTOL").unwrap_or_else(|| case["rtol"].as_float().expect("rtol"));
+    let atol =
+        env("SCOREWELL_SPARK_ATOL").unwrap_or_else(|| case["atol"].as_float().expect("atol"));
+    let model = dir.join(case["model"].as_str().expect("model"));
+    let scorer = match scorewell_spark::load(&model) {
+        Ok(s) => s,
+        Err(e) => return vec![format!("load: {e}")],
+    };
+    let input = read_parquet(&dir.join(case["input"].as_str().expect("input")));
+    let expected = read_parquet(&dir.join(case["expected"].as_str().expect("expected")));
+    let scored = match scorer.score(&input) {
+        Ok(b) => b,
+        Err(e) => return vec![format!("score: {e}")],
+    };
+    let mut problems = Vec::new();
+    if scored.num_rows() != expected.num_rows() {
+        return vec![format!(
+            "rows: got {}, Spark kept {}",
+            scored.num_rows(),
+            expected.num_rows()
+        )];
+    }
+    let schema = expected.schema();
+    for (field, want_col) in schema.fields().iter().zip(expected.columns()) {
+        let name = field.name();
+        let Some(got_col) = scored.column_by_name(name) else {
+            problems.push(format!("column `{name}`: not produced"));
+            continue;
+        };
+        let got_col: ArrayRef = Arc::clone(got_col);
+        let mut bad = 0;
+        for row in 0..expected.num_rows() {
+            let (g, w) = (cell(&got_col, row, name), cell(want_col, row, name));
+            if !same(&g, &w, rtol, atol) {
+                if bad < 3 {
+                    problems.push(format!(
+                        "column `{name}`, row {row}:\n    expected {w:?}\n    got      {g:?}"
+                    ));
+                }
+                bad += 1;
+            }
+        }
+        if bad > 3 {
+            problems.push(format!("column `{name}`: {bad} rows differ in all"));
+        }
+    }
+    problems
+}
+
+#[test]
+fn every_spark_case_matches_spark_transform() {
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(cases_dir())
+        .expect("cases folder")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.join("case.toml").is_file())
+        .collect();
+    dirs.sort();
+    assert!(dirs.len() >= 10, "expected the committed Spark cases");
+    let only = std::env::var("SPARK_CASE").ok();
+    let mut failed = Vec::new();
+    for dir in &dirs {
+        let name = dir.file_name().expect("name").to_string_lossy().to_string();
+        if only.as_ref().is_some_and(|o| !name.contains(o.as_str())) {
+            continue;
+        }
+        let problems = run_case(dir);
+        if problems.is_empty() {
+            eprintln!("ok    {name}");
+        } else {
+            eprintln!("FAIL  {name}\n  {}", problems.join("\n  "));
+            failed.push(name);
+        }
+    }
+    assert!(failed.is_empty(), "cases differing from Spark: {failed:?}");
+}

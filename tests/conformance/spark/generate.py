@@ -1,0 +1,520 @@
+"""Train small seeded Spark ML pipelines in local mode, save them with `model.save`, and store
+Spark's own `transform` outputs next to them, for scorewell's Spark conformance test
+(crates/scorewell-spark/tests/conformance.rs).
+
+    .venv/bin/python tests/conformance/spark/generate.py [case ...]
+
+Each case becomes tests/conformance/spark/cases/<case>/:
+
+    model/            the PipelineModel (or single model) exactly as `save` wrote it
+    input.parquet     the rows given to `transform` (plain columns: strings, doubles, ints)
+    expected.parquet  `id` plus every output column Spark's transform added; vectors densified
+                      to list<double>, token arrays as list<string>, scalars as Spark typed them
+    case.toml         description, spark_version, rtol, atol, rows, outputs
+
+Everything is seeded and the data is tiny, so regenerating with the same PySpark gives the
+same model files up to uids and timestamps.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+HERE = Path(__file__).resolve().parent
+CASES = HERE / "cases"
+
+os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+
+from pyspark.sql import SparkSession  # noqa: E402
+from pyspark.sql import types as T  # noqa: E402
+from pyspark.ml import Pipeline, PipelineModel  # noqa: E402
+from pyspark.ml import feature as F  # noqa: E402
+from pyspark.ml import classification as C  # noqa: E402
+from pyspark.ml import regression as R  # noqa: E402
+from pyspark.ml.clustering import KMeans  # noqa: E402
+from pyspark.ml.linalg import VectorUDT  # noqa: E402
+
+spark = (
+    SparkSession.builder.master("local[1]")
+    .appName("scorewell-spark-conformance")
+    .config("spark.ui.enabled", "false")
+    .config("spark.sql.shuffle.partitions", "1")
+    .config("spark.driver.memory", "1g")
+    .getOrCreate()
+)
+spark.sparkContext.setLogLevel("ERROR")
+SPARK_VERSION = spark.version
+
+PA_TYPES = {
+    T.StringType: pa.string(),
+    T.DoubleType: pa.float64(),
+    T.IntegerType: pa.int32(),
+    T.LongType: pa.int64(),
+    T.BooleanType: pa.bool_(),
+}
+
+
+def spark_schema(columns: dict) -> T.StructType:
+    fields = []
+    for name, (kind, _) in columns.items():
+        dt = {"str": T.StringType(), "f64": T.DoubleType(), "i32": T.IntegerType(), "i64": T.LongType()}[kind]
+        fields.append(T.StructField(name, dt, True))
+    return T.StructType(fields)
+
+
+def frame(columns: dict):
+    """columns: name -> (kind, list). Returns (spark df, pyarrow table) with the same rows."""
+    n = len(next(iter(columns.values()))[1])
+    rows = [tuple(col[1][i] for col in columns.values()) for i in range(n)]
+    df = spark.createDataFrame(rows, spark_schema(columns)).coalesce(1)
+    arrays = {}
+    for name, (kind, values) in columns.items():
+        t = {"str": pa.string(), "f64": pa.float64(), "i32": pa.int32(), "i64": pa.int64()}[kind]
+        arrays[name] = pa.array(values, type=t)
+    return df, pa.table(arrays)
+
+
+def to_arrow(field: T.StructField, values: list) -> pa.Array:
+    dt = field.dataType
+    if isinstance(dt, VectorUDT):
+        return pa.array(
+            [None if v is None else [float(x) for x in v.toArray()] for v in values],
+            type=pa.list_(pa.float64()),
+        )
+    if isinstance(dt, T.ArrayType) and isinstance(dt.elementType, T.StringType):
+        return pa.array(values, type=pa.list_(pa.string()))
+    for cls, t in PA_TYPES.items():
+        if isinstance(dt, cls):
+            return pa.array(values, type=t)
+    raise TypeError(f"{field.name}: no arrow type for {dt}")
+
+
+def save_case(name, description, model, test_cols, *, rtol=1e-9, atol=1e-12, notes=()):
+    out = CASES / name
+    if out.exists():
+        shutil.rmtree(out)
+    out.mkdir(parents=True)
+    model.save(str(out / "model"))
+    # Read the model back from disk, so the expected outputs are those of the saved files.
+    loaded = PipelineModel.load(str(out / "model")) if isinstance(model, PipelineModel) else type(model).load(str(out / "model"))
+    df, table = frame(test_cols)
+    pq.write_table(table, out / "input.parquet", compression="zstd")
+    scored = loaded.transform(df)
+    new = [f for f in scored.schema.fields if f.name not in test_cols]
+    rows = scored.select(["id"] + [f.name for f in new]).collect()
+    arrays = {"id": pa.array([r["id"] for r in rows], type=pa.int64())}
+    for f in new:
+        arrays[f.name] = to_arrow(f, [r[f.name] for r in rows])
+    pq.write_table(pa.table(arrays), out / "expected.parquet", compression="zstd")
+    # Spark writes .crc side files and _SUCCESS markers; the reader ignores them, keep the case small.
+    for p in (out / "model").rglob("*"):
+        if p.name.startswith(".") and p.name.endswith(".crc"):
+            p.unlink()
+    lines = [
+        f'description = "{description}"',
+        'producer = "pyspark"',
+        f'spark_version = "{SPARK_VERSION}"',
+        'model = "model"',
+        'input = "input.parquet"',
+        'expected = "expected.parquet"',
+        f"rows = {len(rows)}",
+        "outputs = [" + ", ".join(f'"{f.name}"' for f in new) + "]",
+        f"rtol = {rtol!r}",
+        f"atol = {atol!r}",
+    ]
+    lines += [f"# note: {n}" for n in notes]
+    (out / "case.toml").write_text("\n".join(lines) + "\n")
+    print(f"{name}: {len(rows)} rows, outputs {[f.name for f in new]}")
+
+
+rng = np.random.default_rng(20261122)
+
+
+def maybe(values, p_null, r):
+    return [None if r.random() < p_null else v for v in values]
+
+
+# ---------------------------------------------------------------------------------------------
+# data sets
+
+WORDS = (
+    "free money win prize now click offer cheap deal urgent meeting report project schedule "
+    "lunch team update review budget quarter invoice the a to of and is in for on you your "
+    "with this that our we are be it please thanks hello"
+).split()
+SPAM = set("free money win prize now click offer cheap deal urgent".split())
+
+
+def emails(n, r, with_null=False):
+    texts, labels = [], []
+    for _ in range(n):
+        k = int(r.integers(4, 12))
+        words = [WORDS[int(i)] for i in r.integers(0, len(WORDS), k)]
+        spam = sum(w in SPAM for w in words)
+        texts.append(" ".join(w.upper() if r.random() < 0.2 else w for w in words) + ("!" if r.random() < 0.3 else ""))
+        labels.append(1.0 if spam >= 2 else 0.0)
+    return texts, labels
+
+
+CITIES = ["paris", "london", "berlin", "rome", "madrid"]
+DEVICES = ["ios", "android", "web"]
+
+
+def mixed(n, r, unseen=False, nulls=False):
+    city = [CITIES[int(i)] for i in r.integers(0, len(CITIES), n)]
+    device = [DEVICES[int(i)] for i in r.integers(0, len(DEVICES), n)]
+    amount = [float(round(x, 3)) for x in r.gamma(2.0, 50.0, n)]
+    age = [float(int(x)) for x in r.integers(18, 80, n)]
+    score = [float(x) for x in r.normal(0.0, 1.0, n)]
+    if unseen:
+        for i in range(0, n, 7):
+            city[i] = "tokyo"
+        for i in range(3, n, 11):
+            device[i] = "tv"
+    if nulls:
+        for i in range(2, n, 9):
+            city[i] = None
+        for i in range(5, n, 13):
+            amount[i] = None
+        for i in range(4, n, 10):
+            age[i] = float("nan")
+    label3 = []
+    label2 = []
+    for c, d, a, g, s in zip(city, device, amount, age, score):
+        a = a or 0.0
+        z = (0.01 * a) + (0.5 if c in ("paris", "rome") else -0.3) + (0.4 if d == "ios" else 0.0) + s
+        label2.append(1.0 if z > 1.2 else 0.0)
+        label3.append(0.0 if z < 0.6 else (1.0 if z < 1.6 else 2.0))
+    return dict(city=city, device=device, amount=amount, age=age, score=score, label2=label2, label3=label3)
+
+
+def cols(d, **kinds):
+    return {k: (kinds.get(k, "f64" if k not in ("city", "device", "text") else "str"), v) for k, v in d.items()}
+
+
+def with_id(d):
+    n = len(next(iter(d.values()))[1])
+    return {"id": ("i64", list(range(n))), **d}
+
+
+# ---------------------------------------------------------------------------------------------
+# cases
+
+
+def case_text_lr():
+    r = np.random.default_rng(1)
+    texts, labels = emails(300, r)
+    train, _ = frame({"text": ("str", texts), "label": ("f64", labels)})
+    stages = [
+        F.Tokenizer(inputCol="text", outputCol="words"),
+        F.StopWordsRemover(inputCol="words", outputCol="filtered"),
+        F.HashingTF(inputCol="filtered", outputCol="tf", numFeatures=64),
+        F.IDF(inputCol="tf", outputCol="tfidf", minDocFreq=1),
+        C.LogisticRegression(featuresCol="tfidf", labelCol="label", maxIter=50, regParam=0.01),
+    ]
+    model = Pipeline(stages=stages).fit(train)
+    t, _ = emails(60, np.random.default_rng(2))
+    t[3] = ""
+    t[4] = "Free FREE money, now!  click"
+    save_case("text_lr", "Tokenizer -> StopWordsRemover -> HashingTF -> IDF -> binomial LogisticRegression (email spam)",
+              model, with_id({"text": ("str", t)}), rtol=1e-9)
+
+
+def mixed_features(handle="keep"):
+    return [
+        F.StringIndexer(inputCols=["city", "device"], outputCols=["city_idx", "device_idx"], handleInvalid=handle),
+        F.OneHotEncoder(inputCols=["city_idx", "device_idx"], outputCols=["city_oh", "device_oh"], handleInvalid="keep" if handle == "keep" else "error"),
+        F.VectorAssembler(inputCols=["city_oh", "device_oh", "amount", "age", "score"], outputCol="features", handleInvalid=handle),
+    ]
+
+
+def case_mixed_rf():
+    d = mixed(400, np.random.default_rng(3))
+    train, _ = frame(cols(d))
+    rf = C.RandomForestClassifier(featuresCol="features", labelCol="label3", numTrees=12, maxDepth=5, seed=7)
+    model = Pipeline(stages=mixed_features() + [rf]).fit(train)
+    t = mixed(80, np.random.default_rng(4), unseen=True)
+    del t["label2"], t["label3"]
+    save_case("mixed_rf", "StringIndexer(multi, keep) + OneHotEncoder + VectorAssembler + 3-class RandomForestClassifier; unseen labels",
+              model, with_id(cols(t)))
+
+
+def case_mixed_gbt():
+    d = mixed(400, np.random.default_rng(5))
+    train, _ = frame(cols(d))
+    gbt = C.GBTClassifier(featuresCol="features", labelCol="label2", maxIter=15, maxDepth=3, seed=7)
+    model = Pipeline(stages=mixed_features() + [gbt]).fit(train)
+    t = mixed(80, np.random.default_rng(6), unseen=True)
+    del t["label2"], t["label3"]
+    save_case("mixed_gbt", "StringIndexer(multi, keep) + OneHotEncoder + VectorAssembler + GBTClassifier; unseen labels",
+              model, with_id(cols(t)))
+
+
+def case_categorical_trees():
+    # Indexed strings assembled without one-hot: Spark's trees get categorical splits.
+    d = mixed(400, np.random.default_rng(7))
+    train, _ = frame(cols(d))
+    stages = [
+        F.StringIndexer(inputCols=["city", "device"], outputCols=["city_idx", "device_idx"], handleInvalid="keep"),
+        F.VectorAssembler(inputCols=["city_idx", "device_idx", "amount", "age", "score"], outputCol="features"),
+        C.DecisionTreeClassifier(featuresCol="features", labelCol="label3", maxDepth=5, predictionCol="dt_pred",
+                                 rawPredictionCol="dt_raw", probabilityCol="dt_prob", seed=1),
+        R.DecisionTreeRegressor(featuresCol="features", labelCol="amount", maxDepth=5, predictionCol="dtr_pred", seed=1),
+        R.RandomForestRegressor(featuresCol="features", labelCol="score", numTrees=8, maxDepth=4, predictionCol="rfr_pred", seed=3),
+        R.GBTRegressor(featuresCol="features", labelCol="score", maxIter=10, maxDepth=3, predictionCol="gbtr_pred", seed=3),
+    ]
+    model = Pipeline(stages=stages).fit(train)
+    t = mixed(80, np.random.default_rng(8), unseen=True)
+    del t["label2"], t["label3"]
+    save_case("trees_categorical", "StringIndexer + VectorAssembler (categorical features) + DecisionTree classifier/regressor, RandomForestRegressor, GBTRegressor",
+              model, with_id(cols(t)))
+
+
+def case_skip_nulls():
+    d = mixed(300, np.random.default_rng(9))
+    train, _ = frame(cols(d))
+    stages = mixed_features("skip") + [C.LogisticRegression(featuresCol="features", labelCol="label3", maxIter=30, regParam=0.05)]
+    model = Pipeline(stages=stages).fit(train)
+    t = mixed(90, np.random.default_rng(10), unseen=True, nulls=True)
+    del t["label2"], t["label3"]
+    save_case("skip_unseen_nulls", "handleInvalid=skip (StringIndexer, VectorAssembler) with unseen labels, null strings, null and NaN numbers; multinomial LogisticRegression",
+              model, with_id(cols(t)))
+
+
+def case_keep_nulls():
+    d = mixed(300, np.random.default_rng(11))
+    train, _ = frame(cols(d))
+    stages = [
+        F.StringIndexer(inputCol="city", outputCol="city_idx", handleInvalid="keep", stringOrderType="alphabetAsc"),
+        F.StringIndexer(inputCol="device", outputCol="device_idx", handleInvalid="keep"),
+        F.OneHotEncoder(inputCols=["city_idx", "device_idx"], outputCols=["city_oh", "device_oh"], dropLast=False),
+        F.VectorAssembler(inputCols=["city_oh", "device_oh", "amount", "age"], outputCol="features", handleInvalid="keep"),
+        C.LogisticRegression(featuresCol="features", labelCol="label2", maxIter=30, regParam=0.01, threshold=0.3),
+    ]
+    model = Pipeline(stages=stages).fit(train)
+    t = mixed(90, np.random.default_rng(12), unseen=True, nulls=True)
+    del t["label2"], t["label3"]
+    save_case("keep_unseen_nulls", "handleInvalid=keep (StringIndexer single-column, VectorAssembler) with unseen labels and nulls; OneHot dropLast=false; binomial LR threshold 0.3",
+              model, with_id(cols(t)))
+
+
+def numeric_data(n, r):
+    x = r.normal(0.0, 1.0, (n, 4)) * [1.0, 3.0, 0.5, 10.0] + [0.0, 5.0, -1.0, 20.0]
+    y = x @ [1.5, -0.7, 2.0, 0.1] + r.normal(0, 0.3, n)
+    return {
+        "x0": [float(v) for v in x[:, 0]],
+        "x1": [float(v) for v in x[:, 1]],
+        "x2": [float(v) for v in x[:, 2]],
+        "x3": [float(v) for v in x[:, 3]],
+        "y": [float(v) for v in y],
+        "yb": [1.0 if v > np.median(y) else 0.0 for v in y],
+        "ycount": [float(r.poisson(np.exp(0.1 * v[0] + 0.5))) for v in x],
+        "ypos": [float(np.exp(0.2 * v[0]) + 0.1) for v in x],
+        "y3": [float(0 if v[0] < -0.5 else (1 if v[0] < 0.5 else 2)) for v in x],
+    }
+
+
+NUM = ["x0", "x1", "x2", "x3"]
+
+
+def num_cols(d):
+    return {k: ("f64", v) for k, v in d.items()}
+
+
+def strip_labels(d):
+    return {k: v for k, v in d.items() if k in NUM}
+
+
+def case_scalers():
+    d = numeric_data(200, np.random.default_rng(13))
+    train, _ = frame(num_cols(d))
+    stages = [
+        F.VectorAssembler(inputCols=NUM, outputCol="raw"),
+        F.StandardScaler(inputCol="raw", outputCol="std", withMean=True, withStd=True),
+        F.StandardScaler(inputCol="raw", outputCol="std_only"),
+        F.MinMaxScaler(inputCol="raw", outputCol="minmax", min=-1.0, max=2.0),
+        F.MaxAbsScaler(inputCol="raw", outputCol="maxabs"),
+        F.Normalizer(inputCol="raw", outputCol="l2"),
+        F.Normalizer(inputCol="raw", outputCol="l1", p=1.0),
+        F.Normalizer(inputCol="raw", outputCol="linf", p=float("inf")),
+        F.ElementwiseProduct(inputCol="std", outputCol="weighted", scalingVec=[0.5, -1.0, 2.0, 0.0]),
+        F.VectorSlicer(inputCol="weighted", outputCol="sliced", indices=[0, 2]),
+        R.LinearRegression(featuresCol="std", labelCol="y", predictionCol="lin_pred", regParam=0.01),
+    ]
+    model = Pipeline(stages=stages).fit(train)
+    t = strip_labels(numeric_data(50, np.random.default_rng(14)))
+    save_case("scalers_linear", "VectorAssembler + StandardScaler (two configs), MinMaxScaler, MaxAbsScaler, Normalizer (p=2, 1, inf), ElementwiseProduct, VectorSlicer, LinearRegression",
+              model, with_id(num_cols(t)))
+
+
+def case_imputer_buckets():
+    r = np.random.default_rng(15)
+    d = numeric_data(200, r)
+    for i in range(0, 200, 9):
+        d["x0"][i] = None
+    for i in range(1, 200, 7):
+        d["x1"][i] = float("nan")
+    train, _ = frame(num_cols(d))
+    stages = [
+        F.Imputer(inputCols=["x0", "x1"], outputCols=["x0_imp", "x1_imp"], strategy="median"),
+        F.Imputer(inputCol="x2", outputCol="x2_imp", strategy="mean", missingValue=-1.0),
+        F.Bucketizer(inputCol="x3", outputCol="x3_bucket", splits=[-float("inf"), 10.0, 20.0, 30.0, float("inf")]),
+        F.Bucketizer(inputCols=["x0", "x1"], outputCols=["x0_bucket", "x1_bucket"],
+                     splitsArray=[[-float("inf"), -1.0, 0.0, 1.0, float("inf")], [-float("inf"), 0.0, 5.0, float("inf")]], handleInvalid="keep"),
+        F.Binarizer(inputCol="x2_imp", outputCol="x2_bin", threshold=-1.0),
+        F.Binarizer(inputCols=["x0_imp", "x3"], outputCols=["x0_bin", "x3_bin"], thresholds=[0.0, 20.0]),
+        F.VectorAssembler(inputCols=["x0_imp", "x1_imp", "x2_imp", "x3_bucket", "x0_bucket", "x1_bucket"], outputCol="features", handleInvalid="keep"),
+        F.Binarizer(inputCol="features", outputCol="features_bin", threshold=1.0),
+        F.VectorAssembler(inputCols=["x0_imp", "x1_imp", "x2_imp", "x3_bucket"], outputCol="svc_features"),
+        C.LinearSVC(featuresCol="svc_features", labelCol="yb", maxIter=30, regParam=0.01, predictionCol="svc_pred", rawPredictionCol="svc_raw"),
+    ]
+    model = Pipeline(stages=stages).fit(train)
+    t = strip_labels(numeric_data(60, np.random.default_rng(16)))
+    for i in range(0, 60, 5):
+        t["x0"][i] = None
+    for i in range(2, 60, 6):
+        t["x1"][i] = float("nan")
+    for i in range(3, 60, 8):
+        t["x2"][i] = -1.0
+    save_case("imputer_bucketizer_binarizer", "Imputer (multi median, single mean with missingValue=-1), Bucketizer (single, multi keep), Binarizer (scalar, multi, vector), LinearSVC",
+              model, with_id(num_cols(t)))
+
+
+def case_text_nb():
+    r = np.random.default_rng(17)
+    texts, labels = emails(300, r)
+    train, _ = frame({"text": ("str", texts), "label": ("f64", labels)})
+    stages = [
+        F.RegexTokenizer(inputCol="text", outputCol="tokens", pattern="\\w+", gaps=False, minTokenLength=2),
+        F.NGram(inputCol="tokens", outputCol="bigrams", n=2),
+        F.CountVectorizer(inputCol="tokens", outputCol="counts", vocabSize=40, minDF=2.0),
+        F.CountVectorizer(inputCol="bigrams", outputCol="bigram_presence", vocabSize=30, binary=True),
+        F.HashingTF(inputCol="tokens", outputCol="hashed_binary", numFeatures=32, binary=True),
+        F.StopWordsRemover(inputCol="tokens", outputCol="kept", stopWords=["the", "A", "to"], caseSensitive=True),
+        C.NaiveBayes(featuresCol="counts", labelCol="label", modelType="multinomial", smoothing=1.0,
+                     predictionCol="nb_pred", rawPredictionCol="nb_raw", probabilityCol="nb_prob"),
+        C.NaiveBayes(featuresCol="counts", labelCol="label", modelType="complement",
+                     predictionCol="cnb_pred", rawPredictionCol="cnb_raw", probabilityCol="cnb_prob"),
+        C.NaiveBayes(featuresCol="bigram_presence", labelCol="label", modelType="bernoulli",
+                     predictionCol="bnb_pred", rawPredictionCol="bnb_raw", probabilityCol="bnb_prob"),
+    ]
+    model = Pipeline(stages=stages).fit(train)
+    t, _ = emails(50, np.random.default_rng(18))
+    save_case("text_countvec_naive_bayes", "RegexTokenizer + NGram + CountVectorizer (counts, binary) + HashingTF binary + StopWordsRemover (custom, case-sensitive) + NaiveBayes multinomial/complement/bernoulli",
+              model, with_id({"text": ("str", t)}))
+
+
+def case_glr():
+    d = numeric_data(300, np.random.default_rng(19))
+    train, _ = frame(num_cols(d))
+    a = F.VectorAssembler(inputCols=NUM, outputCol="features")
+    glrs = [
+        R.GeneralizedLinearRegression(family="gaussian", labelCol="y", predictionCol="gauss", linkPredictionCol="gauss_link"),
+        R.GeneralizedLinearRegression(family="gaussian", link="log", labelCol="ypos", predictionCol="gauss_log"),
+        R.GeneralizedLinearRegression(family="poisson", labelCol="ycount", predictionCol="poisson"),
+        R.GeneralizedLinearRegression(family="poisson", link="sqrt", labelCol="ycount", predictionCol="poisson_sqrt"),
+        R.GeneralizedLinearRegression(family="binomial", labelCol="yb", predictionCol="binom", linkPredictionCol="binom_link"),
+        R.GeneralizedLinearRegression(family="binomial", link="probit", labelCol="yb", predictionCol="binom_probit"),
+        R.GeneralizedLinearRegression(family="binomial", link="cloglog", labelCol="yb", predictionCol="binom_cloglog"),
+        R.GeneralizedLinearRegression(family="gamma", labelCol="ypos", predictionCol="gamma_inv"),
+        R.GeneralizedLinearRegression(family="gamma", link="log", labelCol="ypos", predictionCol="gamma_log"),
+        R.GeneralizedLinearRegression(family="tweedie", variancePower=1.5, labelCol="ycount", predictionCol="tweedie"),
+        R.GeneralizedLinearRegression(family="tweedie", variancePower=1.2, linkPower=0.0, labelCol="ycount", predictionCol="tweedie_log"),
+    ]
+    model = Pipeline(stages=[a] + glrs).fit(train)
+    t = strip_labels(numeric_data(40, np.random.default_rng(20)))
+    save_case("glr_families", "GeneralizedLinearRegression: gaussian (identity, log), poisson (log, sqrt), binomial (logit, probit, cloglog), gamma (inverse, log), tweedie (power, log)",
+              model, with_id(num_cols(t)))
+
+
+def case_multiclass_models():
+    d = numeric_data(300, np.random.default_rng(21))
+    train, _ = frame(num_cols(d))
+    stages = [
+        F.VectorAssembler(inputCols=NUM, outputCol="features"),
+        F.StandardScaler(inputCol="features", outputCol="scaled", withMean=True),
+        C.LogisticRegression(featuresCol="scaled", labelCol="y3", maxIter=50, regParam=0.01, thresholds=[0.5, 0.2, 0.3],
+                             predictionCol="lr_pred", rawPredictionCol="lr_raw", probabilityCol="lr_prob"),
+        C.MultilayerPerceptronClassifier(featuresCol="scaled", labelCol="y3", layers=[4, 6, 5, 3], maxIter=60, seed=5,
+                                         predictionCol="mlp_pred", rawPredictionCol="mlp_raw", probabilityCol="mlp_prob"),
+        C.NaiveBayes(featuresCol="features", labelCol="y3", modelType="gaussian",
+                     predictionCol="gnb_pred", rawPredictionCol="gnb_raw", probabilityCol="gnb_prob"),
+        KMeans(featuresCol="scaled", k=4, seed=3, predictionCol="cluster"),
+        KMeans(featuresCol="features", k=3, seed=3, distanceMeasure="cosine", predictionCol="cluster_cos"),
+        C.RandomForestClassifier(featuresCol="features", labelCol="y3", numTrees=6, maxDepth=4, seed=2,
+                                 predictionCol="rf_pred", rawPredictionCol="rf_raw", probabilityCol="rf_prob"),
+    ]
+    model = Pipeline(stages=stages).fit(train)
+    t = strip_labels(numeric_data(50, np.random.default_rng(22)))
+    save_case("multiclass_models", "multinomial LogisticRegression with thresholds, MultilayerPerceptronClassifier, NaiveBayes gaussian, KMeans (euclidean, cosine), RandomForestClassifier",
+              model, with_id(num_cols(t)), rtol=1e-9)
+
+
+def case_index_to_string_nested():
+    d = mixed(300, np.random.default_rng(23))
+    d["outcome"] = [["low", "mid", "high"][int(v)] for v in d["label3"]]
+    train, _ = frame(cols(d, outcome="str"))
+    inner = Pipeline(stages=[
+        F.StringIndexer(inputCol="city", outputCol="city_idx", handleInvalid="keep"),
+        F.StringIndexer(inputCol="outcome", outputCol="label"),
+    ])
+    features = F.VectorAssembler(inputCols=["city_idx", "amount", "score"], outputCol="features")
+    lr = C.LogisticRegression(featuresCol="features", labelCol="label", maxIter=30)
+    inner_model = inner.fit(train)
+    labels = inner_model.stages[1].labels
+    outer = Pipeline(stages=[inner_model, features, lr,
+                             F.IndexToString(inputCol="prediction", outputCol="predicted_outcome", labels=labels)])
+    model = outer.fit(train)
+    t = mixed(40, np.random.default_rng(24), unseen=True)
+    t["outcome"] = ["low"] * 40
+    del t["label2"], t["label3"], t["device"], t["age"]
+    save_case("nested_pipeline_index_to_string", "a PipelineModel nested inside a PipelineModel; IndexToString with labels",
+              model, with_id(cols(t, outcome="str")))
+
+
+def case_single_stage():
+    train, _ = frame({"id": ("i64", [0]), "x0": ("f64", [1.0])})
+    b = F.Bucketizer(inputCol="x0", outputCol="bucket", splits=[-float("inf"), -1.0, 0.0, 1.0, float("inf")], handleInvalid="keep")
+    t = strip_labels(numeric_data(20, np.random.default_rng(25)))
+    t["x0"][3] = float("nan")
+    t["x0"][4] = None
+    save_case("single_bucketizer", "a single transformer saved on its own (Bucketizer, not in a PipelineModel)",
+              b, with_id(num_cols(t)))
+
+
+def case_string_numeric_indexer():
+    r = np.random.default_rng(26)
+    n = 200
+    codes = [float(v) for v in r.integers(0, 5, n)]
+    train, _ = frame({"code": ("f64", codes), "word": ("str", [["x", "y", "z"][int(v) % 3] for v in codes])})
+    stages = [
+        F.StringIndexer(inputCol="code", outputCol="code_idx", handleInvalid="keep", stringOrderType="alphabetDesc"),
+        F.StringIndexer(inputCol="word", outputCol="word_idx", stringOrderType="frequencyAsc"),
+        F.IndexToString(inputCol="word_idx", outputCol="word_back"),
+    ]
+    model = Pipeline(stages=stages).fit(train)
+    tc = [0.0, 1.0, 2.0, 3.0, 4.0, 7.0, 1.5, 2.0]
+    save_case("string_indexer_numeric_input", "StringIndexer on a double column (values cast to strings), order types; IndexToString reading labels from the upstream indexer's metadata",
+              model, with_id({"code": ("f64", tc), "word": ("str", ["x", "y", "z", "x", "y", "z", "x", "y"])}))
+
+
+ALL = {f.__name__[5:]: f for f in [
+    case_text_lr, case_mixed_rf, case_mixed_gbt, case_categorical_trees, case_skip_nulls, case_keep_nulls,
+    case_scalers, case_imputer_buckets, case_text_nb, case_glr, case_multiclass_models,
+    case_index_to_string_nested, case_single_stage, case_string_numeric_indexer,
+]}
+
+if __name__ == "__main__":
+    wanted = sys.argv[1:] or list(ALL)
+    for name in wanted:
+        ALL[name]()
+    spark.stop()
+    total = sum(p.stat().st_size for p in CASES.rglob("*") if p.is_file())
+    print(f"cases: {total / 1e6:.2f} MB")
