@@ -111,6 +111,21 @@ fn run_case(dir: &Path) -> Vec<String> {
             expected.num_rows()
         )];
     }
+    // The same columns as Spark's transform adds, in the same order.
+    let want: Vec<&str> = case["outputs"]
+        .as_array()
+        .expect("outputs")
+        .iter()
+        .map(|v| v.as_str().expect("output name"))
+        .collect();
+    let scored_schema = scored.schema();
+    let got: Vec<&str> = scored_schema.fields()[input.num_columns()..]
+        .iter()
+        .map(|f| f.name().as_str())
+        .collect();
+    if got != want {
+        problems.push(format!("output columns: Spark {want:?}, scorewell {got:?}"));
+    }
     let schema = expected.schema();
     for (field, want_col) in schema.fields().iter().zip(expected.columns()) {
         let name = field.name();

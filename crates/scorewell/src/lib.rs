@@ -2,7 +2,7 @@
 //!
 //! ```no_run
 //! # fn main() -> Result<(), scorewell::Error> {
-//! let scorer = scorewell::load("model.json")?;           // XGBoost JSON/UBJSON, LightGBM text, bundles
+//! let scorer = scorewell::load("model.json")?;           // XGBoost JSON/UBJSON, LightGBM text, bundles, Spark ML folders
 //! # let batch: scorewell::arrow_array::RecordBatch = unimplemented!();
 //! let scored = scorer.score(&batch)?;                     // input columns + `prediction`
 //! # Ok(()) }
@@ -25,6 +25,7 @@ pub use scorewell_core::{
 };
 pub use scorewell_forest as forest;
 pub use scorewell_formats::{FORMATS, Format, FormatError};
+pub use scorewell_spark as spark;
 /// The Arrow crates scorewell's API speaks, re-exported so callers use the same versions.
 pub use {arrow_array, arrow_schema};
 
@@ -65,6 +66,9 @@ pub enum Error {
     /// Building the scorer or scoring failed.
     #[error(transparent)]
     Score(#[from] ScoreError),
+    /// A saved Spark ML model folder could not be read or built.
+    #[error(transparent)]
+    Spark(#[from] Box<scorewell_spark::SparkError>),
     /// An unknown `format` was requested.
     #[error("unknown model format `{name}` (supported: {supported})")]
     UnknownFormat {
@@ -146,6 +150,9 @@ pub fn load_with(path: impl AsRef<Path>, options: &LoadOptions) -> Result<Scorer
         return Bundle::open(path)
             .and_then(|b| b.scorer())
             .map_err(in_bundle);
+    }
+    if scorewell_spark::is_spark_model(path) {
+        return scorewell_spark::load(path).map_err(|e| Error::Spark(Box::new(e)));
     }
     let model = load_model(path, options.format.as_deref())?;
     scorer_for(model, options.mode)
