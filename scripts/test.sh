@@ -18,6 +18,12 @@ trap 'rm -rf "$fresh"' EXIT
 .venv/bin/python tests/conformance/generate/generate.py --out "$fresh" >/dev/null
 SCOREWELL_CONFORMANCE_DIR="$fresh" cargo test --locked -p scorewell-cli --test conformance
 
+echo "== python package (release wheel via maturin; pytest incl. a local[2] Spark session)"
+bash scripts/setup-python-package.sh
+.venv/bin/python -m pytest python/tests -q
+echo "== python package on the freshly generated cases (bit-identical to the CLI)"
+SCOREWELL_CONFORMANCE_DIR="$fresh" .venv/bin/python -m pytest python/tests/test_scorewell.py -q -k conformance
+
 echo "== eval: parity with scikit-learn on freshly generated cases"
 bash scripts/check-eval-conformance.sh
 
