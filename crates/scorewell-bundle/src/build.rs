@@ -14,6 +14,10 @@ use crate::manifest::{Decision, ModelParams, StageSpec};
 /// The stage kind that scores a model artifact.
 pub const MODEL_KIND: &str = "model";
 
+/// The stage kind that runs a Spark ML model saved with `model.save`: its `artifact` is a
+/// folder prefix (`spark/<name>/`) under which every file of the saved folder is listed.
+pub const SPARK_KIND: &str = "spark_pipeline";
+
 impl Bundle {
     /// Build the bundle's scorer: verify each artifact as it is read, build every stage, and
     /// check that each stage's inputs are bundle inputs or earlier stages' outputs.
@@ -37,12 +41,18 @@ impl Bundle {
                     message: format!("stage name `{}` is used twice", spec.name),
                 });
             }
-            let stage = self.stage(spec, &at)?;
-            if check {
-                check_inputs(stage.as_ref(), &available, &at)?;
+            let stages = if spec.kind == SPARK_KIND {
+                self.spark_stages(spec, &at)?
+            } else {
+                vec![self.stage(spec, &at)?]
+            };
+            for stage in stages {
+                if check {
+                    check_inputs(stage.as_ref(), &available, &at)?;
+                }
+                available.extend(stage.output_fields().iter().map(|f| f.name().clone()));
+                pipeline = pipeline.push(stage);
             }
-            available.extend(stage.output_fields().iter().map(|f| f.name().clone()));
-            pipeline = pipeline.push(stage);
         }
         if let Some(decision) = &manifest.decision {
             let stage = decision_stage(decision)?;
@@ -75,6 +85,44 @@ impl Bundle {
             });
         }
         Ok(stage)
+    }
+
+    /// Every artifact under the stage's folder prefix, checked, handed to the Spark loader.
+    fn spark_stages(&self, spec: &StageSpec, at: &str) -> Result<Vec<Arc<dyn Stage>>, BundleError> {
+        let stage_error = |field: &str, message: String| BundleError::Stage {
+            at: format!("{at}{field}"),
+            message,
+        };
+        if !spec.params.as_object().is_none_or(|p| p.is_empty()) {
+            return Err(stage_error(
+                ".params",
+                "a `spark_pipeline` stage takes no params (Spark's own params are in its folder)"
+                    .into(),
+            ));
+        }
+        let prefix = spec
+            .artifact
+            .as_deref()
+            .filter(|a| a.ends_with('/'))
+            .ok_or_else(|| {
+                stage_error(
+                    ".artifact",
+                    "a `spark_pipeline` stage needs the folder of its saved Spark model, ending in `/` (e.g. `spark/fraud/`)".into(),
+                )
+            })?;
+        let mut files = std::collections::BTreeMap::new();
+        for name in self.manifest().artifacts.keys() {
+            if name.starts_with(prefix) {
+                files.insert(name.clone(), self.artifact(name)?);
+            }
+        }
+        if files.is_empty() {
+            return Err(BundleError::UnlistedArtifact {
+                at: format!("{at}.artifact"),
+                artifact: prefix.to_string(),
+            });
+        }
+        scorewell_spark::load_files(prefix, files).map_err(|e| stage_error("", e.to_string()))
     }
 
     fn model_stage(&self, spec: &StageSpec, at: &str) -> Result<Arc<dyn Stage>, BundleError> {

@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use serde::Deserialize;
 
-use crate::build::MODEL_KIND;
+use crate::build::{MODEL_KIND, SPARK_KIND};
 use crate::bundle::{Bundle, sha256_hex, write_zip};
 use crate::error::BundleError;
 use crate::files::{Files, Limits};
@@ -31,6 +31,9 @@ pub struct CreateOptions {
     pub models: Vec<PathBuf>,
     /// The pipeline spec (YAML or JSON), if any.
     pub spec: Option<PathBuf>,
+    /// Folders saved by Spark ML's `model.save`: each becomes a `spark_pipeline` stage (before
+    /// the spec's stages) whose files are stored under `spark/<folder name>/`.
+    pub spark: Vec<PathBuf>,
     /// Free text.
     pub description: Option<String>,
     /// Creation time (RFC 3339); default now, or `SOURCE_DATE_EPOCH` when set.
@@ -86,6 +89,22 @@ pub fn create(options: &CreateOptions) -> Result<NewBundle, BundleError> {
         };
         stage.artifact = Some(add_artifact(&mut artifacts, &stage.name, &source)?);
     }
+    let mut spark_stages = Vec::new();
+    for folder in &options.spark {
+        let name = folder
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "spark".into());
+        let prefix = format!("spark/{name}/");
+        add_folder(&mut artifacts, &prefix, folder)?;
+        spark_stages.push(StageSpec {
+            kind: SPARK_KIND.into(),
+            name,
+            artifact: Some(prefix),
+            params: serde_json::json!({}),
+        });
+    }
+    stages.splice(0..0, spark_stages);
     if !has_model_stage {
         for (k, source) in models.by_ref().enumerate() {
             let name = if k == 0 {
@@ -270,6 +289,56 @@ fn add_artifact(
     }
     artifacts.insert(name.clone(), Arc::from(bytes));
     Ok(name)
+}
+
+/// Every file under `folder` as an artifact `<prefix><relative path>`; Spark's `.crc` side
+/// files, `_SUCCESS` markers and other hidden files are left out, symlinks refused.
+fn add_folder(
+    artifacts: &mut BTreeMap<String, Arc<[u8]>>,
+    prefix: &str,
+    folder: &Path,
+) -> Result<(), BundleError> {
+    let io = |path: &Path, e| BundleError::Io {
+        path: path.display().to_string(),
+        source: e,
+    };
+    let mut pending = vec![folder.to_path_buf()];
+    while let Some(dir) = pending.pop() {
+        for entry in std::fs::read_dir(&dir).map_err(|e| io(&dir, e))? {
+            let entry = entry.map_err(|e| io(&dir, e))?;
+            let path = entry.path();
+            let kind = entry.file_type().map_err(|e| io(&path, e))?;
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            if name.starts_with('.') || name == "_SUCCESS" {
+                continue;
+            }
+            if kind.is_symlink() {
+                return Err(BundleError::Spec {
+                    file: path.display().to_string(),
+                    message: "symlinks are not bundled".into(),
+                });
+            }
+            if kind.is_dir() {
+                pending.push(path);
+                continue;
+            }
+            let rel = path.strip_prefix(folder).unwrap_or(&path);
+            let rel: Vec<String> = rel
+                .components()
+                .map(|c| c.as_os_str().to_string_lossy().into_owned())
+                .collect();
+            let bytes = std::fs::read(&path).map_err(|e| io(&path, e))?;
+            artifacts.insert(format!("{prefix}{}", rel.join("/")), Arc::from(bytes));
+        }
+    }
+    if !artifacts.keys().any(|k| k.starts_with(prefix)) {
+        return Err(BundleError::Spec {
+            file: folder.display().to_string(),
+            message: "not a folder saved by Spark ML (no files)".into(),
+        });
+    }
+    Ok(())
 }
 
 fn read_spec(path: &Path) -> Result<Spec, BundleError> {

@@ -17,17 +17,18 @@ mod error;
 mod files;
 pub mod manifest;
 
-pub use build::MODEL_KIND;
+pub use build::{MODEL_KIND, SPARK_KIND};
 pub use bundle::{Bundle, VerifyReport, ZIP_MAGIC, is_bundle, sha256_hex};
 pub use create::{CreateOptions, NewBundle, create};
 pub use error::BundleError;
 pub use files::Limits;
 pub use manifest::{FORMAT_VERSION, MANIFEST_FILE, Manifest};
 
-/// Every stage kind a manifest may use: `model` and the transform kinds, sorted.
+/// Every stage kind a manifest may use: `model`, `spark_pipeline` and the transform kinds, sorted.
 pub fn stage_kinds() -> Vec<&'static str> {
     let mut kinds = scorewell_transform::kinds();
     kinds.push(MODEL_KIND);
+    kinds.push(SPARK_KIND);
     kinds.sort_unstable();
     kinds
 }

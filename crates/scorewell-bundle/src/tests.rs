@@ -29,6 +29,7 @@ fn options(models: Vec<PathBuf>, spec: Option<PathBuf>) -> CreateOptions {
         spec,
         description: None,
         created_at: Some("2026-11-22T00:00:00Z".into()),
+        spark: Vec::new(),
     }
 }
 
@@ -370,4 +371,80 @@ fn a_bad_transform_parameter_is_reported_at_its_json_path() {
         .unwrap_err()
         .to_string();
     assert!(err.starts_with("stages[0].params.splits"), "{err}");
+}
+
+/// See: issue 6. A Spark `model.save` folder bundled as a `spark_pipeline` stage scores like
+/// the folder itself, from a zip and from bytes; a changed file is refused by name.
+#[test]
+fn a_spark_folder_bundles_as_one_spark_pipeline_stage() {
+    let case =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/conformance/spark/cases/mixed_gbt");
+    let dir = tempfile::tempdir().unwrap();
+    let mut opts = options(Vec::new(), None);
+    opts.spark = vec![case.join("model")];
+    let bundle = create(&opts).unwrap();
+    let m = &bundle.manifest;
+    assert_eq!(m.stages.len(), 1);
+    assert_eq!(m.stages[0].kind, SPARK_KIND);
+    assert_eq!(m.stages[0].artifact.as_deref(), Some("spark/model/"));
+    assert!(m.artifacts.keys().all(|k| k.starts_with("spark/model/")));
+    assert!(
+        !m.artifacts
+            .keys()
+            .any(|k| k.ends_with("_SUCCESS") || k.ends_with(".crc"))
+    );
+    let names: Vec<&str> = m.outputs.iter().map(|o| o.name.as_str()).collect();
+    assert_eq!(names, ["rawPrediction", "probability", "prediction"]);
+
+    let zip = dir.path().join("gbt.zip");
+    bundle.write(&zip).unwrap();
+    let input = {
+        let file = std::fs::File::open(case.join("input.parquet")).unwrap();
+        let mut reader =
+            parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
+                .unwrap()
+                .build()
+                .unwrap();
+        reader.next().unwrap().unwrap()
+    };
+    let direct = scorewell_spark::load(case.join("model")).unwrap();
+    let want = direct.score(&input).unwrap();
+    let got = Bundle::open(&zip)
+        .unwrap()
+        .scorer()
+        .unwrap()
+        .score(&input)
+        .unwrap();
+    assert_eq!(
+        got.column_by_name("probability").unwrap(),
+        want.column_by_name("probability").unwrap()
+    );
+    let bytes = std::fs::read(&zip).unwrap();
+    let again = Bundle::from_bytes(&bytes).unwrap().scorer().unwrap();
+    assert_eq!(again.score(&input).unwrap(), got);
+
+    let folder = dir.path().join("gbt");
+    bundle.write(&folder).unwrap();
+    let data = std::fs::read_dir(folder.join("spark/model/stages"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.to_string_lossy().contains("GBTClassifier"))
+        .unwrap()
+        .join("treesMetadata");
+    let part = std::fs::read_dir(&data)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.to_string_lossy().contains("part-"))
+        .unwrap();
+    let mut text = std::fs::read(&part).unwrap();
+    let last = text.len() - 1;
+    text[last] ^= 1;
+    std::fs::write(&part, text).unwrap();
+    let err = Bundle::open(&folder)
+        .unwrap()
+        .scorer()
+        .unwrap_err()
+        .to_string();
+    assert!(err.starts_with("artifact `spark/model/stages/"), "{err}");
+    assert!(err.contains("was modified"), "{err}");
 }

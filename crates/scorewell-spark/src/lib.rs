@@ -21,13 +21,14 @@ mod model;
 pub mod reader;
 mod stages;
 
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 
 use scorewell_core::{Pipeline, Scorer, Stage};
 
 pub use error::{Result, SparkError};
-pub use reader::is_spark_model;
+pub use reader::{Source, is_spark_model};
 
 /// Build the pipeline of the saved Spark model at `path` (a `PipelineModel` folder or any
 /// supported single stage folder). Outputs are every stage's output columns, in stage order,
@@ -50,7 +51,23 @@ fn load_stages(path: &Path) -> Result<Vec<Arc<dyn Stage>>> {
         });
     }
     let mut cols = stages::Columns::default();
-    stages::build_stage_dir(path, &mut cols)
+    stages::build_stage_dir(&Source::Disk, path, &mut cols)
+}
+
+/// Build the stages of a saved Spark model held in memory: `files` maps `/`-separated paths
+/// (`<root>/metadata/part-00000`, `<root>/stages/…`) to their bytes. This is how a Spark folder
+/// packed in a scorewell bundle is loaded; errors name paths under `root`.
+pub fn load_files(root: &str, files: BTreeMap<String, Arc<[u8]>>) -> Result<Vec<Arc<dyn Stage>>> {
+    let source = Source::Memory(Arc::new(files));
+    let root = Path::new(root.trim_end_matches('/'));
+    if !source.is_dir(&root.join("metadata")) {
+        return Err(SparkError::Invalid {
+            stage: root.to_path_buf(),
+            message: "no `metadata/` folder (not a saved Spark ML model)".into(),
+        });
+    }
+    let mut cols = stages::Columns::default();
+    stages::build_stage_dir(&source, root, &mut cols)
 }
 
 /// The Spark classes this crate can score (short names), sorted.

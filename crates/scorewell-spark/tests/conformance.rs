@@ -179,3 +179,44 @@ fn every_spark_case_matches_spark_transform() {
     }
     assert!(failed.is_empty(), "cases differing from Spark: {failed:?}");
 }
+
+fn walk(dir: &Path, root: &Path, out: &mut std::collections::BTreeMap<String, Arc<[u8]>>) {
+    for entry in std::fs::read_dir(dir).expect("dir") {
+        let path = entry.expect("entry").path();
+        if path.is_dir() {
+            walk(&path, root, out);
+        } else {
+            let rel = path.strip_prefix(root).expect("under root");
+            let key = format!("spark/m/{}", rel.to_string_lossy());
+            out.insert(key, Arc::from(std::fs::read(&path).expect("read")));
+        }
+    }
+}
+
+#[test]
+fn a_folder_held_in_memory_scores_like_the_folder_on_disk() {
+    for case in ["nested_pipeline_index_to_string", "mixed_gbt", "text_lr"] {
+        let dir = cases_dir().join(case);
+        let mut files = std::collections::BTreeMap::new();
+        walk(&dir.join("model"), &dir.join("model"), &mut files);
+        let stages = scorewell_spark::load_files("spark/m/", files).expect("loads from memory");
+        let memory = scorewell_core::Scorer::new(stages.into_iter().fold(
+            scorewell_core::Pipeline::new(),
+            scorewell_core::Pipeline::push,
+        ));
+        let disk = scorewell_spark::load(dir.join("model")).expect("loads from disk");
+        let input = read_parquet(&dir.join("input.parquet"));
+        assert_eq!(
+            memory.score(&input).expect("scores"),
+            disk.score(&input).expect("scores"),
+            "{case}"
+        );
+    }
+    let err = scorewell_spark::load_files("spark/none", Default::default())
+        .expect_err("empty")
+        .to_string();
+    assert_eq!(
+        err,
+        "spark/none: no `metadata/` folder (not a saved Spark ML model)"
+    );
+}

@@ -32,9 +32,13 @@ struct CreateArgs {
     /// Pipeline spec (YAML or JSON): inputs, transform and model stages, decision, outputs.
     #[arg(long, value_name = "FILE")]
     transforms: Option<PathBuf>,
-    /// The bundle's name.
-    #[arg(long)]
-    name: String,
+    /// A folder saved by Spark ML's `model.save` (PipelineModel or one model), bundled as a
+    /// `spark_pipeline` stage; repeat for several.
+    #[arg(long, value_name = "FOLDER")]
+    spark: Vec<PathBuf>,
+    /// The bundle's name (default: the --spark folder's name).
+    #[arg(long, required_unless_present = "spark")]
+    name: Option<String>,
     /// The model's version.
     #[arg(long, default_value = "1")]
     version: String,
@@ -61,8 +65,16 @@ pub fn run(args: Args) -> Result<()> {
 }
 
 fn create(args: CreateArgs) -> Result<()> {
+    let name = args.name.unwrap_or_else(|| {
+        args.spark
+            .first()
+            .and_then(|f| f.file_name())
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    });
     let bundle = scorewell::bundle::create(&CreateOptions {
-        name: args.name,
+        name,
+        spark: args.spark,
         version: args.version,
         models: args.model,
         spec: args.transforms,

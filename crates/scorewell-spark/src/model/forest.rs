@@ -13,6 +13,16 @@ pub(crate) struct ForestKernel {
     num_features: usize,
     /// GBT classification: one margin `m` becomes `[-m, m]`.
     negate_pair: bool,
+    /// Classifiers: each tree is its own group whose "margin" is the reached leaf's number;
+    /// the raw values are then summed from this table in tree order, as Spark sums votes.
+    leaves: Option<LeafTable>,
+}
+
+/// Per tree, `k` values per leaf number (`values[tree][leaf * k + class]`).
+#[derive(Debug)]
+pub(crate) struct LeafTable {
+    pub(crate) k: usize,
+    pub(crate) values: Vec<Vec<f64>>,
 }
 
 impl ForestKernel {
@@ -21,16 +31,28 @@ impl ForestKernel {
             predictor: Predictor::compile(forest),
             num_features: forest.num_features(),
             negate_pair,
+            leaves: None,
+        }
+    }
+
+    /// `forest` has one tree per group with leaf numbers as leaf values; `table` maps them
+    /// to `k` raw values. One walk per tree instead of one per tree and class.
+    pub(crate) fn with_leaf_table(forest: &Forest, table: LeafTable) -> Self {
+        Self {
+            predictor: Predictor::compile(forest),
+            num_features: forest.num_features(),
+            negate_pair: false,
+            leaves: Some(table),
         }
     }
 }
 
 impl Kernel for ForestKernel {
     fn width(&self) -> usize {
-        if self.negate_pair {
-            2
-        } else {
-            self.predictor.num_outputs(true)
+        match &self.leaves {
+            Some(t) => t.k,
+            None if self.negate_pair => 2,
+            None => self.predictor.num_outputs(true),
         }
     }
 
@@ -46,7 +68,22 @@ impl Kernel for ForestKernel {
             },
             true,
         );
-        if self.negate_pair {
+        if let Some(table) = &self.leaves {
+            let trees = table.values.len();
+            for (o, leaves) in out
+                .chunks_exact_mut(table.k)
+                .zip(margins.chunks_exact(trees))
+            {
+                o.iter_mut().for_each(|v| *v = 0.0);
+                for (values, leaf) in table.values.iter().zip(leaves) {
+                    // Leaf numbers are small integers stored exactly; NaN rows give 0.
+                    let at = *leaf as usize * table.k;
+                    if let Some(v) = values.get(at..at + table.k) {
+                        o.iter_mut().zip(v).for_each(|(o, v)| *o += v);
+                    }
+                }
+            }
+        } else if self.negate_pair {
             for (o, m) in out.chunks_exact_mut(2).zip(margins) {
                 o[0] = -m;
                 o[1] = m;

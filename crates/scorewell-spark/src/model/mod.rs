@@ -12,7 +12,7 @@ use arrow_schema::{FieldRef, Schema};
 use scorewell_core::vector::{VECTOR_TYPES, VectorColumn, VectorRef, is_vector};
 use scorewell_core::{Binding, InputColumn, ScoreError, Stage, StageOutput, find_column};
 
-pub(crate) use forest::ForestKernel;
+pub(crate) use forest::{ForestKernel, LeafTable};
 pub(crate) use head::{Decide, Head, ProbRule, RegressionLink};
 
 /// Computes `width()` raw values per row from a features vector.

@@ -10,7 +10,7 @@ use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use scorewell_core::vector::VectorColumn;
 
 use crate::error::{Result, SparkError};
-use crate::reader::{invalid, part_files};
+use crate::reader::{Source, invalid, part_files};
 
 /// The rows of one `data/`-style folder.
 #[derive(Debug)]
@@ -23,25 +23,22 @@ pub struct Table {
 impl Table {
     /// Read every parquet part file of `<stage>/<folder>`; `MissingData` when the folder or
     /// its part files are absent.
-    pub fn read(stage: &Path, folder: &str) -> Result<Self> {
+    pub fn read(source: &Source, stage: &Path, folder: &str) -> Result<Self> {
         let dir = stage.join(folder);
         let missing = || SparkError::MissingData {
             stage: stage.to_path_buf(),
             folder: folder.to_string(),
         };
-        if !dir.is_dir() {
+        if !source.is_dir(&dir) {
             return Err(missing());
         }
-        let parts = part_files(&dir)?;
+        let parts = part_files(source, &dir)?;
         if parts.is_empty() {
             return Err(missing());
         }
         let mut batches = Vec::new();
         for part in &parts {
-            let file = std::fs::File::open(part).map_err(|source| SparkError::Io {
-                path: part.clone(),
-                source,
-            })?;
+            let file = source.read(part)?;
             let bad = |e: &dyn std::fmt::Display| {
                 invalid(
                     stage,

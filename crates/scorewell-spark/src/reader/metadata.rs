@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use serde_json::{Map, Value};
 
 use crate::error::{Result, SparkError};
-use crate::reader::part_files;
+use crate::reader::{Source, part_files};
 
 /// One stage's parsed metadata.
 #[derive(Debug, Clone)]
@@ -29,28 +29,30 @@ pub struct Metadata {
     params: Map<String, Value>,
     /// The whole JSON object (models add fields such as `numFeatures`, `numClasses`).
     pub json: Map<String, Value>,
+    /// Where the stage's files are.
+    pub source: Source,
 }
 
 impl Metadata {
     /// Read `<dir>/metadata/part-*`.
-    pub fn read(dir: &Path) -> Result<Self> {
+    pub fn read(source: &Source, dir: &Path) -> Result<Self> {
         let meta_dir = dir.join("metadata");
-        if !meta_dir.is_dir() {
+        if !source.is_dir(&meta_dir) {
             return Err(SparkError::Invalid {
                 stage: dir.to_path_buf(),
                 message: "no `metadata/` folder (not a saved Spark ML stage)".into(),
             });
         }
-        let parts = part_files(&meta_dir)?;
+        let parts = part_files(source, &meta_dir)?;
         let Some(first) = parts.first() else {
             return Err(invalid(dir, "`metadata/` holds no part file"));
         };
-        let text = std::fs::read_to_string(first).map_err(|source| SparkError::Io {
-            path: first.clone(),
-            source,
-        })?;
+        let bytes = source.read(first)?;
+        let text = String::from_utf8_lossy(&bytes);
         let line = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
-        Self::parse(dir, line)
+        let mut meta = Self::parse(dir, line)?;
+        meta.source = source.clone();
+        Ok(meta)
     }
 
     /// Parse one metadata JSON line (also used for trees' per-tree metadata).
@@ -86,6 +88,7 @@ impl Metadata {
             uid,
             params,
             json,
+            source: Source::Disk,
         })
     }
 

@@ -17,7 +17,7 @@ use arrow_array::{Array, ArrayRef, RecordBatch, StructArray};
 
 use crate::error::Result;
 use crate::reader::data::integer;
-use crate::reader::{Table, invalid};
+use crate::reader::{Source, Table, invalid};
 
 /// One saved node.
 #[derive(Debug, Clone, PartialEq)]
@@ -50,8 +50,8 @@ pub struct SparkTree {
 }
 
 /// Read a single tree's `data/`.
-pub fn read_tree(stage: &Path) -> Result<SparkTree> {
-    let table = Table::read(stage, "data")?;
+pub fn read_tree(source: &Source, stage: &Path) -> Result<SparkTree> {
+    let table = Table::read(source, stage, "data")?;
     let batch = table_struct(&table)?;
     let mut nodes = nodes_of(&table, &batch)?;
     sort_and_check(stage, &mut nodes, "the tree")?;
@@ -59,8 +59,8 @@ pub fn read_tree(stage: &Path) -> Result<SparkTree> {
 }
 
 /// Read an ensemble's trees, ordered by tree id, with their weights from `treesMetadata/`.
-pub fn read_ensemble(stage: &Path) -> Result<Vec<SparkTree>> {
-    let meta = Table::read(stage, "treesMetadata")?;
+pub fn read_ensemble(source: &Source, stage: &Path) -> Result<Vec<SparkTree>> {
+    let meta = Table::read(source, stage, "treesMetadata")?;
     let ids = meta.column_at(0)?;
     let weights = meta.column_at(2)?;
     let weights = weights
@@ -77,7 +77,7 @@ pub fn read_ensemble(stage: &Path) -> Result<Vec<SparkTree>> {
             },
         );
     }
-    let data = Table::read(stage, "data")?;
+    let data = Table::read(source, stage, "data")?;
     let tree_ids = data.column("treeID")?;
     let node_data = data
         .column("nodeData")?

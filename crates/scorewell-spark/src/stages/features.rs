@@ -8,7 +8,7 @@ use std::sync::Arc;
 use scorewell_core::Stage;
 use scorewell_transform as t;
 
-use super::{Ctx, InOut, Registry, handle_invalid};
+use super::{Ctx, InOut, NumericInputs, Registry, handle_invalid};
 use crate::error::Result;
 
 pub(crate) fn register(reg: &mut Registry) {
@@ -145,6 +145,11 @@ fn assembler(ctx: &mut Ctx<'_>) -> Built {
     let output = ctx.meta.str("outputCol")?;
     let mut vector_sizes = BTreeMap::new();
     let mut total = Some(0usize);
+    let scalars: Vec<String> = inputs
+        .iter()
+        .filter(|i| !ctx.cols.is_vector(i))
+        .cloned()
+        .collect();
     for i in &inputs {
         if ctx.cols.is_vector(i) {
             match ctx.cols.vector_size(i) {
@@ -160,7 +165,7 @@ fn assembler(ctx: &mut Ctx<'_>) -> Built {
     }
     ctx.cols.vector(&output, total);
     let handle = handle_invalid(ctx, "error")?;
-    ctx.transform(t::VectorAssembler::new(
+    let stages = ctx.transform(t::VectorAssembler::new(
         ctx.name(),
         t::VectorAssemblerParams {
             inputs,
@@ -168,7 +173,16 @@ fn assembler(ctx: &mut Ctx<'_>) -> Built {
             handle_invalid: handle,
             vector_sizes,
         },
-    ))
+    ))?;
+    Ok(stages
+        .into_iter()
+        .map(|inner| {
+            Arc::new(NumericInputs {
+                inner,
+                numeric: scalars.clone(),
+            }) as Arc<dyn Stage>
+        })
+        .collect())
 }
 
 fn vector_in_out(ctx: &mut Ctx<'_>, size: usize) -> Result<(String, String)> {

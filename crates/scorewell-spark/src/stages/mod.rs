@@ -111,7 +111,7 @@ impl Ctx<'_> {
     }
     /// The stage's `data/`.
     pub(crate) fn data(&self) -> Result<Table> {
-        Table::read(self.dir(), "data")
+        Table::read(&self.meta.source, self.dir(), "data")
     }
     /// A stage name for errors: the uid.
     pub(crate) fn name(&self) -> &str {
@@ -197,6 +197,44 @@ pub(crate) fn build(meta: &Metadata, cols: &mut Columns) -> Result<Vec<Arc<dyn S
         });
     };
     build(&mut Ctx { meta, cols })
+}
+
+/// A stage whose named inputs are declared numeric-only (`InputColumn::numeric`), so text
+/// readers parse them as numbers and `bundle create` infers them as `float64`: Spark's
+/// VectorAssembler also takes vectors, but pipeline inputs it reads are scalar columns.
+#[derive(Debug)]
+pub(crate) struct NumericInputs {
+    pub(crate) inner: Arc<dyn Stage>,
+    pub(crate) numeric: Vec<String>,
+}
+
+impl Stage for NumericInputs {
+    fn name(&self) -> &str {
+        self.inner.name()
+    }
+    fn inputs(&self) -> Vec<scorewell_core::InputColumn> {
+        let mut inputs = self.inner.inputs();
+        for i in &mut inputs {
+            i.numeric |= self.numeric.contains(&i.name);
+        }
+        inputs
+    }
+    fn output_fields(&self) -> Vec<arrow_schema::FieldRef> {
+        self.inner.output_fields()
+    }
+    fn bind(
+        &self,
+        schema: &arrow_schema::Schema,
+    ) -> scorewell_core::Result<scorewell_core::Binding> {
+        self.inner.bind(schema)
+    }
+    fn apply(
+        &self,
+        binding: &scorewell_core::Binding,
+        batch: &arrow_array::RecordBatch,
+    ) -> scorewell_core::Result<scorewell_core::StageOutput> {
+        self.inner.apply(binding, batch)
+    }
 }
 
 /// `handleInvalid` as the transforms spell it.

@@ -8,8 +8,8 @@ use scorewell_core::Stage;
 use serde_json::Value;
 
 use super::{Columns, Ctx, Registry};
-use crate::error::{Result, SparkError};
-use crate::reader::{Metadata, invalid};
+use crate::error::Result;
+use crate::reader::{Metadata, Source, invalid};
 
 pub(crate) fn register(reg: &mut Registry) {
     reg.add("org.apache.spark.ml.PipelineModel", pipeline_model);
@@ -19,8 +19,12 @@ pub(crate) fn register(reg: &mut Registry) {
 }
 
 /// Read the stage folder `dir` and build its stages.
-pub(crate) fn build_stage_dir(dir: &Path, cols: &mut Columns) -> Result<Vec<Arc<dyn Stage>>> {
-    let meta = Metadata::read(dir)?;
+pub(crate) fn build_stage_dir(
+    source: &Source,
+    dir: &Path,
+    cols: &mut Columns,
+) -> Result<Vec<Arc<dyn Stage>>> {
+    let meta = Metadata::read(source, dir)?;
     super::build(&meta, cols)
 }
 
@@ -34,32 +38,31 @@ fn pipeline_model(ctx: &mut Ctx<'_>) -> Result<Vec<Arc<dyn Stage>>> {
         _ => return Err(ctx.invalid("PipelineModel metadata has no `stageUids` param")),
     };
     let dir = ctx.dir().to_path_buf();
+    let source = ctx.meta.source.clone();
     let mut stages = Vec::new();
     for (i, uid) in uids.iter().enumerate() {
-        let path = stage_path(&dir, uid, i, uids.len())?;
-        stages.extend(build_stage_dir(&path, ctx.cols)?);
+        let path = stage_path(&source, &dir, uid, i, uids.len())?;
+        stages.extend(build_stage_dir(&source, &path, ctx.cols)?);
     }
     Ok(stages)
 }
 
 /// Spark's `getStagePath`: `stages/<idx zero-padded to the digits of n>_<uid>`; a folder whose
 /// name ends in `_<uid>` is accepted too (hand-copied pipelines).
-fn stage_path(dir: &Path, uid: &str, idx: usize, n: usize) -> Result<PathBuf> {
+fn stage_path(source: &Source, dir: &Path, uid: &str, idx: usize, n: usize) -> Result<PathBuf> {
     let digits = n.to_string().len();
     let stages = dir.join("stages");
     let exact = stages.join(format!("{idx:0digits$}_{uid}"));
-    if exact.is_dir() {
+    if source.is_dir(&exact) {
         return Ok(exact);
     }
-    let entries = std::fs::read_dir(&stages).map_err(|source| SparkError::Io {
-        path: stages.clone(),
-        source,
-    })?;
     let suffix = format!("_{uid}");
-    for entry in entries.flatten() {
-        if entry.file_name().to_string_lossy().ends_with(&suffix) && entry.path().is_dir() {
-            return Ok(entry.path());
-        }
+    if let Some(name) = source
+        .dirs(&stages)?
+        .into_iter()
+        .find(|d| d.ends_with(&suffix))
+    {
+        return Ok(stages.join(name));
     }
     Err(invalid(
         dir,

@@ -4,9 +4,11 @@
 //!
 //! - Continuous split: left iff `x <= threshold` (NaN goes right, as `NaN <= t` is false).
 //! - Categorical split: left iff `x` is one of `leftCategories`.
-//! - A k-class classifier becomes k IR trees per Spark tree, one per class: a decision tree's
-//!   leaf holds that class's count (`rawPrediction` = `impurityStats`), a random forest's leaf
-//!   the count divided by the leaf total (`rawPrediction` = the sum of normalized votes).
+//! - A k-class classifier: each Spark tree is one IR tree in its own output group, whose leaves
+//!   hold their own node number; the evaluator finds every tree's leaf in one walk and the raw
+//!   values are summed in tree order from a table of k values per leaf: a decision tree's class
+//!   counts (`rawPrediction` = `impurityStats`), a random forest's counts divided by the leaf
+//!   total (`rawPrediction` = the sum of normalized votes).
 //! - GBT: `margin = Σ weightᵢ · treeᵢ`; a classifier's `rawPrediction` is `[-m, m]` and its
 //!   probability `1 / (1 + e^(-2m))`. Random forest regression averages the trees.
 
@@ -19,7 +21,7 @@ use scorewell_forest::{CategoryCast, ForestBuilder, Missing, NanRoute, SplitTest
 use super::linear::{classifier_head, stage, thresholds};
 use super::{Ctx, Registry};
 use crate::error::{Result, SparkError};
-use crate::model::{Decide, ForestKernel, Head, ProbRule, RegressionLink};
+use crate::model::{Decide, ForestKernel, Head, LeafTable, ProbRule, RegressionLink};
 use crate::reader::{SparkNode, SparkTree, read_ensemble, read_tree};
 
 pub(crate) fn register(reg: &mut Registry) {
@@ -135,8 +137,9 @@ fn class_forest(
     if k == 0 {
         return Err(ctx.invalid("numClasses is 0"));
     }
-    let mut fb = ForestBuilder::new(num_features, k);
-    for tree in trees {
+    let mut fb = ForestBuilder::new(num_features, trees.len());
+    let mut values = Vec::with_capacity(trees.len());
+    for (t, tree) in trees.iter().enumerate() {
         if let Some(n) = tree.nodes.iter().find(|n| n.left < 0 && n.stats.len() != k) {
             return Err(ctx.invalid(format!(
                 "leaf {} has {} impurity stats for {k} classes",
@@ -144,13 +147,29 @@ fn class_forest(
                 n.stats.len()
             )));
         }
-        for c in 0..k {
-            let tb = tree_builder(ctx, tree, num_features, &|n| value(n, c))?;
-            fb.push_tree(tb, c as u32, 1.0);
+        let mut table = vec![0.0; tree.nodes.len() * k];
+        for (i, n) in tree.nodes.iter().enumerate() {
+            if n.left < 0 || n.right < 0 {
+                for c in 0..k {
+                    table[i * k + c] = value(n, c);
+                }
+            }
         }
+        let number: HashMap<i64, f64> = tree
+            .nodes
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (n.id, i as f64))
+            .collect();
+        let tb = tree_builder(ctx, tree, num_features, &|n| number[&n.id])?;
+        fb.push_tree(tb, t as u32, 1.0);
+        values.push(table);
     }
     let forest = fb.build().map_err(|e| forest_error(ctx, e))?;
-    Ok(ForestKernel::new(&forest, false))
+    Ok(ForestKernel::with_leaf_table(
+        &forest,
+        LeafTable { k, values },
+    ))
 }
 
 /// One margin: Σ weight · leaf prediction.
@@ -166,7 +185,7 @@ fn margin_forest(ctx: &Ctx<'_>, trees: &[SparkTree], pair: bool) -> Result<Fores
 }
 
 fn dt_classifier(ctx: &mut Ctx<'_>) -> Built {
-    let tree = read_tree(ctx.dir())?;
+    let tree = read_tree(&ctx.meta.source, ctx.dir())?;
     let kernel = class_forest(ctx, &[tree], |n, c| n.stats[c])?;
     let head = classifier_head(
         ctx,
@@ -177,7 +196,7 @@ fn dt_classifier(ctx: &mut Ctx<'_>) -> Built {
 }
 
 fn rf_classifier(ctx: &mut Ctx<'_>) -> Built {
-    let trees = read_ensemble(ctx.dir())?;
+    let trees = read_ensemble(&ctx.meta.source, ctx.dir())?;
     let kernel = class_forest(ctx, &trees, |n, c| {
         let total: f64 = n.stats.iter().sum();
         if total != 0.0 {
@@ -195,7 +214,7 @@ fn rf_classifier(ctx: &mut Ctx<'_>) -> Built {
 }
 
 fn gbt_classifier(ctx: &mut Ctx<'_>) -> Built {
-    let trees = read_ensemble(ctx.dir())?;
+    let trees = read_ensemble(&ctx.meta.source, ctx.dir())?;
     let kernel = margin_forest(ctx, &trees, true)?;
     let head = classifier_head(
         ctx,
@@ -214,7 +233,7 @@ fn regressor(ctx: &Ctx<'_>, link: RegressionLink) -> Result<Head> {
 }
 
 fn dt_regressor(ctx: &mut Ctx<'_>) -> Built {
-    let tree = read_tree(ctx.dir())?;
+    let tree = read_tree(&ctx.meta.source, ctx.dir())?;
     let kernel = margin_forest(ctx, &[tree], false)?;
     stage(
         ctx,
@@ -224,7 +243,7 @@ fn dt_regressor(ctx: &mut Ctx<'_>) -> Built {
 }
 
 fn rf_regressor(ctx: &mut Ctx<'_>) -> Built {
-    let mut trees = read_ensemble(ctx.dir())?;
+    let mut trees = read_ensemble(&ctx.meta.source, ctx.dir())?;
     // Spark averages the trees' predictions, ignoring the saved weights.
     trees.iter_mut().for_each(|t| t.weight = 1.0);
     let n = trees.len() as f64;
@@ -237,7 +256,7 @@ fn rf_regressor(ctx: &mut Ctx<'_>) -> Built {
 }
 
 fn gbt_regressor(ctx: &mut Ctx<'_>) -> Built {
-    let trees = read_ensemble(ctx.dir())?;
+    let trees = read_ensemble(&ctx.meta.source, ctx.dir())?;
     let kernel = margin_forest(ctx, &trees, false)?;
     stage(
         ctx,
