@@ -1,8 +1,7 @@
 //! `stop_words_remover`: Spark ML's `StopWordsRemover.transform`
 //! (`mllib/src/main/scala/org/apache/spark/ml/feature/StopWordsRemover.scala`, Spark 3.x/4.x),
-//! with Spark's default English list (`resources/org/apache/spark/ml/feature/stopwords/english.txt`:
-//! NLTK's 127 words plus the 26 of nltk_data issue 22, 153 in all; an older revision of the file
-//! had 181 words, with contractions such as `i'll`).
+//! with Spark's default English list (`resources/org/apache/spark/ml/feature/stopwords/english.txt`,
+//! 181 words with contractions such as `i'll`; checked against the list a real Spark 4.3 saves).
 //!
 //! Tokens found in `stop_words` are removed; null tokens are kept. Case-insensitive matching
 //! (the default) lowercases both sides with Unicode's locale-independent mapping; Spark uses
@@ -20,8 +19,10 @@ use crate::common::{self, Accept, StringLists};
 use crate::error::TransformError;
 use crate::registry::{Registry, parse};
 
-/// Spark's default English stop words, in `english.txt` order.
-pub const ENGLISH_STOP_WORDS: [&str; 153] = [
+/// Spark's default English stop words, in `english.txt` order (181 words: NLTK's 127 plus
+/// contractions and a few more, as `StopWordsRemover.loadDefaultStopWords("english")` returns
+/// them in Spark 3.x and 4.x).
+pub const ENGLISH_STOP_WORDS: [&str; 181] = [
     "i",
     "me",
     "my",
@@ -149,32 +150,60 @@ pub const ENGLISH_STOP_WORDS: [&str; 153] = [
     "don",
     "should",
     "now",
-    "d",
-    "ll",
-    "m",
-    "o",
-    "re",
-    "ve",
-    "y",
-    "ain",
-    "aren",
-    "couldn",
-    "didn",
-    "doesn",
-    "hadn",
-    "hasn",
-    "haven",
-    "isn",
-    "ma",
-    "mightn",
-    "mustn",
-    "needn",
-    "shan",
-    "shouldn",
-    "wasn",
-    "weren",
-    "won",
-    "wouldn",
+    "i'll",
+    "you'll",
+    "he'll",
+    "she'll",
+    "we'll",
+    "they'll",
+    "i'd",
+    "you'd",
+    "he'd",
+    "she'd",
+    "we'd",
+    "they'd",
+    "i'm",
+    "you're",
+    "he's",
+    "she's",
+    "it's",
+    "we're",
+    "they're",
+    "i've",
+    "we've",
+    "you've",
+    "they've",
+    "isn't",
+    "aren't",
+    "wasn't",
+    "weren't",
+    "haven't",
+    "hasn't",
+    "hadn't",
+    "don't",
+    "doesn't",
+    "didn't",
+    "won't",
+    "wouldn't",
+    "shan't",
+    "shouldn't",
+    "mustn't",
+    "can't",
+    "couldn't",
+    "cannot",
+    "could",
+    "here's",
+    "how's",
+    "let's",
+    "ought",
+    "that's",
+    "there's",
+    "what's",
+    "when's",
+    "where's",
+    "who's",
+    "why's",
+    "would",
 ];
 
 /// Parameters of [`StopWordsRemover`].
@@ -332,7 +361,7 @@ mod tests {
                 Some("quick"),
                 None,
                 Some("fox"),
-                Some("WOULDN"),
+                Some("WOULDN'T"),
                 Some(""),
             ]),
             Some(vec![]),
@@ -347,7 +376,36 @@ mod tests {
                 None
             ]
         );
-        assert_eq!(super::ENGLISH_STOP_WORDS.len(), 153);
+        assert_eq!(super::ENGLISH_STOP_WORDS.len(), 181);
+    }
+
+    /// See: issue 6. The default list is the one real Spark uses: a StopWordsRemover saved by
+    /// PySpark 4.3.0 stores its default `stopWords` in its metadata.
+    #[test]
+    fn the_default_english_list_is_spark_4s() {
+        let stages = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../tests/conformance/spark/cases/text_lr/model/stages");
+        let Some(dir) = std::fs::read_dir(&stages)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .find(|p| p.to_string_lossy().contains("StopWordsRemover"))
+        else {
+            panic!("no StopWordsRemover stage in {}", stages.display());
+        };
+        let meta = std::fs::read_dir(dir.join("metadata"))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .find(|p| p.to_string_lossy().contains("part-"))
+            .unwrap();
+        let json: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(meta).unwrap()).unwrap();
+        let saved: Vec<&str> = json["defaultParamMap"]["stopWords"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|w| w.as_str().unwrap())
+            .collect();
+        assert_eq!(saved, super::ENGLISH_STOP_WORDS);
     }
 
     #[test]
