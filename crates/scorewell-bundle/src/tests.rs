@@ -378,7 +378,7 @@ fn a_bad_transform_parameter_is_reported_at_its_json_path() {
 #[test]
 fn a_spark_folder_bundles_as_one_spark_pipeline_stage() {
     let case =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/conformance/spark/cases/mixed_gbt");
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/conformance/spark/cases/spark_4_3_mixed_gbt");
     let dir = tempfile::tempdir().unwrap();
     let mut opts = options(Vec::new(), None);
     opts.spark = vec![case.join("model")];

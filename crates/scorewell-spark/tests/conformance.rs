@@ -195,7 +195,11 @@ fn walk(dir: &Path, root: &Path, out: &mut std::collections::BTreeMap<String, Ar
 
 #[test]
 fn a_folder_held_in_memory_scores_like_the_folder_on_disk() {
-    for case in ["nested_pipeline_index_to_string", "mixed_gbt", "text_lr"] {
+    for case in [
+        "spark_4_3_nested_pipeline_index_to_string",
+        "spark_4_3_mixed_gbt",
+        "spark_4_3_text_lr",
+    ] {
         let dir = cases_dir().join(case);
         let mut files = std::collections::BTreeMap::new();
         walk(&dir.join("model"), &dir.join("model"), &mut files);

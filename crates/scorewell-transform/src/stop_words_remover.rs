@@ -384,7 +384,7 @@ mod tests {
     #[test]
     fn the_default_english_list_is_spark_4s() {
         let stages = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../../tests/conformance/spark/cases/text_lr/model/stages");
+            .join("../../tests/conformance/spark/cases/spark_4_3_text_lr/model/stages");
         let Some(dir) = std::fs::read_dir(&stages)
             .unwrap()
             .map(|e| e.unwrap().path())

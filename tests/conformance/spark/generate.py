@@ -4,7 +4,8 @@ Spark's own `transform` outputs next to them, for scorewell's Spark conformance 
 
     .venv/bin/python tests/conformance/spark/generate.py [case ...]
 
-Each case becomes tests/conformance/spark/cases/<case>/:
+Each case becomes tests/conformance/spark/cases/spark_<major>_<minor>_<case>/ (the PySpark
+version that ran it; run this script under another PySpark to add that version's cases):
 
     model/            the PipelineModel (or single model) exactly as `save` wrote it
     input.parquet     the rows given to `transform` (plain columns: strings, doubles, ints)
@@ -97,6 +98,8 @@ def to_arrow(field: T.StructField, values: list) -> pa.Array:
 
 
 def save_case(name, description, model, test_cols, *, rtol, atol, notes=()):
+    major, minor = SPARK_VERSION.split(".")[:2]
+    name = f"spark_{major}_{minor}_{name}"
     out = CASES / name
     if out.exists():
         shutil.rmtree(out)
