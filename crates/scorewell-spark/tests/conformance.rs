@@ -224,3 +224,78 @@ fn a_folder_held_in_memory_scores_like_the_folder_on_disk() {
         "spark/none: no `metadata/` folder (not a saved Spark ML model)"
     );
 }
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for entry in std::fs::read_dir(from).expect("dir") {
+        let path = entry.expect("entry").path();
+        let target = to.join(path.file_name().expect("name"));
+        if path.is_dir() {
+            copy_dir(&path, &target);
+        } else {
+            std::fs::copy(&path, &target).expect("copy");
+        }
+    }
+}
+
+/// Rewrite every parquet folder as two part files holding the rows in reverse order.
+fn split_and_reverse(dir: &Path) {
+    for entry in std::fs::read_dir(dir).expect("dir") {
+        let path = entry.expect("entry").path();
+        if path.is_dir() {
+            split_and_reverse(&path);
+            continue;
+        }
+        if !path.to_string_lossy().ends_with(".parquet") {
+            continue;
+        }
+        let batch = read_parquet(&path);
+        let n = batch.num_rows();
+        let reversed: Vec<u32> = (0..n as u32).rev().collect();
+        let batch = arrow_select::take::take_record_batch(
+            &batch,
+            &arrow_array::UInt32Array::from(reversed),
+        )
+        .expect("take");
+        std::fs::remove_file(&path).expect("rm");
+        let half = n / 2;
+        for (i, part) in [batch.slice(0, half), batch.slice(half, n - half)]
+            .iter()
+            .enumerate()
+        {
+            let file = std::fs::File::create(
+                path.with_file_name(format!("part-0000{i}-split.snappy.parquet")),
+            )
+            .expect("create");
+            let mut w =
+                parquet::arrow::ArrowWriter::try_new(file, part.schema(), None).expect("writer");
+            w.write(part).expect("write");
+            w.close().expect("close");
+        }
+    }
+}
+
+/// Spark may write model data as several part files in any row order.
+#[test]
+fn data_split_over_part_files_in_any_order_scores_the_same() {
+    for case in [
+        "spark_4_3_mixed_rf",
+        "spark_4_3_multiclass_models",
+        "spark_4_3_mixed_gbt",
+    ] {
+        let dir = cases_dir().join(case);
+        let tmp = tempfile::tempdir().expect("tmp");
+        copy_dir(&dir.join("model"), tmp.path());
+        split_and_reverse(tmp.path());
+        let input = read_parquet(&dir.join("input.parquet"));
+        let want = scorewell_spark::load(dir.join("model"))
+            .expect("loads")
+            .score(&input)
+            .expect("scores");
+        let got = scorewell_spark::load(tmp.path())
+            .expect("loads split data")
+            .score(&input)
+            .expect("scores");
+        assert_eq!(got, want, "{case}");
+    }
+}

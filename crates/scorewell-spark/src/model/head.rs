@@ -11,9 +11,7 @@ use scorewell_core::vector::{VectorBuilder, vector_data_type};
 /// raw → probability.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) enum ProbRule {
-    /// `1 / (1 + e^-raw_i)` per entry (binomial logistic regression, Spark 3).
-    Sigmoid,
-    /// `p0 = 1 / (1 + e^-raw_0)`, `p1 = 1 - p0` (binomial logistic regression, Spark 4).
+    /// `p0 = 1 / (1 + e^-raw_0)`, `p1 = 1 - p0` (binomial logistic regression).
     SigmoidComplement,
     /// Multinomial logistic regression: `e^(raw - max)` (or `e^raw` when max ≤ 0), scaled by
     /// `1 / sum`.
@@ -195,11 +193,6 @@ impl Head {
 
 fn probability_of(rule: ProbRule, raw: &[f64], out: &mut [f64]) {
     match rule {
-        ProbRule::Sigmoid => {
-            for (o, r) in out.iter_mut().zip(raw) {
-                *o = 1.0 / (1.0 + (-r).exp());
-            }
-        }
         ProbRule::SigmoidComplement => {
             out[0] = 1.0 / (1.0 + (-raw[0]).exp());
             out[1] = 1.0 - out[0];

@@ -172,14 +172,12 @@ fn logistic(ctx: &mut Ctx<'_>) -> Built {
             Some(t) if t.len() == 2 => 1.0 / (1.0 + t[1] / t[0]),
             _ => ctx.meta.opt_f64("threshold")?.unwrap_or(0.5),
         };
-        // Spark 4 fills p1 as 1 - p0 (checked bit for bit against Spark 4.3 output); Spark 3
-        // applies the sigmoid to both raw entries. The two differ by an ulp at most.
-        let rule = if ctx.meta.version.0 >= 4 {
-            ProbRule::SigmoidComplement
-        } else {
-            ProbRule::Sigmoid
-        };
-        let head = classifier_head(ctx, Some(rule), Decide::Probability1Above(threshold))?;
+        // p0 = sigmoid(raw0), p1 = 1 - p0: bit for bit what Spark 3.5 and 4.3 write.
+        let head = classifier_head(
+            ctx,
+            Some(ProbRule::SigmoidComplement),
+            Decide::Probability1Above(threshold),
+        )?;
         let kernel = Linear {
             w: matrix.values,
             b: intercepts[0],
