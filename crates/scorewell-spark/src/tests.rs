@@ -83,14 +83,103 @@ fn a_folder_without_metadata_is_not_a_spark_model() {
 }
 
 #[test]
-fn spark_2_hashing_tf_uses_the_old_hash() {
-    // A Spark 2.x HashingTF loads (no data folder); the hash switch is covered in
-    // scorewell-transform's tests against Spark 2 outputs.
+fn a_corrupt_parquet_part_file_names_the_stage_and_the_file() {
+    let dir = tempfile::tempdir().expect("tmp");
+    stage(
+        dir.path(),
+        "org.apache.spark.ml.feature.IDFModel",
+        r#"{"inputCol":"tf","outputCol":"x"}"#,
+    );
+    write(
+        &dir.path().join("data/part-00000-a.snappy.parquet"),
+        "not parquet",
+    );
+    let err = crate::load(dir.path()).expect_err("refused").to_string();
+    assert!(
+        err.starts_with(&format!(
+            "{}: data/part-00000-a.snappy.parquet: not a readable parquet file",
+            dir.path().display()
+        )),
+        "{err}"
+    );
+}
+
+fn write_parquet(path: &Path, batch: &arrow_array::RecordBatch) {
+    std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+    let file = std::fs::File::create(path).expect("create");
+    let mut w = parquet::arrow::ArrowWriter::try_new(file, batch.schema(), None).expect("writer");
+    w.write(batch).expect("write");
+    w.close().expect("close");
+}
+
+fn strings(values: &[&str]) -> std::sync::Arc<dyn arrow_array::Array> {
+    std::sync::Arc::new(arrow_array::StringArray::from(values.to_vec()))
+}
+
+#[test]
+fn spark_2_string_indexer_data_holds_labels_not_labels_array() {
     let dir = tempfile::tempdir().expect("tmp");
     write(
         &dir.path().join("metadata/part-00000"),
-        r#"{"class":"org.apache.spark.ml.feature.HashingTF","timestamp":1,"sparkVersion":"2.4.8","uid":"h","paramMap":{"inputCol":"w","outputCol":"tf","numFeatures":16}}"#,
+        r#"{"class":"org.apache.spark.ml.feature.StringIndexerModel","timestamp":1,"sparkVersion":"2.3.4","uid":"si","paramMap":{"inputCol":"c","outputCol":"i","handleInvalid":"keep"}}"#,
     );
+    let mut labels =
+        arrow_array::builder::ListBuilder::new(arrow_array::builder::StringBuilder::new());
+    labels.values().append_value("b");
+    labels.values().append_value("a");
+    labels.append(true);
+    let data = arrow_array::RecordBatch::try_from_iter([(
+        "labels",
+        std::sync::Arc::new(labels.finish()) as std::sync::Arc<dyn arrow_array::Array>,
+    )])
+    .expect("batch");
+    write_parquet(&dir.path().join("data/part-00000-x.snappy.parquet"), &data);
     let scorer = crate::load(dir.path()).expect("loads");
-    assert_eq!(scorer.pipeline().stages().len(), 1);
+    let input =
+        arrow_array::RecordBatch::try_from_iter([("c", strings(&["a", "b", "z"]))]).expect("input");
+    let out = scorer.score(&input).expect("scores");
+    let i = out
+        .column_by_name("i")
+        .expect("i")
+        .as_any()
+        .downcast_ref::<arrow_array::Float64Array>()
+        .expect("f64");
+    assert_eq!(i.values().to_vec(), vec![1.0, 0.0, 2.0]);
+}
+
+#[test]
+fn hashing_tf_picks_the_hash_by_spark_version() {
+    // Strings whose length is not a multiple of 4 hash differently before Spark 3.0.
+    let index_for = |version: &str| {
+        let dir = tempfile::tempdir().expect("tmp");
+        write(
+            &dir.path().join("metadata/part-00000"),
+            &format!(
+                r#"{{"class":"org.apache.spark.ml.feature.HashingTF","timestamp":1,"sparkVersion":"{version}","uid":"h","paramMap":{{"inputCol":"w","outputCol":"tf","numFeatures":1048576}}}}"#
+            ),
+        );
+        let scorer = crate::load(dir.path()).expect("loads");
+        let mut words =
+            arrow_array::builder::ListBuilder::new(arrow_array::builder::StringBuilder::new());
+        words.values().append_value("spark");
+        words.append(true);
+        let input = arrow_array::RecordBatch::try_from_iter([(
+            "w",
+            std::sync::Arc::new(words.finish()) as std::sync::Arc<dyn arrow_array::Array>,
+        )])
+        .expect("input");
+        let out = scorer.score(&input).expect("scores");
+        let tf = scorewell_core::vector::VectorColumn::try_new(
+            out.column_by_name("tf").expect("tf"),
+            "tf",
+        )
+        .expect("vector");
+        let mut at = Vec::new();
+        tf.get(0).expect("row").for_each_active(|i, _| at.push(i));
+        at
+    };
+    let new = index_for("3.0.0");
+    let old = index_for("2.4.8");
+    assert_eq!((new.len(), old.len()), (1, 1));
+    assert_ne!(new, old);
 }
