@@ -191,8 +191,12 @@ pub fn create(options: &CreateOptions) -> Result<NewBundle, BundleError> {
     let bound = draft.bind(schema.clone())?;
     let produced = bound.output_schema();
     let produced = &produced.fields()[schema.fields().len()..];
+    let spark_only =
+        manifest.decision.is_none() && manifest.stages.iter().all(|s| s.kind == SPARK_KIND);
     let wanted: Vec<String> = match spec.outputs {
         Some(names) => names,
+        // Spark's transform returns every stage's output; a Spark-only bundle does too.
+        None if spark_only => produced.iter().map(|f| f.name().clone()).collect(),
         None => default_outputs(&manifest, &draft),
     };
     for name in &wanted {

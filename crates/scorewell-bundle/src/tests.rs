@@ -377,8 +377,8 @@ fn a_bad_transform_parameter_is_reported_at_its_json_path() {
 /// the folder itself, from a zip and from bytes; a changed file is refused by name.
 #[test]
 fn a_spark_folder_bundles_as_one_spark_pipeline_stage() {
-    let case =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/conformance/spark/cases/spark_4_3_mixed_gbt");
+    let case = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/conformance/spark/cases/spark_4_3_mixed_gbt");
     let dir = tempfile::tempdir().unwrap();
     let mut opts = options(Vec::new(), None);
     opts.spark = vec![case.join("model")];
@@ -394,7 +394,19 @@ fn a_spark_folder_bundles_as_one_spark_pipeline_stage() {
             .any(|k| k.ends_with("_SUCCESS") || k.ends_with(".crc"))
     );
     let names: Vec<&str> = m.outputs.iter().map(|o| o.name.as_str()).collect();
-    assert_eq!(names, ["rawPrediction", "probability", "prediction"]);
+    assert_eq!(
+        names,
+        [
+            "city_idx",
+            "device_idx",
+            "city_oh",
+            "device_oh",
+            "features",
+            "rawPrediction",
+            "probability",
+            "prediction"
+        ]
+    );
 
     let zip = dir.path().join("gbt.zip");
     bundle.write(&zip).unwrap();

@@ -177,9 +177,29 @@ fn bundle_options(options: &LoadOptions) -> Result<(), Error> {
 /// Read what `path` names as bytes a [`LazyScorer`] (or [`load_bytes`]) can rebuild it from,
 /// with the file name for format detection.
 ///
-/// A bundle directory is zipped in memory (deterministically: equal bundles, equal bytes).
+/// A bundle directory is zipped in memory (deterministically: equal bundles, equal bytes); a
+/// folder saved by Spark ML becomes such a bundle with one `spark_pipeline` stage.
 pub fn source_bytes(path: impl AsRef<Path>) -> Result<(Vec<u8>, Option<String>), Error> {
     let path = path.as_ref();
+    if !scorewell_bundle::is_bundle(path) && scorewell_spark::is_spark_model(path) {
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "spark".into());
+        let bytes = bundle::create(&bundle::CreateOptions {
+            name: name.clone(),
+            version: "1".into(),
+            spark: vec![path.to_path_buf()],
+            created_at: Some("1970-01-01T00:00:00Z".into()),
+            ..Default::default()
+        })
+        .and_then(|b| b.to_zip_bytes())
+        .map_err(|source| Error::Bundle {
+            path: path.to_path_buf(),
+            source: Box::new(source),
+        })?;
+        return Ok((bytes, Some(format!("{name}.zip"))));
+    }
     if path.is_dir() {
         let bytes = Bundle::open(path)
             .and_then(|b| b.to_zip_bytes())
@@ -307,5 +327,43 @@ mod tests {
             err.starts_with("raw margins are chosen per model stage"),
             "{err}"
         );
+    }
+
+    /// See: issue 6. A folder saved by Spark ML loads like a model file, and travels as bytes
+    /// (a deterministic in-memory bundle) for lazy handles and the Python package.
+    #[test]
+    fn spark_folders_load_by_path_and_as_bytes() {
+        let model = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../tests/conformance/spark/cases/spark_4_3_text_lr/model");
+        let text: arrow_array::ArrayRef = Arc::new(arrow_array::StringArray::from(vec![
+            "FREE money now, click!",
+            "team meeting at lunch",
+        ]));
+        let batch = arrow_array::RecordBatch::try_from_iter([("text", text)]).unwrap();
+        let direct = load(&model).unwrap().score(&batch).unwrap();
+        let names: Vec<String> = direct
+            .schema()
+            .fields()
+            .iter()
+            .map(|f| f.name().clone())
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "text",
+                "words",
+                "filtered",
+                "tf",
+                "tfidf",
+                "rawPrediction",
+                "probability",
+                "prediction"
+            ]
+        );
+        let (bytes, name) = source_bytes(&model).unwrap();
+        assert_eq!(name.as_deref(), Some("model.zip"));
+        assert_eq!(source_bytes(&model).unwrap().0, bytes);
+        let from_bytes = load_bytes(&bytes, name.as_deref(), &LoadOptions::default()).unwrap();
+        assert_eq!(from_bytes.score(&batch).unwrap(), direct);
     }
 }
