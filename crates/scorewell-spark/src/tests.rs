@@ -183,3 +183,56 @@ fn hashing_tf_picks_the_hash_by_spark_version() {
     assert_eq!((new.len(), old.len()), (1, 1));
     assert_ne!(new, old);
 }
+
+#[test]
+fn a_saved_linear_regression_scores_vectors_and_refuses_malformed_ones() {
+    use scorewell_core::vector::VectorBuilder;
+    let dir = tempfile::tempdir().expect("tmp");
+    write(
+        &dir.path().join("metadata/part-00000"),
+        r#"{"class":"org.apache.spark.ml.regression.LinearRegressionModel","timestamp":1,"sparkVersion":"3.5.1","uid":"lr","paramMap":{"featuresCol":"f"},"defaultParamMap":{"predictionCol":"prediction"}}"#,
+    );
+    let mut coefficients = VectorBuilder::default();
+    coefficients.push_dense(&[1.0, 2.0]);
+    let data = arrow_array::RecordBatch::try_from_iter([
+        (
+            "intercept",
+            std::sync::Arc::new(arrow_array::Float64Array::from(vec![0.5]))
+                as std::sync::Arc<dyn arrow_array::Array>,
+        ),
+        ("coefficients", coefficients.finish()),
+        (
+            "scale",
+            std::sync::Arc::new(arrow_array::Float64Array::from(vec![1.0])),
+        ),
+    ])
+    .expect("batch");
+    write_parquet(&dir.path().join("data/part-00000.parquet"), &data);
+    let scorer = crate::load(dir.path()).expect("loads");
+    let mut f = VectorBuilder::default();
+    f.push_dense(&[3.0, 4.0]);
+    f.push_sparse(2, &[1], &[1.0]);
+    f.push_null();
+    let input = arrow_array::RecordBatch::try_from_iter([("f", f.finish())]).expect("input");
+    let out = scorer.score(&input).expect("scores");
+    let p = out
+        .column_by_name("prediction")
+        .expect("prediction")
+        .as_any()
+        .downcast_ref::<arrow_array::Float64Array>()
+        .expect("f64");
+    assert_eq!(
+        p.iter().collect::<Vec<_>>(),
+        vec![Some(11.5), Some(2.5), None]
+    );
+    let mut bad = VectorBuilder::default();
+    bad.push_sparse(2, &[5], &[1.0]);
+    let input = arrow_array::RecordBatch::try_from_iter([("f", bad.finish())]).expect("input");
+    let err = scorer.score(&input).expect_err("refused").to_string();
+    assert!(
+        err.ends_with(
+            "column `f`, row 0 of the batch: sparse vector of size 2 stores an index outside it"
+        ),
+        "{err}"
+    );
+}

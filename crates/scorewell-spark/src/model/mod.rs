@@ -132,20 +132,29 @@ impl Stage for ModelStage {
         let col: &ArrayRef = batch.column(binding.columns[0]);
         let x = VectorColumn::try_new(col, &self.features)?;
         let rows = x.len();
-        if let Some(n) = self.kernel.num_features() {
-            for i in 0..rows {
-                if let Some(v) = x.get(i)
-                    && v.len() != n
-                {
-                    return Err(ScoreError::InvalidValue {
-                        column: self.features.clone(),
-                        row: i,
-                        message: format!(
-                            "the model expects vectors of size {n}, got size {}",
-                            v.len()
-                        ),
-                    });
-                }
+        let expected = self.kernel.num_features();
+        for i in 0..rows {
+            let Some(v) = x.get(i) else { continue };
+            let invalid = |message: String| ScoreError::InvalidValue {
+                column: self.features.clone(),
+                row: i,
+                message,
+            };
+            if let Some(n) = expected
+                && v.len() != n
+            {
+                return Err(invalid(format!(
+                    "the model expects vectors of size {n}, got size {}",
+                    v.len()
+                )));
+            }
+            // Kernels index by the stored positions: a malformed sparse vector is refused here.
+            if let VectorRef::Sparse { size, indices, .. } = v
+                && indices.iter().any(|&j| j < 0 || j as usize >= size)
+            {
+                return Err(invalid(format!(
+                    "sparse vector of size {size} stores an index outside it"
+                )));
             }
         }
         let width = self.kernel.width();
