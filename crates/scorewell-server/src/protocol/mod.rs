@@ -1,7 +1,7 @@
 //! Request bodies to Arrow batches and scored batches back to JSON.
 //!
-//! Both protocols ([`json`], [`kserve_v2`]) fill a [`BatchBuilder`] value by value and encode
-//! answers with [`Cell`]. The rules they share:
+//! Both protocols ([`json`], [`kserve_v2`]) fill a `BatchBuilder` value by value and encode
+//! answers with `Cell`. The rules they share:
 //!
 //! - **Model inputs** are built as the model asks: a numeric input becomes a `Float64` column
 //!   (JSON numbers, `true`/`false` as 1/0); an input that also takes category names becomes a
