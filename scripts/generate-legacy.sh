@@ -13,8 +13,8 @@ PY="${PYTHON:-python3}"
 # Which cases each legacy venv produces (exact case suffixes for generate.py --case).
 declare -A PRODUCER=([xgb17]=xgboost [xgb21]=xgboost [lgb3]=lightgbm)
 declare -A ONLY=(
-  [xgb17]="binary_logistic binary_logistic_ubj multi_softprob reg_squarederror dart missing_nan_null inf_inputs categorical_partition base_score_0_3"
-  [xgb21]="binary_logistic binary_logistic_ubj multi_softprob reg_squarederror dart missing_nan_null inf_inputs categorical_ubj multi_quantile multi_target_tree"
+  [xgb17]="binary_logistic binary_logistic_ubj multi_softprob reg_squarederror dart missing_nan_null inf_inputs categorical_partition base_score_0_3 gblinear"
+  [xgb21]="binary_logistic binary_logistic_ubj multi_softprob reg_squarederror dart missing_nan_null inf_inputs categorical_ubj multi_quantile multi_target_tree multi_target_tree_softprob gblinear gblinear_softprob"
   [lgb3]="binary multiclass regression_sqrt rf dart missing_nan_null zero_as_missing inf_inputs categorical linear_tree"
 )
 

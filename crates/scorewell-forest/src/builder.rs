@@ -3,7 +3,8 @@
 
 use crate::error::ForestError;
 use crate::ir::{
-    Aggregation, Comparison, Forest, InputRule, LinearLeaf, Node, Precision, SplitTest, Tree,
+    Aggregation, Comparison, Forest, InputRule, LinearLeaf, LinearTerm, Node, Precision, SplitTest,
+    Tree,
 };
 use crate::link::Link;
 
@@ -249,6 +250,7 @@ pub struct ForestBuilder {
     precision: Precision,
     input_rule: InputRule,
     link: Link,
+    linear: Option<LinearTerm>,
 }
 
 impl ForestBuilder {
@@ -266,6 +268,7 @@ impl ForestBuilder {
             precision: Precision::F64,
             input_rule: InputRule::Plain,
             link: Link::Identity,
+            linear: None,
         }
     }
     /// Set the split comparison.
@@ -303,6 +306,11 @@ impl ForestBuilder {
         self.trees.push((tree, group, weight));
         self
     }
+    /// Add a linear term (see [`LinearTerm`]); a forest may have it with or without trees.
+    pub fn linear(&mut self, term: LinearTerm) -> &mut Self {
+        self.linear = Some(term);
+        self
+    }
     /// Number of trees added so far.
     pub fn num_trees(&self) -> usize {
         self.trees.len()
@@ -333,6 +341,9 @@ impl ForestBuilder {
             return Err(ForestError::Invalid(format!(
                 "averaging divisor must be positive, got {divisor}"
             )));
+        }
+        if let Some(term) = &self.linear {
+            check_linear_term(term, self.num_features, self.num_groups, self.aggregation)?;
         }
         let mut trees = Vec::with_capacity(self.trees.len());
         let mut tree_group = Vec::with_capacity(self.trees.len());
@@ -366,8 +377,41 @@ impl ForestBuilder {
             precision: self.precision,
             input_rule: self.input_rule,
             link: self.link,
+            linear: self.linear,
         })
     }
+}
+
+fn check_linear_term(
+    term: &LinearTerm,
+    num_features: usize,
+    num_groups: usize,
+    aggregation: Aggregation,
+) -> Result<(), ForestError> {
+    if aggregation != Aggregation::Sum {
+        return Err(ForestError::Invalid(
+            "a linear term needs summed (not averaged) trees".into(),
+        ));
+    }
+    if term.weights.len() != num_features * num_groups || term.bias.len() != num_groups {
+        return Err(ForestError::Invalid(format!(
+            "the linear term has {} weights and {} biases; {num_features} features × {num_groups} groups need {} and {num_groups}",
+            term.weights.len(),
+            term.bias.len(),
+            num_features * num_groups
+        )));
+    }
+    if let Some(i) = term
+        .weights
+        .iter()
+        .chain(&term.bias)
+        .position(|w| w.is_nan())
+    {
+        return Err(ForestError::Invalid(format!(
+            "linear term value {i} (weights, then biases) is NaN"
+        )));
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -136,6 +136,8 @@ pub struct CompiledForest<T> {
     /// Per aligned chunk of LANES trees: whether they share one number of implicit levels,
     /// so one row can walk all of them in lockstep.
     even_chunks: Vec<bool>,
+    /// The linear term in precision `T`: feature-major weights, then one bias per group.
+    linear: Option<(Vec<T>, Vec<T>)>,
 }
 
 /// The compiled form of a forest in its own precision.
@@ -203,8 +205,8 @@ impl<T: Float> CompiledForest<T> {
                 }
             )
         });
-        // Linear leaves read raw feature values, so zero must stay zero for them.
-        let zero_missing = if has_linear {
+        // Linear leaves and linear terms read raw feature values, so zero must stay zero.
+        let zero_missing = if has_linear || forest.linear.is_some() {
             Vec::new()
         } else {
             zero_missing_features(forest)
@@ -241,6 +243,10 @@ impl<T: Float> CompiledForest<T> {
             input_rule: forest.input_rule,
             zero_missing,
             even_chunks: Vec::new(),
+            linear: forest.linear.as_ref().map(|term| {
+                let cast = |v: &[f64]| v.iter().map(|w| T::from_f64(*w)).collect();
+                (cast(&term.weights), cast(&term.bias))
+            }),
         };
 
         for (t, tree) in forest.trees.iter().enumerate() {
@@ -498,6 +504,9 @@ impl<T: Float> CompiledForest<T> {
                 };
             }
         }
+        if let Some((weights, bias)) = &self.linear {
+            self.add_linear(weights, bias, x, rows, margins);
+        }
         if self.specials.is_empty() {
             self.accumulate::<false>(x, rows, margins);
         } else {
@@ -550,6 +559,26 @@ impl<T: Float> CompiledForest<T> {
                 } else {
                     *h = *l;
                 }
+            }
+        }
+    }
+
+    /// Add the linear term to each row's margins, bias first, then features in order: the
+    /// order XGBoost's `gblinear` sums in, so the rounding is the same. Missing values are
+    /// skipped, as XGBoost's sparse rows leave them out.
+    fn add_linear(&self, weights: &[T], bias: &[T], x: &[T], rows: usize, margins: &mut [T]) {
+        let g = self.num_groups;
+        for r in 0..rows {
+            let row = &x[r * self.stride..(r + 1) * self.stride];
+            for (j, m) in margins[r * g..(r + 1) * g].iter_mut().enumerate() {
+                let mut acc = *m + bias[j];
+                for f in 0..self.num_features {
+                    let v = self.raw(row, f);
+                    if !v.is_nan() {
+                        acc = acc + v * weights[f * g + j];
+                    }
+                }
+                *m = acc;
             }
         }
     }

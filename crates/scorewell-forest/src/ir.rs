@@ -102,6 +102,17 @@ pub struct LinearLeaf {
     pub coefficients: Vec<f64>,
 }
 
+/// A linear term added to every row's margins before the trees (XGBoost's `gblinear` booster):
+/// `margin[g] = base[g] + bias[g] + Σ_f x_f · weight[f][g]`, summed in feature order in the
+/// forest's precision, where a missing `x_f` (NaN or null) contributes nothing.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LinearTerm {
+    /// `num_features × num_groups` weights, feature-major: `weights[f * num_groups + g]`.
+    pub weights: Vec<f64>,
+    /// One intercept per group.
+    pub bias: Vec<f64>,
+}
+
 /// One node of a tree.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Node {
@@ -195,6 +206,7 @@ pub struct Forest {
     pub(crate) precision: Precision,
     pub(crate) input_rule: InputRule,
     pub(crate) link: Link,
+    pub(crate) linear: Option<LinearTerm>,
 }
 
 impl Forest {
@@ -245,6 +257,10 @@ impl Forest {
     /// The link from margins to outputs.
     pub fn link(&self) -> Link {
         self.link
+    }
+    /// The linear term, if the model has one.
+    pub fn linear(&self) -> Option<&LinearTerm> {
+        self.linear.as_ref()
     }
     /// Total number of nodes.
     pub fn num_nodes(&self) -> usize {

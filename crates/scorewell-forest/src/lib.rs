@@ -32,8 +32,8 @@ pub use compiled::{CompiledForest, Predictor};
 pub use error::ForestError;
 pub use float::Float;
 pub use ir::{
-    Aggregation, CategoryCast, Comparison, Forest, InputRule, LinearLeaf, Missing, NanRoute, Node,
-    Precision, SplitTest, Tree,
+    Aggregation, CategoryCast, Comparison, Forest, InputRule, LinearLeaf, LinearTerm, Missing,
+    NanRoute, Node, Precision, SplitTest, Tree,
 };
 pub use link::Link;
 pub use source::{DenseRows, FeatureSource};

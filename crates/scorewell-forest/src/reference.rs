@@ -65,6 +65,16 @@ fn sum_trees<T: Float>(forest: &Forest, row: &[f64]) -> Vec<T> {
         Aggregation::Sum => forest.base_margin.iter().map(|b| T::from_f64(*b)).collect(),
         Aggregation::Mean { .. } => vec![T::ZERO; forest.num_groups],
     };
+    if let Some(term) = &forest.linear {
+        for (g, a) in acc.iter_mut().enumerate() {
+            *a = *a + T::from_f64(term.bias[g]);
+            for (f, v) in x.iter().enumerate() {
+                if !v.is_nan() {
+                    *a = *a + *v * T::from_f64(term.weights[f * forest.num_groups + g]);
+                }
+            }
+        }
+    }
     for (t, tree) in forest.trees.iter().enumerate() {
         let leaf = leaf_value::<T>(forest, tree.nodes(), &x);
         let g = forest.tree_group[t] as usize;

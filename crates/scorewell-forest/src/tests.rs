@@ -23,6 +23,9 @@ impl Rng {
         self.below(100) < percent
     }
     /// Values that hit thresholds exactly, zero, tiny values, NaN and infinities often.
+    fn finite(&mut self) -> f64 {
+        (self.below(2000) as f64 - 1000.0) / 250.0
+    }
     fn value(&mut self) -> f64 {
         const SPECIAL: [f64; 10] = [0.0, -0.0, 1e-40, -1e-36, 0.5, -0.5, 1.0, 2.0, 0.1, 3.0];
         match self.below(10) {
@@ -169,6 +172,11 @@ fn random_forest(seed: u64) -> (Forest, Vec<f64>, usize) {
         );
     if rng.chance(20) {
         b.aggregation(Aggregation::Mean { divisor: 3.0 });
+    } else if rng.chance(25) {
+        b.linear(LinearTerm {
+            weights: (0..nf * groups).map(|_| rng.finite()).collect(),
+            bias: (0..groups).map(|_| rng.finite()).collect(),
+        });
     }
     let plain = rng.chance(50);
     // Complete trees of one depth let eight trees walk one row together with SIMD.

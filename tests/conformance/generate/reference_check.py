@@ -63,11 +63,27 @@ def xgb_margin(model: dict, X: np.ndarray) -> np.ndarray:
     # everything else (incl. multi:softprob/softmax, whose base_score is a per-class vector): identity
     gb = lrn["gradient_booster"]
     weights = None
+    if gb["name"] == "gblinear":
+        # weights: one row per feature (then the bias row), one column per group; a missing
+        # value is absent from the sparse row and adds nothing; every group starts from base[0].
+        n_groups = max(int(lrn["learner_model_param"]["num_class"]), 1)
+        W = np.array(gb["model"]["weights"], dtype=np.float32).reshape(-1, n_groups)
+        Xf = X.astype(np.float32)
+        out = np.zeros((len(X), n_groups))
+        for r in range(len(X)):
+            for g in range(n_groups):
+                acc = np.float32(W[-1, g]) + np.float32(base[0])
+                for f in range(X.shape[1]):
+                    if not np.isnan(Xf[r, f]):
+                        acc = np.float32(acc + np.float32(Xf[r, f] * W[f, g]))
+                out[r, g] = acc
+        return out
     if gb["name"] == "dart":
         weights = gb["weight_drop"]
         gb = gb["gbtree"]
     trees, info = gb["model"]["trees"], gb["model"]["tree_info"]
-    n_out = max(len(base), max(info) + 1)
+    n_vec = max(int(t["tree_param"].get("size_leaf_vector", "1")) for t in trees)
+    n_out = max(len(base), max(info) + 1, n_vec)
     base = base * n_out if len(base) == 1 else base
     Xf = X.astype(np.float32)
     out = np.tile(np.array(base, dtype=np.float64), (len(X), 1))
@@ -90,7 +106,14 @@ def xgb_margin(model: dict, X: np.ndarray) -> np.ndarray:
                     n = right[n] if c in cats[n] else left[n]
                 else:
                     n = left[n] if x < np.float32(cond[n]) else right[n]
-            out[r, info[t_i]] += w * cond[n]
+            k = int(t["tree_param"].get("size_leaf_vector", "1"))
+            if k > 1:
+                # vector leaf: `leaf_weights[right * k:]` (3.2) or `base_weights[node * k:]`
+                vec = (t["leaf_weights"][right[n] * k:(right[n] + 1) * k] if "leaf_weights" in t
+                       else t["base_weights"][n * k:(n + 1) * k])
+                out[r, :k] += w * np.array(vec)
+            else:
+                out[r, info[t_i]] += w * cond[n]
     return out
 
 

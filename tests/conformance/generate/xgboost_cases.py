@@ -106,6 +106,10 @@ def run_case(
 
     primary = via_inplace if has_inf else via_dmatrix
     secondary = via_dmatrix if has_inf else via_inplace
+    if params.get("booster") == "gblinear":
+        # gblinear has no inplace_predict ("not supported by the current booster").
+        assert not has_inf, "gblinear cases need DMatrix input, which refuses inf"
+        secondary = via_dmatrix
     pred = primary(loaded, False)
     margin = primary(loaded, True)
     # determinism / reload / second-route self-checks
@@ -181,6 +185,11 @@ def cox_labels(z, r, t):
     return np.where(censored, -time, time)  # negative label = right-censored
 
 
+simple("reg_squaredlogerror", "XGBoost reg:squaredlogerror (labels > -1; prediction == margin)",
+       {"objective": "reg:squaredlogerror"}, lambda z, r, t: np.exp(0.5 * z) + 0.1 * r.random(len(z)))
+simple("rank_map", "XGBoost rank:map with binary relevance in 30 query groups (prediction == margin)",
+       {"objective": "rank:map"}, lambda z, r, t: (z + 0.3 * r.normal(size=len(z)) > 0.5).astype(float),
+       qid_fn=lambda n: np.repeat(np.arange(n // 10 + 1), 10)[:n])
 simple("survival_cox", "XGBoost survival:cox (prediction = exp(margin), hazard ratio)",
        {"objective": "survival:cox"}, cox_labels)
 
@@ -356,22 +365,70 @@ def _mt1(case_dir: Path):
                             "multi_strategy": "one_output_per_tree"}, train=train, label=y, rounds=6, test=test)
 
 
+def _vector_leaf_sizes(case_dir: Path) -> set:
+    return {t["tree_param"]["size_leaf_vector"] for t in model_json(case_dir)["learner"]["gradient_booster"]["model"]["trees"]}
+
+
 @register("xgboost", V, "multi_target_tree")
 def _mt2(case_dir: Path):
     train, test, z, r = xy(43)
     y = np.column_stack([3 * z, -z + r.normal(size=len(z))])
-    out = run_case(case_dir, description="XGBoost multi_strategy=multi_output_tree (vector leaves) - scorewell must refuse",
+    test = sprinkle_nan(r, test, 0.1, ["f0", "f2"])
+    out = run_case(case_dir, description="XGBoost multi_strategy=multi_output_tree (vector leaves, 2 targets), NaN in two features",
                    params={"objective": "reg:squarederror", "tree_method": "hist", "max_depth": 3,
-                           "multi_strategy": "multi_output_tree"}, train=train, label=y, rounds=4, test=test,
-                   expect_error="multi-target")
-    slv = {t["tree_param"]["size_leaf_vector"] for t in model_json(case_dir)["learner"]["gradient_booster"]["model"]["trees"]}
-    assert slv == {"2"}, slv
+                           "multi_strategy": "multi_output_tree"}, train=train, label=y, rounds=4, test=test)
+    _assert(_vector_leaf_sizes(case_dir) == {"2"}, "expected vector-leaf trees")
     return out
 
 
+@register("xgboost", V, "multi_target_tree_softprob")
+def _mt3(case_dir: Path):
+    train, test, z, r = xy(45)
+    out = run_case(case_dir, description="XGBoost multi:softprob (3 classes) with multi_strategy=multi_output_tree: one vector-leaf tree per round",
+                   params={"objective": "multi:softprob", "num_class": 3, "tree_method": "hist", "max_depth": 4,
+                           "multi_strategy": "multi_output_tree"}, train=train,
+                   label=multiclass_labels(train, r, 3), rounds=6, test=test)
+    _assert(_vector_leaf_sizes(case_dir) == {"3"}, "expected vector-leaf trees")
+    return out
+
+
+@register("xgboost", V, "multi_target_tree_ubj")
+def _mt4(case_dir: Path):
+    train, test, z, r = xy(46)
+    y = np.column_stack([3 * z, np.sin(z), -z + r.normal(size=len(z))])
+    out = run_case(case_dir, description="XGBoost multi_output_tree with 3 targets saved as UBJSON",
+                   params={"objective": "reg:squarederror", "tree_method": "hist", "max_depth": 5,
+                           "multi_strategy": "multi_output_tree"}, train=train, label=y, rounds=5, test=test,
+                   fmt="ubj")
+    return out
+
+
+# ----------------------------------------------------------------------------
+# gblinear
+# ----------------------------------------------------------------------------
 @register("xgboost", V, "gblinear")
 def _gblinear(case_dir: Path):
     train, test, z, r = xy(44)
-    return run_case(case_dir, description="XGBoost gblinear booster - scorewell must refuse",
+    test = sprinkle_nan(r, test, 0.15)
+    return run_case(case_dir, description="XGBoost gblinear booster, reg:squarederror, NaN inputs (missing adds nothing)",
                     params={"objective": "reg:squarederror", "booster": "gblinear"}, train=train,
-                    label=3 * z, rounds=5, test=test, expect_error="gblinear")
+                    label=3 * z + 1, rounds=5, test=test)
+
+
+@register("xgboost", V, "gblinear_logistic")
+def _gblinear_logistic(case_dir: Path):
+    train, test, z, r = xy(47)
+    train = sprinkle_nan(r, train, 0.1)
+    test = sprinkle_nan(r, test, 0.1)
+    return run_case(case_dir, description="XGBoost gblinear booster, binary:logistic, coord_descent updater, NaN in train and test",
+                    params={"objective": "binary:logistic", "booster": "gblinear", "updater": "coord_descent",
+                            "alpha": 0.01, "lambda": 0.1}, train=train, label=binary_labels(z, r), rounds=20,
+                    test=test)
+
+
+@register("xgboost", V, "gblinear_softprob")
+def _gblinear_softprob(case_dir: Path):
+    train, test, z, r = xy(48)
+    return run_case(case_dir, description="XGBoost gblinear booster, multi:softprob with 3 classes (a weight per feature per class)",
+                    params={"objective": "multi:softprob", "num_class": 3, "booster": "gblinear"}, train=train,
+                    label=multiclass_labels(train, r, 3), rounds=10, test=test, fmt="ubj")

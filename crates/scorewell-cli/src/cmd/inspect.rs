@@ -45,13 +45,25 @@ pub fn run(args: Args) -> Result<()> {
     for (k, v) in &info.details {
         writeln!(out, "{:<11} {v}", format!("{k}:"))?;
     }
-    writeln!(
-        out,
-        "trees:      {} ({} leaves, max depth {depth}, {} nodes)",
-        forest.trees().len(),
-        leaves,
-        forest.num_nodes()
-    )?;
+    if let Some(term) = forest.linear() {
+        writeln!(
+            out,
+            "linear:     {} weights ({} features x {} outputs) + {} biases",
+            term.weights.len(),
+            forest.num_features(),
+            forest.num_groups(),
+            term.bias.len()
+        )?;
+    }
+    if !forest.trees().is_empty() || forest.linear().is_none() {
+        writeln!(
+            out,
+            "trees:      {} ({} leaves, max depth {depth}, {} nodes)",
+            forest.trees().len(),
+            leaves,
+            forest.num_nodes()
+        )?;
+    }
     writeln!(out, "link:       {}", forest.link().name())?;
     writeln!(out, "outputs:    {}", outputs(&scorer).join(", "))?;
     writeln!(out, "margins:    {}", outputs(&margin).join(", "))?;

@@ -36,11 +36,19 @@
 //!   `feature_types` (`c` is categorical). Since 3.1 the booster's `cats` encoder may store each
 //!   categorical feature's string categories; they become the feature's category names in code
 //!   order.
+//! - **Multi-target trees** (`multi_strategy="multi_output_tree"`, `size_leaf_vector > 1`,
+//!   `src/tree/multi_target_tree_model.cc`): one tree whose leaves hold a value per target; it
+//!   becomes one scalar tree per target with the same splits. Leaf vectors are read from
+//!   `leaf_weights` (3.2, indexed by the leaf's `right_children` entry) or `base_weights`
+//!   (before, indexed by node).
+//! - **gblinear** (`src/gbm/gblinear.cc`, `GBLinear::Pred`): no trees; `model.weights` holds
+//!   `num_feature + 1` rows of one weight per output group, the last row the biases. A row's
+//!   margin is `bias + base_margin`, then `+= x_f · w_f` feature by feature in `float`, where a
+//!   missing value is absent from XGBoost's sparse row and so adds nothing. Every group starts
+//!   from the *first* intercept, also where 3.1+ stores one per class.
 //!
-//! Refused with [`FormatError::Unsupported`]: the `gblinear` booster, multi-target trees
-//! (`size_leaf_vector > 1`, `multi_strategy="multi_output_tree"`), unknown objectives and
-//! feature types. `learner.attributes.best_iteration` is ignored: like `Booster.predict`, every
-//! tree is used.
+//! Refused with [`FormatError::Unsupported`]: unknown objectives and feature types.
+//! `learner.attributes.best_iteration` is ignored: like `Booster.predict`, every tree is used.
 //!
 //! Floats written as JSON text are parsed to `f64` and rounded to `f32`; XGBoost writes the
 //! shortest text that round-trips its `float`, so this gives back the same value. The JSON

@@ -4,8 +4,8 @@ use std::sync::Arc;
 
 use scorewell_core::{FeatureKind, FeatureSpec, ForestModel, ModelInfo};
 use scorewell_forest::{
-    CategoryCast, Comparison, ForestBuilder, Link, Missing, NanRoute, Precision, SplitTest,
-    TreeBuilder,
+    CategoryCast, Comparison, ForestBuilder, LinearTerm, Link, Missing, NanRoute, Precision,
+    SplitTest, TreeBuilder,
 };
 
 use crate::doc::{self, Doc, Problem};
@@ -145,6 +145,34 @@ pub(crate) fn build(root: &Doc, format: &'static str) -> Result<ForestModel> {
     let (link, prob_to_margin) =
         objective(obj_name).ok_or_else(|| ctx.unsupported(format!("objective `{obj_name}`")))?;
 
+    // Output groups: classes, else targets (one single-output tree per target per round).
+    let groups = if num_class > 0 {
+        num_class as usize
+    } else {
+        num_target.max(1) as usize
+    };
+    let base_margin = match base_scores.len() {
+        1 => vec![base_scores[0]; groups],
+        n if n == groups => base_scores,
+        n => {
+            return Err(ctx.invalid(format!(
+                "`{mp_path}.base_score` has {n} values but the model has {groups} outputs"
+            )));
+        }
+    };
+    let base_margin = base_margin
+        .iter()
+        .map(|&b| to_margin(prob_to_margin, b, obj_name).map(f64::from))
+        .collect::<std::result::Result<Vec<_>, _>>()
+        .map_err(|m| ctx.invalid(format!("`{mp_path}.base_score`: {m}")))?;
+
+    let mut builder = ForestBuilder::new(num_feature, groups);
+    builder
+        .comparison(Comparison::Less)
+        .precision(Precision::F32)
+        .link(link)
+        .base_margin(base_margin.clone());
+
     // The booster: gbtree, dart (a gbtree plus one weight per tree), or gblinear.
     let gb = doc::field(learner, "learner", "gradient_booster").at(ctx)?;
     let gb_path = "learner.gradient_booster";
@@ -168,7 +196,35 @@ pub(crate) fn build(root: &Doc, format: &'static str) -> Result<ForestModel> {
                 doc::f32_array(doc::field(gb, gb_path, "weight_drop").at(ctx)?, &wpath).at(ctx)?;
             (model, format!("{inner_path}.model"), Some(weights))
         }
-        "gblinear" => return Err(ctx.unsupported("booster `gblinear` (linear booster)")),
+        "gblinear" => {
+            let model_path = format!("{gb_path}.model");
+            let model = doc::field(gb, gb_path, "model").at(ctx)?;
+            // gblinear adds the first intercept to every group, even where 3.1+ stores one per
+            // class (checked against 3.2's `predict` on a 3-class model).
+            builder
+                .base_margin(vec![base_margin[0]; groups])
+                .linear(linear_term(ctx, model, &model_path, num_feature, groups)?);
+            let forest = builder
+                .build()
+                .map_err(|source| FormatError::Forest { format, source })?;
+            let features = features(ctx, learner, model, &model_path, num_feature, &[])?;
+            let details = vec![
+                ("booster".to_string(), booster.to_string()),
+                ("num_class".to_string(), num_class.to_string()),
+                ("num_target".to_string(), num_target.to_string()),
+                ("base_score".to_string(), base_score_raw),
+            ];
+            return Ok(ForestModel {
+                forest,
+                features,
+                info: ModelInfo {
+                    format: format.to_string(),
+                    producer,
+                    objective: obj_name.to_string(),
+                    details,
+                },
+            });
+        }
         other => return Err(ctx.unsupported(format!("booster `{other}`"))),
     };
 
@@ -218,48 +274,39 @@ pub(crate) fn build(root: &Doc, format: &'static str) -> Result<ForestModel> {
         )));
     }
 
-    // Output groups: classes, else targets (one single-output tree per target per round).
-    let groups = if num_class > 0 {
-        num_class as usize
-    } else {
-        num_target.max(1) as usize
-    };
-    let base_margin = match base_scores.len() {
-        1 => vec![base_scores[0]; groups],
-        n if n == groups => base_scores,
-        n => {
-            return Err(ctx.invalid(format!(
-                "`{mp_path}.base_score` has {n} values but the model has {groups} outputs"
-            )));
-        }
-    };
-    let base_margin = base_margin
-        .iter()
-        .map(|&b| to_margin(prob_to_margin, b, obj_name).map(f64::from))
-        .collect::<std::result::Result<Vec<_>, _>>()
-        .map_err(|m| ctx.invalid(format!("`{mp_path}.base_score`: {m}")))?;
-
-    let mut builder = ForestBuilder::new(num_feature, groups);
-    builder
-        .comparison(Comparison::Less)
-        .precision(Precision::F32)
-        .link(link)
-        .base_margin(base_margin);
     let mut categorical_features = vec![false; num_feature];
+    let mut multi_target = false;
     for (i, t) in trees.iter().enumerate() {
         let path = format!("{trees_path}[{i}]");
-        let tree = read_tree(ctx, t, &path, i, &mut categorical_features)?;
+        let per_target = read_tree(ctx, t, &path, i, &mut categorical_features)?;
+        let weight = weight_drop
+            .as_ref()
+            .and_then(|w| w.get(i))
+            .map_or(1.0, |&w| f64::from(w));
+        if per_target.len() > 1 {
+            // A vector-leaf tree serves every target at once (its `tree_info` entry is 0): it
+            // becomes one scalar tree per target, each summed into its own margin.
+            if per_target.len() != groups {
+                return Err(ctx.invalid(format!(
+                    "`{path}.tree_param.size_leaf_vector` is {} but the model has {groups} targets",
+                    per_target.len()
+                )));
+            }
+            multi_target = true;
+            for (target, tree) in per_target.into_iter().enumerate() {
+                builder.push_tree(tree, target as u32, weight);
+            }
+            continue;
+        }
         let group = tree_info[i];
         let group = u32::try_from(group).map_err(|_| {
             ctx.invalid(format!(
                 "`{info_path}[{i}]` is not a valid output group: {group}"
             ))
         })?;
-        let weight = weight_drop
-            .as_ref()
-            .and_then(|w| w.get(i))
-            .map_or(1.0, |&w| f64::from(w));
-        builder.push_tree(tree, group, weight);
+        for tree in per_target {
+            builder.push_tree(tree, group, weight);
+        }
     }
     let forest = builder
         .build()
@@ -287,6 +334,12 @@ pub(crate) fn build(root: &Doc, format: &'static str) -> Result<ForestModel> {
     if forest.has_categorical() {
         details.push(("categorical_splits".to_string(), "yes".to_string()));
     }
+    if multi_target {
+        details.push((
+            "multi_strategy".to_string(),
+            "multi_output_tree".to_string(),
+        ));
+    }
     Ok(ForestModel {
         forest,
         features,
@@ -296,6 +349,31 @@ pub(crate) fn build(root: &Doc, format: &'static str) -> Result<ForestModel> {
             objective: obj_name.to_string(),
             details,
         },
+    })
+}
+
+/// The `gblinear` booster's `model.weights` (`src/gbm/gblinear_model.h`): one row of `groups`
+/// weights per feature, then one row of biases.
+fn linear_term(
+    ctx: &Ctx,
+    model: &Doc,
+    model_path: &str,
+    num_feature: usize,
+    groups: usize,
+) -> Result<LinearTerm> {
+    let path = format!("{model_path}.weights");
+    let w = doc::f32_array(doc::field(model, model_path, "weights").at(ctx)?, &path).at(ctx)?;
+    let expected = (num_feature + 1) * groups;
+    if w.len() != expected {
+        return Err(ctx.invalid(format!(
+            "`{path}` has {} entries but {num_feature} features and a bias for {groups} outputs need {expected}",
+            w.len()
+        )));
+    }
+    let (weights, bias) = w.split_at(num_feature * groups);
+    Ok(LinearTerm {
+        weights: weights.iter().map(|&v| f64::from(v)).collect(),
+        bias: bias.iter().map(|&v| f64::from(v)).collect(),
     })
 }
 
@@ -363,17 +441,23 @@ fn read_tree(
     path: &str,
     tree_index: usize,
     categorical_features: &mut [bool],
-) -> Result<TreeBuilder> {
+) -> Result<Vec<TreeBuilder>> {
     let tp_path = format!("{path}.tree_param");
     let tp = doc::field(t, path, "tree_param").at(ctx)?;
-    if let Some(v) = tp.member("size_leaf_vector") {
-        let k = doc::int_like(v, &format!("{tp_path}.size_leaf_vector")).at(ctx)?;
-        if k > 1 {
-            return Err(ctx.unsupported(format!(
-                "multi-target trees (`{tp_path}.size_leaf_vector` is {k}; trained with multi_strategy=\"multi_output_tree\")"
-            )));
-        }
-    }
+    // 0 (XGBoost < 2.0 writes it for scalar trees) and 1 mean one value per leaf.
+    let targets = match tp.member("size_leaf_vector") {
+        Some(v) => doc::int_like(v, &format!("{tp_path}.size_leaf_vector")).at(ctx)?,
+        None => 1,
+    };
+    let targets = usize::try_from(targets)
+        .ok()
+        .filter(|&k| k <= 1 << 20)
+        .ok_or_else(|| {
+            ctx.invalid(format!(
+                "`{tp_path}.size_leaf_vector` is not a target count: {targets}"
+            ))
+        })?
+        .max(1);
     let n = doc::int_like(
         doc::field(tp, &tp_path, "num_nodes").at(ctx)?,
         &format!("{tp_path}.num_nodes"),
@@ -436,10 +520,25 @@ fn read_tree(
         )
     };
 
-    let mut tree = TreeBuilder::with_capacity(order.len());
+    let leaf_vectors = if targets > 1 {
+        Some(LeafVectors::read(ctx, t, path, targets, n)?)
+    } else {
+        None
+    };
+    let mut trees = vec![TreeBuilder::with_capacity(order.len()); targets];
     for &i in &order {
         if left[i] == -1 {
-            tree.leaf(f64::from(conditions[i]));
+            match &leaf_vectors {
+                None => {
+                    trees[0].leaf(f64::from(conditions[i]));
+                }
+                Some(lv) => {
+                    let values = lv.of(ctx, path, i, right[i])?;
+                    for (tree, v) in trees.iter_mut().zip(values) {
+                        tree.leaf(f64::from(*v));
+                    }
+                }
+            }
             continue;
         }
         let l = child(i, left[i], "left")?;
@@ -451,38 +550,92 @@ fn read_tree(
             ))
         })?;
         let dl = default_left[i] != 0;
-        match split_type[i] {
-            0 => {
-                tree.numeric(
-                    feature,
-                    f64::from(conditions[i]),
-                    Missing::NanDefault,
-                    dl,
-                    l,
-                    r,
-                );
-            }
+        let test = match split_type[i] {
+            0 => SplitTest::Numeric {
+                threshold: f64::from(conditions[i]),
+                missing: Missing::NanDefault,
+            },
             1 => {
                 if let Some(slot) = categorical_features.get_mut(feature as usize) {
                     *slot = true;
                 }
-                let bitset = cats.bitset(ctx, path, i)?;
-                let test = SplitTest::Categorical {
-                    bitset,
+                SplitTest::Categorical {
+                    bitset: cats.bitset(ctx, path, i)?,
                     in_set_goes_left: false,
                     nan: NanRoute::Default,
                     cast: CategoryCast::CheckThenTruncate,
-                };
-                tree.split(feature, test, dl, l, r);
+                }
             }
             other => {
                 return Err(ctx.invalid(format!(
                     "`{path}.split_type[{i}]` (tree {tree_index}) is {other}; expected 0 (numeric) or 1 (categorical)"
                 )));
             }
+        };
+        for tree in &mut trees {
+            tree.split(feature, test.clone(), dl, l, r);
         }
     }
-    Ok(tree)
+    Ok(trees)
+}
+
+/// The leaf values of a multi-target tree (`multi_strategy="multi_output_tree"`,
+/// `src/tree/multi_target_tree_model.cc`): `targets` values per leaf. Newer XGBoost stores
+/// them in `leaf_weights` (seen in 3.2), leaf by leaf, and reuses a leaf's `right_children` entry as its
+/// position there; earlier versions keep them in `base_weights`, `targets` per node.
+struct LeafVectors {
+    targets: usize,
+    values: Vec<f32>,
+    by_leaf_index: bool,
+}
+
+impl LeafVectors {
+    fn read(ctx: &Ctx, t: &Doc, path: &str, targets: usize, nodes: usize) -> Result<Self> {
+        if let Some(v) = t.member("leaf_weights") {
+            let values = doc::f32_array(v, &format!("{path}.leaf_weights")).at(ctx)?;
+            if values.len() % targets != 0 {
+                return Err(ctx.invalid(format!(
+                    "`{path}.leaf_weights` has {} entries, not a multiple of {targets} targets",
+                    values.len()
+                )));
+            }
+            return Ok(Self {
+                targets,
+                values,
+                by_leaf_index: true,
+            });
+        }
+        let key = "base_weights";
+        let values =
+            doc::f32_array(tree_array(ctx, t, path, key)?, &format!("{path}.{key}")).at(ctx)?;
+        if values.len() != nodes * targets {
+            return Err(ctx.invalid(format!(
+                "`{path}.{key}` has {} entries but {nodes} nodes of {targets} targets need {}",
+                values.len(),
+                nodes * targets
+            )));
+        }
+        Ok(Self {
+            targets,
+            values,
+            by_leaf_index: false,
+        })
+    }
+
+    /// The values of leaf `node`, whose `right_children` entry is `right`.
+    fn of(&self, ctx: &Ctx, path: &str, node: usize, right: i64) -> Result<&[f32]> {
+        let (slot, what) = if self.by_leaf_index {
+            (usize::try_from(right).ok(), "leaf_weights")
+        } else {
+            (Some(node), "base_weights")
+        };
+        slot.and_then(|s| self.values.get(s * self.targets..(s + 1) * self.targets))
+            .ok_or_else(|| {
+                ctx.invalid(format!(
+                    "`{path}`: leaf {node} points outside `{what}` (leaf index {right})"
+                ))
+            })
+    }
 }
 
 /// Nodes reached from the root, in file order; `None` if the links are not a tree.

@@ -238,17 +238,91 @@ fn dart_weights_scale_each_tree() {
 }
 
 #[test]
-fn refuses_gblinear_multi_target_and_unknown_objective() {
-    let linear = r#"{"name":"gblinear","model":{"weights":[0.1,0.2,0.3]}}"#;
-    let err = load_json(model_json("reg:squarederror", "0E0", 0, linear).as_bytes()).unwrap_err();
-    assert!(matches!(err, FormatError::Unsupported { .. }));
-    assert!(err.to_string().contains("gblinear"), "{err}");
+fn gblinear_sums_bias_base_and_present_features_in_f32() {
+    // Two features, two classes: rows of per-class weights, then the biases.
+    let linear = r#"{"name":"gblinear","model":{"weights":[0.5,-1.25,2.0,0.25,0.125,-0.375],"boosted_rounds":3}}"#;
+    let m = load_json(model_json("multi:softprob", "5E-1", 2, linear).as_bytes()).unwrap();
+    assert!(m.forest.trees().is_empty());
+    assert!(
+        m.info
+            .details
+            .contains(&("booster".into(), "gblinear".into()))
+    );
+    let margins = predict(&m, &[1.5, 2.0, f64::NAN, 4.0], true);
+    let f = |v: f32| f64::from(v);
+    assert_eq!(
+        margins,
+        vec![
+            f(0.125f32 + 0.5 + 1.5 * 0.5 + 2.0 * 2.0),
+            f(-0.375f32 + 0.5 + 1.5 * -1.25 + 2.0 * 0.25),
+            // The missing first feature adds nothing.
+            f(0.125f32 + 0.5 + 4.0 * 2.0),
+            f(-0.375f32 + 0.5 + 4.0 * 0.25),
+        ]
+    );
+    let reference: Vec<f64> = [[1.5, 2.0], [f64::NAN, 4.0]]
+        .iter()
+        .flat_map(|row| scorewell_forest::reference::margins::<f32>(&m.forest, row))
+        .collect();
+    assert_eq!(margins, reference);
 
-    let multi = stump_model().replace(r#""size_leaf_vector":"1""#, r#""size_leaf_vector":"2""#);
-    let err = load_json(multi.as_bytes()).unwrap_err();
-    assert!(matches!(err, FormatError::Unsupported { .. }));
-    assert!(err.to_string().contains("multi-target"), "{err}");
+    let short = linear.replace("0.5,-1.25,", "");
+    let err = load_json(model_json("multi:softprob", "5E-1", 2, &short).as_bytes()).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("`learner.gradient_booster.model.weights` has 4 entries"),
+        "{err}"
+    );
+}
 
+/// A depth-1 vector-leaf tree over 2 targets as XGBoost 2.x writes it (leaf vectors in
+/// `base_weights`, per node) or as 3.2 does (`leaf_weights`, indexed by `right_children`).
+fn multi_target_model(v3: bool) -> String {
+    let tree = if v3 {
+        r#"{"id":0,"tree_param":{"num_deleted":"0","num_feature":"2","num_nodes":"3","size_leaf_vector":"2"},
+        "left_children":[1,-1,-1],"right_children":[2,1,0],"split_indices":[1,0,0],
+        "split_conditions":[0.5,1e-45,1e-45],"default_left":[0,0,0],"split_type":[0,0,0],
+        "base_weights":[0.0,0.0,-1.0,3.0,4.0,-2.0],"leaf_weights":[4.0,-2.0,-1.0,3.0],
+        "parents":[-1,0,0]}"#
+    } else {
+        r#"{"id":0,"tree_param":{"num_deleted":"0","num_feature":"2","num_nodes":"3","size_leaf_vector":"2"},
+        "left_children":[1,-1,-1],"right_children":[2,-1,-1],"split_indices":[1,0,0],
+        "split_conditions":[0.5,NaN,NaN],"default_left":[0,0,0],"split_type":[0,0,0],
+        "base_weights":[0.0,0.0,-1.0,3.0,4.0,-2.0],"parents":[-1,0,0]}"#
+    };
+    model_json(
+        "reg:squarederror",
+        "[1E0,2E0]",
+        0,
+        &gbtree(&[tree.to_string()], &[0]),
+    )
+    .replace(r#""num_target":"1""#, r#""num_target":"2""#)
+}
+
+#[test]
+fn multi_target_trees_give_one_margin_per_target_in_both_layouts() {
+    for v3 in [false, true] {
+        let m = load_json(multi_target_model(v3).as_bytes()).unwrap();
+        assert_eq!(m.forest.num_groups(), 2);
+        // b < 0.5 goes left (-1, 3); otherwise right (4, -2); NaN goes right (default_left 0).
+        let out = predict(&m, &[0.0, 0.1, 0.0, 0.9, 0.0, f64::NAN], false);
+        assert_eq!(out, vec![0.0, 5.0, 5.0, 0.0, 5.0, 0.0], "v3 = {v3}");
+    }
+    let bad = multi_target_model(true)
+        .replace(r#""right_children":[2,1,0]"#, r#""right_children":[2,1,7]"#);
+    let err = load_json(bad.as_bytes()).unwrap_err().to_string();
+    assert!(err.contains("points outside `leaf_weights`"), "{err}");
+    let three = multi_target_model(false).replace(r#""num_target":"2""#, r#""num_target":"3""#);
+    let err = load_json(three.replace("[1E0,2E0]", "[1E0]").as_bytes()).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("size_leaf_vector` is 2 but the model has 3 targets"),
+        "{err}"
+    );
+}
+
+#[test]
+fn refuses_unknown_objective() {
     let obj = stump_model().replace("reg:squarederror", "reg:mystery");
     let err = load_json(obj.as_bytes()).unwrap_err();
     assert_eq!(
