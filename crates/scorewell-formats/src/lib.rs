@@ -58,6 +58,14 @@ pub fn load(bytes: &[u8], file_name: Option<&str>) -> Result<ForestModel> {
     }
     match FORMATS.iter().find(|f| (f.sniff)(bytes, file_name)) {
         Some(format) => (format.load)(bytes),
+        // XGBoost < 2.0 wrote this for `save_model("x.model")` / `save_raw()`; its layout is a
+        // dump of C++ structs that 3.x no longer reads either. Say what it is and how to convert.
+        None if bytes.starts_with(b"binf") => Err(FormatError::Unsupported {
+            format: "xgboost-binary",
+            what: "legacy binary format (XGBoost < 2.0 `.model`/`.bin`/`.deprecated`); \
+                   load it with XGBoost and save it as `model.json` or `model.ubj`"
+                .into(),
+        }),
         None => Err(FormatError::Unrecognised {
             supported: supported(),
         }),

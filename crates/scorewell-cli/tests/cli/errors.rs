@@ -50,6 +50,17 @@ fn truncated_and_corrupt_models_name_the_file() {
         "{line}"
     );
 
+    // The first bytes of a model XGBoost 1.7 saved as `model.bin` (legacy binary format).
+    let mut legacy = b"binf\0\0\0\x3f\x03\0\0\0".to_vec();
+    legacy.resize(200, 0);
+    let legacy = dir.write("model.bin", legacy);
+    let line = fails_without_touching_output(&dir, &legacy, &c.join("input.parquet"));
+    assert!(
+        line.contains("model.bin: xgboost-binary: unsupported legacy binary format")
+            && line.contains("save it as `model.json`"),
+        "{line}"
+    );
+
     let empty = dir.write("empty.json", "");
     let line = fails_without_touching_output(&dir, &empty, &c.join("input.parquet"));
     assert!(

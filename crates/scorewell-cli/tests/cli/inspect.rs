@@ -49,5 +49,8 @@ fn inspect_shows_a_linear_booster_and_vector_leaf_trees() {
     assert!(out.contains("multi_strategy: multi_output_tree"), "{out}");
     // Four vector-leaf trees over two targets: one scalar tree per target each.
     assert!(out.contains("trees:      8 "), "{out}");
-    assert!(out.contains("outputs:    prediction_0, prediction_1"), "{out}");
+    assert!(
+        out.contains("outputs:    prediction_0, prediction_1"),
+        "{out}"
+    );
 }
