@@ -100,7 +100,7 @@ impl Scorer {
                 .bind(current)
                 .map_err(|e| in_stage(stage.as_ref(), e))?;
             for out in stage.output_fields() {
-                if current.index_of(out.name()).is_ok() {
+                if current.column_with_name(out.name()).is_some() {
                     return Err(in_stage(
                         stage.as_ref(),
                         ScoreError::DuplicateColumn {

@@ -71,22 +71,28 @@ pub fn find_column(
     name: &str,
     needed_by: impl FnOnce() -> String,
 ) -> Result<usize> {
-    schema.index_of(name).map_err(|_| {
-        let mut available: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
-        const SHOW: usize = 20;
-        let more = available.len().saturating_sub(SHOW);
-        available.truncate(SHOW);
-        let mut list = available.join(", ");
-        if more > 0 {
-            list.push_str(&format!(", … ({more} more)"));
-        }
-        if list.is_empty() {
-            list = "(none)".into();
-        }
-        ScoreError::MissingColumn {
-            column: name.to_string(),
-            needed_by: needed_by(),
-            available: list,
-        }
-    })
+    // Not `Schema::index_of`: its error formats every field name, which costs more than the
+    // lookup when callers only probe.
+    schema
+        .column_with_name(name)
+        .map(|(i, _)| i)
+        .ok_or_else(|| {
+            let mut available: Vec<&str> =
+                schema.fields().iter().map(|f| f.name().as_str()).collect();
+            const SHOW: usize = 20;
+            let more = available.len().saturating_sub(SHOW);
+            available.truncate(SHOW);
+            let mut list = available.join(", ");
+            if more > 0 {
+                list.push_str(&format!(", … ({more} more)"));
+            }
+            if list.is_empty() {
+                list = "(none)".into();
+            }
+            ScoreError::MissingColumn {
+                column: name.to_string(),
+                needed_by: needed_by(),
+                available: list,
+            }
+        })
 }

@@ -145,6 +145,10 @@ pub struct VectorColumn {
 
 impl VectorColumn {
     /// Open `array` (of a type [`is_vector`] accepts); `column` names it in errors.
+    ///
+    /// Sparse rows are checked here, once, so readers can trust them: as many indices as
+    /// values, indices strictly ascending in `0..size` (what Spark's `SparseVector`
+    /// constructor requires), and a type of 0 (sparse) or 1 (dense).
     pub fn try_new(array: &ArrayRef, column: &str) -> Result<Self> {
         let type_error = || ScoreError::ColumnType {
             column: column.to_string(),
@@ -177,14 +181,16 @@ impl VectorColumn {
                     .as_primitive_opt::<Float64Type>()
                     .ok_or_else(type_error)?
                     .clone();
-                Ok(Self {
+                let vectors = Self {
                     kind: Some(kind.clone()),
                     size: Some(size.clone()),
                     indices: Some((index_values, offsets(indices.value_offsets()))),
                     values: flat,
                     offsets: offsets(values.value_offsets()),
                     nulls,
-                })
+                };
+                vectors.check_rows(column)?;
+                Ok(vectors)
             }
             DataType::List(_) => {
                 let l = array.as_list::<i32>();
@@ -220,6 +226,62 @@ impl VectorColumn {
             offsets,
             nulls,
         }
+    }
+
+    fn check_rows(&self, column: &str) -> Result<()> {
+        let (Some(kind), Some(size), Some((indices, index_offsets))) =
+            (&self.kind, &self.size, &self.indices)
+        else {
+            return Ok(());
+        };
+        let bad = |row: usize, message: String| ScoreError::InvalidValue {
+            column: column.to_string(),
+            row,
+            message,
+        };
+        for row in 0..self.len() {
+            if self.nulls.as_ref().is_some_and(|n| n.is_null(row)) {
+                continue;
+            }
+            match kind.value(row) {
+                1 => continue,
+                0 => {}
+                other => {
+                    return Err(bad(
+                        row,
+                        format!("vector type is {other}; expected 0 (sparse) or 1 (dense)"),
+                    ));
+                }
+            }
+            let n = size.value(row);
+            if size.is_null(row) || n < 0 {
+                return Err(bad(row, "sparse vector without a valid size".into()));
+            }
+            let idx = &indices.values()[index_offsets[row]..index_offsets[row + 1]];
+            let stored = self.offsets[row + 1] - self.offsets[row];
+            if idx.len() != stored {
+                return Err(bad(
+                    row,
+                    format!(
+                        "sparse vector has {} indices but {stored} values",
+                        idx.len()
+                    ),
+                ));
+            }
+            let mut previous = -1i64;
+            for &i in idx {
+                if i64::from(i) <= previous || i >= n {
+                    return Err(bad(
+                        row,
+                        format!(
+                            "sparse vector of size {n} has index {i}; indices must be strictly ascending in 0..{n}"
+                        ),
+                    ));
+                }
+                previous = i64::from(i);
+            }
+        }
+        Ok(())
     }
 
     /// The number of rows.
@@ -367,6 +429,34 @@ mod tests {
         assert_eq!(sparse.get(3), -1.0);
         assert_eq!(sparse.get(2), 0.0);
         assert_eq!(sparse.to_dense(), vec![0.0, 7.0, 0.0, -1.0, 0.0]);
+    }
+
+    #[test]
+    fn refuses_malformed_sparse_rows_naming_column_and_row() {
+        let cases: [(usize, &[i32], &[f64], &str); 4] = [
+            (
+                3,
+                &[0, 3],
+                &[1.0, 2.0],
+                "has index 3; indices must be strictly ascending in 0..3",
+            ),
+            (3, &[-1], &[1.0], "has index -1"),
+            (5, &[2, 1], &[1.0, 2.0], "has index 1"),
+            (5, &[1, 2], &[1.0], "has 2 indices but 1 values"),
+        ];
+        for (size, indices, values, message) in cases {
+            let mut b = VectorBuilder::default();
+            b.push_dense(&[1.0]);
+            b.push_null();
+            b.push_sparse(size, indices, values);
+            let err = VectorColumn::try_new(&b.finish(), "features").unwrap_err();
+            let text = err.to_string();
+            assert!(
+                text.starts_with("column `features`, row 2 of the batch: ")
+                    && text.contains(message),
+                "{text}"
+            );
+        }
     }
 
     #[test]

@@ -231,7 +231,7 @@ fn a_saved_linear_regression_scores_vectors_and_refuses_malformed_ones() {
     let err = scorer.score(&input).expect_err("refused").to_string();
     assert!(
         err.ends_with(
-            "column `f`, row 0 of the batch: sparse vector of size 2 stores an index outside it"
+            "column `f`, row 0 of the batch: sparse vector of size 2 has index 5; indices must be strictly ascending in 0..2"
         ),
         "{err}"
     );

@@ -148,14 +148,6 @@ impl Stage for ModelStage {
                     v.len()
                 )));
             }
-            // Kernels index by the stored positions: a malformed sparse vector is refused here.
-            if let VectorRef::Sparse { size, indices, .. } = v
-                && indices.iter().any(|&j| j < 0 || j as usize >= size)
-            {
-                return Err(invalid(format!(
-                    "sparse vector of size {size} stores an index outside it"
-                )));
-            }
         }
         let width = self.kernel.width();
         let mut raw = vec![0.0; rows * width];

@@ -76,7 +76,7 @@ impl Table {
 
     /// Whether a column exists.
     pub fn has(&self, name: &str) -> bool {
-        self.batch.schema().index_of(name).is_ok()
+        self.batch.schema().column_with_name(name).is_some()
     }
 
     /// An error about this table.
