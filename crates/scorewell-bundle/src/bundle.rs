@@ -1,5 +1,6 @@
 //! [`Bundle`]: an opened bundle — its manifest and its files — and checksum verification.
 
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::Path;
 use std::sync::Arc;
@@ -51,7 +52,7 @@ impl Bundle {
     /// Open a bundle directory or zip file with explicit size limits.
     pub fn open_with(path: &Path, limits: Limits) -> Result<Self, BundleError> {
         if path.is_dir() {
-            return Self::from_files(Files::Dir(path.to_path_buf()), limits);
+            return Self::from_files(Files::dir(path), limits);
         }
         let bytes = std::fs::read(path).map_err(|source| BundleError::Io {
             path: path.display().to_string(),
@@ -68,6 +69,21 @@ impl Bundle {
     /// Open a zipped bundle held in memory with explicit size limits.
     pub fn from_bytes_with(bytes: &[u8], limits: Limits) -> Result<Self, BundleError> {
         Self::from_files(Files::zip(bytes, &limits)?, limits)
+    }
+
+    /// Open a bundle whose files are already in memory: bundle paths (`/`-separated, relative
+    /// to the bundle root) to contents, e.g. a bundle directory read whole. Paths and sizes
+    /// are checked as for a zip archive.
+    pub fn from_entries(entries: BTreeMap<String, Arc<[u8]>>) -> Result<Self, BundleError> {
+        Self::from_entries_with(entries, Limits::default())
+    }
+
+    /// [`Bundle::from_entries`] with explicit size limits.
+    pub fn from_entries_with(
+        entries: BTreeMap<String, Arc<[u8]>>,
+        limits: Limits,
+    ) -> Result<Self, BundleError> {
+        Self::from_files(Files::entries(entries, &limits)?, limits)
     }
 
     /// A bundle from a manifest and files already in hand (used by `bundle create`).

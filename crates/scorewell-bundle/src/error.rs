@@ -66,6 +66,14 @@ pub enum BundleError {
         /// Why it is refused.
         reason: String,
     },
+    /// The bundle has more files than [`crate::Limits::max_entries`] allows.
+    #[error("the bundle holds {count} files, over the limit of {limit}")]
+    TooManyEntries {
+        /// How many entries the archive lists.
+        count: usize,
+        /// The limit.
+        limit: usize,
+    },
     /// The zip archive is corrupt.
     #[error("corrupt zip archive: {0}")]
     Zip(String),

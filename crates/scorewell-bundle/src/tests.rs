@@ -460,3 +460,162 @@ fn a_spark_folder_bundles_as_one_spark_pipeline_stage() {
     assert!(err.starts_with("artifact `spark/model/stages/"), "{err}");
     assert!(err.contains("was modified"), "{err}");
 }
+
+/// Patch the sizes every header of a one-entry zip declares (local header and central
+/// directory), as a hostile archive would.
+fn forge_sizes(mut zip: Vec<u8>, compressed: u32, uncompressed: u32) -> Vec<u8> {
+    let mut patched = 0;
+    for at in 0..zip.len().saturating_sub(4) {
+        let (c, u) = match &zip[at..at + 4] {
+            b"PK\x03\x04" => (at + 18, at + 22),
+            b"PK\x01\x02" => (at + 20, at + 24),
+            _ => continue,
+        };
+        zip[c..c + 4].copy_from_slice(&compressed.to_le_bytes());
+        zip[u..u + 4].copy_from_slice(&uncompressed.to_le_bytes());
+        patched += 1;
+    }
+    assert_eq!(
+        patched, 2,
+        "one local header and one central directory entry"
+    );
+    zip
+}
+
+/// The sizes a zip declares are not trusted: an entry claiming a tiny expansion from a huge
+/// compressed size is stopped once it expands past what the archive's real length allows.
+#[test]
+fn a_forged_zip_header_cannot_hide_a_bomb() {
+    let zeros = vec![0u8; 8 << 20];
+    let honest = zip_with("big.bin", &zeros, false);
+    assert!(honest.len() < 64 << 10, "{}", honest.len());
+    let forged = forge_sizes(honest, u32::MAX - 1, 10);
+    let err = open_error(&forged);
+    assert!(
+        err.starts_with("refusing bundle entry `big.bin`: expands "),
+        "{err}"
+    );
+    assert!(err.contains("(it holds more than"), "{err}");
+    // A huge declared size is refused before anything is read or reserved.
+    let forged = forge_sizes(zip_with("big.bin", b"tiny", false), 6, u32::MAX - 1);
+    let err = open_error(&forged);
+    assert!(err.contains("(it declares 4294967294 bytes)"), "{err}");
+}
+
+/// Many entries that each stay under the per-entry ratio floor still cannot expand the
+/// archive past its ratio limit as a whole.
+#[test]
+fn the_whole_archive_expands_at_most_max_ratio_times_its_length() {
+    let mut out = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let options = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated);
+    let zeros = vec![0u8; 900 << 10];
+    for i in 0..12 {
+        out.start_file(format!("part-{i}.bin"), options).unwrap();
+        out.write_all(&zeros).unwrap();
+    }
+    let bytes = out.finish().unwrap().into_inner();
+    let err = open_error(&bytes);
+    assert!(
+        err.contains("expands the archive past 200× its length of"),
+        "{err}"
+    );
+}
+
+#[test]
+fn too_many_entries_is_a_limit_not_a_corrupt_archive() {
+    let small = Limits {
+        max_entries: 2,
+        ..Limits::default()
+    };
+    let mut out = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let options = zip::write::SimpleFileOptions::default();
+    for i in 0..3 {
+        out.start_file(format!("f{i}"), options).unwrap();
+    }
+    let bytes = out.finish().unwrap().into_inner();
+    let err = Bundle::from_bytes_with(&bytes, small)
+        .unwrap_err()
+        .to_string();
+    assert_eq!(err, "the bundle holds 3 files, over the limit of 2");
+}
+
+#[cfg(unix)]
+#[test]
+fn a_symlinked_folder_in_a_directory_bundle_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = write(dir.path(), "model.txt", &stump(1.0, 2.0));
+    let folder = dir.path().join("b");
+    create(&options(vec![model], None))
+        .unwrap()
+        .write(&folder)
+        .unwrap();
+    // `models/` moves out of the bundle and a link takes its place.
+    let outside = dir.path().join("elsewhere");
+    std::fs::rename(folder.join("models"), &outside).unwrap();
+    std::os::unix::fs::symlink(&outside, folder.join("models")).unwrap();
+    let bundle = Bundle::open(&folder).unwrap();
+    for err in [
+        bundle.scorer().unwrap_err().to_string(),
+        bundle.verify().unwrap_err().to_string(),
+    ] {
+        assert_eq!(
+            err,
+            "refusing bundle entry `models/model.txt`: `models` is a symbolic link; bundles may not hold any"
+        );
+    }
+}
+
+#[test]
+fn directory_bundles_count_every_file_read_against_the_total_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = write(dir.path(), "a.txt", &stump(1.0, 2.0));
+    let b = write(dir.path(), "b.txt", &stump(10.0, 20.0));
+    let folder = dir.path().join("two");
+    create(&options(vec![a, b], None))
+        .unwrap()
+        .write(&folder)
+        .unwrap();
+    let manifest = std::fs::metadata(folder.join(MANIFEST_FILE)).unwrap().len();
+    // Room for the manifest and one model (413 bytes), not two.
+    let tight = Limits {
+        max_total_bytes: manifest + 600,
+        ..Limits::default()
+    };
+    let err = Bundle::open_with(&folder, tight)
+        .unwrap()
+        .scorer()
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.starts_with("refusing bundle entry `models/") && err.contains("over the size limit"),
+        "{err}"
+    );
+    // Reading the same file again does not count twice.
+    let roomy = Limits {
+        max_total_bytes: manifest + 900,
+        ..Limits::default()
+    };
+    let bundle = Bundle::open_with(&folder, roomy).unwrap();
+    bundle.verify().unwrap();
+    bundle.scorer().unwrap();
+}
+
+/// Files already in memory (a bundle directory read whole) load like a zip of them.
+#[test]
+fn a_bundle_loads_from_entries_in_memory() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = write(dir.path(), "model.txt", &stump(1.0, 2.0));
+    let bundle = create(&options(vec![model], None)).unwrap();
+    let mut entries: std::collections::BTreeMap<String, Arc<[u8]>> = bundle.artifacts.clone();
+    entries.insert(MANIFEST_FILE.into(), Arc::from(bundle.manifest.to_json()));
+    let opened = Bundle::from_entries(entries.clone()).unwrap();
+    let scored = opened.scorer().unwrap().score(&batch(&[0.1, 0.9])).unwrap();
+    assert_eq!(column(&scored, "prediction"), vec![1.0, 2.0]);
+    entries.insert("../x".into(), Arc::from(&b"x"[..]));
+    let err = Bundle::from_entries(entries).unwrap_err().to_string();
+    assert_eq!(
+        err,
+        "refusing bundle entry `../x`: the path climbs out of the bundle (`..`)"
+    );
+}
