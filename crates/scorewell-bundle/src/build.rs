@@ -9,7 +9,7 @@ use scorewell_transform::{DecisionParams, Threshold, TransformError};
 
 use crate::bundle::Bundle;
 use crate::error::BundleError;
-use crate::manifest::{Decision, ModelParams, StageSpec};
+use crate::manifest::{ColumnType, Decision, ModelParams, OutputSpec, StageSpec};
 
 /// The stage kind that scores a model artifact.
 pub const MODEL_KIND: &str = "model";
@@ -68,7 +68,12 @@ impl Bundle {
         let scorer = Scorer::new(pipeline.select_outputs(outputs));
         // Bind to the declared inputs now, so a type mismatch or an unknown output is
         // reported when the bundle loads rather than on the first request.
-        scorer.bind(Arc::new(manifest.input_schema()))?;
+        let bound = scorer.bind(Arc::new(manifest.input_schema()))?;
+        let produced = bound.output_schema();
+        let produced = &produced.fields()[manifest.inputs.len()..];
+        for (i, (spec, field)) in manifest.outputs.iter().zip(produced).enumerate() {
+            check_output_type(i, spec, field.data_type())?;
+        }
         Ok(scorer)
     }
 
@@ -269,6 +274,30 @@ fn decision_error(err: TransformError) -> BundleError {
         },
         other => other,
     }
+}
+
+/// An output's declared `type`, when given, must be what its stage writes.
+fn check_output_type(
+    i: usize,
+    spec: &OutputSpec,
+    produced: &arrow_schema::DataType,
+) -> Result<(), BundleError> {
+    let Some(declared) = spec.ty else {
+        return Ok(());
+    };
+    let actual = ColumnType::from_arrow(produced);
+    if actual == Some(declared) {
+        return Ok(());
+    }
+    let actual = actual.map_or_else(|| produced.to_string(), |t| t.name().to_string());
+    Err(BundleError::Manifest {
+        path: format!("outputs[{i}].type"),
+        message: format!(
+            "output `{}` is declared `{}` but its stage writes `{actual}`",
+            spec.name,
+            declared.name()
+        ),
+    })
 }
 
 fn check_inputs(

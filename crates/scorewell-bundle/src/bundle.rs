@@ -131,7 +131,7 @@ impl Bundle {
                 })?;
         let bytes = self.files.read(name, &self.limits)?;
         let actual = sha256_hex(&bytes);
-        if actual != spec.sha256.to_ascii_lowercase() {
+        if actual != spec.sha256 {
             return Err(BundleError::Checksum {
                 artifact: name.to_string(),
                 expected: spec.sha256.clone(),

@@ -67,6 +67,31 @@ pub struct NewBundle {
 
 /// Make a bundle from model files and an optional spec, checking that it builds.
 pub fn create(options: &CreateOptions) -> Result<NewBundle, BundleError> {
+    build_new(options).map_err(|e| match &options.spec {
+        Some(spec) => in_spec(e, spec),
+        None => e,
+    })
+}
+
+/// A stage error found while building the spec's stages, placed in the spec file (the
+/// bundle's `scorewell.json` does not exist yet): `features.yaml: at stages[2].params.x: ...`.
+fn in_spec(err: BundleError, spec: &Path) -> BundleError {
+    let message = match err {
+        BundleError::Stage { at, message } => format!("at {at}: {message}"),
+        BundleError::Model {
+            at,
+            artifact,
+            source,
+        } => format!("at {at}: model `{artifact}`: {source}"),
+        other => return other,
+    };
+    BundleError::Spec {
+        file: spec.display().to_string(),
+        message,
+    }
+}
+
+fn build_new(options: &CreateOptions) -> Result<NewBundle, BundleError> {
     let (spec, spec_dir) = match &options.spec {
         Some(path) => (read_spec(path)?, path.parent().map(Path::to_path_buf)),
         None => (Spec::default(), None),

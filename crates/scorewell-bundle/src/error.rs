@@ -27,7 +27,8 @@ pub enum BundleError {
         /// What is wrong.
         message: String,
     },
-    /// The manifest's format version is newer than this build understands.
+    /// The manifest's format version is newer than this build understands (version 0, which
+    /// no scorewell ever wrote, is a [`BundleError::Manifest`] error instead).
     #[error(
         "scorewell.json has format_version {found}; this scorewell reads versions 1 to {supported} (upgrade scorewell)"
     )]
@@ -51,7 +52,7 @@ pub enum BundleError {
     #[error("artifact `{0}` is listed in scorewell.json but missing from the bundle")]
     MissingArtifact(String),
     /// A stage refers to an artifact with no checksum entry.
-    #[error("{at}: artifact `{artifact}` has no sha256 entry in `artifacts`")]
+    #[error("scorewell.json at {at}: artifact `{artifact}` has no sha256 entry in `artifacts`")]
     UnlistedArtifact {
         /// JSON path of the stage.
         at: String,
@@ -78,7 +79,7 @@ pub enum BundleError {
     #[error("corrupt zip archive: {0}")]
     Zip(String),
     /// A model artifact could not be parsed.
-    #[error("{at}: model `{artifact}`: {source}")]
+    #[error("scorewell.json at {at}: model `{artifact}`: {source}")]
     Model {
         /// JSON path of the stage.
         at: String,
@@ -88,8 +89,9 @@ pub enum BundleError {
         #[source]
         source: FormatError,
     },
-    /// A stage's kind or parameters are invalid.
-    #[error("{at}: {message}")]
+    /// A stage's kind or parameters are invalid. Displayed like [`BundleError::Manifest`]:
+    /// `scorewell.json at stages[2].params.splits[1]: ...`.
+    #[error("scorewell.json at {at}: {message}")]
     Stage {
         /// JSON path, e.g. `stages[2].params.splits[1]`.
         at: String,

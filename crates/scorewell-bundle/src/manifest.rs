@@ -105,6 +105,20 @@ impl ColumnType {
         }
     }
 
+    /// The type's name as the manifest writes it (`float64`, `list_utf8`, ...).
+    pub fn name(self) -> &'static str {
+        match self {
+            ColumnType::Float64 => "float64",
+            ColumnType::Float32 => "float32",
+            ColumnType::Int64 => "int64",
+            ColumnType::Int32 => "int32",
+            ColumnType::Bool => "bool",
+            ColumnType::Utf8 => "utf8",
+            ColumnType::Vector => "vector",
+            ColumnType::ListUtf8 => "list_utf8",
+        }
+    }
+
     /// The manifest type for an Arrow type, if there is one.
     pub fn from_arrow(dt: &arrow_schema::DataType) -> Option<Self> {
         use arrow_schema::DataType;
@@ -182,7 +196,8 @@ pub struct ModelParams {
 pub struct OutputSpec {
     /// Column name (a stage's output).
     pub name: String,
-    /// Its type as the stage writes it (informational; checked at load).
+    /// Its type as the stage writes it; when given, a bundle whose stage writes another type
+    /// is refused at load.
     #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
     pub ty: Option<ColumnType>,
 }
@@ -226,10 +241,29 @@ pub struct DecisionRule {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ArtifactSpec {
-    /// sha256 of the file's bytes, lowercase hex.
+    /// sha256 of the file's bytes: 64 lowercase hex digits (checked when the manifest is
+    /// parsed).
+    #[serde(deserialize_with = "sha256_digest")]
     pub sha256: String,
     /// Size in bytes.
     pub size: u64,
+}
+
+/// A sha256 digest as 64 lowercase hex digits; anything else is refused where it stands
+/// (`artifacts.<path>.sha256`), so no reader has to cope with an odd one.
+fn sha256_digest<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    let s = String::deserialize(d)?;
+    if s.len() == 64 && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
+        Ok(s)
+    } else {
+        let mut shown: String = s.chars().take(70).collect();
+        if shown.len() < s.len() {
+            shown.push('…');
+        }
+        Err(serde::de::Error::custom(format!(
+            "sha256 must be 64 lowercase hex digits, got {shown:?}"
+        )))
+    }
 }
 
 impl Manifest {
@@ -253,7 +287,15 @@ impl Manifest {
                     message: "missing field `format_version`".into(),
                 });
             }
-            Some(v) if v > FORMAT_VERSION || v == 0 => {
+            Some(0) => {
+                return Err(BundleError::Manifest {
+                    path: "format_version".into(),
+                    message: format!(
+                        "0 is not a manifest version; versions start at 1 (this scorewell reads 1 to {FORMAT_VERSION})"
+                    ),
+                });
+            }
+            Some(v) if v > FORMAT_VERSION => {
                 return Err(BundleError::UnsupportedVersion {
                     found: v,
                     supported: FORMAT_VERSION,

@@ -135,7 +135,7 @@ fn manifest_errors_name_the_json_path() {
     let bytes = manifest_with(|m| m["stages"][0]["params"]["output_margin"] = "yes".into());
     assert_eq!(
         open_error(&bytes),
-        "stages[0].params.output_margin: invalid type: string \"yes\", expected a boolean"
+        "scorewell.json at stages[0].params.output_margin: invalid type: string \"yes\", expected a boolean"
     );
     let bytes = manifest_with(|m| m["inputs"][0]["type"] = "complex".into());
     let err = open_error(&bytes);
@@ -148,9 +148,17 @@ fn manifest_errors_name_the_json_path() {
         open_error(&bytes),
         "scorewell.json has format_version 9; this scorewell reads versions 1 to 1 (upgrade scorewell)"
     );
+    let bytes = manifest_with(|m| m["format_version"] = 0.into());
+    assert_eq!(
+        open_error(&bytes),
+        "scorewell.json at format_version: 0 is not a manifest version; versions start at 1 (this scorewell reads 1 to 1)"
+    );
     let bytes = manifest_with(|m| m["stages"][0]["kind"] = "pca".into());
     let err = open_error(&bytes);
-    assert!(err.starts_with("stages[0].kind: "), "{err}");
+    assert!(
+        err.starts_with("scorewell.json at stages[0].kind: "),
+        "{err}"
+    );
     let bytes = manifest_with(|m| m["outputs"][0]["name"] = "score".into());
     let err = open_error(&bytes);
     assert!(
@@ -259,7 +267,10 @@ fn create_explains_what_is_missing() {
         .to_string();
     assert_eq!(
         err,
-        "stages[0].artifact: this model stage has no artifact and no --model file is left for it"
+        format!(
+            "{}: at stages[0].artifact: this model stage has no artifact and no --model file is left for it",
+            dir.path().join("spec.yaml").display()
+        )
     );
     let spec = write(
         dir.path(),
@@ -355,7 +366,10 @@ fn decision_errors_use_the_manifest_names() {
         })
     });
     let err = open_error(&bytes);
-    assert!(err.starts_with("decision.rules[1].at_least: "), "{err}");
+    assert!(
+        err.starts_with("scorewell.json at decision.rules[1].at_least: "),
+        "{err}"
+    );
 }
 
 #[test]
@@ -370,7 +384,11 @@ fn a_bad_transform_parameter_is_reported_at_its_json_path() {
     let err = create(&options(vec![model], Some(spec)))
         .unwrap_err()
         .to_string();
-    assert!(err.starts_with("stages[0].params.splits"), "{err}");
+    // The spec file is named: the bundle's scorewell.json does not exist yet.
+    assert!(
+        err.contains("p.yaml: at stages[0].params.splits[2]: "),
+        "{err}"
+    );
 }
 
 /// See: issue 6. A Spark `model.save` folder bundled as a `spark_pipeline` stage scores like
@@ -459,6 +477,57 @@ fn a_spark_folder_bundles_as_one_spark_pipeline_stage() {
         .to_string();
     assert!(err.starts_with("artifact `spark/model/stages/"), "{err}");
     assert!(err.contains("was modified"), "{err}");
+}
+
+/// A digest that is not 64 lowercase hex digits is refused where it stands, so nothing
+/// downstream (`inspect` prints its first 16 characters) meets an odd one.
+#[test]
+fn artifact_checksums_must_be_64_lowercase_hex_digits() {
+    let good = manifest_with(|_| {});
+    assert!(Bundle::from_bytes(&good).unwrap().scorer().is_ok());
+    for bad in [
+        "é".repeat(32),
+        "AB".repeat(32),
+        "ab".repeat(31),
+        "ab".repeat(33),
+        "g".repeat(64),
+    ] {
+        let bytes = manifest_with(|m| {
+            m["artifacts"]["models/model.txt"]["sha256"] = bad.clone().into();
+        });
+        let err = open_error(&bytes);
+        assert!(
+            err.starts_with("scorewell.json at artifacts.models/model.txt.sha256: sha256 must be 64 lowercase hex digits, got "),
+            "{bad}: {err}"
+        );
+    }
+}
+
+#[test]
+fn a_declared_output_type_must_match_what_the_stage_writes() {
+    let bytes = manifest_with(|m| m["outputs"][0]["type"] = "utf8".into());
+    assert_eq!(
+        open_error(&bytes),
+        "scorewell.json at outputs[0].type: output `prediction` is declared `utf8` but its stage writes `float64`"
+    );
+    // Without a type, or with the right one, the bundle loads.
+    for ty in [serde_json::Value::Null, "float64".into()] {
+        let bytes = manifest_with(|m| {
+            m["outputs"][0]["type"] = ty.clone();
+            if ty.is_null() {
+                m["outputs"][0].as_object_mut().unwrap().remove("type");
+            }
+        });
+        assert!(Bundle::from_bytes(&bytes).unwrap().scorer().is_ok(), "{ty}");
+    }
+}
+
+#[test]
+fn column_type_names_are_the_manifest_names() {
+    use crate::manifest::ColumnType::*;
+    for ty in [Float64, Float32, Int64, Int32, Bool, Utf8, Vector, ListUtf8] {
+        assert_eq!(serde_json::to_value(ty).unwrap(), ty.name(), "{ty:?}");
+    }
 }
 
 /// Patch the sizes every header of a one-entry zip declares (local header and central

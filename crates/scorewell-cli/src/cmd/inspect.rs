@@ -109,7 +109,7 @@ fn inspect_bundle(path: &std::path::Path) -> Result<()> {
                     out,
                     " ({} bytes, sha256 {})",
                     a.size,
-                    &a.sha256[..a.sha256.len().min(16)]
+                    a.sha256.get(..16).unwrap_or(&a.sha256)
                 )?;
             }
             if let Some(p) = stage.params.get("producer").and_then(|p| p.as_str()) {

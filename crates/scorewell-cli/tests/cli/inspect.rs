@@ -54,3 +54,38 @@ fn inspect_shows_a_linear_booster_and_vector_leaf_trees() {
         "{out}"
     );
 }
+
+/// A manifest whose sha256 is not 64 lowercase hex digits (here: 22 three-byte characters) is
+/// refused at the JSON path, not sliced mid-character by `inspect`.
+#[test]
+fn inspect_refuses_a_non_hex_checksum_without_panicking() {
+    let dir = crate::util::Dir::new();
+    let v1 = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/bundles/v1/fraud/bundle");
+    let bundle = dir.path("b");
+    std::fs::create_dir_all(bundle.join("models")).expect("mkdir");
+    std::fs::copy(
+        v1.join("models/model.json"),
+        bundle.join("models/model.json"),
+    )
+    .expect("copy");
+    let mut manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(v1.join("scorewell.json")).expect("read"))
+            .expect("json");
+    manifest["artifacts"]["models/model.json"]["sha256"] = "€".repeat(22).into();
+    std::fs::write(
+        bundle.join("scorewell.json"),
+        serde_json::to_vec(&manifest).expect("json"),
+    )
+    .expect("write");
+    for command in ["inspect", "verify"] {
+        let run = scorewell(&[&command, &bundle]);
+        let line = run.err();
+        assert!(
+            line.contains(
+                "scorewell.json at artifacts.models/model.json.sha256: sha256 must be 64 lowercase hex digits"
+            ),
+            "{command}: {line}"
+        );
+    }
+}
