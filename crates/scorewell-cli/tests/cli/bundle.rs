@@ -167,6 +167,22 @@ fn a_tampered_artifact_is_refused_by_verify_and_score_naming_it() {
         "{}",
         verify.stderr
     );
+    let score = scorewell(&[
+        &"score",
+        &zipped,
+        &"-i",
+        &c.join("input.parquet"),
+        &"-o",
+        &out,
+    ]);
+    assert!(
+        score
+            .err()
+            .contains("artifact `models/model.json` was modified"),
+        "{}",
+        score.stderr
+    );
+    assert!(!out.exists(), "no output for a refused zipped bundle");
 }
 
 #[test]
