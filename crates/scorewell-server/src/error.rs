@@ -33,6 +33,14 @@ pub enum ApiError {
         /// The limit.
         limit: usize,
     },
+    /// The request holds more values (rows × fields) than [`crate::Limits::max_cells`].
+    #[error(
+        "request has more than {limit} values, counted as rows × fields with missing fields as nulls (--max-cells); send fewer rows or fields"
+    )]
+    TooManyCells {
+        /// The limit.
+        limit: usize,
+    },
     /// No model has this name.
     #[error("no model named `{name}` (models: {available})")]
     UnknownModel {
@@ -76,8 +84,9 @@ pub enum ApiError {
         /// The limit in milliseconds.
         ms: u128,
     },
-    /// The server is shutting down.
-    #[error("the server is shutting down")]
+    /// The server is shutting down: it finishes the requests in progress but takes no new
+    /// ones.
+    #[error("the server is shutting down; retry on another instance")]
     ShuttingDown,
     /// `/admin/*` was called but no admin token is configured.
     #[error(
@@ -114,7 +123,9 @@ impl ApiError {
         use ApiError::*;
         match self {
             InvalidJson(_) | InvalidRequest(_) | EmptyRows | Score(_) => StatusCode::BAD_REQUEST,
-            BodyTooLarge { .. } | TooManyRows { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            BodyTooLarge { .. } | TooManyRows { .. } | TooManyCells { .. } => {
+                StatusCode::PAYLOAD_TOO_LARGE
+            }
             UnknownModel { .. } | UnknownVersion { .. } | NoRoute { .. } => StatusCode::NOT_FOUND,
             ModelUnavailable { .. } | ShuttingDown => StatusCode::SERVICE_UNAVAILABLE,
             Overloaded { .. } => StatusCode::TOO_MANY_REQUESTS,
@@ -135,6 +146,7 @@ impl ApiError {
             EmptyRows => "empty_rows",
             BodyTooLarge { .. } => "body_too_large",
             TooManyRows { .. } => "too_many_rows",
+            TooManyCells { .. } => "too_many_cells",
             UnknownModel { .. } => "unknown_model",
             UnknownVersion { .. } => "unknown_version",
             ModelUnavailable { .. } => "model_unavailable",

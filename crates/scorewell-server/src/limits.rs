@@ -15,6 +15,11 @@ pub struct Limits {
     pub max_body_bytes: usize,
     /// Most rows in one request; more get 413. Default 65,536 (`--max-rows`).
     pub max_rows: usize,
+    /// Most values in one request, counted as rows × fields (a field missing from some rows
+    /// still takes a cell in each, as a null); more get 413. This bounds the memory a small
+    /// body can make the server allocate: a field first seen in the last row is filled with
+    /// nulls for every row before it. Default 2,097,152 (`--max-cells`).
+    pub max_cells: usize,
     /// Longest a request may take, body upload included; slower ones get 504. Default 10 s
     /// (`--timeout-ms`).
     pub timeout: Duration,
@@ -28,16 +33,22 @@ impl Default for Limits {
         Self {
             max_body_bytes: 4 * 1024 * 1024,
             max_rows: 65_536,
+            max_cells: 2 * 1024 * 1024,
             timeout: Duration::from_secs(10),
             max_concurrency: 512,
         }
     }
 }
 
-/// Bodies up to this size are parsed and scored on the connection's own task: that is
-/// cheaper than any hand-off for the single-row requests that dominate online scoring.
-/// Larger ones move to the blocking pool so they cannot stall other connections.
+/// Bodies up to this size are parsed on the connection's own task; larger ones are parsed
+/// and scored on the blocking pool so they cannot stall other connections.
 pub(crate) const INLINE_BODY_BYTES: usize = 64 * 1024;
+
+/// Requests of at most this many rows (and a body within [`INLINE_BODY_BYTES`]) are also
+/// scored on the connection's own task: that is cheaper than any hand-off for the single-row
+/// requests that dominate online scoring, and short enough not to stall the worker. Larger
+/// batches are scored on the blocking pool, where [`Limits::timeout`] can still answer 504.
+pub(crate) const INLINE_ROWS: usize = 4;
 
 /// Admits at most `max_concurrency` scoring requests at a time.
 #[derive(Debug)]

@@ -38,10 +38,13 @@ fn scoring_errors(mut responses: Value) -> Value {
         ("404", "No such model or version"),
         (
             "413",
-            "Body larger than --max-body-bytes or more rows than --max-rows",
+            "Body larger than --max-body-bytes, more rows than --max-rows or more values (rows × fields) than --max-cells",
         ),
         ("429", "More concurrent requests than --max-concurrency"),
-        ("503", "The model has not loaded"),
+        (
+            "503",
+            "The model has not loaded, or the server is shutting down",
+        ),
         ("504", "The request took longer than --timeout-ms"),
     ];
     if let Some(map) = responses.as_object_mut() {

@@ -47,6 +47,10 @@ pub struct Args {
     /// Most rows in one request (413 beyond).
     #[arg(long, default_value_t = Limits::default().max_rows)]
     max_rows: usize,
+    /// Most values in one request, counted as rows × fields with missing fields as nulls
+    /// (413 beyond).
+    #[arg(long, default_value_t = Limits::default().max_cells)]
+    max_cells: usize,
     /// Longest a request may take, in milliseconds (504 beyond).
     #[arg(long, default_value_t = Limits::default().timeout.as_millis() as u64)]
     timeout_ms: u64,
@@ -114,6 +118,7 @@ pub fn run(args: Args) -> Result<()> {
         limits: Limits {
             max_body_bytes: args.max_body_bytes,
             max_rows: args.max_rows,
+            max_cells: args.max_cells,
             timeout: Duration::from_millis(args.timeout_ms),
             max_concurrency: args.max_concurrency,
         },

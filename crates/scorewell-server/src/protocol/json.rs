@@ -16,6 +16,7 @@ use serde::{Serialize, Serializer};
 
 use super::{BatchBuilder, Built, Cell, Value, json_error};
 use crate::error::ApiError;
+use crate::limits::Limits;
 use crate::repository::LoadedModel;
 
 /// Which way a request was written, and so its answer.
@@ -33,13 +34,20 @@ pub(crate) struct Request {
     pub(crate) orientation: Orientation,
 }
 
+impl Request {
+    /// Rows to score.
+    pub(crate) fn rows(&self) -> usize {
+        self.built.batch.num_rows()
+    }
+}
+
 /// Parse a `v1` body into a batch for `model`.
 pub(crate) fn parse(
     model: &LoadedModel,
     body: &[u8],
-    max_rows: usize,
+    limits: &Limits,
 ) -> Result<Request, ApiError> {
-    let mut b = BatchBuilder::new(model, max_rows);
+    let mut b = BatchBuilder::new(model, limits);
     let mut de = serde_json::Deserializer::from_slice(body);
     let parsed = TopSeed { b: &mut b }
         .deserialize(&mut de)

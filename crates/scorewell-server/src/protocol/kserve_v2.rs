@@ -21,6 +21,7 @@ use serde::{Deserialize, Serialize, Serializer};
 use super::json::ColumnOut;
 use super::{BatchBuilder, Built, Value, decode_error};
 use crate::error::ApiError;
+use crate::limits::Limits;
 use crate::repository::LoadedModel;
 
 #[derive(Debug, Deserialize)]
@@ -114,6 +115,13 @@ pub(crate) struct Request {
     outputs: Vec<String>,
 }
 
+impl Request {
+    /// Rows to score.
+    pub(crate) fn rows(&self) -> usize {
+        self.built.batch.num_rows()
+    }
+}
+
 #[derive(Clone, Copy, PartialEq)]
 enum Kind {
     Number { float: bool },
@@ -156,11 +164,12 @@ pub(crate) fn datatype(dt: &DataType) -> &'static str {
 pub(crate) fn parse(
     model: &LoadedModel,
     body: &[u8],
-    max_rows: usize,
+    limits: &Limits,
 ) -> Result<Request, ApiError> {
+    let max_rows = limits.max_rows;
     let req: InferRequest = serde_json::from_slice(body).map_err(|e| decode_error(e, body))?;
     let bad = |m: String| ApiError::InvalidRequest(m);
-    let mut b = BatchBuilder::new(model, max_rows);
+    let mut b = BatchBuilder::new(model, limits);
     let mut rows: Option<usize> = None;
     for (i, input) in req.inputs.into_iter().enumerate() {
         let name = &input.name;
@@ -199,8 +208,10 @@ pub(crate) fn parse(
             return Err(ApiError::TooManyRows { limit: max_rows });
         }
         let col = b.column(name, i).map_err(bad)?;
-        b.touch(col)
-            .map_err(|_| bad(format!("input `{name}` appears twice")))?;
+        b.touch(col).map_err(|_| {
+            b.limit_error()
+                .unwrap_or_else(|| bad(format!("input `{name}` appears twice")))
+        })?;
         for (row, v) in input.data.0.into_iter().enumerate() {
             let fits = match (&v, k) {
                 (Value::Null, _) => true,
@@ -217,8 +228,10 @@ pub(crate) fn parse(
                     input.datatype
                 )));
             }
-            b.push(col, row, v)
-                .map_err(|e| bad(format!("input `{name}` ({}): {e}", input.datatype)))?;
+            b.push(col, row, v).map_err(|e| {
+                b.limit_error()
+                    .unwrap_or_else(|| bad(format!("input `{name}` ({}): {e}", input.datatype)))
+            })?;
         }
     }
     let produced = model.outputs().iter().map(|f| f.name().clone());

@@ -11,6 +11,10 @@
 //!   answers.
 //! - **Missing values**: `null`, or a field left out of some rows (but present in others).
 //!   A model input left out of every row is an error that names it.
+//! - **Size**: a request may hold at most [`Limits::max_cells`] values, counted as rows ×
+//!   fields (a field missing from some rows counts in each of them, as it becomes a null);
+//!   the count is checked before any column is padded, so a small body cannot make the
+//!   server allocate more than that.
 //! - **NaN and infinities**: JSON has no such numbers, and the bare literals `NaN`,
 //!   `Infinity`, `-Infinity` are refused as malformed JSON. Send the strings `"NaN"`,
 //!   `"Infinity"` or `"-Infinity"` in a numeric column instead. Answers encode non-finite
@@ -32,6 +36,7 @@ use serde::ser::{Error as _, SerializeSeq};
 use serde::{Serialize, Serializer};
 
 use crate::error::ApiError;
+use crate::limits::Limits;
 use crate::repository::LoadedModel;
 
 /// Most pass-through fields a request may carry.
@@ -205,12 +210,19 @@ pub(crate) struct BatchBuilder<'m> {
     cols: Vec<Col<'m>>,
     extras: HashMap<String, usize>,
     max_rows: usize,
+    max_cells: usize,
+    /// Rows holding a value so far (the highest row index pushed, plus one).
+    rows_seen: usize,
+    /// Columns that appeared so far.
+    cols_seen: usize,
     /// Set when a request went past `max_rows`, so the caller answers 413, not 400.
     pub(crate) too_many_rows: bool,
+    /// Set when a request went past `max_cells`, so the caller answers 413, not 400.
+    pub(crate) too_many_cells: bool,
 }
 
 impl<'m> BatchBuilder<'m> {
-    pub(crate) fn new(model: &'m LoadedModel, max_rows: usize) -> Self {
+    pub(crate) fn new(model: &'m LoadedModel, limits: &Limits) -> Self {
         let cols = model
             .inputs()
             .iter()
@@ -226,8 +238,12 @@ impl<'m> BatchBuilder<'m> {
             model,
             cols,
             extras: HashMap::new(),
-            max_rows,
+            max_rows: limits.max_rows,
+            max_cells: limits.max_cells,
+            rows_seen: 0,
+            cols_seen: 0,
             too_many_rows: false,
+            too_many_cells: false,
         }
     }
 
@@ -260,12 +276,23 @@ impl<'m> BatchBuilder<'m> {
         Ok(i)
     }
 
-    /// Store `v` at `row` of column `col`; refuses rows past the limit.
+    /// Store `v` at `row` of column `col`; refuses rows and cells past the limits.
     pub(crate) fn push(&mut self, col: usize, row: usize, v: Value<'_>) -> Result<(), String> {
         if row >= self.max_rows {
             self.too_many_rows = true;
             return Err(format!("more than {} rows", self.max_rows));
         }
+        let newly_seen = match self.cols.get(col) {
+            Some(c) => !c.seen,
+            None => return Err(format!("no column {col}")),
+        };
+        // Checked before the value lands: storing it pads the column with nulls up to `row`,
+        // and `finish` pads every column to the last row.
+        let rows = self.rows_seen.max(row + 1);
+        let cols = self.cols_seen + usize::from(newly_seen);
+        self.check_cells(rows, cols)?;
+        self.rows_seen = rows;
+        self.cols_seen = cols;
         match self.cols.get_mut(col) {
             Some(c) => c.push(row, v),
             None => Err(format!("no column {col}")),
@@ -274,14 +301,26 @@ impl<'m> BatchBuilder<'m> {
 
     /// Mark a field present (e.g. an empty column) without a value.
     pub(crate) fn touch(&mut self, col: usize) -> Result<(), String> {
-        match self.cols.get_mut(col) {
-            Some(c) if c.seen => Err(format!("field `{}` appears twice", c.name)),
-            Some(c) => {
-                c.seen = true;
-                Ok(())
-            }
-            None => Err(format!("no column {col}")),
+        match self.cols.get(col) {
+            Some(c) if c.seen => return Err(format!("field `{}` appears twice", c.name)),
+            Some(_) => {}
+            None => return Err(format!("no column {col}")),
         }
+        self.check_cells(self.rows_seen, self.cols_seen + 1)?;
+        self.cols_seen += 1;
+        if let Some(c) = self.cols.get_mut(col) {
+            c.seen = true;
+        }
+        Ok(())
+    }
+
+    /// Refuse a batch of `rows` × `cols` values past `max_cells`.
+    fn check_cells(&mut self, rows: usize, cols: usize) -> Result<(), String> {
+        if rows.saturating_mul(cols) > self.max_cells {
+            self.too_many_cells = true;
+            return Err(format!("more than {} values", self.max_cells));
+        }
+        Ok(())
     }
 
     /// Values stored in `col` so far.
@@ -299,6 +338,11 @@ impl<'m> BatchBuilder<'m> {
     pub(crate) fn finish(self, rows: usize) -> Result<Built, ApiError> {
         if rows == 0 {
             return Err(ApiError::EmptyRows);
+        }
+        if rows.saturating_mul(self.cols_seen) > self.max_cells {
+            return Err(ApiError::TooManyCells {
+                limit: self.max_cells,
+            });
         }
         let model = self.model;
         let mut fields = Vec::with_capacity(self.cols.len());
@@ -323,6 +367,23 @@ impl<'m> BatchBuilder<'m> {
             batch,
             inputs_present,
         })
+    }
+}
+
+impl BatchBuilder<'_> {
+    /// The 413 for a request that went past a limit, if it did.
+    pub(crate) fn limit_error(&self) -> Option<ApiError> {
+        if self.too_many_rows {
+            Some(ApiError::TooManyRows {
+                limit: self.max_rows,
+            })
+        } else if self.too_many_cells {
+            Some(ApiError::TooManyCells {
+                limit: self.max_cells,
+            })
+        } else {
+            None
+        }
     }
 }
 
@@ -422,8 +483,8 @@ fn list<S: Serializer>(s: S, values: &ArrayRef) -> Result<S::Ok, S::Error> {
 /// A serde_json error as an [`ApiError`]: syntax errors are malformed JSON (with a hint for
 /// `NaN`/`Infinity` literals), the rest invalid requests; `too_many_rows` wins over both.
 pub(crate) fn json_error(e: serde_json::Error, body: &[u8], b: &BatchBuilder<'_>) -> ApiError {
-    if b.too_many_rows {
-        return ApiError::TooManyRows { limit: b.max_rows };
+    if let Some(e) = b.limit_error() {
+        return e;
     }
     decode_error(e, body)
 }

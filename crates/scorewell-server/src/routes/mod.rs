@@ -79,7 +79,36 @@ pub fn router(app: App) -> Router {
             }),
         );
     }
-    router.fallback(no_route).with_state(app)
+    router
+        .fallback(no_route)
+        .layer(axum::middleware::from_fn_with_state(
+            app.clone(),
+            refuse_while_draining,
+        ))
+        .with_state(app)
+}
+
+/// Paths that keep answering while the server drains: probes and metrics.
+const DRAIN_EXEMPT: [&str; 3] = ["/v2/health/live", "/v2/health/ready", "/metrics"];
+
+/// Once a shutdown has begun, a request that reaches the server on a connection it already
+/// holds (its first request, or one racing the close of a kept-alive connection) gets 503
+/// `shutting_down` and `Connection: close`, so the client retries elsewhere. Requests already
+/// in progress are not affected: they passed this check before the shutdown began.
+async fn refuse_while_draining(
+    axum::extract::State(app): axum::extract::State<App>,
+    req: Request,
+    next: axum::middleware::Next,
+) -> Response {
+    if app.is_draining() && !DRAIN_EXEMPT.contains(&req.uri().path()) {
+        let mut response = ApiError::ShuttingDown.into_response();
+        response.headers_mut().insert(
+            axum::http::header::CONNECTION,
+            axum::http::HeaderValue::from_static("close"),
+        );
+        return response;
+    }
+    next.run(req).await
 }
 
 async fn no_route(req: Request) -> Response {

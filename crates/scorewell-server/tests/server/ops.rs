@@ -274,3 +274,161 @@ async fn shutdown_lets_in_flight_requests_finish() {
     assert_eq!(r.json()["rows"][0]["prediction"], 1.0);
     server.stop().await;
 }
+
+/// A field first seen in a late row is padded with nulls for every row before it, so a
+/// small body could make the server allocate rows × fields values: that count is bounded
+/// (`--max-cells`) before anything is padded.
+#[tokio::test]
+async fn too_many_values_get_413_before_they_are_allocated() {
+    let (_dir, server) = stump_server(Config {
+        limits: Limits {
+            max_cells: 100,
+            ..Limits::default()
+        },
+        ..quiet()
+    })
+    .await;
+    // 20 rows × (x, y and 5 fields seen in one row each) = 140 values.
+    let mut rows: Vec<serde_json::Value> = (0..20).map(|_| json!({"x": 1, "y": 1})).collect();
+    for k in 0..5 {
+        rows[15 + k][format!("f{k}")] = json!(1);
+    }
+    let msg = server
+        .post("/v1/models/m/score", &json!({ "rows": rows }).to_string())
+        .await
+        .error(413, "too_many_cells");
+    assert!(
+        msg.contains("100 values") && msg.contains("--max-cells"),
+        "{msg}"
+    );
+    // Trailing rows without fields count too: 2 fields × 60 rows.
+    let mut rows = vec![json!({"x": 1, "y": 1})];
+    rows.extend((1..60).map(|_| json!({})));
+    server
+        .post("/v1/models/m/score", &json!({ "rows": rows }).to_string())
+        .await
+        .error(413, "too_many_cells");
+    let cols = json!({"columns": {"x": vec![1; 60], "y": vec![1; 60]}});
+    server
+        .post("/v1/models/m/score", &cols.to_string())
+        .await
+        .error(413, "too_many_cells");
+    let v2 = json!({"inputs": [
+        {"name": "x", "shape": [60], "datatype": "FP64", "data": vec![1; 60]},
+        {"name": "y", "shape": [60], "datatype": "FP64", "data": vec![1; 60]},
+    ]});
+    server
+        .post("/v2/models/m/infer", &v2.to_string())
+        .await
+        .error(413, "too_many_cells");
+    // Within the limit: 20 rows × 2 fields.
+    let rows: Vec<serde_json::Value> = (0..20).map(|_| json!({"x": 1, "y": 1})).collect();
+    let r = server
+        .post("/v1/models/m/score", &json!({ "rows": rows }).to_string())
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+}
+
+#[tokio::test]
+async fn a_sparse_body_of_a_few_kilobytes_cannot_ask_for_millions_of_values() {
+    let (_dir, server) = stump_server(quiet()).await;
+    // 1024 extra fields, each in one of 2048 rows: a 20 KB body that would become
+    // 2048 × 1026 values, just over the default limit of 2,097,152.
+    let mut body = String::from(r#"{"rows":[{"x":1,"y":1}"#);
+    for row in 1..2048 {
+        if row >= 1024 {
+            body.push_str(&format!(r#",{{"f{}":1}}"#, row - 1024));
+        } else {
+            body.push_str(",{}");
+        }
+    }
+    body.push_str(",{\"f1023\":1}]}");
+    assert!(body.len() < 32 * 1024, "{}", body.len());
+    let msg = server
+        .post("/v1/models/m/score", &body)
+        .await
+        .error(413, "too_many_cells");
+    assert!(msg.contains("2097152 values"), "{msg}");
+    assert_eq!(server.post("/v1/models/m/score", ROW).await.status, 200);
+}
+
+/// A small body can still hold a batch that takes long to score: it is scored on the
+/// blocking pool, so the timeout answers 504 instead of waiting for it.
+#[tokio::test]
+async fn a_slow_batch_in_a_small_body_times_out_with_504() {
+    let dir = Dir::new();
+    let path = dir.write("slow.txt", forest(&["x", "y"], 2000, 1.0, 2.0));
+    let server = TestServer::with_models(
+        &[("slow", &path)],
+        Config {
+            limits: Limits {
+                timeout: Duration::from_millis(10),
+                ..Limits::default()
+            },
+            ..quiet()
+        },
+    )
+    .await;
+    // 5,000 rows in ~30 KB: 10 million tree walks.
+    let body = json!({"columns": {"x": vec![0.1; 5000], "y": vec![0; 5000]}}).to_string();
+    assert!(body.len() < 64 * 1024);
+    let msg = server
+        .post("/v1/models/slow/score", &body)
+        .await
+        .error(504, "timeout");
+    assert!(msg.contains("10 ms"), "{msg}");
+    // One row is scored on the connection's task, well within the limit.
+    let r = server.post("/v1/models/slow/score", ROW).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.json()["rows"][0]["prediction"], 2000.0);
+}
+
+/// Once SIGTERM has begun the drain, a request still arriving on a connection the server
+/// holds (here: its head half-sent when the drain began) is answered 503 with a JSON body
+/// and `Connection: close`, readiness says not ready, and the request that was in flight
+/// still completes.
+#[tokio::test]
+async fn requests_arriving_while_draining_get_503() {
+    let (_dir, mut server) = stump_server(quiet()).await;
+    let mut busy = Conn::open(server.addr).await;
+    busy.send_head(
+        "POST",
+        "/v1/models/m/score",
+        &[],
+        ROW.len(),
+        &ROW.as_bytes()[..5],
+    )
+    .await
+    .expect("head");
+    let mut arriving = Conn::open(server.addr).await;
+    arriving
+        .send_more(b"POST /v1/models/m/score HTTP/1.1\r\nhost: t\r\n")
+        .await
+        .expect("half a head");
+    let mut probe = Conn::open(server.addr).await;
+    probe
+        .send_more(b"GET /v2/health/ready HTTP/1.1\r\n")
+        .await
+        .expect("half a head");
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    server.begin_stop();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert!(server.app.is_draining());
+    let rest = format!("content-length: {}\r\n\r\n{ROW}", ROW.len());
+    arriving.send_more(rest.as_bytes()).await.expect("rest");
+    let r = arriving
+        .read_reply()
+        .await
+        .expect("an answer, not a dropped connection");
+    let msg = r.error(503, "shutting_down");
+    assert!(msg.contains("shutting down"), "{msg}");
+    assert_eq!(r.header("connection"), Some("close"));
+    assert_eq!(r.header("retry-after"), Some("1"));
+    probe.send_more(b"host: t\r\n\r\n").await.expect("rest");
+    let r = probe.read_reply().await.expect("readiness");
+    assert_eq!((r.status, r.json()), (503, json!({"ready": false})));
+    busy.send_more(&ROW.as_bytes()[5..]).await.expect("rest");
+    let r = busy.read_reply().await.expect("reply");
+    assert_eq!(r.status, 200, "{}", r.text());
+    server.stop().await;
+}

@@ -29,6 +29,24 @@ pub fn stump(features: &[&str], left: f64, right: f64) -> String {
     )
 }
 
+/// A LightGBM text model of `trees` copies of [`stump`]'s tree: slow to score on purpose
+/// (each row walks every tree), with a prediction of `trees × left` or `trees × right`.
+pub fn forest(features: &[&str], trees: usize, left: f64, right: f64) -> String {
+    let one = stump(features, left, right);
+    let (head, rest) = one.split_once("Tree=0\n").expect("a tree");
+    let (tree, _) = rest.split_once("\n\nend of trees").expect("the end");
+    let head = head.replace(
+        "tree_sizes=100",
+        &format!("tree_sizes={}", vec!["100"; trees].join(" ")),
+    );
+    let mut out = head;
+    for i in 0..trees {
+        out.push_str(&format!("Tree={i}\n{tree}\n\n"));
+    }
+    out.push_str("end of trees\n");
+    out
+}
+
 /// A conformance case folder (real models made by the original libraries).
 pub fn case(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
