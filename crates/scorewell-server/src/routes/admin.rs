@@ -21,14 +21,21 @@ fn authorized(app: &App, headers: &HeaderMap) -> Result<(), ApiError> {
     let given = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::trim)
+        .and_then(bearer_token)
         .ok_or(ApiError::Unauthorized)?;
     if constant_time_eq(given.as_bytes(), token.as_bytes()) {
         Ok(())
     } else {
         Err(ApiError::Unauthorized)
     }
+}
+
+/// The token of an `Authorization: Bearer <token>` value. The scheme name is
+/// case-insensitive (RFC 9110 §11.1), the token is not.
+fn bearer_token(value: &str) -> Option<&str> {
+    let (scheme, token) = value.trim_start().split_once([' ', '\t'])?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
 }
 
 /// Compare without returning early on the first differing byte.
@@ -58,7 +65,7 @@ pub(super) async fn reload(State(app): State<App>, headers: HeaderMap) -> Respon
 
 #[cfg(test)]
 mod tests {
-    use super::constant_time_eq;
+    use super::{bearer_token, constant_time_eq};
 
     #[test]
     fn tokens_compare_exactly() {
@@ -67,5 +74,27 @@ mod tests {
         assert!(!constant_time_eq(b"secret", b"secret2"));
         assert!(!constant_time_eq(b"", b"secret"));
         assert!(!constant_time_eq(b"secret", b""));
+    }
+
+    #[test]
+    fn the_bearer_scheme_is_case_insensitive_and_the_token_is_not() {
+        for value in [
+            "Bearer s3cret",
+            "bearer s3cret",
+            "BEARER  s3cret ",
+            "bEaReR\ts3cret",
+        ] {
+            assert_eq!(bearer_token(value), Some("s3cret"), "{value:?}");
+        }
+        assert_eq!(bearer_token("Bearer S3CRET"), Some("S3CRET"));
+        for value in [
+            "Basic s3cret",
+            "Bearers3cret",
+            "Bearer ",
+            "Bearer",
+            "s3cret",
+        ] {
+            assert_eq!(bearer_token(value), None, "{value:?}");
+        }
     }
 }

@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use super::scoring::{Protocol, handle};
 use crate::App;
 use crate::error::ApiError;
-use crate::repository::ModelSlot;
+use crate::repository::{LoadedModel, ModelSlot};
 use crate::time::rfc3339;
 
 /// `GET /v1/models`: every model with its state.
@@ -22,12 +22,17 @@ pub(super) async fn list(State(app): State<App>) -> Response {
                 "name": slot.name(),
                 "ready": current.is_some(),
                 "version": current.as_ref().map(|m| m.version()),
-                "digest": current.as_ref().map(|m| m.digest()),
+                "digest": current.as_ref().map(|m| digest(m)),
                 "last_error": slot.last_error().map(|e| e.message.clone()),
             })
         })
         .collect();
     super::value_ok(&json!({ "models": models }))
+}
+
+/// A model's digest as both `/v1/models` routes show it: `sha256:<hex>`.
+fn digest(model: &LoadedModel) -> String {
+    format!("sha256:{}", model.digest())
 }
 
 /// The metadata of one model, shared with the OIP routes' error answers.
@@ -61,7 +66,7 @@ pub(crate) fn metadata(slot: &ModelSlot) -> Value {
         "source": slot.path().display().to_string(),
         "ready": current.is_some(),
         "version": current.as_ref().map(|m| m.version()),
-        "digest": current.as_ref().map(|m| format!("sha256:{}", m.digest())),
+        "digest": current.as_ref().map(|m| digest(m)),
         "loaded_at": current.as_ref().map(|m| rfc3339(m.loaded_at())),
         "load_duration_ms": current.as_ref().map(|m| m.load_duration().as_secs_f64() * 1e3),
         "inputs": inputs,

@@ -128,6 +128,27 @@ async fn admin_reload_needs_the_bearer_token() {
         ok.json(),
         json!({"models": [{"name": "m", "status": "unchanged", "version": "1"}]})
     );
+    // The scheme is case-insensitive (RFC 9110); the token is not.
+    for value in ["bearer s3cret", "BEARER s3cret"] {
+        let r = call(
+            server.addr,
+            "POST",
+            "/admin/reload",
+            &[("authorization", value)],
+            b"",
+        )
+        .await;
+        assert_eq!(r.status, 200, "{value}: {}", r.text());
+    }
+    call(
+        server.addr,
+        "POST",
+        "/admin/reload",
+        &[("authorization", "Bearer S3CRET")],
+        b"",
+    )
+    .await
+    .error(401, "unauthorized");
 }
 
 #[tokio::test]

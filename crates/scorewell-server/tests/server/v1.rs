@@ -243,6 +243,10 @@ async fn lists_and_describes_models() {
         digest.starts_with("sha256:") && digest.len() == 7 + 64,
         "{digest}"
     );
+    assert_eq!(
+        models[0]["digest"], digest,
+        "one digest format on both routes"
+    );
     assert!(v["loaded_at"].as_str().expect("loaded_at").ends_with('Z'));
     assert!(v["load_duration_ms"].as_f64().expect("ms") >= 0.0);
     assert_eq!(v["last_error"], serde_json::Value::Null);
