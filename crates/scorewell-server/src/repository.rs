@@ -12,7 +12,6 @@
 //! swapped in.
 
 use std::collections::{BTreeMap, HashMap};
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -274,10 +273,12 @@ impl ModelSlot {
             remember(before);
             return out;
         }
-        let digest = match digest(&self.path) {
-            Ok(d) => d,
+        // One read: the digest, the scorer and a bundle's version all come from these bytes.
+        let source = match Source::read(&self.path) {
+            Ok(s) => s,
             Err(e) => return self.fail(e, metrics),
         };
+        let digest = source.digest();
         if self
             .current
             .load()
@@ -288,28 +289,22 @@ impl ModelSlot {
             return self.outcome("unchanged", None);
         }
         let started = Instant::now();
-        let path = self.path.clone();
-        let result = std::panic::catch_unwind(move || scorewell::load(&path));
+        let path = &self.path;
+        let result = std::panic::catch_unwind(|| source.build(path));
         let took = started.elapsed();
         if fingerprint(&self.path) != before {
             tracing::info!(model = %self.name, "model source changed while loading; will retry");
             return self.outcome("pending", None);
         }
         remember(before);
-        let scorer = match result {
-            Ok(Ok(scorer)) => scorer,
-            Ok(Err(e)) => return self.fail(e.to_string(), metrics),
+        let (scorer, bundle_version) = match result {
+            Ok(Ok(built)) => built,
+            Ok(Err(e)) => return self.fail(e, metrics),
             Err(_) => return self.fail("the model loader panicked".into(), metrics),
         };
         let generation = self.generation.fetch_add(1, Ordering::Relaxed) + 1;
         // A bundle names its own version; a bare model file is numbered by loads.
-        let version = if scorewell::bundle::is_bundle(&self.path) {
-            scorewell::Bundle::open(&self.path)
-                .map(|b| b.manifest().version.clone())
-                .unwrap_or_else(|_| generation.to_string())
-        } else {
-            generation.to_string()
-        };
+        let version = bundle_version.unwrap_or_else(|| generation.to_string());
         let model = LoadedModel::new(&self.name, scorer, version.clone(), digest, took);
         metrics.loaded(&self.name, &version, &model.digest, took);
         tracing::info!(
@@ -623,37 +618,121 @@ fn fingerprint(path: &Path) -> Fingerprint {
         .map_err(|e| format!("cannot read {}: {e}", path.display()))
 }
 
-/// sha256 of a file, or of a directory's relative paths and contents.
-fn digest(path: &Path) -> Result<String, String> {
-    let err = |e: std::io::Error| format!("cannot read {}: {e}", path.display());
-    let mut hasher = Sha256::new();
-    let files = files_under(path).map_err(err)?;
-    let single = files.len() == 1 && files[0].0.as_os_str().is_empty();
-    let mut buf = vec![0u8; 64 * 1024];
-    for (rel, _) in &files {
-        if !single {
-            hasher.update(rel.to_string_lossy().as_bytes());
-            hasher.update([0]);
+/// A model source read into memory once: a file's bytes, or every file of a directory.
+#[derive(Debug)]
+enum Source {
+    /// A model file or a zipped bundle.
+    File(Vec<u8>),
+    /// A bundle directory or a saved Spark ML folder: `/`-separated relative paths (sorted)
+    /// to contents.
+    Dir(BTreeMap<String, Arc<[u8]>>),
+}
+
+impl Source {
+    /// Read `path`. A directory is read whole (symbolic links refused), within the bundle
+    /// size limits, since it is about to be held in memory.
+    fn read(path: &Path) -> Result<Self, String> {
+        let err = |e: std::io::Error| format!("cannot read {}: {e}", path.display());
+        let meta = std::fs::metadata(path).map_err(err)?;
+        if !meta.is_dir() {
+            return std::fs::read(path).map(Source::File).map_err(err);
         }
-        let file = if single {
-            path.to_path_buf()
-        } else {
-            path.join(rel)
-        };
-        let mut f = std::fs::File::open(file).map_err(err)?;
-        loop {
-            let n = f.read(&mut buf).map_err(err)?;
-            if n == 0 {
-                break;
+        let limits = scorewell::bundle::Limits::default();
+        let mut files = BTreeMap::new();
+        let mut total = 0u64;
+        let mut stack = vec![PathBuf::new()];
+        while let Some(rel) = stack.pop() {
+            for entry in std::fs::read_dir(path.join(&rel)).map_err(err)? {
+                let entry = entry.map_err(err)?;
+                let child = rel.join(entry.file_name());
+                let kind = entry.file_type().map_err(err)?;
+                let name = child.to_string_lossy().replace('\\', "/");
+                if kind.is_symlink() {
+                    return Err(format!(
+                        "{}: `{name}` is a symbolic link, which model folders may not hold",
+                        path.display()
+                    ));
+                }
+                if kind.is_dir() {
+                    stack.push(child);
+                    continue;
+                }
+                let bytes = std::fs::read(entry.path()).map_err(err)?;
+                total += bytes.len() as u64;
+                if total > limits.max_total_bytes {
+                    return Err(format!(
+                        "{}: the folder holds more than {} bytes (the bundle size limit)",
+                        path.display(),
+                        limits.max_total_bytes
+                    ));
+                }
+                files.insert(name, Arc::from(bytes));
             }
-            hasher.update(&buf[..n]);
+        }
+        Ok(Source::Dir(files))
+    }
+
+    /// sha256 of a file, or of a directory's relative paths and contents in path order.
+    fn digest(&self) -> String {
+        let mut hasher = Sha256::new();
+        match self {
+            Source::File(bytes) => hasher.update(bytes),
+            Source::Dir(files) => {
+                for (name, bytes) in files {
+                    hasher.update(name.as_bytes());
+                    hasher.update([0]);
+                    hasher.update(bytes);
+                }
+            }
+        }
+        format!("{:x}", hasher.finalize())
+    }
+
+    /// Build the scorer, and the bundle's own version when the source is a bundle. `path`
+    /// names the source in errors and gives a model file's name for format detection.
+    fn build(&self, path: &Path) -> Result<(Scorer, Option<String>), String> {
+        let at = |e: &dyn std::fmt::Display| format!("{}: {e}", path.display());
+        match self {
+            Source::File(bytes) if bytes.starts_with(scorewell::bundle::ZIP_MAGIC) => {
+                let bundle = scorewell::Bundle::from_bytes(bytes).map_err(|e| at(&e))?;
+                let scorer = bundle.scorer().map_err(|e| at(&e))?;
+                Ok((scorer, Some(bundle.manifest().version.clone())))
+            }
+            Source::File(bytes) => {
+                let file_name = path.file_name().and_then(|n| n.to_str());
+                let options = scorewell::LoadOptions::default();
+                scorewell::load_bytes(bytes, file_name, &options)
+                    .map(|scorer| (scorer, None))
+                    .map_err(|e| match e {
+                        scorewell::Error::Model { source, .. } => at(&source),
+                        other => at(&other),
+                    })
+            }
+            Source::Dir(files) if files.contains_key(scorewell::bundle::MANIFEST_FILE) => {
+                let bundle = scorewell::Bundle::from_entries(files.clone()).map_err(|e| at(&e))?;
+                let scorer = bundle.scorer().map_err(|e| at(&e))?;
+                Ok((scorer, Some(bundle.manifest().version.clone())))
+            }
+            Source::Dir(files) if files.keys().any(|k| k.starts_with("metadata/part-")) => {
+                let root = path
+                    .file_name()
+                    .map_or_else(|| "model".into(), |n| n.to_string_lossy().into_owned());
+                let files = files
+                    .iter()
+                    .map(|(k, v)| (format!("{root}/{k}"), v.clone()))
+                    .collect();
+                let stages = scorewell::spark::load_files(&root, files).map_err(|e| at(&e))?;
+                let pipeline = stages
+                    .into_iter()
+                    .fold(scorewell::Pipeline::new(), |p, s| p.push(s));
+                Ok((Scorer::new(pipeline), None))
+            }
+            Source::Dir(_) => Err(at(&format!(
+                "a folder that is neither a bundle (no {}) nor a saved Spark ML model (no metadata/)",
+                scorewell::bundle::MANIFEST_FILE
+            ))),
         }
     }
-    Ok(hasher
-        .finalize()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect())
 }
 
 #[cfg(test)]
@@ -686,12 +765,87 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let p = dir.path().join("m.txt");
         std::fs::write(&p, b"abc").expect("write");
+        let digest = |p: &Path| Source::read(p).expect("read").digest();
         assert_eq!(
-            digest(&p).expect("digest"),
+            digest(&p),
             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
         );
         // A directory's digest covers its files' names too.
         std::fs::write(dir.path().join("n.txt"), b"abc").expect("write");
-        assert_ne!(digest(dir.path()).expect("digest"), digest(&p).expect("d"));
+        assert_ne!(digest(dir.path()), digest(&p));
+    }
+
+    const STUMP: &str = "tree\nversion=v4\nnum_class=1\nnum_tree_per_iteration=1\nlabel_index=0\nmax_feature_idx=0\nobjective=regression\nfeature_names=x\nfeature_infos=[0:1]\ntree_sizes=100\n\nTree=0\nnum_leaves=2\nnum_cat=0\nsplit_feature=0\nsplit_gain=1\nthreshold=0.5\ndecision_type=2\nleft_child=-1\nright_child=-2\nleaf_value=1 2\nleaf_weight=1 1\nleaf_count=1 1\ninternal_value=0\ninternal_weight=0\ninternal_count=2\nis_linear=0\nshrinkage=1\n\n\nend of trees\n";
+
+    /// Read the source, delete it, then build: the digest, the scorer and the version all
+    /// come from the one read.
+    fn build_after_delete(path: &Path) -> (String, Scorer, Option<String>) {
+        let source = Source::read(path).expect("read");
+        if path.is_dir() {
+            std::fs::remove_dir_all(path).expect("rm");
+        } else {
+            std::fs::remove_file(path).expect("rm");
+        }
+        let (scorer, version) = source.build(path).expect("build");
+        (source.digest(), scorer, version)
+    }
+
+    #[test]
+    fn a_reload_reads_its_source_once() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let model = dir.path().join("m.txt");
+        std::fs::write(&model, STUMP).expect("write");
+        let bundle = scorewell::bundle::create(&scorewell::bundle::CreateOptions {
+            name: "b".into(),
+            version: "7".into(),
+            models: vec![model.clone()],
+            created_at: Some("2026-01-01T00:00:00Z".into()),
+            ..Default::default()
+        })
+        .expect("bundle");
+        let zip = dir.path().join("b.zip");
+        bundle.write(&zip).expect("write zip");
+        let folder = dir.path().join("b");
+        bundle.write(&folder).expect("write folder");
+        let zip_bytes = std::fs::read(&zip).expect("read");
+
+        let (digest, scorer, version) = build_after_delete(&zip);
+        assert_eq!(digest, format!("{:x}", Sha256::digest(&zip_bytes)));
+        assert_eq!((scorer.inputs().len(), version.as_deref()), (1, Some("7")));
+        let (_, scorer, version) = build_after_delete(&folder);
+        assert_eq!((scorer.inputs().len(), version.as_deref()), (1, Some("7")));
+        let (digest, scorer, version) = build_after_delete(&model);
+        assert_eq!(digest, format!("{:x}", Sha256::digest(STUMP)));
+        assert_eq!((scorer.inputs().len(), version), (1, None));
+    }
+
+    #[test]
+    fn a_spark_folder_builds_from_memory_and_other_folders_are_named() {
+        let case = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../tests/conformance/spark/cases/spark_4_3_mixed_gbt/model");
+        let source = Source::read(&case).expect("read");
+        let (from_memory, version) = source.build(&case).expect("build");
+        assert_eq!(version, None);
+        let from_disk = scorewell::load(&case).expect("load");
+        assert_eq!(from_memory.inputs(), from_disk.inputs());
+
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(dir.path().join("notes.txt"), b"hi").expect("write");
+        let err = Source::read(dir.path())
+            .expect("read")
+            .build(dir.path())
+            .expect_err("not a model");
+        assert!(err.contains("neither a bundle"), "{err}");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_folder_with_a_symbolic_link_is_refused() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let folder = dir.path().join("f");
+        std::fs::create_dir_all(folder.join("models")).expect("mkdir");
+        std::os::unix::fs::symlink("/etc/hostname", folder.join("models/m.txt")).expect("ln");
+        let err = Source::read(&folder).expect_err("symlink");
+        assert!(err.contains("`models/m.txt` is a symbolic link"), "{err}");
     }
 }
