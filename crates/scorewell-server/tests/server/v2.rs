@@ -162,3 +162,128 @@ async fn infer_errors_name_the_tensor() {
         "{msg}"
     );
 }
+
+#[tokio::test]
+async fn non_finite_numbers_are_strings_and_bare_literals_are_refused() {
+    let (_dir, server) = stump_server().await;
+    let tensors = |x: &str| {
+        format!(
+            r#"{{"inputs":[{{"name":"x","shape":[1],"datatype":"FP64","data":[{x}]}},{{"name":"y","shape":[1],"datatype":"FP64","data":[0]}}]}}"#
+        )
+    };
+    // As strings in a floating-point tensor: NaN is missing (the stump sends it left).
+    for (x, expected) in [
+        (r#""NaN""#, 1.0),
+        (r#""Infinity""#, 2.0),
+        (r#""-Infinity""#, 1.0),
+    ] {
+        let r = server.post("/v2/models/m/infer", &tensors(x)).await;
+        assert_eq!(r.status, 200, "{x}: {}", r.text());
+        assert_eq!(r.json()["outputs"][0]["data"], json!([expected]), "{x}");
+    }
+    for literal in ["NaN", "Infinity", "-Infinity"] {
+        let msg = server
+            .post("/v2/models/m/infer", &tensors(literal))
+            .await
+            .error(400, "invalid_json");
+        assert!(
+            msg.contains("NaN and Infinity are not JSON numbers"),
+            "{literal}: {msg}"
+        );
+        assert!(msg.contains(r#""Infinity""#), "{msg}");
+    }
+    // Integer tensors hold no non-finite numbers.
+    let body = tensors(r#""NaN""#).replacen("FP64", "INT64", 1);
+    let msg = server
+        .post("/v2/models/m/infer", &body)
+        .await
+        .error(400, "invalid_request");
+    assert!(
+        msg.contains(r#"input `x`, element 0: the string "NaN" in a INT64 tensor"#),
+        "{msg}"
+    );
+}
+
+#[tokio::test]
+async fn category_inputs_take_bytes_tensors_of_names() {
+    // LightGBM trained from pandas categories: `color` and `city` take names or codes.
+    let path = case("lightgbm_4_7_categorical_pandas").join("model.txt");
+    let server = TestServer::with_models(&[("cat", &path)], quiet()).await;
+    let meta = server.get("/v2/models/cat").await.json();
+    assert_eq!(
+        meta["inputs"][1],
+        json!({"name": "color", "datatype": "BYTES", "shape": [-1]})
+    );
+    let request = |datatype: &str, color: serde_json::Value, city: serde_json::Value| {
+        json!({"inputs": [
+            {"name": "x0", "shape": [2], "datatype": "FP64", "data": [0.3, -0.4]},
+            {"name": "color", "shape": [2, 1], "datatype": datatype, "data": color},
+            {"name": "city", "shape": [2], "datatype": datatype, "data": city},
+            {"name": "x1", "shape": [2], "datatype": "FP64", "data": [-1.0, 2.0]},
+        ]})
+        .to_string()
+    };
+    let by_code = server
+        .post(
+            "/v2/models/cat/infer",
+            &request("INT64", json!([[1], [0]]), json!([4, 2])),
+        )
+        .await;
+    let by_name = server
+        .post(
+            "/v2/models/cat/infer",
+            &request("BYTES", json!([["1"], ["0"]]), json!(["4", "2"])),
+        )
+        .await;
+    assert_eq!(by_code.status, 200, "{}", by_code.text());
+    assert_eq!(by_name.status, 200, "{}", by_name.text());
+    assert_eq!(by_code.json()["outputs"], by_name.json()["outputs"]);
+    // A BYTES tensor for a numeric input is refused, naming the tensor.
+    let mut body: serde_json::Value =
+        serde_json::from_str(&request("BYTES", json!([["1"], ["0"]]), json!(["4", "2"])))
+            .expect("json");
+    body["inputs"][0] =
+        json!({"name": "x0", "shape": [2], "datatype": "BYTES", "data": ["a", "b"]});
+    let msg = server
+        .post("/v2/models/cat/infer", &body.to_string())
+        .await
+        .error(400, "invalid_request");
+    assert!(msg.contains("input `x0` (BYTES)"), "{msg}");
+}
+
+/// A bundle's string indexer reads names from a BYTES tensor, and its string decision comes
+/// back as a BYTES tensor.
+#[tokio::test]
+async fn a_bundle_takes_and_returns_bytes_tensors() {
+    let dir = Dir::new();
+    let model = dir.write("m.txt", stump(&["country_index"], 0.1, 0.9));
+    let spec = dir.write(
+        "spec.yaml",
+        "stages:\n  - {kind: string_indexer, name: idx, params: {input: country, output: country_index, labels: [NL, DE], handle_invalid: keep}}\n  - {kind: model, name: m, params: {output: score}}\ndecision: {score: score, rules: [{at_least: 0.5, label: block}], otherwise: allow}\n",
+    );
+    let bundle = scorewell::bundle::create(&scorewell::bundle::CreateOptions {
+        name: "fraud".into(),
+        version: "7".into(),
+        models: vec![model],
+        spec: Some(spec),
+        ..Default::default()
+    })
+    .expect("bundle");
+    let path = dir.path("fraud.zip");
+    bundle.write(&path).expect("write");
+    let server = TestServer::with_models(&[("fraud", &path)], quiet()).await;
+    let body = json!({"inputs": [
+        {"name": "country", "shape": [3], "datatype": "BYTES", "data": ["NL", "DE", "XX"]}
+    ]});
+    let r = server
+        .post("/v2/models/fraud/versions/7/infer", &body.to_string())
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(
+        r.json()["outputs"],
+        json!([
+            {"name": "score", "datatype": "FP64", "shape": [3], "data": [0.1, 0.9, 0.9]},
+            {"name": "decision", "datatype": "BYTES", "shape": [3], "data": ["allow", "block", "block"]}
+        ])
+    );
+}
