@@ -208,4 +208,39 @@ mod tests {
             "min_tf: must be at least 0"
         );
     }
+
+    /// An empty token is counted when the vocabulary holds `""`, and otherwise ignored but
+    /// still part of the document's length (which a fractional `min_tf` multiplies).
+    #[test]
+    fn empty_string_tokens() {
+        let docs = || {
+            str_lists(&[
+                Some(vec![Some(""), Some("a"), Some(""), Some("b")]),
+                Some(vec![Some("a"), Some(""), Some(""), Some("")]),
+            ])
+        };
+        let with_empty = build(
+            "count_vectorizer",
+            json!({"input": "w", "output": "v", "vocabulary": ["", "a"]}),
+        );
+        let got = read_vectors(&run(&with_empty, &[("w", docs())]).unwrap()[0]);
+        assert_eq!(got[0], Some(V::Sparse(2, vec![0, 1], vec![2.0, 1.0])));
+        assert_eq!(got[1], Some(V::Sparse(2, vec![0, 1], vec![3.0, 1.0])));
+
+        // 4 tokens × 0.5 = 2: "a" (once) is dropped although the empty tokens are not in
+        // the vocabulary.
+        let without = build(
+            "count_vectorizer",
+            json!({"input": "w", "output": "v", "vocabulary": ["a"], "min_tf": 0.5}),
+        );
+        let got = read_vectors(&run(&without, &[("w", docs())]).unwrap()[0]);
+        assert_eq!(got[0], Some(V::Sparse(1, vec![], vec![])));
+        assert_eq!(got[1], Some(V::Sparse(1, vec![], vec![])));
+        let plain = build(
+            "count_vectorizer",
+            json!({"input": "w", "output": "v", "vocabulary": ["a"]}),
+        );
+        let got = read_vectors(&run(&plain, &[("w", docs())]).unwrap()[0]);
+        assert_eq!(got[1], Some(V::Sparse(1, vec![0], vec![1.0])));
+    }
 }

@@ -223,4 +223,58 @@ mod tests {
             "inputs: must name at least one column"
         );
     }
+
+    /// A numeric NaN is a value like any other (stored, and it poisons what it collides
+    /// with); a categorical NaN is the category `NaN` (Java's `Double.toString`); an empty
+    /// string is the category `""`. Indices: `mmh3.hash(term.encode(), 42) % 2**18`.
+    #[test]
+    fn nan_and_empty_strings() {
+        let stage = build(
+            "feature_hasher",
+            json!({"inputs": ["x", "b", "s"], "output": "f", "categorical_cols": ["b"]}),
+        );
+        let out = run(
+            &stage,
+            &[
+                ("x", floats(&[Some(f64::NAN), None])),
+                ("b", floats(&[Some(f64::NAN), None])),
+                ("s", strs(&[Some(""), Some("")])),
+            ],
+        )
+        .unwrap();
+        let got = read_vectors(&out[0]);
+        // Sorted: b=NaN (49160), x (130154), s= (157705).
+        match &got[0] {
+            Some(V::Sparse(262144, indices, values)) => {
+                assert_eq!(indices, &[B_NAN, X, S_EMPTY]);
+                assert_eq!(values[0], 1.0);
+                assert!(values[1].is_nan(), "{values:?}");
+                assert_eq!(values[2], 1.0);
+            }
+            other => panic!("expected a sparse vector, got {other:?}"),
+        }
+        assert_eq!(got[1], Some(V::Sparse(262144, vec![S_EMPTY], vec![1.0])));
+
+        // One bucket: 3 + NaN is NaN.
+        let one = build(
+            "feature_hasher",
+            json!({"inputs": ["a", "x"], "output": "f", "num_features": 1}),
+        );
+        let out = run(
+            &one,
+            &[("a", ints(&[Some(3)])), ("x", floats(&[Some(f64::NAN)]))],
+        )
+        .unwrap();
+        match &read_vectors(&out[0])[0] {
+            Some(V::Sparse(1, indices, values)) => {
+                assert_eq!(indices, &[0]);
+                assert!(values[0].is_nan(), "{values:?}");
+            }
+            other => panic!("expected a sparse vector, got {other:?}"),
+        }
+    }
+
+    const X: i32 = 130154;
+    const B_NAN: i32 = 49160;
+    const S_EMPTY: i32 = 157705;
 }

@@ -336,4 +336,46 @@ mod tests {
     }
 
     const LONG_1_MOD_16: i32 = 13;
+
+    /// An empty token is a term like any other: murmur3 of no bytes (`mmh3.hash(b"", 42)`
+    /// = 142593372; 249180 mod 2^18, 12 mod 16), the same in both hash variants since there
+    /// are no tail bytes, and distinct from a null token (the seed, 42).
+    #[test]
+    fn empty_string_tokens_are_terms() {
+        let tokens = || str_lists(&[Some(vec![Some(""), Some("a"), Some("")])]);
+        for hash_function in ["murmur3", "murmur3_spark2"] {
+            let stage = build(
+                "hashing_tf",
+                json!({"input": "w", "output": "tf", "hash_function": hash_function}),
+            );
+            let got = read_vectors(&run(&stage, &[("w", tokens())]).unwrap()[0]);
+            let a = if hash_function == "murmur3" {
+                SPARK3_A
+            } else {
+                SPARK2_A
+            };
+            let mut want = vec![(a, 1.0), (EMPTY, 2.0)];
+            want.sort_by_key(|e| e.0);
+            let (indices, values): (Vec<i32>, Vec<f64>) = want.into_iter().unzip();
+            assert_eq!(
+                got[0],
+                Some(V::Sparse(262144, indices, values)),
+                "{hash_function}"
+            );
+        }
+        let small = build(
+            "hashing_tf",
+            json!({"input": "w", "output": "tf", "num_features": 16}),
+        );
+        let got = read_vectors(
+            &run(
+                &small,
+                &[("w", str_lists(&[Some(vec![Some(""), None, Some("")])]))],
+            )
+            .unwrap()[0],
+        );
+        assert_eq!(got[0], Some(V::Sparse(16, vec![10, 12], vec![1.0, 2.0])));
+    }
+
+    const EMPTY: i32 = 249180;
 }

@@ -148,4 +148,36 @@ mod tests {
             "{err}"
         );
     }
+
+    /// NaN and infinite term frequencies are multiplied like any other value: NaN × w is
+    /// NaN (also for w = 0), ∞ × 0 is NaN, ∞ × 2 is ∞.
+    #[test]
+    fn nan_and_infinite_frequencies_follow_ieee() {
+        let stage = build(
+            "idf",
+            json!({"input": "tf", "output": "w", "idf": [0.5, 0.0, 2.0]}),
+        );
+        let got = read_vectors(
+            &run(
+                &stage,
+                &[(
+                    "tf",
+                    vectors(&[
+                        Some(V::Dense(vec![f64::NAN, f64::NAN, 2.0])),
+                        Some(V::Sparse(3, vec![1, 2], vec![f64::INFINITY, f64::INFINITY])),
+                    ]),
+                )],
+            )
+            .unwrap()[0],
+        );
+        assert_dense(&got[0], &[f64::NAN, f64::NAN, 4.0]);
+        match &got[1] {
+            Some(V::Sparse(3, indices, values)) => {
+                assert_eq!(indices, &[1, 2]);
+                assert!(values[0].is_nan(), "{values:?}");
+                assert_eq!(values[1], f64::INFINITY);
+            }
+            other => panic!("expected a sparse vector, got {other:?}"),
+        }
+    }
 }

@@ -156,4 +156,39 @@ mod tests {
             "p: must be at least 1, got 0.5"
         );
     }
+
+    /// Spark's `Vectors.norm` lets a NaN through every p-norm but the maximum, so the whole
+    /// row becomes NaN; the maximum norm skips it, and a null row stays null.
+    #[test]
+    fn nan_values_and_null_rows() {
+        let stage = build("normalizer", json!({"input": "v", "output": "n"}));
+        let got = read_vectors(
+            &run(
+                &stage,
+                &[(
+                    "v",
+                    vectors(&[
+                        None,
+                        Some(V::Dense(vec![f64::NAN, 1.0])),
+                        Some(V::Dense(vec![3.0, 4.0])),
+                    ]),
+                )],
+            )
+            .unwrap()[0],
+        );
+        assert_eq!(got[0], None);
+        assert_dense(&got[1], &[f64::NAN, f64::NAN]);
+        assert_dense(&got[2], &[0.6, 0.8]);
+        let l1 = normalize(json!(1), V::Sparse(4, vec![1, 3], vec![f64::NAN, 2.0]));
+        match l1 {
+            Some(V::Sparse(4, indices, values)) => {
+                assert_eq!(indices, [1, 3]);
+                assert!(values.iter().all(|x| x.is_nan()), "{values:?}");
+            }
+            other => panic!("expected a sparse vector, got {other:?}"),
+        }
+        // max(|-4|, |2|) = 4; the NaN is skipped by the norm and stays NaN when divided.
+        let max = normalize(json!("inf"), V::Dense(vec![f64::NAN, -4.0, 2.0]));
+        assert_dense(&max, &[f64::NAN, -1.0, 0.5]);
+    }
 }

@@ -152,4 +152,38 @@ mod tests {
             ]
         );
     }
+
+    /// Java's `\s` is ASCII whitespace only: every kind splits, Unicode spaces do not.
+    /// Lowercasing is Unicode's (`İ` → `i̇`, final sigma), done before splitting.
+    #[test]
+    fn whitespace_kinds_unicode_and_lowercasing() {
+        let stage = build("tokenizer", json!({"input": "t", "output": "w"}));
+        let out = run(
+            &stage,
+            &[(
+                "t",
+                strs(&[
+                    Some("a\nb\rc\u{0B}d\u{0C}e\tf g"),
+                    Some("no\u{A0}break\u{2003}em"),
+                    Some("\tTab\n\n"),
+                    Some("ÉCOLE Straße İ"),
+                    Some("ΟΔΟΣ ΣΑΣ"),
+                    Some("\r\n"),
+                ]),
+            )],
+        )
+        .unwrap();
+        let s = |v: &[&str]| Some(v.iter().map(|x| Some(x.to_string())).collect::<Vec<_>>());
+        assert_eq!(
+            read_str_lists(&out[0]),
+            vec![
+                s(&["a", "b", "c", "d", "e", "f", "g"]),
+                s(&["no\u{A0}break\u{2003}em"]),
+                s(&["", "tab"]),
+                s(&["école", "straße", "i\u{307}"]),
+                s(&["οδος", "σας"]),
+                s(&[]),
+            ]
+        );
+    }
 }
