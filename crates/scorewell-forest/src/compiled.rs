@@ -621,8 +621,8 @@ impl<T: Float> CompiledForest<T> {
                             pos[l] = self.top_step::<SPECIAL_NODES>(tops[l], pos[l], row);
                         }
                     }
-                    for l in 0..LANES {
-                        let v = self.finish::<SPECIAL_NODES>(t + l, pos[l], row);
+                    let vals = self.finish_lanes::<SPECIAL_NODES>(t, &tops, &pos, row);
+                    for (l, v) in vals.into_iter().enumerate() {
                         let slot = if g == 1 {
                             &mut m[0]
                         } else {
@@ -688,6 +688,33 @@ impl<T: Float> CompiledForest<T> {
             node = self.step::<SPECIAL_NODES>(node, row);
         }
         self.leaf_value(t, node, row)
+    }
+
+    /// Finish the walks of trees `t..t + LANES` for one row from their last implicit positions,
+    /// in lockstep: deep trees (LightGBM's leaf-wise ones reach depth 20) continue in the
+    /// pointer layout, where one tree's walk is a chain of dependent loads; stepping eight
+    /// trees together overlaps those chains. Walks that reach a leaf early stay on it.
+    #[allow(clippy::needless_range_loop)]
+    #[inline(always)]
+    fn finish_lanes<const SPECIAL_NODES: bool>(
+        &self,
+        t: usize,
+        tops: &[&Top; LANES],
+        pos: &[usize; LANES],
+        row: &[T],
+    ) -> [T; LANES] {
+        let slot: [usize; LANES] =
+            std::array::from_fn(|l| tops[l].slots + (pos[l] + 1 - (1usize << tops[l].levels)));
+        if self.linear_of.is_empty() && tops.iter().all(|top| top.complete) {
+            return std::array::from_fn(|l| self.top_leaf[slot[l]]);
+        }
+        let mut node: [u32; LANES] = std::array::from_fn(|l| self.top_next[slot[l]]);
+        while !node.iter().all(|&i| self.is_leaf(i)) {
+            for l in 0..LANES {
+                node[l] = self.step::<SPECIAL_NODES>(node[l], row);
+            }
+        }
+        std::array::from_fn(|l| self.leaf_value(t + l, node[l], row))
     }
 
     /// Tree `t` over LANES rows in lockstep (`x` and `margins` start at the group's first row):
