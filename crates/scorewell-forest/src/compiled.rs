@@ -2,9 +2,11 @@
 //! traversal; scoring then runs block by block over rows, in parallel with rayon.
 //!
 //! Layout and traversal (none of this is QuickScorer's bitvector scheme):
-//! - Every node is `{threshold, feature|flags, children[2]}`; trees are stored breadth-first so
-//!   the hot top levels of a tree share cache lines.
-//! - A leaf's children point at the leaf itself and its threshold slot holds its value. A walk
+//! - Every node is `{threshold, feature|flags, left}`; trees are stored breadth-first, so a
+//!   node's right child is `left + 1` and the hot top levels of a tree share cache lines
+//!   (16 bytes a node in `f64`, 12 in `f32`).
+//! - A leaf points at itself and its threshold slot holds its value; its feature is a slot of
+//!   the row that always holds -∞, so its test always says "left". A walk
 //!   can therefore take extra steps after reaching a leaf without changing its result, which lets
 //!   one loop advance several walks in lockstep with no per-walk branch: 8 rows through one tree
 //!   (large batches), or one row through 8 trees (single rows). The independent walks hide the
@@ -49,8 +51,8 @@ struct CNode<T> {
     value: T,
     /// Feature index plus the flag bits above.
     feature: u32,
-    /// Left, right. A leaf points at itself twice.
-    children: [u32; 2],
+    /// The left child; the right one is next to it. A leaf points at itself.
+    left: u32,
 }
 
 #[derive(Clone, Debug)]
@@ -125,9 +127,10 @@ pub struct CompiledForest<T> {
     base: Vec<T>,
     mean_divisor: Option<T>,
     num_features: usize,
-    /// Features per row copy (at least one, so leaves can read feature 0).
+    /// Features per row copy (at least one, so padding nodes can read feature 0).
     width: usize,
-    /// Values per row in a block: the NaN→-∞ copy, then the NaN→+∞ copy.
+    /// Values per row in a block: the NaN→-∞ copy, the NaN→+∞ copy, then the -∞ slot
+    /// leaves read (`2 * width`).
     stride: usize,
     num_groups: usize,
     link: Link,
@@ -193,9 +196,9 @@ impl<T: Float> CompiledForest<T> {
     /// Compile a validated forest.
     pub fn compile(forest: &Forest) -> Self {
         let num_features = forest.num_features;
-        // Leaves read feature 0 harmlessly; keep at least one column so that read is in bounds.
+        // Padding nodes read feature 0 harmlessly; keep at least one column so that read is in bounds.
         let width = num_features.max(1);
-        let stride = 2 * width;
+        let stride = 2 * width + 1;
         let has_linear = forest.trees.iter().flat_map(|t| &t.nodes).any(|n| {
             matches!(
                 n,
@@ -294,8 +297,8 @@ impl<T: Float> CompiledForest<T> {
                         };
                         CNode {
                             value: v,
-                            feature: LEAF,
-                            children: [me, me],
+                            feature: LEAF | (2 * width) as u32,
+                            left: me,
                         }
                     }
                     Node::Split {
@@ -305,7 +308,9 @@ impl<T: Float> CompiledForest<T> {
                         left,
                         right,
                     } => {
-                        let children = [new_index[*left as usize], new_index[*right as usize]];
+                        let children = new_index[*left as usize];
+                        // Breadth-first order enqueues a node's children one after the other.
+                        debug_assert_eq!(new_index[*right as usize], children + 1);
                         let mut dl = *default_left;
                         let (value, special) = match test {
                             SplitTest::Numeric { threshold, missing } => {
@@ -368,7 +373,7 @@ impl<T: Float> CompiledForest<T> {
                         CNode {
                             value,
                             feature: flags,
-                            children,
+                            left: children,
                         }
                     }
                 };
@@ -418,8 +423,8 @@ impl<T: Float> CompiledForest<T> {
             if n.feature & LEAF == 0 && level < levels {
                 self.top_feature[top.nodes + pos] = n.feature;
                 self.top_value[top.nodes + pos] = n.value;
-                stack.push((n.children[0], 2 * pos + 1, level + 1));
-                stack.push((n.children[1], 2 * pos + 2, level + 1));
+                stack.push((n.left, 2 * pos + 1, level + 1));
+                stack.push((n.left + 1, 2 * pos + 2, level + 1));
             } else {
                 // Padding below a shallow leaf keeps feature 0 and threshold 0: whichever way
                 // it goes, it lands on a slot that continues from this node.
@@ -488,7 +493,7 @@ impl<T: Float> CompiledForest<T> {
         let stride = self.stride;
         let g = self.num_groups;
         let x = &mut scratch.x[..rows * stride];
-        if self.num_features < stride {
+        if self.num_features == 0 {
             // A model without features still reads column 0; the source writes nothing there.
             x.fill(T::ZERO);
         }
@@ -541,7 +546,9 @@ impl<T: Float> CompiledForest<T> {
     fn prepare_inputs(&self, x: &mut [T]) {
         let width = self.width;
         for row in x.chunks_exact_mut(self.stride) {
-            let (lo, hi) = row.split_at_mut(width);
+            let (lo, rest) = row.split_at_mut(width);
+            let (hi, leaf_slot) = rest.split_at_mut(width);
+            leaf_slot[0] = T::NEG_INFINITY;
             if self.input_rule != InputRule::Plain {
                 for v in lo.iter_mut() {
                     *v = prepare(self.input_rule, *v);
@@ -652,7 +659,7 @@ impl<T: Float> CompiledForest<T> {
             )
         };
         // SAFETY: feature ids were checked < num_features <= width by the builder and fast
-        // nodes add at most `width`; padding nodes use 0; `row` has `stride` = 2 width values.
+        // nodes add at most `width`; padding nodes use 0; `row` has `stride` = 2 width + 1 values.
         let v = unsafe { *row.get_unchecked((f & FEATURE_MASK) as usize) };
         let left = if SPECIAL_NODES && f & SPECIAL != 0 {
             self.special_left(thr, row, (f & FEATURE_MASK) as usize, f & DEFAULT_LEFT != 0)
@@ -773,14 +780,15 @@ impl<T: Float> CompiledForest<T> {
         let node = unsafe { self.nodes.get_unchecked(i as usize) };
         let f = (node.feature & FEATURE_MASK) as usize;
         // SAFETY: feature ids were checked < num_features <= width by the builder and fast
-        // nodes add at most `width`; leaves use 0; `row` has `stride` = 2 width values.
+        // nodes add at most `width`; leaves read `2 width`; `row` has `stride` = 2 width + 1
+        // values.
         let x = unsafe { *row.get_unchecked(f) };
         let left = if SPECIAL_NODES && node.feature & SPECIAL != 0 {
             self.special_left(node.value, row, f, node.feature & DEFAULT_LEFT != 0)
         } else {
             x <= node.value
         };
-        node.children[(!left) as usize]
+        node.left + u32::from(!left)
     }
 
     #[cold]
