@@ -293,6 +293,26 @@ mod tests {
         assert_eq!(lazy_builds(), before + 1);
     }
 
+    /// The file name can pick the format (`.ubj`), so equal bytes under two names are two
+    /// cache entries; under one name they stay one.
+    #[test]
+    fn lazy_cache_keys_include_the_file_name() {
+        let text = STUMP.replace("leaf_value=1 2", "leaf_value=5 6");
+        let before = lazy_builds();
+        let lazy = |name: Option<&str>| {
+            LazyScorer::new(text.as_bytes().to_vec(), name, LoadOptions::default())
+                .get()
+                .unwrap()
+        };
+        lazy(Some("a.txt"));
+        lazy(Some("b.txt"));
+        lazy(None);
+        assert_eq!(lazy_builds(), before + 3);
+        lazy(Some("a.txt"));
+        lazy(None);
+        assert_eq!(lazy_builds(), before + 3);
+    }
+
     #[test]
     fn bundles_load_from_directories_zips_and_bytes_alike() {
         let dir = tempfile::tempdir().unwrap();
