@@ -292,7 +292,7 @@ impl ComparisonAccumulator {
                 Some(c.weighted_f1),
                 Some(b.weighted_f1),
             ),
-            ("log_loss".into(), false, Some(c.log_loss), Some(b.log_loss)),
+            ("log_loss".into(), false, c.log_loss, b.log_loss),
         ];
         self.assemble(points, |blocks, w| {
             let Blocks::Multiclass(blocks) = blocks else {
@@ -312,7 +312,7 @@ impl ComparisonAccumulator {
                 Some((c.macro_f1, b.macro_f1)),
                 Some((c.micro_f1, b.micro_f1)),
                 Some((c.weighted_f1, b.weighted_f1)),
-                Some((c.log_loss, b.log_loss)),
+                c.log_loss.zip(b.log_loss),
             ]
         })
     }
@@ -322,7 +322,7 @@ impl ComparisonAccumulator {
         let points = vec![
             ("rmse".into(), false, Some(c.rmse), Some(b.rmse)),
             ("mae".into(), false, Some(c.mae), Some(b.mae)),
-            ("r2".into(), true, Some(c.r2), Some(b.r2)),
+            ("r2".into(), true, c.r2, b.r2),
         ];
         self.assemble(points, |blocks, w| {
             let Blocks::Regression(blocks) = blocks else {
@@ -337,7 +337,7 @@ impl ComparisonAccumulator {
             vec![
                 Some((c.rmse, b.rmse)),
                 Some((c.mae, b.mae)),
-                Some((c.r2, b.r2)),
+                c.r2.zip(b.r2),
             ]
         })
     }

@@ -91,12 +91,12 @@ impl ModelMetrics {
                 ("macro_f1".into(), Some(m.macro_f1), true),
                 ("micro_f1".into(), Some(m.micro_f1), true),
                 ("weighted_f1".into(), Some(m.weighted_f1), true),
-                ("log_loss".into(), Some(m.log_loss), false),
+                ("log_loss".into(), m.log_loss, false),
             ],
             ModelMetrics::Regression(m) => vec![
                 ("rmse".into(), Some(m.rmse), false),
                 ("mae".into(), Some(m.mae), false),
-                ("r2".into(), Some(m.r2), true),
+                ("r2".into(), m.r2, true),
             ],
         }
     }
