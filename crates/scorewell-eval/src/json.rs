@@ -124,9 +124,12 @@ pub struct Evaluation {
     pub task: String,
     /// The label column.
     pub label: String,
-    /// The score columns read from each model's output.
+    /// The score columns read from the candidate's output (and the baseline's, unless
+    /// `baseline_score_columns` says otherwise).
     pub score_columns: Vec<String>,
-    /// Decision thresholds (binary; the first decides flips).
+    /// The score columns read from the baseline's output; `null` without a baseline.
+    pub baseline_score_columns: Option<Vec<String>>,
+    /// Decision thresholds (binary; the first is the candidate's decision for flips).
     pub thresholds: Vec<f64>,
     /// The candidate model, as given.
     pub candidate_model: String,
