@@ -377,3 +377,47 @@ def test_bundles_load_from_zip_folder_and_bytes_like_the_cli(
         assert_same_outputs(scorer.score(frame), want, scorer.outputs, "bundle")
     with pytest.raises(scorewell.ScorewellError, match="raw margins"):
         scorewell.load(made["b.zip"], output_margin=True)
+
+
+def test_pandas_category_columns_read_as_their_values(tmp_path: Path) -> None:
+    # LightGBM trained on pandas `category` columns: model.txt stores the categories
+    # (pandas_categorical: color 0..2, city 0..69), and LightGBM maps a category by its value.
+    case = ROOT / "tests/conformance/cases/lightgbm_4_7_categorical_pandas"
+    scorer = scorewell.load(case / "model.txt")
+    codes = pq.read_table(case / "input.parquet").to_pandas()  # float columns, NaN = missing
+    want = bits(scorer.score(codes)["prediction"]).tolist()
+    ints = {c: codes[c].astype("Int64") for c in ("color", "city")}
+    assert all(s.isna().any() for s in ints.values()), "missing values take part"
+    cities = sorted(ints["city"].dropna().unique())
+    spellings = {
+        "integer categories": codes.assign(**{c: s.astype("category") for c, s in ints.items()}),
+        "string categories": codes.assign(
+            **{c: s.astype(str).replace("<NA>", None).astype("category") for c, s in ints.items()}
+        ),
+        # Codes no longer equal values: the value decides, as in LightGBM.
+        "reversed categories": codes.assign(
+            city=pd.Categorical(ints["city"], categories=cities[::-1])
+        ),
+    }
+    for what, frame in spellings.items():
+        assert isinstance(frame["city"].dtype, pd.CategoricalDtype), what
+        out = scorer.score(frame)
+        assert bits(out["prediction"]).tolist() == want, what
+        assert out["city"].equals(frame["city"]), what
+    # A category the model never saw is missing, like LightGBM's pandas path (set_categories).
+    unseen = codes.head(20).assign(city=pd.Categorical([999] * 20))
+    missing = codes.head(20).assign(city=np.nan)
+    assert bits(scorer.score(unseen)["prediction"]).tolist() == bits(
+        scorer.score(missing)["prediction"]
+    ).tolist()
+
+    # A model that stores no names (XGBoost trained on codes) reads integer categories as the
+    # codes they are, and refuses names it cannot map, naming the column.
+    case = ROOT / "tests/conformance/cases/xgboost_3_2_categorical_partition"
+    scorer = scorewell.load(case / "model.json")
+    codes = pq.read_table(case / "input.parquet").to_pandas()
+    want = bits(scorer.score(codes)["prediction"]).tolist()
+    color = codes["color"].astype("Int64")
+    assert bits(scorer.score(codes.assign(color=color.astype("category")))["prediction"]).tolist() == want
+    with pytest.raises(scorewell.SchemaError, match="`color`"):
+        scorer.score(codes.assign(color=color.astype(str).astype("category")))
