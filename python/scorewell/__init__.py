@@ -13,7 +13,7 @@ Spark can broadcast a scorer to its executors cheaply (:mod:`scorewell.spark`).
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, Any, Union
+from typing import TYPE_CHECKING, Any, Union, cast, overload
 
 import pyarrow as pa
 
@@ -83,8 +83,9 @@ def load(
 def build_count() -> int:
     """How many models this process has built from bytes.
 
-    Every :class:`Scorer` with the same bytes and options shares one built model per process,
-    so after scoring with many unpickled copies of one scorer this goes up by exactly one.
+    Every :class:`Scorer` with the same bytes, file name and options shares one built model per
+    process, so after scoring with many unpickled copies of one scorer this goes up by exactly
+    one. Built models are never evicted: they live until the process exits.
     """
     return _scorewell.build_count()
 
@@ -121,13 +122,26 @@ class Scorer:
 
     @property
     def digest(self) -> str:
-        """The sha256 of the model bytes (lowercase hex): the key of the per-process cache."""
+        """The sha256 of the model bytes (lowercase hex).
+
+        With the file name and the load options it keys the per-process cache of built models,
+        whose entries live until the process exits.
+        """
         return self._native.digest
 
     @property
     def output_margin(self) -> bool:
         """Whether scoring appends raw margins instead of predictions."""
         return self._native.output_margin
+
+    @overload
+    def score(self, data: pd.DataFrame) -> pd.DataFrame: ...
+    @overload
+    def score(self, data: pa.Table) -> pa.Table: ...
+    @overload
+    def score(self, data: pa.RecordBatch) -> pa.RecordBatch: ...
+    @overload
+    def score(self, data: Any) -> Any: ...
 
     def score(self, data: Any) -> Any:
         """Score ``data`` and return the same kind of object with the output columns appended.
@@ -138,7 +152,9 @@ class Scorer:
                 interface). Columns are found by name; other columns pass through. Integer,
                 float and boolean columns are accepted; null and NaN are missing values.
                 Categorical features take integer codes, or category names when the model
-                stores them.
+                stores them. A pandas ``category`` column reads as its values; where the model
+                stores names, as ``str()`` of each value (LightGBM's pandas behaviour: a
+                category the model never saw is missing).
 
         Returns:
             The input plus output columns: a DataFrame (same index) for a DataFrame, a Table
@@ -193,6 +209,7 @@ class Scorer:
         import pandas as pd
 
         inputs = self.inputs
+        numeric = set(self._native.numeric_inputs())
         arrays: dict[str, pa.Array] = {}
         for name in inputs:
             if name not in df.columns:
@@ -201,7 +218,10 @@ class Scorer:
             if isinstance(column, pd.DataFrame):
                 raise SchemaError(f"column `{name}` appears more than once in the DataFrame")
             try:
-                arrays[name] = pa.Array.from_pandas(column)
+                if isinstance(column.dtype, pd.CategoricalDtype):
+                    arrays[name] = _category_array(column, by_name=name not in numeric)
+                else:
+                    arrays[name] = pa.Array.from_pandas(column)
             except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError) as e:
                 raise SchemaError(
                     f"column `{name}` (pandas dtype {column.dtype}) cannot be read as one Arrow "
@@ -220,6 +240,24 @@ class Scorer:
             for name in scored.schema.names[batch.num_columns :]
         }
         return df.assign(**new)
+
+
+def _category_array(column: pd.Series, *, by_name: bool) -> pa.Array:
+    """A pandas ``category`` column as the model reads it.
+
+    Where the model maps category names (``by_name``: e.g. LightGBM's ``pandas_categorical``),
+    each row becomes its category's ``str()`` (what LightGBM stores, so a category the model
+    never saw is missing, as in LightGBM's own pandas path). Elsewhere the column is its values,
+    exactly as a plain column of them would be (a numeric feature, or integer category codes).
+    """
+    # pandas hands a category column to Arrow dictionary-encoded: its codes and categories.
+    array = cast(pa.DictionaryArray, pa.Array.from_pandas(column))
+    if not by_name:
+        return array.dictionary_decode()
+    if pa.types.is_string(array.type.value_type) or pa.types.is_large_string(array.type.value_type):
+        return array
+    names = pa.array([str(c) for c in column.cat.categories], pa.string())
+    return pa.DictionaryArray.from_arrays(array.indices, names)
 
 
 def _is_pandas(data: Any) -> bool:

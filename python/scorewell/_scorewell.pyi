@@ -1,8 +1,18 @@
 """Type stubs for the native module (crates/scorewell-python). Use the `scorewell` package instead."""
 
-from typing import Any
+from typing import Any, final
 
 import pyarrow as pa
+
+__all__ = [
+    "NativeScorer",
+    "build_count",
+    "ScorewellError",
+    "SchemaError",
+    "ModelLoadError",
+    "UnsupportedModelError",
+    "__version__",
+]
 
 __version__: str
 
@@ -13,6 +23,8 @@ class UnsupportedModelError(ScorewellError): ...
 
 def build_count() -> int: ...
 
+# A frozen #[pyclass]: not subclassable.
+@final
 class NativeScorer:
     @staticmethod
     def from_bytes(
@@ -38,6 +50,7 @@ class NativeScorer:
     def format(self) -> str | None: ...
     def model_bytes(self) -> bytes: ...
     def inputs(self) -> list[str]: ...
+    def numeric_inputs(self) -> list[str]: ...
     def outputs(self) -> list[str]: ...
     def output_schema(self, schema: pa.Schema) -> pa.Schema: ...
     def score_batch(self, batch: pa.RecordBatch | Any) -> pa.RecordBatch: ...

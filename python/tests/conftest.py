@@ -22,6 +22,9 @@ if TYPE_CHECKING:
 
 ROOT = Path(__file__).resolve().parents[2]
 CASES = Path(os.environ.get("SCOREWELL_CONFORMANCE_DIR", ROOT / "tests/conformance/cases"))
+SPARK_CASES = Path(
+    os.environ.get("SCOREWELL_SPARK_CONFORMANCE_DIR", ROOT / "tests/conformance/spark/cases")
+)
 
 
 @dataclass(frozen=True)
@@ -35,9 +38,11 @@ class Case:
     expect_error: str
 
 
-def conformance_cases() -> list[Case]:
+def conformance_cases(root: Path = CASES) -> list[Case]:
+    """The cases under `root`: tests/conformance/cases (model files) by default, or
+    `SPARK_CASES` (saved Spark ML folders, whose outputs include vectors and arrays)."""
     cases = []
-    for case_toml in sorted(CASES.glob("*/case.toml")):
+    for case_toml in sorted(root.glob("*/case.toml")):
         meta = tomllib.loads(case_toml.read_text())
         d = case_toml.parent
         cases.append(

@@ -5,11 +5,13 @@ messages, and pandas/pyarrow round trips keep nulls, index and buffers."""
 from __future__ import annotations
 
 import pickle
+import struct
 import subprocess
 import sys
 import textwrap
 import threading
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -18,9 +20,10 @@ import pyarrow.parquet as pq
 import pytest
 
 import scorewell
-from conftest import Case, conformance_cases, run_cli
+from conftest import ROOT, SPARK_CASES, Case, conformance_cases, run_cli
 
 CASES = conformance_cases()
+SPARK = conformance_cases(SPARK_CASES)
 
 
 def bits(values: pa.Array | pa.ChunkedArray | pd.Series | np.ndarray) -> np.ndarray:
@@ -62,6 +65,52 @@ def test_conformance_cases_equal_the_cli_bit_for_bit(case: Case, tmp_path: Path)
         assert_same_outputs(got, want, scorer.outputs, f"{case.name} pyarrow margin={margin}")
         frame = scorer.score(table.to_pandas())
         assert_same_outputs(frame, want, scorer.outputs, f"{case.name} pandas margin={margin}")
+
+
+def canonical(value: Any) -> Any:
+    """`value` (from `to_pylist`) with every float replaced by its bits: equal means
+    bit-identical, NaN and -0.0 included, through lists, vectors and structs."""
+    if isinstance(value, float):
+        return struct.pack("<d", value)
+    if isinstance(value, list):
+        return [canonical(v) for v in value]
+    if isinstance(value, dict):
+        return {k: canonical(v) for k, v in value.items()}
+    return value
+
+
+def assert_identical(got: pa.Table, want: pa.Table, names: list[str], what: str) -> None:
+    """Columns `names` of `got` and `want` have one type and bit-identical values.
+
+    Not `pa.Table.equals`: it calls two NaNs different, and Spark outputs hold NaN."""
+    for name in names:
+        g, w = got.column(name), want.column(name)
+        assert g.type == w.type, f"{what}: column {name} is {g.type}, the CLI's is {w.type}"
+        gv, wv = canonical(g.to_pylist()), canonical(w.to_pylist())
+        bad = [i for i, (a, b) in enumerate(zip(gv, wv)) if a != b]
+        assert len(gv) == len(wv) and not bad, (
+            f"{what}: column {name}: {len(bad)} of {len(wv)} rows differ; first at row {bad[0]}:\n"
+            f"  cli:    {w[bad[0]]!r}\n  python: {g[bad[0]]!r}"
+        )
+
+
+@pytest.mark.parametrize("case", SPARK, ids=[c.name for c in SPARK])
+def test_spark_conformance_cases_equal_the_cli_bit_for_bit(case: Case, tmp_path: Path) -> None:
+    # Saved Spark ML folders: outputs include vectors (structs) and arrays, compared whole.
+    table = pq.read_table(case.input)
+    scorer = scorewell.load(case.model)
+    cli = run_cli(case.model, case.input, tmp_path / "out.parquet")
+    assert cli.returncode == 0, cli.stderr
+    want = pq.read_table(tmp_path / "out.parquet")
+    got = scorer.score(table)
+    assert isinstance(got, pa.Table)
+    assert got.schema.names == want.schema.names
+    outputs = want.schema.names[table.num_columns :]
+    assert outputs, "the pipeline appends columns"
+    assert_identical(got, want, want.schema.names, f"{case.name} pyarrow")
+    batch = scorer.score(table.combine_chunks().to_batches()[0])
+    assert isinstance(batch, pa.RecordBatch)
+    assert_identical(pa.Table.from_batches([batch]), want, outputs, f"{case.name} record batch")
 
 
 def unique_model(model: Path, newlines: int) -> bytes:
@@ -328,3 +377,47 @@ def test_bundles_load_from_zip_folder_and_bytes_like_the_cli(
         assert_same_outputs(scorer.score(frame), want, scorer.outputs, "bundle")
     with pytest.raises(scorewell.ScorewellError, match="raw margins"):
         scorewell.load(made["b.zip"], output_margin=True)
+
+
+def test_pandas_category_columns_read_as_their_values(tmp_path: Path) -> None:
+    # LightGBM trained on pandas `category` columns: model.txt stores the categories
+    # (pandas_categorical: color 0..2, city 0..69), and LightGBM maps a category by its value.
+    case = ROOT / "tests/conformance/cases/lightgbm_4_7_categorical_pandas"
+    scorer = scorewell.load(case / "model.txt")
+    codes = pq.read_table(case / "input.parquet").to_pandas()  # float columns, NaN = missing
+    want = bits(scorer.score(codes)["prediction"]).tolist()
+    ints = {c: codes[c].astype("Int64") for c in ("color", "city")}
+    assert all(s.isna().any() for s in ints.values()), "missing values take part"
+    cities = sorted(ints["city"].dropna().unique())
+    spellings = {
+        "integer categories": codes.assign(**{c: s.astype("category") for c, s in ints.items()}),
+        "string categories": codes.assign(
+            **{c: s.astype(str).replace("<NA>", None).astype("category") for c, s in ints.items()}
+        ),
+        # Codes no longer equal values: the value decides, as in LightGBM.
+        "reversed categories": codes.assign(
+            city=pd.Categorical(ints["city"], categories=cities[::-1])
+        ),
+    }
+    for what, frame in spellings.items():
+        assert isinstance(frame["city"].dtype, pd.CategoricalDtype), what
+        out = scorer.score(frame)
+        assert bits(out["prediction"]).tolist() == want, what
+        assert out["city"].equals(frame["city"]), what
+    # A category the model never saw is missing, like LightGBM's pandas path (set_categories).
+    unseen = codes.head(20).assign(city=pd.Categorical([999] * 20))
+    missing = codes.head(20).assign(city=np.nan)
+    assert bits(scorer.score(unseen)["prediction"]).tolist() == bits(
+        scorer.score(missing)["prediction"]
+    ).tolist()
+
+    # A model that stores no names (XGBoost trained on codes) reads integer categories as the
+    # codes they are, and refuses names it cannot map, naming the column.
+    case = ROOT / "tests/conformance/cases/xgboost_3_2_categorical_partition"
+    scorer = scorewell.load(case / "model.json")
+    codes = pq.read_table(case / "input.parquet").to_pandas()
+    want = bits(scorer.score(codes)["prediction"]).tolist()
+    color = codes["color"].astype("Int64")
+    assert bits(scorer.score(codes.assign(color=color.astype("category")))["prediction"]).tolist() == want
+    with pytest.raises(scorewell.SchemaError, match="`color`"):
+        scorer.score(codes.assign(color=color.astype(str).astype("category")))

@@ -122,3 +122,22 @@ def test_schema_errors_are_raised_on_the_driver(spark, rows) -> None:
     df = spark.createDataFrame(rows).drop("f0")
     with pytest.raises(scorewell.SchemaError, match="input has no column `f0`"):
         score_dataframe(df, CASE / "model.json")
+
+
+def test_string_columns_pass_through_unchanged(spark, rows, cli_scored) -> None:
+    # Text the model does not read (nulls, non-ASCII, empty) comes back as it went in, beside
+    # predictions equal to the CLI's.
+    notes = pa.array(
+        [None if i % 7 == 0 else ("" if i % 11 == 0 else f"row {i}: café ✓") for i in range(rows.num_rows)],
+        pa.string(),
+    )
+    with_text = rows.append_column("note", notes)
+    df = spark.createDataFrame(with_text).repartition(PARTITIONS, "id")
+    for scored in (
+        score_dataframe(df, CASE / "model.json"),
+        score_dataframe_pandas(df, scorewell.load(CASE / "model.json")),
+    ):
+        assert scored.columns == [*with_text.schema.names, "prediction"]
+        got = sorted_arrow(scored)
+        assert got.column("note").to_pylist() == with_text.column("note").to_pylist()
+        assert_predictions_equal(got, cli_scored)

@@ -26,7 +26,7 @@ enum Command {
     /// Time scoring of a file in process: batch throughput and single-row latency.
     Bench(cmd::bench::Args),
     /// Measure a model (and compare it to a baseline) on labelled rows: metrics, report, flips.
-    Eval(cmd::eval::Args),
+    Eval(Box<cmd::eval::Args>),
     /// Make bundles: one verified package of transforms, models and a decision.
     Bundle(cmd::bundle::Args),
     /// Check a bundle's manifest and artifact checksums; exit 1 if anything was changed.
@@ -41,7 +41,7 @@ fn main() {
         Command::Score(args) => cmd::score::run(args),
         Command::Inspect(args) => cmd::inspect::run(args),
         Command::Bench(args) => cmd::bench::run(args),
-        Command::Eval(args) => cmd::eval::run(args),
+        Command::Eval(args) => cmd::eval::run(*args),
         Command::Bundle(args) => cmd::bundle::run(args),
         Command::Verify(args) => cmd::bundle::verify(args),
         Command::Serve(args) => cmd::serve::run(args),

@@ -188,6 +188,10 @@ impl Stage for ForestStage {
         self.outputs.clone()
     }
 
+    fn forest_model(&self) -> Option<&ForestModel> {
+        Some(&self.model)
+    }
+
     fn bind(&self, schema: &Schema) -> Result<Binding> {
         let mut columns = Vec::with_capacity(self.model.features.len());
         for (i, spec) in self.model.features.iter().enumerate() {

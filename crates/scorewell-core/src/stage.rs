@@ -6,6 +6,7 @@ use arrow_array::{ArrayRef, BooleanArray, RecordBatch};
 use arrow_schema::{FieldRef, Schema};
 
 use crate::error::{Result, ScoreError};
+use crate::model::ForestModel;
 
 /// The resolved positions of a stage's input columns in one schema. Made once by
 /// [`Stage::bind`] per input schema, then reused for every batch of that schema.
@@ -44,6 +45,13 @@ pub trait Stage: Send + Sync + Debug {
 
     /// Compute the output columns for `batch`, which has the schema `binding` was made for.
     fn apply(&self, binding: &Binding, batch: &RecordBatch) -> Result<StageOutput>;
+
+    /// The tree-ensemble model this stage scores, if it is a model stage: lets callers that
+    /// describe a pipeline read the model's objective (`scorewell eval --task auto`). `None`
+    /// for transforms and other stages.
+    fn forest_model(&self) -> Option<&ForestModel> {
+        None
+    }
 }
 
 /// What [`Stage::apply`] produced for one batch.

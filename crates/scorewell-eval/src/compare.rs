@@ -46,8 +46,10 @@ impl FlipKind {
 /// Counts of decision flips.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct FlipCounts {
-    /// The threshold the decisions are taken at.
+    /// The threshold the candidate's decisions are taken at.
     pub threshold: f64,
+    /// The threshold the baseline's decisions are taken at (its own rule; else `threshold`).
+    pub baseline_threshold: f64,
     /// Rows newly flagged with label 1 (new true positives).
     pub newly_flagged_positive: u64,
     /// Rows newly flagged with label 0 (new false positives).
@@ -116,8 +118,9 @@ pub struct ComparisonAccumulator {
 }
 
 impl ComparisonAccumulator {
-    /// Binary comparison; flips are decided at `primary`; `thresholds` get bootstrapped metrics.
-    pub fn binary(primary: f64, thresholds: &[f64], replicates: usize, seed: u64) -> Self {
+    /// Binary comparison; flips compare the candidate flagging at `decisions.0` with the
+    /// baseline flagging at `decisions.1`; `thresholds` get bootstrapped metrics.
+    pub fn binary(decisions: (f64, f64), thresholds: &[f64], replicates: usize, seed: u64) -> Self {
         let t = thresholds.len();
         let blocks = (replicates > 0).then(|| Blocks::Binary {
             thresholds: thresholds.to_vec(),
@@ -126,7 +129,7 @@ impl ComparisonAccumulator {
             flagged: vec![0; BLOCKS * 4 * t],
             labels: vec![0; BLOCKS * 2],
         });
-        Self::with(blocks, primary, replicates, seed)
+        Self::with(blocks, decisions, replicates, seed)
     }
 
     /// Multiclass comparison with `classes` classes.
@@ -143,22 +146,23 @@ impl ComparisonAccumulator {
                     .collect(),
             )
         });
-        Self::with(blocks, f64::NAN, replicates, seed)
+        Self::with(blocks, (f64::NAN, f64::NAN), replicates, seed)
     }
 
     /// Regression comparison.
     pub fn regression(replicates: usize, seed: u64) -> Self {
         let blocks = (replicates > 0).then(|| Blocks::Regression(vec![Default::default(); BLOCKS]));
-        Self::with(blocks, f64::NAN, replicates, seed)
+        Self::with(blocks, (f64::NAN, f64::NAN), replicates, seed)
     }
 
-    fn with(blocks: Option<Blocks>, primary: f64, replicates: usize, seed: u64) -> Self {
+    fn with(blocks: Option<Blocks>, decisions: (f64, f64), replicates: usize, seed: u64) -> Self {
         Self {
             seed,
             replicates,
             blocks,
             flips: FlipCounts {
-                threshold: primary,
+                threshold: decisions.0,
+                baseline_threshold: decisions.1,
                 ..Default::default()
             },
         }
@@ -195,8 +199,11 @@ impl ComparisonAccumulator {
                 }
             }
         }
-        let t = self.flips.threshold;
-        let kind = FlipKind::of(candidate >= t, baseline >= t, positive);
+        let kind = FlipKind::of(
+            candidate >= self.flips.threshold,
+            baseline >= self.flips.baseline_threshold,
+            positive,
+        );
         match kind {
             Some(FlipKind::NewlyFlagged) if positive => self.flips.newly_flagged_positive += 1,
             Some(FlipKind::NewlyFlagged) => self.flips.newly_flagged_negative += 1,
@@ -292,7 +299,7 @@ impl ComparisonAccumulator {
                 Some(c.weighted_f1),
                 Some(b.weighted_f1),
             ),
-            ("log_loss".into(), false, Some(c.log_loss), Some(b.log_loss)),
+            ("log_loss".into(), false, c.log_loss, b.log_loss),
         ];
         self.assemble(points, |blocks, w| {
             let Blocks::Multiclass(blocks) = blocks else {
@@ -312,7 +319,7 @@ impl ComparisonAccumulator {
                 Some((c.macro_f1, b.macro_f1)),
                 Some((c.micro_f1, b.micro_f1)),
                 Some((c.weighted_f1, b.weighted_f1)),
-                Some((c.log_loss, b.log_loss)),
+                c.log_loss.zip(b.log_loss),
             ]
         })
     }
@@ -322,7 +329,7 @@ impl ComparisonAccumulator {
         let points = vec![
             ("rmse".into(), false, Some(c.rmse), Some(b.rmse)),
             ("mae".into(), false, Some(c.mae), Some(b.mae)),
-            ("r2".into(), true, Some(c.r2), Some(b.r2)),
+            ("r2".into(), true, c.r2, b.r2),
         ];
         self.assemble(points, |blocks, w| {
             let Blocks::Regression(blocks) = blocks else {
@@ -334,11 +341,7 @@ impl ComparisonAccumulator {
                 acc[1].add_weighted(&block[1], wt);
             }
             let [c, b] = acc.map(|a| a.finish());
-            vec![
-                Some((c.rmse, b.rmse)),
-                Some((c.mae, b.mae)),
-                Some((c.r2, b.r2)),
-            ]
+            vec![Some((c.rmse, b.rmse)), Some((c.mae, b.mae)), c.r2.zip(b.r2)]
         })
     }
 
@@ -523,7 +526,7 @@ mod tests {
         let run = |seed| {
             let mut cand = BinaryAccumulator::new(options.clone());
             let mut base = BinaryAccumulator::new(options.clone());
-            let mut cmp = ComparisonAccumulator::binary(0.5, &options.thresholds, 200, seed);
+            let mut cmp = ComparisonAccumulator::binary((0.5, 0.5), &options.thresholds, 200, seed);
             for (i, &(y, c, b)) in rows.iter().enumerate() {
                 cand.push(c, y).unwrap();
                 base.push(b, y).unwrap();

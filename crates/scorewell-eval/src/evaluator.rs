@@ -69,14 +69,22 @@ pub struct EvalSpec {
     pub label: String,
     /// The score column (`prediction`), or the prefix of per-class columns (`prediction_<k>`).
     pub score_column: String,
+    /// The baseline's score column (or per-class prefix) when it differs from the
+    /// candidate's, e.g. a baseline bundle whose decision reads another output. `None`: the
+    /// candidate's `score_column`.
+    pub baseline_score_column: Option<String>,
     /// An id column written with decision flips.
     pub id: Option<String>,
     /// A column whose values split the rows into segments with their own metrics.
     pub group_by: Option<String>,
     /// The task.
     pub task: TaskSpec,
-    /// Decision thresholds (binary); the first decides flips. Empty means `[0.5]`.
+    /// Decision thresholds (binary), each reported once (repeats are dropped, order kept); the
+    /// first is the candidate's decision for flips. Empty means `[0.5]`.
     pub thresholds: Vec<f64>,
+    /// The baseline's own decision threshold for flips (its bundle's rule). `None`: the first
+    /// of `thresholds`, as for the candidate.
+    pub baseline_threshold: Option<f64>,
     /// Precision targets for recall at precision (binary).
     pub at_precision: Vec<f64>,
     /// Calibration bins (binary).
@@ -95,10 +103,12 @@ impl EvalSpec {
         Self {
             label: label.into(),
             score_column: "prediction".into(),
+            baseline_score_column: None,
             id: None,
             group_by: None,
             task: TaskSpec::Auto,
             thresholds: Vec::new(),
+            baseline_threshold: None,
             at_precision: Vec::new(),
             calibration_bins: 10,
             bootstrap: 0,
@@ -164,6 +174,7 @@ pub struct Evaluator {
     spec: EvalSpec,
     task: Task,
     score_columns: Vec<String>,
+    baseline_score_columns: Option<Vec<String>>,
     rows: RowCounts,
     models: Vec<ModelAcc>,
     groups: BTreeMap<String, Vec<ModelAcc>>,
@@ -276,6 +287,11 @@ fn floats(batch: &RecordBatch, name: &str, role: &'static str) -> Result<Vec<f64
         .collect())
 }
 
+/// The score columns of one model's batch.
+fn read_scores(batch: &RecordBatch, columns: &[String]) -> Result<Vec<Vec<f64>>> {
+    columns.iter().map(|c| floats(batch, c, "score")).collect()
+}
+
 /// A column of `batch` as text (ids and segment names), nulls as `None`.
 fn strings(batch: &RecordBatch, name: &str, role: &'static str) -> Result<Arc<StringArray>> {
     let col = batch
@@ -306,12 +322,30 @@ impl Evaluator {
                 )));
             }
         }
-        if spec.thresholds.iter().any(|t| t.is_nan()) {
+        if spec
+            .thresholds
+            .iter()
+            .chain(&spec.baseline_threshold)
+            .any(|t| t.is_nan())
+        {
             return Err(EvalError::Config("a --threshold is NaN".into()));
         }
+        // A bundle's rule repeated by --threshold is one threshold, reported once.
+        let mut thresholds: Vec<f64> = Vec::with_capacity(spec.thresholds.len());
+        for t in spec.thresholds.drain(..) {
+            if !thresholds.contains(&t) {
+                thresholds.push(t);
+            }
+        }
+        spec.thresholds = thresholds;
         let (task, score_columns) = check_schema(&spec, candidate)?;
+        let mut baseline_score_columns = None;
         if let Some(b) = baseline {
-            let (btask, _) = check_schema(&spec, b)?;
+            let mut baseline_spec = spec.clone();
+            if let Some(column) = &spec.baseline_score_column {
+                baseline_spec.score_column = column.clone();
+            }
+            let (btask, columns) = check_schema(&baseline_spec, b)?;
             if btask != task {
                 let describe = |t: Task| match t {
                     Task::Multiclass(k) => format!("{k}-class"),
@@ -322,6 +356,7 @@ impl Evaluator {
                     baseline: describe(btask),
                 });
             }
+            baseline_score_columns = Some(columns);
         }
         let n_models = 1 + usize::from(baseline.is_some());
         let models = (0..n_models)
@@ -329,7 +364,10 @@ impl Evaluator {
             .collect();
         let comparison = baseline.map(|_| match task {
             Task::Binary => ComparisonAccumulator::binary(
-                spec.thresholds[0],
+                (
+                    spec.thresholds[0],
+                    spec.baseline_threshold.unwrap_or(spec.thresholds[0]),
+                ),
                 &spec.thresholds,
                 spec.bootstrap,
                 spec.seed,
@@ -351,6 +389,7 @@ impl Evaluator {
             spec,
             task,
             score_columns,
+            baseline_score_columns,
             rows: RowCounts::default(),
             models,
             groups: BTreeMap::new(),
@@ -380,7 +419,7 @@ impl Evaluator {
         let first_row = self.rows.read;
         let n = candidate.num_rows();
         let labels = floats(candidate, &self.spec.label, "label")?;
-        let mut scores: Vec<Vec<Vec<f64>>> = vec![self.read_scores(candidate)?];
+        let mut scores: Vec<Vec<Vec<f64>>> = vec![read_scores(candidate, &self.score_columns)?];
         if let Some(b) = baseline {
             crate::compare::check_row_counts(n, b.num_rows(), first_row)?;
             let base_labels = floats(b, &self.spec.label, "label")?;
@@ -408,7 +447,11 @@ impl Evaluator {
                     });
                 }
             }
-            scores.push(self.read_scores(b)?);
+            let columns = self
+                .baseline_score_columns
+                .as_deref()
+                .unwrap_or(&self.score_columns);
+            scores.push(read_scores(b, columns)?);
         }
         let groups = match &self.spec.group_by {
             Some(g) => Some(strings(candidate, g, "group-by")?),
@@ -480,13 +523,6 @@ impl Evaluator {
         }
         self.flips_batch(candidate, first_row, &labels, &scores, &flips)
             .map(Some)
-    }
-
-    fn read_scores(&self, batch: &RecordBatch) -> Result<Vec<Vec<f64>>> {
-        self.score_columns
-            .iter()
-            .map(|c| floats(batch, c, "score"))
-            .collect()
     }
 
     fn check_label(&self, label: f64, row: u64) -> Result<()> {
@@ -591,6 +627,7 @@ impl Evaluator {
             task: self.task.name().to_string(),
             label: self.spec.label,
             score_columns: self.score_columns,
+            baseline_score_columns: self.baseline_score_columns,
             thresholds: self.spec.thresholds,
             candidate_model: String::new(),
             baseline_model: None,
@@ -655,6 +692,55 @@ mod tests {
         // Row 0: candidate 0.9 flags, baseline 0.4 does not.
         assert_eq!(flips.num_rows(), 1);
         assert_eq!(flips.schema().field(1).name(), "id");
+    }
+
+    fn scored(schema: &[(&str, Vec<f64>)]) -> RecordBatch {
+        let columns: Vec<(&str, ArrayRef)> = schema
+            .iter()
+            .map(|(name, v)| (*name, Arc::new(Float64Array::from(v.clone())) as ArrayRef))
+            .collect();
+        RecordBatch::try_from_iter(columns).unwrap()
+    }
+
+    /// Each model is read from its own score column and judged at its own threshold.
+    #[test]
+    fn a_baseline_with_its_own_score_column_and_rule() {
+        let y = vec![1.0, 1.0, 0.0, 0.0];
+        let c = scored(&[("y", y.clone()), ("prediction", vec![0.9, 0.6, 0.6, 0.1])]);
+        let b = scored(&[("y", y), ("risk", vec![0.75, 0.65, 0.75, 0.2])]);
+        let mut spec = EvalSpec::new("y");
+        spec.thresholds = vec![0.5, 0.7, 0.5];
+        spec.baseline_score_column = Some("risk".into());
+        spec.baseline_threshold = Some(0.7);
+        let mut e = Evaluator::new(spec, &c.schema(), Some(&b.schema())).unwrap();
+        let flips = e.push(&c, Some(&b)).unwrap().unwrap();
+        let r = e.finish().unwrap();
+        assert_eq!(
+            r.thresholds,
+            [0.5, 0.7],
+            "a repeated threshold is reported once"
+        );
+        assert_eq!(
+            r.baseline_score_columns.as_deref(),
+            Some(&["risk".to_string()][..])
+        );
+        // Candidate at 0.5 flags rows 0, 1, 2; baseline at 0.7 flags rows 0 and 2. Row 1 is
+        // newly flagged; at one shared 0.5 nothing would flip.
+        let f = r.comparison.unwrap().flips.unwrap();
+        assert_eq!((f.threshold, f.baseline_threshold), (0.5, 0.7));
+        assert_eq!(
+            (
+                f.newly_flagged_positive,
+                f.newly_flagged_negative,
+                f.newly_missed,
+                f.newly_cleared
+            ),
+            (1, 0, 0, 0)
+        );
+        assert_eq!(flips.num_rows(), 1);
+        let base = r.baseline.unwrap();
+        let at = &base.binary().unwrap().at_thresholds;
+        assert_eq!((at.len(), at[1].tp, at[1].fp), (2, 1, 1));
     }
 
     #[test]

@@ -91,12 +91,12 @@ impl ModelMetrics {
                 ("macro_f1".into(), Some(m.macro_f1), true),
                 ("micro_f1".into(), Some(m.micro_f1), true),
                 ("weighted_f1".into(), Some(m.weighted_f1), true),
-                ("log_loss".into(), Some(m.log_loss), false),
+                ("log_loss".into(), m.log_loss, false),
             ],
             ModelMetrics::Regression(m) => vec![
                 ("rmse".into(), Some(m.rmse), false),
                 ("mae".into(), Some(m.mae), false),
-                ("r2".into(), Some(m.r2), true),
+                ("r2".into(), m.r2, true),
             ],
         }
     }
@@ -124,9 +124,12 @@ pub struct Evaluation {
     pub task: String,
     /// The label column.
     pub label: String,
-    /// The score columns read from each model's output.
+    /// The score columns read from the candidate's output (and the baseline's, unless
+    /// `baseline_score_columns` says otherwise).
     pub score_columns: Vec<String>,
-    /// Decision thresholds (binary; the first decides flips).
+    /// The score columns read from the baseline's output; `null` without a baseline.
+    pub baseline_score_columns: Option<Vec<String>>,
+    /// Decision thresholds (binary; the first is the candidate's decision for flips).
     pub thresholds: Vec<f64>,
     /// The candidate model, as given.
     pub candidate_model: String,

@@ -1,7 +1,10 @@
 //! Multiclass metrics from one model's per-class probabilities: a confusion matrix and a log
 //! loss sum, both exact when streaming.
 //!
-//! The predicted class is the first largest probability (`np.argmax`). Macro and weighted F1
+//! The predicted class is the first largest probability (`np.argmax`). Log loss follows
+//! scikit-learn 1.7's `log_loss`: any probability outside `[0, 1]` makes it undefined (`null`),
+//! rows are not renormalised, and only the label's probability, clipped to `[eps, 1 - eps]`,
+//! counts. Macro and weighted F1
 //! average over the classes present in the labels or the predictions, as scikit-learn does
 //! without `labels=`; per-class figures are listed for every class the model scores.
 
@@ -41,8 +44,9 @@ pub struct MulticlassMetrics {
     pub micro_f1: f64,
     /// Support-weighted mean F1.
     pub weighted_f1: f64,
-    /// Mean log loss, probabilities clipped to `[eps, 1 - eps]`, not renormalised.
-    pub log_loss: f64,
+    /// Mean log loss, probabilities clipped to `[eps, 1 - eps]`, not renormalised; `null` when
+    /// any probability lies outside `[0, 1]` (scikit-learn 1.7 refuses such input).
+    pub log_loss: Option<f64>,
     /// Per-class figures.
     pub per_class: Vec<ClassMetrics>,
     /// Confusion matrix: `confusion[label][predicted]`.
@@ -55,6 +59,8 @@ pub struct MulticlassAccumulator {
     classes: usize,
     confusion: Vec<u64>,
     log_loss_sum: Sum,
+    /// Every probability seen lies in `[0, 1]`.
+    probabilities: bool,
     rows: u64,
 }
 
@@ -76,6 +82,7 @@ impl MulticlassAccumulator {
             classes,
             confusion: vec![0; classes * classes],
             log_loss_sum: Sum::default(),
+            probabilities: true,
             rows: 0,
         }
     }
@@ -86,6 +93,7 @@ impl MulticlassAccumulator {
         self.confusion[label * self.classes + predicted] += 1;
         self.log_loss_sum
             .add(-probs[label].clamp(LOG_LOSS_EPS, 1.0 - LOG_LOSS_EPS).ln());
+        self.probabilities &= probs.iter().all(|p| (0.0..=1.0).contains(p));
         self.rows += 1;
     }
 
@@ -96,6 +104,7 @@ impl MulticlassAccumulator {
         }
         self.log_loss_sum
             .add(other.log_loss_sum.value() * weight as f64);
+        self.probabilities &= other.probabilities;
         self.rows += other.rows * weight;
     }
 
@@ -146,7 +155,9 @@ impl MulticlassAccumulator {
             macro_f1,
             micro_f1: ratio(2.0 * correct as f64, 2.0 * correct as f64 + 2.0 * wrong),
             weighted_f1,
-            log_loss: ratio(self.log_loss_sum.value(), n),
+            log_loss: self
+                .probabilities
+                .then(|| ratio(self.log_loss_sum.value(), n)),
             per_class,
             confusion: (0..k)
                 .map(|l| (0..k).map(|p| cell(l, p)).collect())
@@ -172,5 +183,23 @@ mod tests {
         // Classes 0..=3 are all present (3 only as a prediction): f1 = [2/3, 2/3, 0, 0].
         assert!((m.macro_f1 - (4.0 / 3.0) / 4.0).abs() < 1e-15);
         assert_eq!(argmax(&[0.5, 0.5]), 0);
+        assert!(m.log_loss.is_some());
+    }
+
+    /// scikit-learn 1.7's `log_loss` raises on any probability above 1 or below 0, in any
+    /// column (not only the label's); rows that merely do not sum to 1 only warn.
+    #[test]
+    fn log_loss_is_null_outside_zero_one_and_unnormalised_rows_count() {
+        let mut acc = MulticlassAccumulator::new(3);
+        acc.push(0, &[0.5, 0.2, 0.1]);
+        acc.push(1, &[0.2, 0.9, 0.4]);
+        let m = acc.finish();
+        let want = -(0.5f64.ln() + 0.9f64.ln()) / 2.0;
+        assert!((m.log_loss.unwrap() - want).abs() < 1e-15);
+        acc.push(2, &[0.1, 1.2, 0.3]);
+        assert_eq!(acc.finish().log_loss, None);
+        let mut acc = MulticlassAccumulator::new(2);
+        acc.push(0, &[0.9, -0.1]);
+        assert_eq!(acc.finish().log_loss, None);
     }
 }

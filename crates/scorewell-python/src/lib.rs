@@ -181,6 +181,18 @@ impl NativeScorer {
         Ok(scorer.inputs().into_iter().map(|c| c.name).collect())
     }
 
+    /// The input columns that take numbers only (features, integer category codes); the others
+    /// also take strings (category names, text). Builds the scorer.
+    fn numeric_inputs(&self, py: Python<'_>) -> PyResult<Vec<String>> {
+        let scorer = py.detach(|| self.scorer())?;
+        Ok(scorer
+            .inputs()
+            .into_iter()
+            .filter(|c| c.numeric)
+            .map(|c| c.name)
+            .collect())
+    }
+
     /// The names of the columns scoring appends (builds the scorer).
     fn outputs(&self, py: Python<'_>) -> PyResult<Vec<String>> {
         let scorer = py.detach(|| self.scorer())?;

@@ -2,7 +2,9 @@
 //!
 //! Spark ships a model to executors as bytes (a broadcast or a pickled object); each Python
 //! worker may unpickle it many times. The process-wide cache below, keyed by the bytes'
-//! sha256 and the load options, makes every copy share one built scorer.
+//! sha256, the file name (it can decide the format) and the load options, makes every copy
+//! share one built scorer. Entries live as long as the process: nothing is evicted, so a
+//! process holds every distinct model it has built.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -14,8 +16,8 @@ use crate::{Error, LoadOptions, OutputMode, Scorer, load_bytes};
 
 /// Model or bundle bytes, built into a [`Scorer`] on the first [`LazyScorer::get`].
 ///
-/// Cloning is cheap (the bytes are shared). Two handles with equal bytes and options share one
-/// scorer in a process, however they were made.
+/// Cloning is cheap (the bytes are shared). Two handles with equal bytes, file name and options
+/// share one scorer in a process, however they were made.
 #[derive(Debug, Clone)]
 pub struct LazyScorer {
     bytes: Arc<[u8]>,
@@ -58,17 +60,16 @@ impl LazyScorer {
     }
 
     /// The scorer, built now if no handle in this process has built it yet. A failed build is
-    /// not cached: the next call tries again.
+    /// not cached: the next call tries again. A built one stays cached until the process ends.
     pub fn get(&self) -> Result<Scorer, Error> {
-        let key = format!(
-            "{}/{}/{}",
-            self.digest,
-            match self.options.mode {
-                OutputMode::Prediction => "prediction",
-                OutputMode::Margin => "margin",
-            },
-            self.options.format.as_deref().unwrap_or("")
-        );
+        // The file name is part of the key: it can pick the format (`model.ubj` vs `model.json`),
+        // so equal bytes under two names may build two different scorers (or one may fail).
+        let key = CacheKey {
+            digest: self.digest.clone(),
+            file_name: self.file_name.clone(),
+            margin: self.options.mode == OutputMode::Margin,
+            format: self.options.format.clone(),
+        };
         let slot = {
             let mut cache = cache().lock().unwrap_or_else(|p| p.into_inner());
             cache.entry(key).or_default().clone()
@@ -86,10 +87,21 @@ impl LazyScorer {
     }
 }
 
+/// What decides the built scorer: the bytes, the name they are detected by and the options.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct CacheKey {
+    digest: Arc<str>,
+    file_name: Option<Arc<str>>,
+    margin: bool,
+    format: Option<String>,
+}
+
 type Slot = Arc<Mutex<Option<Scorer>>>;
 
-fn cache() -> &'static Mutex<HashMap<String, Slot>> {
-    static CACHE: OnceLock<Mutex<HashMap<String, Slot>>> = OnceLock::new();
+/// Never evicted: Spark workers and notebooks load a handful of models, and a built scorer is
+/// what makes the next unpickled copy free.
+fn cache() -> &'static Mutex<HashMap<CacheKey, Slot>> {
+    static CACHE: OnceLock<Mutex<HashMap<CacheKey, Slot>>> = OnceLock::new();
     CACHE.get_or_init(Default::default)
 }
 

@@ -12,6 +12,7 @@
 #![warn(missing_docs)]
 
 mod lazy;
+mod task;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -26,6 +27,7 @@ pub use scorewell_core::{
 pub use scorewell_forest as forest;
 pub use scorewell_formats::{FORMATS, Format, FormatError};
 pub use scorewell_spark as spark;
+pub use task::{ModelTask, model_task};
 /// The Arrow crates scorewell's API speaks, re-exported so callers use the same versions.
 pub use {arrow_array, arrow_schema};
 
@@ -291,6 +293,55 @@ mod tests {
         assert!(broken.get().is_err());
         assert!(broken.get().is_err(), "failures are retried, not cached");
         assert_eq!(lazy_builds(), before + 1);
+    }
+
+    /// The file name can pick the format (`.ubj`), so equal bytes under two names are two
+    /// cache entries; under one name they stay one.
+    #[test]
+    fn lazy_cache_keys_include_the_file_name() {
+        let text = STUMP.replace("leaf_value=1 2", "leaf_value=5 6");
+        let before = lazy_builds();
+        let lazy = |name: Option<&str>| {
+            LazyScorer::new(text.as_bytes().to_vec(), name, LoadOptions::default())
+                .get()
+                .unwrap()
+        };
+        lazy(Some("a.txt"));
+        lazy(Some("b.txt"));
+        lazy(None);
+        assert_eq!(lazy_builds(), before + 3);
+        lazy(Some("a.txt"));
+        lazy(None);
+        assert_eq!(lazy_builds(), before + 3);
+    }
+
+    /// A scorer says what its score column is, from the model's objective.
+    #[test]
+    fn model_task_reads_the_objective_of_the_stage_writing_the_column() {
+        let scorer = load_bytes(STUMP.as_bytes(), None, &LoadOptions::default()).unwrap();
+        assert_eq!(
+            model_task(&scorer, "prediction"),
+            Some(ModelTask::Regression)
+        );
+        assert_eq!(model_task(&scorer, "other"), None);
+        let cases =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/conformance/cases");
+        for (case, want) in [
+            ("xgboost_2_1_multi_softprob", ModelTask::Multiclass),
+            ("lightgbm_4_7_multiclass", ModelTask::Multiclass),
+            ("xgboost_2_1_binary_logistic", ModelTask::Binary),
+            ("lightgbm_4_7_binary", ModelTask::Binary),
+            ("lightgbm_4_7_poisson", ModelTask::Regression),
+        ] {
+            let dir = cases.join(case);
+            let model = std::fs::read_dir(&dir)
+                .unwrap()
+                .map(|e| e.unwrap().path())
+                .find(|p| p.file_stem().is_some_and(|s| s == "model"))
+                .unwrap();
+            let scorer = load(&model).unwrap();
+            assert_eq!(model_task(&scorer, "prediction"), Some(want), "{case}");
+        }
     }
 
     #[test]

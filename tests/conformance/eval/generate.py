@@ -2,13 +2,18 @@
 """Generate the `scorewell eval` conformance cases: seeded scores and labels with
 scikit-learn's metric values, one JSON file per case.
 
-Usage: .venv/bin/python tests/conformance/eval/generate.py [--out DIR]   (default: cases/ here)
+Usage: .venv/bin/python tests/conformance/eval/generate.py [--out DIR] [--seed N]
+       (default: cases/ here, seed 20261122: the committed cases)
+
+`--seed` draws other scores, labels and sizes: scripts/check-eval-conformance.sh passes a new
+one on every run, so the "fresh" check sees data no committed case has.
 
 Each case holds `labels` (null = missing label), `scores` (one list per row for multiclass;
 null = NaN score), the options (`thresholds`, `at_precision`, `calibration_bins`) and
 `expected`: what scikit-learn (pinned in tests/conformance/requirements.txt) computes on the
 rows that scorewell evaluates, i.e. after dropping rows with a missing label or a NaN score
-(docs/EVAL.md). Values scikit-learn refuses to define (ROC AUC with one class) are null.
+(docs/EVAL.md). Values scikit-learn refuses to define (ROC AUC with one class, log loss of
+scores outside [0, 1], R² of one row) are null.
 The Rust test `crates/scorewell-eval/tests/conformance.rs` compares to 1e-9.
 """
 
@@ -118,13 +123,18 @@ def multiclass_expected(y, P):
     pred = P.argmax(axis=1)
     prec, rec, f1, support = precision_recall_fscore_support(
         y, pred, labels=list(range(k)), zero_division=0)
+    # scikit-learn 1.7 refuses probabilities outside [0, 1]; scorewell reports null then.
+    try:
+        loss = float(log_loss(y, P, labels=list(range(k))))
+    except ValueError:
+        loss = None
     return {
         "rows": int(len(y)),
         "accuracy": float(accuracy_score(y, pred)),
         "macro_f1": float(f1_score(y, pred, average="macro", zero_division=0)),
         "micro_f1": float(f1_score(y, pred, average="micro", zero_division=0)),
         "weighted_f1": float(f1_score(y, pred, average="weighted", zero_division=0)),
-        "log_loss": float(log_loss(y, P, labels=list(range(k)))),
+        "log_loss": loss,
         "per_class": [
             {"class": c, "precision": float(prec[c]), "recall": float(rec[c]), "f1": float(f1[c]),
              "support": int(support[c])}
@@ -134,11 +144,12 @@ def multiclass_expected(y, P):
 
 
 def regression_expected(y, p):
+    r2 = float(r2_score(y, p))  # NaN (and a warning) with fewer than 2 rows
     return {
         "rows": int(len(y)),
         "rmse": float(root_mean_squared_error(y, p)),
         "mae": float(mean_absolute_error(y, p)),
-        "r2": float(r2_score(y, p)),
+        "r2": None if math.isnan(r2) else r2,
     }
 
 
@@ -180,8 +191,11 @@ def case_regression(name, y, p):
     }
 
 
-def cases():
-    rng = np.random.default_rng(20261122)
+DEFAULT_SEED = 20261122
+
+
+def cases(seed=DEFAULT_SEED):
+    rng = np.random.default_rng(seed)
     n = 600
     y = (rng.random(n) < 0.3).astype(float)
     s = np.clip(0.35 * y + rng.beta(2, 4, n), 0, 1)
@@ -239,16 +253,43 @@ def cases():
     yield case_regression("regression_normal", y, p)
     yield case_regression("regression_constant_labels", np.full(20, 3.0), np.full(20, 3.0) + np.arange(20) / 10)
 
+    # New cases draw after the ones above, so those stay the same for the default seed.
+    n = 300
+    y = rng.integers(0, 3, n).astype(float)
+    M = rng.normal(0, 2, (n, 3))  # margins, not probabilities: scikit-learn refuses log loss
+    M[np.arange(n), y.astype(int)] += 1.5
+    yield case_multiclass("multiclass_margins_outside_0_1", y, M)
+
+    n = 300
+    y = rng.integers(0, 3, n).astype(float)
+    P = rng.random((n, 3))  # in [0, 1], rows not summing to 1: scikit-learn warns, no renormalising
+    P[np.arange(n), y.astype(int)] += 0.3
+    P = np.minimum(P, 1.0)
+    yield case_multiclass("multiclass_rows_not_summing_to_one", y, P)
+
+    # Constants whose NumPy mean is off by rounding: scikit-learn's R² denominator is then tiny
+    # but nonzero, and R² a huge negative number; 3.0 above is exact. Sizes vary with the seed.
+    yield case_regression("regression_constant_0_1_n20", np.full(20, 0.1),
+                          0.1 + np.round(rng.normal(0, 0.5, 20), 2))
+    for c in (0.1, 0.3, 2.7):
+        n = int(rng.integers(2, 2000))
+        name = f"regression_constant_{str(c).replace('.', '_')}"
+        yield case_regression(name, np.full(n, c), c + np.round(rng.normal(0, 0.5, n), 2))
+    yield case_regression("regression_one_row", [0.5], [0.7])
+
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=pathlib.Path, default=HERE / "cases")
+    parser.add_argument("--seed", type=int, default=DEFAULT_SEED,
+                        help=f"seed of every random draw (default {DEFAULT_SEED}: the committed cases)")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     warnings.simplefilter("ignore", UndefinedMetricWarning)
     warnings.simplefilter("ignore", UserWarning)
-    for case in cases():
+    for case in cases(args.seed):
         case["producer"] = f"scikit-learn {sklearn.__version__}, numpy {np.__version__}"
+        case["seed"] = args.seed
         path = args.out / f"{case['name']}.json"
         path.write_text(json.dumps(case, allow_nan=False, separators=(",", ":")) + "\n")
         print(path)

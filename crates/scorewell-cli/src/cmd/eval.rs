@@ -24,7 +24,8 @@ use crate::progress::Progress;
 /// Which metrics to compute.
 #[derive(Debug, Clone, Copy, ValueEnum)]
 enum TaskArg {
-    /// Binary for one score column, multiclass for `<score>_0 …`.
+    /// The candidate's objective decides (regression, binary, multiclass); for a model that
+    /// does not say, binary for one score column, multiclass for `<score>_0 …`.
     Auto,
     /// Labels 0/1.
     Binary,
@@ -58,12 +59,17 @@ pub struct Args {
     /// candidate bundle's decision reads, else `prediction`.
     #[arg(long, value_name = "COLUMN")]
     score_column: Option<String>,
+    /// The baseline's output to evaluate. Default: the score the baseline bundle's decision
+    /// reads, else --score-column, else `prediction`.
+    #[arg(long, value_name = "COLUMN")]
+    baseline_score_column: Option<String>,
     /// Which metrics to compute.
     #[arg(long, value_enum, default_value_t = TaskArg::Auto)]
     task: TaskArg,
-    /// Decision thresholds (flag when score >= t), repeated or comma-separated; the first
-    /// decides flips. A candidate bundle's decision rules come first (highest first); with
-    /// neither, 0.5.
+    /// Decision thresholds (flag when score >= t), repeated or comma-separated, each reported
+    /// once. A candidate bundle's decision rules come first, then these, then a baseline
+    /// bundle's rules; with none, 0.5. Flips judge each model at its bundle's first rule, a
+    /// model without one at the first threshold.
     #[arg(long, value_delimiter = ',', value_name = "T")]
     threshold: Vec<f64>,
     /// Report the best recall whose precision reaches this (repeatable).
@@ -131,6 +137,31 @@ fn view(input: &RecordBatch, scored: RecordBatch) -> Result<RecordBatch> {
     )?)
 }
 
+/// A bundle's decision: the score column it reads and its rules' thresholds, in order
+/// (`None` for a bare model file or a bundle without one).
+type Decision = (String, Vec<f64>);
+
+fn decision(path: &Path) -> Result<Option<Decision>> {
+    if !scorewell::bundle::is_bundle(path) {
+        return Ok(None);
+    }
+    let bundle = scorewell::Bundle::open(path).with_context(|| path.display().to_string())?;
+    Ok(bundle.manifest().decision.as_ref().map(|d| {
+        (
+            d.score.clone(),
+            d.rules.iter().map(|r| r.at_least).collect(),
+        )
+    }))
+}
+
+/// The decision's thresholds when it reads `column`.
+fn rules(decision: Option<&Decision>, column: &str) -> Vec<f64> {
+    decision
+        .filter(|(score, _)| score == column)
+        .map(|(_, rules)| rules.clone())
+        .unwrap_or_default()
+}
+
 fn default_flips_path(args: &Args) -> PathBuf {
     let dir = args
         .json
@@ -182,38 +213,54 @@ pub fn run(args: Args) -> Result<()> {
             names.join(", ")
         );
     }
-    // A bundle's decision says which score it acts on and at which thresholds.
-    let decision = if scorewell::bundle::is_bundle(&args.candidate) {
-        scorewell::Bundle::open(&args.candidate)?
-            .manifest()
-            .decision
-            .clone()
-    } else {
-        None
+    // A bundle's decision says which score it acts on and at which thresholds; each model
+    // is judged by its own.
+    let candidate_decision = decision(&args.candidate)?;
+    let baseline_decision = match &args.baseline {
+        Some(path) => decision(path)?,
+        None => None,
     };
-    let score_column = match (&args.score_column, &decision) {
-        (Some(column), _) => column.clone(),
-        (None, Some(d)) => d.score.clone(),
-        (None, None) => "prediction".to_string(),
-    };
-    let mut thresholds: Vec<f64> = decision
+    let score_column = args
+        .score_column
+        .clone()
+        .or_else(|| candidate_decision.as_ref().map(|(score, _)| score.clone()))
+        .unwrap_or_else(|| "prediction".to_string());
+    let baseline_score_column = args
+        .baseline_score_column
+        .clone()
+        .or_else(|| baseline_decision.as_ref().map(|(score, _)| score.clone()))
+        .or_else(|| args.score_column.clone())
+        .unwrap_or_else(|| "prediction".to_string());
+    let candidate_rules = rules(candidate_decision.as_ref(), &score_column);
+    let baseline_rules = rules(baseline_decision.as_ref(), &baseline_score_column);
+    let thresholds: Vec<f64> = candidate_rules
         .iter()
-        .filter(|d| d.score == score_column)
-        .flat_map(|d| d.rules.iter().map(|r| r.at_least))
+        .chain(&args.threshold)
+        .chain(&baseline_rules)
+        .copied()
         .collect();
-    thresholds.extend(args.threshold.iter().copied());
+    let task = match args.task {
+        // The model knows what it predicts; column shapes are the fallback.
+        TaskArg::Auto => match scorewell::model_task(&candidate, &score_column) {
+            Some(scorewell::ModelTask::Regression) => TaskSpec::Regression,
+            Some(scorewell::ModelTask::Multiclass) => TaskSpec::Multiclass,
+            Some(scorewell::ModelTask::Binary) => TaskSpec::Binary,
+            _ => TaskSpec::Auto,
+        },
+        TaskArg::Binary => TaskSpec::Binary,
+        TaskArg::Multiclass => TaskSpec::Multiclass,
+        TaskArg::Regression => TaskSpec::Regression,
+    };
     let spec = EvalSpec {
         label: args.label.clone(),
+        baseline_score_column: (args.baseline.is_some() && baseline_score_column != score_column)
+            .then_some(baseline_score_column),
         score_column,
         id: args.id.clone(),
         group_by: args.group_by.clone(),
-        task: match args.task {
-            TaskArg::Auto => TaskSpec::Auto,
-            TaskArg::Binary => TaskSpec::Binary,
-            TaskArg::Multiclass => TaskSpec::Multiclass,
-            TaskArg::Regression => TaskSpec::Regression,
-        },
+        task,
         thresholds,
+        baseline_threshold: baseline_rules.first().copied(),
         at_precision: args.at_precision.clone(),
         calibration_bins: args.calibration_bins,
         bootstrap: args.bootstrap,

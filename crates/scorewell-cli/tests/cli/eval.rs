@@ -5,13 +5,20 @@ use std::process::Command;
 
 use crate::util::{Dir, scorewell};
 
-/// A LightGBM regression tree on `x` with four leaves: the prediction is the leaf value, so
-/// leaves in [0, 1] make a small, fully known binary scorer.
-fn tree_model(cuts: [f64; 3], leaves: [f64; 4]) -> String {
+/// A LightGBM tree on `x` with four leaves (`x <= cuts[0]`, `<= cuts[1]`, `<= cuts[2]`, above)
+/// and the given objective.
+fn lightgbm_tree(objective: &str, cuts: [f64; 3], leaves: [f64; 4]) -> String {
     format!(
-        "tree\nversion=v4\nnum_class=1\nnum_tree_per_iteration=1\nlabel_index=0\nmax_feature_idx=0\nobjective=regression\nfeature_names=x\nfeature_infos=[0:1]\ntree_sizes=100\n\nTree=0\nnum_leaves=4\nnum_cat=0\nsplit_feature=0 0 0\nsplit_gain=1 1 1\nthreshold={} {} {}\ndecision_type=2 2 2\nleft_child=1 -1 -3\nright_child=2 -2 -4\nleaf_value={} {} {} {}\nleaf_weight=1 1 1 1\nleaf_count=1 1 1 1\ninternal_value=0 0 0\ninternal_weight=0 0 0\ninternal_count=4 2 2\nis_linear=0\nshrinkage=1\n\n\nend of trees\n",
+        "tree\nversion=v4\nnum_class=1\nnum_tree_per_iteration=1\nlabel_index=0\nmax_feature_idx=0\nobjective={objective}\nfeature_names=x\nfeature_infos=[0:1]\ntree_sizes=100\n\nTree=0\nnum_leaves=4\nnum_cat=0\nsplit_feature=0 0 0\nsplit_gain=1 1 1\nthreshold={} {} {}\ndecision_type=2 2 2\nleft_child=1 -1 -3\nright_child=2 -2 -4\nleaf_value={} {} {} {}\nleaf_weight=1 1 1 1\nleaf_count=1 1 1 1\ninternal_value=0 0 0\ninternal_weight=0 0 0\ninternal_count=4 2 2\nis_linear=0\nshrinkage=1\n\n\nend of trees\n",
         cuts[1], cuts[0], cuts[2], leaves[0], leaves[1], leaves[2], leaves[3]
     )
+}
+
+/// A LightGBM binary classifier on `x` whose probability is `probs[leaf]` (the leaves hold
+/// their logits): a small, fully known binary scorer.
+fn tree_model(cuts: [f64; 3], probs: [f64; 4]) -> String {
+    let logit = |p: f64| (p / (1.0 - p)).ln();
+    lightgbm_tree("binary sigmoid:1", cuts, probs.map(logit))
 }
 
 /// Candidate, baseline and 3,000 labelled rows (`id`, `x`, `is_attack`, `segment`).
@@ -385,4 +392,223 @@ fn report_renders_in_headless_chromium() {
     if let Ok(dir) = std::env::var("SCOREWELL_REPORT_SHOT") {
         let _ = std::fs::copy(f.dir.path("report.png"), Path::new(&dir).join("report.png"));
     }
+}
+
+/// `--task` left out: the model's objective decides, so a regression model gets regression
+/// metrics instead of the binary-label error.
+#[test]
+fn auto_task_follows_the_model_objective() {
+    let f = fixture();
+    let model = f.dir.write(
+        "reg.txt",
+        lightgbm_tree("regression", [0.25, 0.5, 0.75], [0.1, 0.4, 0.6, 0.9]),
+    );
+    let metrics = f.dir.path("reg.json");
+    scorewell(&[
+        &"eval", &model, &"-i", &f.data, &"--label", &"x", &"--json", &metrics, &"-q",
+    ])
+    .ok();
+    let m = json(&metrics);
+    assert_eq!(m["task"], "regression");
+    let r2 = m["candidate"]["r2"].as_f64().expect("r2");
+    assert!(r2 > 0.5 && r2 < 1.0, "{r2}");
+    // The binary model on the same non-binary label still says what is wrong.
+    let err = scorewell(&[&"eval", &f.candidate, &"-i", &f.data, &"--label", &"x"])
+        .err()
+        .to_string();
+    assert!(err.contains("binary metrics need labels 0 and 1"), "{err}");
+}
+
+/// A bundle of `model` with a decision on `score` at `at_least`, written as a directory.
+fn bundle_with_decision(
+    dir: &Dir,
+    name: &str,
+    model: &Path,
+    score: &str,
+    at_least: f64,
+) -> PathBuf {
+    let spec = dir.write(
+        &format!("{name}.yaml"),
+        format!(
+            "stages:\n  - kind: model\n    name: {name}\n    params: {{output: {score}}}\n\
+             decision:\n  score: {score}\n  rules: [{{at_least: {at_least}, label: flag}}]\n  otherwise: pass\n\
+             outputs: [{score}, decision]\n"
+        ),
+    );
+    let out = dir.path(name);
+    scorewell(&[
+        &"bundle",
+        &"create",
+        &"--model",
+        &model,
+        &"--transforms",
+        &spec,
+        &"--name",
+        &name,
+        &"-o",
+        &out,
+    ])
+    .ok();
+    out
+}
+
+/// Flips judge each model at its own bundle's rule, on its own score column; a `--threshold`
+/// repeating a rule is reported once.
+#[test]
+fn each_model_is_judged_at_its_own_bundle_rule() {
+    let f = fixture();
+    let candidate = bundle_with_decision(&f.dir, "cand", &f.candidate, "prediction", 0.35);
+    let baseline = bundle_with_decision(&f.dir, "base", &f.baseline, "risk", 0.45);
+    let (metrics, flips) = (f.dir.path("m.json"), f.dir.path("flips.csv"));
+    scorewell(&[
+        &"eval",
+        &candidate,
+        &"--baseline",
+        &baseline,
+        &"-i",
+        &f.data,
+        &"--label",
+        &"is_attack",
+        &"--threshold",
+        &"0.35,0.6",
+        &"--json",
+        &metrics,
+        &"--flips",
+        &flips,
+        &"-q",
+    ])
+    .ok();
+    let m = json(&metrics);
+    assert_eq!(m["task"], "binary");
+    assert_eq!(m["score_columns"], serde_json::json!(["prediction"]));
+    assert_eq!(m["baseline_score_columns"], serde_json::json!(["risk"]));
+    assert_eq!(m["thresholds"], serde_json::json!([0.35, 0.6, 0.45]));
+    for model in ["candidate", "baseline"] {
+        assert_eq!(m[model]["at_thresholds"].as_array().map(Vec::len), Some(3));
+    }
+    let names: Vec<&str> = m["comparison"]["deltas"]
+        .as_array()
+        .expect("deltas")
+        .iter()
+        .filter_map(|d| d["metric"].as_str())
+        .collect();
+    let mut unique = names.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), names.len(), "{names:?}");
+    // The candidate flags x > 0.5 at 0.35 (0.6, 0.9); the baseline flags x > 0.5 at its own
+    // 0.45 (0.5, 0.7): the same rows, so nothing flips.
+    let fl = &m["comparison"]["flips"];
+    assert_eq!(
+        (fl["threshold"].as_f64(), fl["baseline_threshold"].as_f64()),
+        (Some(0.35), Some(0.45))
+    );
+    for k in [
+        "newly_flagged_positive",
+        "newly_flagged_negative",
+        "newly_missed",
+        "newly_cleared",
+    ] {
+        assert_eq!(fl[k], 0, "{k}");
+    }
+    let text = std::fs::read_to_string(&flips).expect("flips");
+    assert_eq!(text.lines().count(), 1, "header only: {text}");
+
+    // A bare baseline has no rule of its own: it is judged at the candidate's, 0.35, where
+    // its 0.4 on x in (0.3, 0.5] is flagged and the candidate's 0.3 is not.
+    scorewell(&[
+        &"eval",
+        &candidate,
+        &"--baseline",
+        &f.baseline,
+        &"-i",
+        &f.data,
+        &"--label",
+        &"is_attack",
+        &"--json",
+        &metrics,
+        &"--flips",
+        &flips,
+        &"-q",
+    ])
+    .ok();
+    let fl = &json(&metrics)["comparison"]["flips"];
+    assert_eq!(fl["baseline_threshold"].as_f64(), Some(0.35));
+    assert!(
+        fl["newly_missed"].as_u64().unwrap_or(0) + fl["newly_cleared"].as_u64().unwrap_or(0) > 0
+    );
+}
+
+/// Record where `got` differs from scikit-learn's `want` by more than 1e-9 (relative above 1).
+fn mismatches(
+    path: &str,
+    got: &serde_json::Value,
+    want: &serde_json::Value,
+    out: &mut Vec<String>,
+) {
+    use serde_json::Value;
+    match (got, want) {
+        (Value::Object(g), Value::Object(w)) => {
+            for (k, wv) in w {
+                mismatches(&format!("{path}.{k}"), &g[k], wv, out);
+            }
+        }
+        (Value::Array(g), Value::Array(w)) if g.len() == w.len() => {
+            for (i, (gv, wv)) in g.iter().zip(w).enumerate() {
+                mismatches(&format!("{path}[{i}]"), gv, wv, out);
+            }
+        }
+        (Value::Number(g), Value::Number(w)) => {
+            let (g, w) = (
+                g.as_f64().unwrap_or(f64::NAN),
+                w.as_f64().unwrap_or(f64::NAN),
+            );
+            let diff = (g - w).abs();
+            if diff.is_nan() || diff > 1e-9 * w.abs().max(1.0) {
+                out.push(format!("{path}: got {g:?}, want {w:?}"));
+            }
+        }
+        (g, w) if g == w => {}
+        (g, w) => out.push(format!("{path}: got {g}, want {w}")),
+    }
+}
+
+/// End to end: an XGBoost multi:softprob model (float32 scores in XGBoost) scored from parquet
+/// with float32 features and missing values; every metric equals scikit-learn's on XGBoost's
+/// probabilities (as float64), made by `tests/conformance/eval/generate_cli.py`.
+#[test]
+fn multiclass_model_on_parquet_matches_scikit_learn() {
+    let case = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/conformance/eval/cli/xgboost_3_2_multi_softprob");
+    let expected = json(&case.join("expected.json"));
+    let dir = Dir::new();
+    let metrics = dir.path("m.json");
+    scorewell(&[
+        &"eval",
+        &case.join("model.json"),
+        &"-i",
+        &case.join("input.parquet"),
+        &"--label",
+        &"y",
+        &"--json",
+        &metrics,
+        &"-q",
+    ])
+    .ok();
+    let m = json(&metrics);
+    assert_eq!(m["task"], "multiclass", "the objective says so: no --task");
+    assert_eq!(m["rows"]["evaluated"], expected["expected"]["rows"]);
+    let mut out = Vec::new();
+    mismatches(
+        "candidate",
+        &m["candidate"],
+        &expected["expected"],
+        &mut out,
+    );
+    assert!(
+        out.is_empty(),
+        "{} mismatches:\n{}",
+        out.len(),
+        out.join("\n")
+    );
 }

@@ -124,7 +124,7 @@ pub fn terminal_table(e: &Evaluation) -> String {
         let _ = writeln!(
             out,
             "flips at {}: {} newly flagged ({} positive, {} negative), {} newly missed, {} newly cleared",
-            f.threshold,
+            flip_thresholds(f),
             f.newly_flagged_positive + f.newly_flagged_negative,
             f.newly_flagged_positive,
             f.newly_flagged_negative,
@@ -133,6 +133,19 @@ pub fn terminal_table(e: &Evaluation) -> String {
         );
     }
     out
+}
+
+/// The decision thresholds of a flip count: `0.5`, or `0.5 (candidate) / 0.7 (baseline)` when
+/// each model has its own rule.
+fn flip_thresholds(f: &crate::compare::FlipCounts) -> String {
+    if f.threshold == f.baseline_threshold {
+        format!("{}", f.threshold)
+    } else {
+        format!(
+            "{} (candidate) / {} (baseline)",
+            f.threshold, f.baseline_threshold
+        )
+    }
 }
 
 /// Escape text for HTML.
@@ -334,7 +347,7 @@ pub fn html(e: &Evaluation) -> Result<String> {
                     "newly cleared",
                 ],
                 &[vec![
-                    format!("{}", f.threshold),
+                    flip_thresholds(f),
                     f.newly_flagged_positive.to_string(),
                     f.newly_flagged_negative.to_string(),
                     f.newly_missed.to_string(),
