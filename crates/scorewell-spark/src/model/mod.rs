@@ -103,10 +103,7 @@ impl Stage for ModelStage {
     }
 
     fn inputs(&self) -> Vec<InputColumn> {
-        vec![InputColumn {
-            name: self.features.clone(),
-            numeric: false,
-        }]
+        vec![InputColumn::new(self.features.clone(), false)]
     }
 
     fn output_fields(&self) -> Vec<FieldRef> {
@@ -125,7 +122,7 @@ impl Stage for ModelStage {
                 got: dt.to_string(),
             });
         }
-        Ok(Binding { columns: vec![i] })
+        Ok(Binding::new(vec![i]))
     }
 
     fn apply(&self, binding: &Binding, batch: &RecordBatch) -> scorewell_core::Result<StageOutput> {
