@@ -270,9 +270,10 @@ fn imputer(ctx: &mut Ctx<'_>) -> Built {
             output,
             inputs,
             outputs,
-            surrogates,
+            surrogates: Some(surrogates),
             missing_value,
             strategy: None,
+            fill_value: None,
         },
     ))
 }
