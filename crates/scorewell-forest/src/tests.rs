@@ -459,7 +459,18 @@ fn exact_category_cast_takes_only_whole_non_negative_values() {
     assert_eq!(
         sides(
             &spark,
-            &[1.0, 2.0, 1.5, 2.0000001, -0.0, 0.0, -1.0, 33.0, f64::NAN, f64::INFINITY]
+            &[
+                1.0,
+                2.0,
+                1.5,
+                2.0000001,
+                -0.0,
+                0.0,
+                -1.0,
+                33.0,
+                f64::NAN,
+                f64::INFINITY
+            ]
         ),
         ["L", "L", "R", "R", "R", "R", "R", "R", "R", "R"]
     );

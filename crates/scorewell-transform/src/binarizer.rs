@@ -192,9 +192,7 @@ impl Stage for Binarizer {
         for (k, col) in binding.columns.iter().enumerate() {
             let t = self.thresholds[k];
             let array = batch.column(*col);
-            let vector = self
-                .vector
-                .unwrap_or_else(|| is_vector(array.data_type()));
+            let vector = self.vector.unwrap_or_else(|| is_vector(array.data_type()));
             if vector {
                 out.push(binarize_vectors(array, &self.inputs[k], t)?);
             } else {

@@ -248,7 +248,10 @@ mod tests {
                 assert!(re.is_match(&c.to_string()), "{class} should match {c:?}");
             }
             for c in no.chars() {
-                assert!(!re.is_match(&c.to_string()), "{class} should not match {c:?}");
+                assert!(
+                    !re.is_match(&c.to_string()),
+                    "{class} should not match {c:?}"
+                );
             }
         }
         // Unicode categories mean the same in both and pass through.
