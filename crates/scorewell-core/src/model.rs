@@ -177,10 +177,7 @@ impl Stage for ForestStage {
             .features
             .iter()
             .zip(&self.category_index)
-            .map(|(f, names)| InputColumn {
-                name: f.name.clone(),
-                numeric: names.is_none(),
-            })
+            .map(|(f, names)| InputColumn::new(f.name.clone(), names.is_none()))
             .collect()
     }
 
@@ -219,7 +216,7 @@ impl Stage for ForestStage {
             }
             columns.push(idx);
         }
-        Ok(Binding { columns })
+        Ok(Binding::new(columns))
     }
 
     fn apply(&self, binding: &Binding, batch: &RecordBatch) -> Result<StageOutput> {

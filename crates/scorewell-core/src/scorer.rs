@@ -1,5 +1,6 @@
 //! [`Scorer`]: the one scoring path every surface calls.
 
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
 use arrow_array::RecordBatch;
@@ -68,15 +69,26 @@ impl Scorer {
         &self.pipeline
     }
 
-    /// The input columns the pipeline reads (columns produced by an earlier stage excluded).
+    /// The input columns the pipeline reads (columns produced by an earlier stage excluded). A
+    /// column is [optional](InputColumn::optional) only when every stage reading it says so.
     pub fn inputs(&self) -> Vec<InputColumn> {
         let mut produced = std::collections::HashSet::new();
-        let mut seen = std::collections::HashSet::new();
-        let mut out = Vec::new();
+        let mut seen = std::collections::HashMap::new();
+        let mut out: Vec<InputColumn> = Vec::new();
         for stage in &self.pipeline.stages {
             for input in stage.inputs() {
-                if !produced.contains(&input.name) && seen.insert(input.name.clone()) {
-                    out.push(input);
+                if produced.contains(&input.name) {
+                    continue;
+                }
+                match seen.get(&input.name) {
+                    Some(&i) => {
+                        let first: &mut InputColumn = &mut out[i];
+                        first.optional &= input.optional;
+                    }
+                    None => {
+                        seen.insert(input.name.clone(), out.len());
+                        out.push(input);
+                    }
                 }
             }
             produced.extend(stage.output_fields().iter().map(|f| f.name().clone()));
@@ -85,9 +97,18 @@ impl Scorer {
     }
 
     /// Resolve all stages against `schema`, checking column names and types.
+    ///
+    /// A stage may append fewer columns than it declares (an optional input is absent, see
+    /// [`Binding::outputs`]); a selected output dropped that way is left out of the scored
+    /// batch, as Spark's `transform` leaves it out.
     pub fn bind(&self, schema: SchemaRef) -> Result<BoundScorer> {
         let mut fields: Vec<_> = schema.fields().iter().cloned().collect();
         let mut bindings = Vec::with_capacity(self.pipeline.stages.len());
+        let mut widths = Vec::with_capacity(self.pipeline.stages.len());
+        // Declared outputs a stage did not append, with why: for a clearer missing-column
+        // error when a later stage reads one.
+        let mut dropped: HashMap<String, String> = HashMap::new();
+        let mut declared: HashSet<String> = HashSet::new();
         for (i, stage) in self.pipeline.stages.iter().enumerate() {
             let later;
             let current: &Schema = if i == 0 {
@@ -98,8 +119,37 @@ impl Scorer {
             };
             let binding = stage
                 .bind(current)
+                .map_err(|e| explain_dropped(e, &dropped))
                 .map_err(|e| in_stage(stage.as_ref(), e))?;
-            for out in stage.output_fields() {
+            let declared_here = stage.output_fields();
+            let outputs = binding
+                .outputs
+                .clone()
+                .unwrap_or_else(|| declared_here.clone());
+            for out in &declared_here {
+                declared.insert(out.name().clone());
+                if !outputs.iter().any(|o| o.name() == out.name()) {
+                    let absent: Vec<String> = stage
+                        .inputs()
+                        .into_iter()
+                        .filter(|c| c.optional && current.column_with_name(&c.name).is_none())
+                        .map(|c| format!("`{}`", c.name))
+                        .collect();
+                    dropped.insert(
+                        out.name().clone(),
+                        format!(
+                            "stage `{}` makes it from {}, absent from the input",
+                            stage.name(),
+                            if absent.is_empty() {
+                                "an optional input".to_string()
+                            } else {
+                                absent.join(", ")
+                            }
+                        ),
+                    );
+                }
+            }
+            for out in outputs.iter() {
                 if current.column_with_name(out.name()).is_some() {
                     return Err(in_stage(
                         stage.as_ref(),
@@ -108,28 +158,36 @@ impl Scorer {
                         },
                     ));
                 }
-                fields.push(out);
+                fields.push(out.clone());
             }
+            widths.push(outputs.len());
             bindings.push(binding);
         }
         let all = Arc::new(Schema::new(fields));
+        let n_in = schema.fields().len();
+        let produced = &all.fields()[n_in..];
         let projection = match &self.pipeline.outputs {
             None => None,
             Some(names) => {
-                let mut indices: Vec<usize> = (0..schema.fields().len()).collect();
+                let mut indices: Vec<usize> = (0..n_in).collect();
                 for name in names {
-                    let produced = all.fields()[schema.fields().len()..]
-                        .iter()
-                        .position(|f| f.name() == name)
-                        .ok_or_else(|| ScoreError::UnknownOutput {
-                            column: name.clone(),
-                            produced: all.fields()[schema.fields().len()..]
-                                .iter()
-                                .map(|f| f.name().as_str())
-                                .collect::<Vec<_>>()
-                                .join(", "),
-                        })?;
-                    indices.push(schema.fields().len() + produced);
+                    match produced.iter().position(|f| f.name() == name) {
+                        Some(p) => indices.push(n_in + p),
+                        None if declared.contains(name) => {}
+                        None => {
+                            return Err(ScoreError::UnknownOutput {
+                                column: name.clone(),
+                                produced: self
+                                    .pipeline
+                                    .stages
+                                    .iter()
+                                    .flat_map(|s| s.output_fields())
+                                    .map(|f| f.name().clone())
+                                    .collect::<Vec<_>>()
+                                    .join(", "),
+                            });
+                        }
+                    }
                 }
                 Some(indices)
             }
@@ -145,6 +203,7 @@ impl Scorer {
             output,
             projection,
             bindings,
+            widths,
         })
     }
 
@@ -173,6 +232,25 @@ impl Scorer {
     }
 }
 
+/// A missing column that an earlier stage declared but did not append says why.
+fn explain_dropped(err: ScoreError, dropped: &HashMap<String, String>) -> ScoreError {
+    match err {
+        ScoreError::MissingColumn {
+            column,
+            needed_by,
+            available,
+        } if dropped.contains_key(&column) => {
+            let why = &dropped[&column];
+            ScoreError::MissingColumn {
+                needed_by: format!("{needed_by}; {why}"),
+                column,
+                available,
+            }
+        }
+        other => other,
+    }
+}
+
 fn in_stage(stage: &dyn Stage, err: ScoreError) -> ScoreError {
     match err {
         // Column errors already name the column; the stage name adds noise for one-stage models.
@@ -195,6 +273,8 @@ pub struct BoundScorer {
     output: SchemaRef,
     projection: Option<Vec<usize>>,
     bindings: Vec<Binding>,
+    /// How many columns each stage appends under this binding.
+    widths: Vec<usize>,
 }
 
 impl BoundScorer {
@@ -229,6 +309,16 @@ impl BoundScorer {
             let out = stage
                 .apply(binding, current)
                 .map_err(|e| in_stage(stage.as_ref(), e))?;
+            if out.columns.len() != self.widths[i] {
+                return Err(in_stage(
+                    stage.as_ref(),
+                    ScoreError::SchemaMismatch(format!(
+                        "the stage returned {} columns, its binding appends {}",
+                        out.columns.len(),
+                        self.widths[i]
+                    )),
+                ));
+            }
             columns.extend(out.columns);
             if let Some(keep) = out.keep {
                 // Only stages that drop rows pay for the filter.

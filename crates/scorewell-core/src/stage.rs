@@ -12,8 +12,32 @@ use crate::model::ForestModel;
 /// [`Stage::bind`] per input schema, then reused for every batch of that schema.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Binding {
-    /// Column index in the batch for each of the stage's inputs, in the stage's order.
+    /// Column index in the batch for each of the stage's inputs, in the stage's order (a
+    /// stage with [optional](InputColumn::optional) inputs lists the present ones).
     pub columns: Vec<usize>,
+    /// The columns the stage appends for this schema, when they differ from
+    /// [`Stage::output_fields`]: outputs dropped because their optional input is absent, or
+    /// output types that follow the input's type. `None` appends `output_fields()`.
+    /// [`Stage::apply`] returns one array per appended column.
+    pub outputs: Option<Vec<FieldRef>>,
+}
+
+impl Binding {
+    /// A binding that appends the stage's declared [`Stage::output_fields`].
+    pub fn new(columns: Vec<usize>) -> Self {
+        Self {
+            columns,
+            outputs: None,
+        }
+    }
+
+    /// A binding that appends `outputs` instead of the declared output fields.
+    pub fn with_outputs(columns: Vec<usize>, outputs: Vec<FieldRef>) -> Self {
+        Self {
+            columns,
+            outputs: Some(outputs),
+        }
+    }
 }
 
 /// A column a stage reads, as declared before any data is seen.
@@ -24,6 +48,21 @@ pub struct InputColumn {
     /// True when only numbers (or booleans) are accepted, so text readers can parse the column
     /// as floats instead of guessing its type.
     pub numeric: bool,
+    /// True when the stage binds without this column and then drops the outputs made from it
+    /// (Spark's StringIndexerModel skips a column absent at transform time, such as the
+    /// label of a pipeline scored on unlabelled rows).
+    pub optional: bool,
+}
+
+impl InputColumn {
+    /// A required column; `numeric` as in [`InputColumn::numeric`].
+    pub fn new(name: impl Into<String>, numeric: bool) -> Self {
+        Self {
+            name: name.into(),
+            numeric,
+            optional: false,
+        }
+    }
 }
 
 /// One step of a pipeline: a feature transform or a model.
@@ -37,13 +76,16 @@ pub trait Stage: Send + Sync + Debug {
     /// The columns this stage reads.
     fn inputs(&self) -> Vec<InputColumn>;
 
-    /// The columns this stage appends, in order.
+    /// The columns this stage appends, in order, when every input is present. A binding may
+    /// drop some of them or give them the input's type ([`Binding::outputs`]); the
+    /// [`BoundScorer`](crate::BoundScorer)'s schema has the columns actually appended.
     fn output_fields(&self) -> Vec<FieldRef>;
 
     /// Resolve and type-check this stage's inputs in `schema`.
     fn bind(&self, schema: &Schema) -> Result<Binding>;
 
-    /// Compute the output columns for `batch`, which has the schema `binding` was made for.
+    /// Compute the output columns for `batch`, which has the schema `binding` was made for:
+    /// one per [`Binding::outputs`] when set, else one per [`Stage::output_fields`].
     fn apply(&self, binding: &Binding, batch: &RecordBatch) -> Result<StageOutput>;
 
     /// The tree-ensemble model this stage scores, if it is a model stage: lets callers that
@@ -57,7 +99,7 @@ pub trait Stage: Send + Sync + Debug {
 /// What [`Stage::apply`] produced for one batch.
 #[derive(Debug, Clone)]
 pub struct StageOutput {
-    /// One array per [`Stage::output_fields`], each as long as the input batch.
+    /// One array per appended column (see [`Stage::apply`]), each as long as the input batch.
     pub columns: Vec<ArrayRef>,
     /// Rows to keep, when the stage drops rows (Spark's `handleInvalid = "skip"`): the
     /// pipeline filters every column by it before the next stage. `None` keeps all rows.

@@ -175,10 +175,7 @@ impl Stage for DropNegative {
         "drop-negative"
     }
     fn inputs(&self) -> Vec<InputColumn> {
-        vec![InputColumn {
-            name: "a".into(),
-            numeric: true,
-        }]
+        vec![InputColumn::new("a", true)]
     }
     fn output_fields(&self) -> Vec<arrow_schema::FieldRef> {
         vec![Arc::new(arrow_schema::Field::new(
@@ -188,9 +185,9 @@ impl Stage for DropNegative {
         ))]
     }
     fn bind(&self, schema: &arrow_schema::Schema) -> Result<Binding> {
-        Ok(Binding {
-            columns: vec![find_column(schema, "a", || "drop-negative".into())?],
-        })
+        Ok(Binding::new(vec![find_column(schema, "a", || {
+            "drop-negative".into()
+        })?]))
     }
     fn apply(&self, binding: &Binding, batch: &RecordBatch) -> Result<StageOutput> {
         let a = batch.column(binding.columns[0]);
@@ -248,5 +245,144 @@ fn selected_outputs_hide_intermediate_columns_and_unknown_ones_are_refused() {
     assert_eq!(
         err,
         "output `score` is not produced by any stage (stages produce: kept, prediction)"
+    );
+}
+
+/// Copies `a` to `a_copy`; `a` is optional: without it the stage appends nothing.
+#[derive(Debug)]
+struct OptionalCopy;
+
+impl Stage for OptionalCopy {
+    fn name(&self) -> &str {
+        "optional-copy"
+    }
+    fn inputs(&self) -> Vec<InputColumn> {
+        vec![InputColumn {
+            optional: true,
+            ..InputColumn::new("a", true)
+        }]
+    }
+    fn output_fields(&self) -> Vec<arrow_schema::FieldRef> {
+        vec![Arc::new(arrow_schema::Field::new(
+            "a_copy",
+            arrow_schema::DataType::Float64,
+            true,
+        ))]
+    }
+    fn bind(&self, schema: &arrow_schema::Schema) -> Result<Binding> {
+        Ok(match schema.column_with_name("a") {
+            Some((i, _)) => Binding::new(vec![i]),
+            None => Binding::with_outputs(Vec::new(), Vec::new()),
+        })
+    }
+    fn apply(&self, binding: &Binding, batch: &RecordBatch) -> Result<StageOutput> {
+        Ok(binding
+            .columns
+            .iter()
+            .map(|&i| batch.column(i).clone())
+            .collect::<Vec<_>>()
+            .into())
+    }
+}
+
+/// Reads `a_copy`.
+#[derive(Debug)]
+struct ReadsCopy;
+
+impl Stage for ReadsCopy {
+    fn name(&self) -> &str {
+        "reads-copy"
+    }
+    fn inputs(&self) -> Vec<InputColumn> {
+        vec![InputColumn::new("a_copy", true)]
+    }
+    fn output_fields(&self) -> Vec<arrow_schema::FieldRef> {
+        Vec::new()
+    }
+    fn bind(&self, schema: &arrow_schema::Schema) -> Result<Binding> {
+        Ok(Binding::new(vec![find_column(schema, "a_copy", || {
+            "reads-copy".into()
+        })?]))
+    }
+    fn apply(&self, _: &Binding, _: &RecordBatch) -> Result<StageOutput> {
+        Ok(Vec::new().into())
+    }
+}
+
+#[test]
+fn an_absent_optional_input_drops_its_outputs_and_selected_ones_with_them() {
+    let optional = Scorer::new(
+        Pipeline::new()
+            .push(Arc::new(OptionalCopy))
+            .select_outputs(vec!["a_copy".into()]),
+    );
+    let a: ArrayRef = Arc::new(Float64Array::from(vec![0.5]));
+    let b: ArrayRef = Arc::new(Float64Array::from(vec![1.0]));
+    let with_a = RecordBatch::try_from_iter([("a", a.clone()), ("b", b.clone())]).unwrap();
+    let out = optional.score(&with_a).unwrap();
+    assert_eq!(out.schema().field(2).name(), "a_copy");
+    let without = RecordBatch::try_from_iter([("b", b.clone())]).unwrap();
+    let out = optional.score(&without).unwrap();
+    assert_eq!(out.num_columns(), 1, "no a_copy, as Spark skips the column");
+    let inputs = optional.inputs();
+    assert!(inputs[0].optional, "{inputs:?}");
+
+    // A later stage reading the dropped column says where it would have come from.
+    let reads = Scorer::new(
+        Pipeline::new()
+            .push(Arc::new(OptionalCopy))
+            .push(Arc::new(ReadsCopy)),
+    );
+    let err = reads.score(&without).unwrap_err().to_string();
+    assert_eq!(
+        err,
+        "input has no column `a_copy` (needed by reads-copy; stage `optional-copy` makes it \
+         from `a`, absent from the input); input columns are: b"
+    );
+    // A column optional for one stage and required by another is required.
+    let both = Scorer::new(
+        Pipeline::new()
+            .push(Arc::new(OptionalCopy))
+            .push(Arc::new(DropNegative)),
+    );
+    assert!(!both.inputs()[0].optional);
+}
+
+/// Claims one output but returns none.
+#[derive(Debug)]
+struct Liar;
+
+impl Stage for Liar {
+    fn name(&self) -> &str {
+        "liar"
+    }
+    fn inputs(&self) -> Vec<InputColumn> {
+        Vec::new()
+    }
+    fn output_fields(&self) -> Vec<arrow_schema::FieldRef> {
+        vec![Arc::new(arrow_schema::Field::new(
+            "x",
+            arrow_schema::DataType::Float64,
+            true,
+        ))]
+    }
+    fn bind(&self, _: &arrow_schema::Schema) -> Result<Binding> {
+        Ok(Binding::new(Vec::new()))
+    }
+    fn apply(&self, _: &Binding, _: &RecordBatch) -> Result<StageOutput> {
+        Ok(Vec::new().into())
+    }
+}
+
+#[test]
+fn a_stage_returning_the_wrong_column_count_is_an_error_not_a_panic() {
+    let scorer = Scorer::new(Pipeline::new().push(Arc::new(Liar)));
+    let b: ArrayRef = Arc::new(Float64Array::from(vec![1.0]));
+    let batch = RecordBatch::try_from_iter([("b", b)]).unwrap();
+    let err = scorer.score(&batch).unwrap_err().to_string();
+    assert_eq!(
+        err,
+        "stage `liar`: batch schema differs from the schema the scorer was bound to: the stage \
+         returned 0 columns, its binding appends 1"
     );
 }

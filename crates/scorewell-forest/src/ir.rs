@@ -56,6 +56,9 @@ pub enum CategoryCast {
     /// Truncate toward zero first, then values below zero are not in any set, so -0.5 is
     /// category 0 (LightGBM casts with `static_cast<int>` before its sign check).
     TruncateThenCheck,
+    /// Only an exact non-negative integer is a category (−0.0 is 0): 1.5 and −1 are in no
+    /// set (Spark's `CategoricalSplit` looks the double itself up in a `Set[Double]`).
+    Exact,
 }
 
 /// What a feature value of a row is prepared into before any tree sees it.

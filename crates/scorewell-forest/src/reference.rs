@@ -42,6 +42,12 @@ pub(crate) fn in_category_set(bitset: &[u32], cast: CategoryCast, x: f64) -> boo
             }
             t as u64
         }
+        CategoryCast::Exact => {
+            if !(0.0..2_147_483_648.0).contains(&x) || x.trunc() != x {
+                return false;
+            }
+            x as u64
+        }
     };
     let word = (c / 32) as usize;
     word < bitset.len() && (bitset[word] >> (c % 32)) & 1 == 1

@@ -141,11 +141,11 @@ fn random_forest(seed: u64) -> (Forest, Vec<f64>, usize) {
     } else {
         Precision::F64
     };
-    let cast = if rng.chance(50) {
-        CategoryCast::CheckThenTruncate
-    } else {
-        CategoryCast::TruncateThenCheck
-    };
+    let cast = [
+        CategoryCast::CheckThenTruncate,
+        CategoryCast::TruncateThenCheck,
+        CategoryCast::Exact,
+    ][rng.below(3) as usize];
     b.precision(precision)
         .comparison(if rng.chance(50) {
             Comparison::Less
@@ -440,4 +440,50 @@ fn deep_sparse_trees_walk_ties_and_nan_like_the_reference() {
         let single = Predictor::compile(&forest).predict(&DenseRows::new(&data[..3], 3), true);
         assert!(same(&single, &want[..1]));
     }
+}
+
+/// Spark's categorical splits look the double itself up: 1.5 and -1 are in no set.
+#[test]
+fn exact_category_cast_takes_only_whole_non_negative_values() {
+    let spark = one_split(
+        SplitTest::Categorical {
+            bitset: vec![0b110],
+            in_set_goes_left: true,
+            nan: NanRoute::Right,
+            cast: CategoryCast::Exact,
+        },
+        true,
+        Comparison::LessEqual,
+        Precision::F64,
+    );
+    assert_eq!(
+        sides(
+            &spark,
+            &[
+                1.0,
+                2.0,
+                1.5,
+                2.0000001,
+                -0.0,
+                0.0,
+                -1.0,
+                33.0,
+                f64::NAN,
+                f64::INFINITY
+            ]
+        ),
+        ["L", "L", "R", "R", "R", "R", "R", "R", "R", "R"]
+    );
+    let zero = one_split(
+        SplitTest::Categorical {
+            bitset: vec![0b1],
+            in_set_goes_left: true,
+            nan: NanRoute::Right,
+            cast: CategoryCast::Exact,
+        },
+        true,
+        Comparison::LessEqual,
+        Precision::F64,
+    );
+    assert_eq!(sides(&zero, &[-0.0, 0.0, 0.5]), ["L", "L", "R"]);
 }

@@ -236,3 +236,243 @@ fn a_saved_linear_regression_scores_vectors_and_refuses_malformed_ones() {
         "{err}"
     );
 }
+
+type ArrayRef = std::sync::Arc<dyn arrow_array::Array>;
+
+/// A saved model: metadata with `params` (a JSON object) and a one-row `data/` of `columns`.
+fn saved_model(class: &str, params: &str, columns: Vec<(&str, ArrayRef)>) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("tmp");
+    write(
+        &dir.path().join("metadata/part-00000"),
+        &format!(
+            r#"{{"class":"org.apache.spark.ml.{class}","timestamp":1,"sparkVersion":"3.5.1","uid":"m","paramMap":{params},"defaultParamMap":{{"featuresCol":"f","predictionCol":"prediction","rawPredictionCol":"rawPrediction","probabilityCol":"probability"}}}}"#
+        ),
+    );
+    let data = arrow_array::RecordBatch::try_from_iter(columns).expect("batch");
+    write_parquet(&dir.path().join("data/part-00000.parquet"), &data);
+    dir
+}
+
+fn dense_vector(values: &[f64]) -> ArrayRef {
+    let mut b = scorewell_core::vector::VectorBuilder::default();
+    b.push_dense(values);
+    b.finish()
+}
+
+/// A dense `rows × cols` MatrixUDT given row by row.
+fn dense_matrix(rows: usize, cols: usize, row_major: &[f64]) -> ArrayRef {
+    use arrow_array::builder::{Float64Builder, Int32Builder, ListBuilder};
+    use arrow_schema::{DataType, Field};
+    use std::sync::Arc;
+    let mut values = ListBuilder::new(Float64Builder::new());
+    values.values().append_slice(row_major);
+    values.append(true);
+    let empty = || {
+        let mut b = ListBuilder::new(Int32Builder::new());
+        b.append(false);
+        Arc::new(b.finish()) as ArrayRef
+    };
+    let fields: Vec<(Arc<Field>, ArrayRef)> = vec![
+        (
+            Arc::new(Field::new("type", DataType::Int8, false)),
+            Arc::new(arrow_array::Int8Array::from(vec![1])),
+        ),
+        (
+            Arc::new(Field::new("numRows", DataType::Int32, false)),
+            Arc::new(arrow_array::Int32Array::from(vec![rows as i32])),
+        ),
+        (
+            Arc::new(Field::new("numCols", DataType::Int32, false)),
+            Arc::new(arrow_array::Int32Array::from(vec![cols as i32])),
+        ),
+        (
+            Arc::new(Field::new(
+                "colPtrs",
+                DataType::List(Arc::new(Field::new("item", DataType::Int32, true))),
+                true,
+            )),
+            empty(),
+        ),
+        (
+            Arc::new(Field::new(
+                "rowIndices",
+                DataType::List(Arc::new(Field::new("item", DataType::Int32, true))),
+                true,
+            )),
+            empty(),
+        ),
+        (
+            Arc::new(Field::new(
+                "values",
+                DataType::List(Arc::new(Field::new("item", DataType::Float64, true))),
+                true,
+            )),
+            Arc::new(values.finish()),
+        ),
+        (
+            Arc::new(Field::new("isTransposed", DataType::Boolean, false)),
+            Arc::new(arrow_array::BooleanArray::from(vec![true])),
+        ),
+    ];
+    Arc::new(arrow_array::StructArray::from(fields))
+}
+
+fn features(rows: &[&[f64]]) -> ArrayRef {
+    let mut b = scorewell_core::vector::VectorBuilder::default();
+    for r in rows {
+        b.push_dense(r);
+    }
+    b.finish()
+}
+
+fn f64s(out: &arrow_array::RecordBatch, name: &str) -> Vec<Option<f64>> {
+    out.column_by_name(name)
+        .unwrap_or_else(|| panic!("no `{name}`"))
+        .as_any()
+        .downcast_ref::<arrow_array::Float64Array>()
+        .expect("f64")
+        .iter()
+        .collect()
+}
+
+#[test]
+fn binomial_thresholds_become_one_threshold_as_spark_computes_it() {
+    // See: issue 6. thresholds [t0, t1] → threshold 1 / (1 + t0 / t1) = 0.6, not 0.4.
+    let model = saved_model(
+        "classification.LogisticRegressionModel",
+        r#"{"thresholds":[0.4,0.6]}"#,
+        vec![
+            ("coefficients", dense_vector(&[1.0])),
+            (
+                "intercept",
+                std::sync::Arc::new(arrow_array::Float64Array::from(vec![0.0])),
+            ),
+        ],
+    );
+    let scorer = crate::load(model.path()).expect("loads");
+    // Margins 0 (p1 = 0.5), 0.5 (p1 ≈ 0.62), -0.5 (p1 ≈ 0.38).
+    let input =
+        arrow_array::RecordBatch::try_from_iter([("f", features(&[&[0.0], &[0.5], &[-0.5]]))])
+            .expect("input");
+    let out = scorer.score(&input).expect("scores");
+    assert_eq!(
+        f64s(&out, "prediction"),
+        vec![Some(0.0), Some(1.0), Some(0.0)]
+    );
+}
+
+#[test]
+fn tweedie_variance_power_zero_is_gaussian_and_the_offset_is_added() {
+    // See: issue 6. Tweedie with variancePower 0 is the Gaussian family (no clip at 1e-16);
+    // `offsetCol` is added to the linear predictor, a null offset gives null.
+    let model = saved_model(
+        "regression.GeneralizedLinearRegressionModel",
+        r#"{"family":"tweedie","variancePower":0.0,"offsetCol":"off","linkPredictionCol":"eta"}"#,
+        vec![
+            ("coefficients", dense_vector(&[2.0])),
+            (
+                "intercept",
+                std::sync::Arc::new(arrow_array::Float64Array::from(vec![1.0])),
+            ),
+        ],
+    );
+    let scorer = crate::load(model.path()).expect("loads");
+    let off: ArrayRef = std::sync::Arc::new(arrow_array::Int32Array::from(vec![
+        Some(-10),
+        Some(3),
+        None,
+    ]));
+    let input = arrow_array::RecordBatch::try_from_iter([
+        ("f", features(&[&[1.0], &[0.0], &[1.0]])),
+        ("off", off),
+    ])
+    .expect("input");
+    let out = scorer.score(&input).expect("scores");
+    assert_eq!(f64s(&out, "eta"), vec![Some(-7.0), Some(4.0), None]);
+    assert_eq!(f64s(&out, "prediction"), vec![Some(-7.0), Some(4.0), None]);
+    assert!(scorer.inputs().iter().any(|i| i.name == "off" && i.numeric));
+    let no_offset =
+        arrow_array::RecordBatch::try_from_iter([("f", features(&[&[1.0]]))]).expect("input");
+    let err = scorer.score(&no_offset).expect_err("needs off").to_string();
+    assert!(err.starts_with("input has no column `off`"), "{err}");
+}
+
+#[test]
+fn naive_bayes_refuses_values_its_model_type_refuses() {
+    // See: issue 6 (Spark's requireNonnegativeValues / requireZeroOneBernoulliValues).
+    let nb = |model_type: &str| {
+        saved_model(
+            "classification.NaiveBayesModel",
+            &format!(r#"{{"modelType":"{model_type}"}}"#),
+            vec![
+                ("pi", dense_vector(&[-0.7, -0.7])),
+                ("theta", dense_matrix(2, 2, &[-0.5, -1.0, -1.2, -0.4])),
+            ],
+        )
+    };
+    let score = |model_type: &str, rows: &[&[f64]]| {
+        let model = nb(model_type);
+        let scorer = crate::load(model.path()).expect("loads");
+        let input =
+            arrow_array::RecordBatch::try_from_iter([("f", features(rows))]).expect("input");
+        scorer.score(&input).map(|_| ()).map_err(|e| e.to_string())
+    };
+    assert!(score("multinomial", &[&[0.0, 3.0]]).is_ok());
+    assert_eq!(
+        score("multinomial", &[&[1.0, 0.0], &[2.0, -1.0]]).unwrap_err(),
+        "stage `m`: column `f`, row 1 of the batch: multinomial naive Bayes requires nonnegative feature values, found -1 at index 1"
+    );
+    assert!(
+        score("complement", &[&[f64::NAN, 0.0]])
+            .unwrap_err()
+            .ends_with(
+                "complement naive Bayes requires nonnegative feature values, found NaN at index 0"
+            ),
+    );
+    assert!(score("bernoulli", &[&[1.0, 0.0]]).is_ok());
+    assert!(
+        score("bernoulli", &[&[1.0, 2.0]])
+            .unwrap_err()
+            .ends_with("bernoulli naive Bayes requires 0 or 1 feature values, found 2 at index 1"),
+    );
+}
+
+#[test]
+fn cosine_kmeans_refuses_a_zero_vector_as_spark_asserts() {
+    let dir = tempfile::tempdir().expect("tmp");
+    write(
+        &dir.path().join("metadata/part-00000"),
+        r#"{"class":"org.apache.spark.ml.clustering.KMeansModel","timestamp":1,"sparkVersion":"3.5.1","uid":"k","paramMap":{"distanceMeasure":"cosine"},"defaultParamMap":{"featuresCol":"f","predictionCol":"cluster"}}"#,
+    );
+    let mut centers = scorewell_core::vector::VectorBuilder::default();
+    centers.push_dense(&[1.0, 0.0]);
+    centers.push_dense(&[0.0, 1.0]);
+    let data = arrow_array::RecordBatch::try_from_iter([
+        (
+            "clusterIdx",
+            std::sync::Arc::new(arrow_array::Int32Array::from(vec![0, 1])) as ArrayRef,
+        ),
+        ("clusterCenter", centers.finish()),
+    ])
+    .expect("batch");
+    write_parquet(&dir.path().join("data/part-00000.parquet"), &data);
+    let scorer = crate::load(dir.path()).expect("loads");
+    let input =
+        arrow_array::RecordBatch::try_from_iter([("f", features(&[&[0.2, 3.0]]))]).expect("input");
+    let out = scorer.score(&input).expect("scores");
+    let cluster = out
+        .column_by_name("cluster")
+        .expect("cluster")
+        .as_any()
+        .downcast_ref::<arrow_array::Int32Array>()
+        .expect("i32")
+        .value(0);
+    assert_eq!(cluster, 1);
+    let zero =
+        arrow_array::RecordBatch::try_from_iter([("f", features(&[&[0.0, 0.0]]))]).expect("input");
+    let err = scorer.score(&zero).expect_err("refused").to_string();
+    assert!(
+        err.ends_with("cosine distance is not defined for zero-length vectors"),
+        "{err}"
+    );
+}

@@ -1,14 +1,15 @@
 //! Spark conformance: every case under `tests/conformance/spark/cases/` holds a model saved by
 //! real Spark, the rows given to its `transform`, and Spark's outputs
 //! (`tests/conformance/spark/generate.py`). Each case is loaded and scored here and every output
-//! column compared: vectors element-wise, strings and token lists exactly, numbers within the
-//! case's `rtol`/`atol` (`|got - expected| <= atol + rtol * |expected|`).
+//! column compared: scalar columns by type too, vectors element-wise, strings and token lists
+//! exactly, numbers within the case's `rtol`/`atol` (`|got - expected| <= atol + rtol *
+//! |expected|`).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use arrow_array::cast::AsArray;
-use arrow_array::types::{Float64Type, Int32Type, Int64Type};
+use arrow_array::types::{Float32Type, Float64Type, Int32Type, Int64Type};
 use arrow_array::{Array, ArrayRef, RecordBatch};
 use arrow_schema::DataType;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
@@ -43,6 +44,7 @@ fn cell(col: &ArrayRef, row: usize, name: &str) -> Cell {
     }
     match col.data_type() {
         DataType::Float64 => Cell::Num(col.as_primitive::<Float64Type>().value(row)),
+        DataType::Float32 => Cell::Num(f64::from(col.as_primitive::<Float32Type>().value(row))),
         DataType::Int32 => Cell::Num(f64::from(col.as_primitive::<Int32Type>().value(row))),
         DataType::Int64 => Cell::Num(col.as_primitive::<Int64Type>().value(row) as f64),
         DataType::Utf8 => Cell::Text(col.as_string::<i32>().value(row).to_string()),
@@ -134,6 +136,24 @@ fn run_case(dir: &Path) -> Vec<String> {
             continue;
         };
         let got_col: ArrayRef = Arc::clone(got_col);
+        // Scalar columns have Spark's type (an imputed int column stays int).
+        let scalar = matches!(
+            field.data_type(),
+            DataType::Float64
+                | DataType::Float32
+                | DataType::Int32
+                | DataType::Int64
+                | DataType::Utf8
+                | DataType::Boolean
+        );
+        if scalar && got_col.data_type() != field.data_type() {
+            problems.push(format!(
+                "column `{name}`: Spark's type {}, scorewell's {}",
+                field.data_type(),
+                got_col.data_type()
+            ));
+            continue;
+        }
         let mut bad = 0;
         for row in 0..expected.num_rows() {
             let (g, w) = (cell(&got_col, row, name), cell(want_col, row, name));

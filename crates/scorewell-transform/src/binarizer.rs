@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use arrow_array::{ArrayRef, Float64Array, RecordBatch};
 use arrow_schema::{FieldRef, Schema};
-use scorewell_core::vector::{VectorBuilder, VectorColumn};
+use scorewell_core::vector::{VectorBuilder, VectorColumn, is_vector};
 use scorewell_core::{Binding, InputColumn, Stage, StageOutput};
 
 use crate::common::{self, Accept, push_compressed};
@@ -25,8 +25,9 @@ use crate::serde_f64;
 /// - `threshold` (default 0.0): used for every column unless `thresholds` is given.
 /// - `thresholds`: one threshold per input of `inputs`.
 /// - `vector` (default `false`): the inputs are vector columns (outputs are vectors);
-///   otherwise they are numeric columns (outputs Float64). Spark decides this from the input
-///   schema; scorewell fixes output types before seeing data, so it is a param.
+///   otherwise they are numeric columns (outputs Float64). `null` decides per column from
+///   the input's type when the stage is bound, as Spark does (the declared
+///   [`Stage::output_fields`] are then Float64; the bound schema has the real types).
 #[derive(Debug, Clone, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct BinarizerParams {
@@ -44,9 +45,13 @@ pub struct BinarizerParams {
     /// One threshold per input column.
     #[serde(default, deserialize_with = "serde_f64::list")]
     pub thresholds: Vec<f64>,
-    /// Whether the inputs are vector columns.
-    #[serde(default)]
-    pub vector: bool,
+    /// Whether the inputs are vector columns; `None` decides by each input's type.
+    #[serde(default = "scalar")]
+    pub vector: Option<bool>,
+}
+
+fn scalar() -> Option<bool> {
+    Some(false)
 }
 
 /// Thresholds values to 0/1 (see the module docs).
@@ -56,7 +61,7 @@ pub struct Binarizer {
     inputs: Vec<String>,
     outputs: Vec<String>,
     thresholds: Vec<f64>,
-    vector: bool,
+    vector: Option<bool>,
 }
 
 impl Binarizer {
@@ -93,10 +98,10 @@ impl Binarizer {
     }
 
     fn accept(&self) -> Accept {
-        if self.vector {
-            Accept::Vector
-        } else {
-            Accept::Numeric
+        match self.vector {
+            Some(true) => Accept::Vector,
+            Some(false) => Accept::Numeric,
+            None => Accept::NumericOrVector,
         }
     }
 }
@@ -149,7 +154,7 @@ impl Stage for Binarizer {
     }
 
     fn output_fields(&self) -> Vec<FieldRef> {
-        let field = if self.vector {
+        let field = if self.vector == Some(true) {
             common::vector_field
         } else {
             common::f64_field
@@ -159,11 +164,27 @@ impl Stage for Binarizer {
 
     fn bind(&self, schema: &Schema) -> scorewell_core::Result<Binding> {
         let accept = self.accept();
-        common::bind(
+        let mut binding = common::bind(
             schema,
             &self.name,
             self.inputs.iter().map(|c| (c.as_str(), accept)),
-        )
+        )?;
+        if self.vector.is_none() {
+            let outputs = binding
+                .columns
+                .iter()
+                .zip(&self.outputs)
+                .map(|(&i, o)| {
+                    if is_vector(schema.field(i).data_type()) {
+                        common::vector_field(o)
+                    } else {
+                        common::f64_field(o)
+                    }
+                })
+                .collect();
+            binding.outputs = Some(outputs);
+        }
+        Ok(binding)
     }
 
     fn apply(&self, binding: &Binding, batch: &RecordBatch) -> scorewell_core::Result<StageOutput> {
@@ -171,7 +192,8 @@ impl Stage for Binarizer {
         for (k, col) in binding.columns.iter().enumerate() {
             let t = self.thresholds[k];
             let array = batch.column(*col);
-            if self.vector {
+            let vector = self.vector.unwrap_or_else(|| is_vector(array.data_type()));
+            if vector {
                 out.push(binarize_vectors(array, &self.inputs[k], t)?);
             } else {
                 let values = common::f64_column(array)?;
@@ -257,6 +279,35 @@ mod tests {
         assert_eq!(
             read_vectors(&out[0])[0],
             Some(V::Dense(vec![1.0, 0.0, 1.0]))
+        );
+    }
+
+    #[test]
+    fn vector_null_decides_each_column_by_its_type_at_bind_time() {
+        // See: issue 6 (Spark picks scalar or vector behaviour from the input schema).
+        let stage = build(
+            "binarizer",
+            json!({"inputs": ["x", "v"], "outputs": ["xb", "vb"], "thresholds": [0.5, 0.5], "vector": null}),
+        );
+        assert!(stage.inputs().iter().all(|i| !i.numeric));
+        let cols = [
+            ("x", floats(&[Some(0.7), Some(0.1)])),
+            ("v", vectors(&[Some(V::Dense(vec![0.7, 0.1])), None])),
+        ];
+        let batch = batch(&cols);
+        let binding = stage.bind(&batch.schema()).unwrap();
+        let types: Vec<bool> = binding
+            .outputs
+            .iter()
+            .flatten()
+            .map(|f| scorewell_core::vector::is_vector(f.data_type()))
+            .collect();
+        assert_eq!(types, [false, true]);
+        let out = run(&stage, &cols).unwrap();
+        assert_f64(&out[0], &[Some(1.0), Some(0.0)]);
+        assert_eq!(
+            read_vectors(&out[1]),
+            vec![Some(V::Dense(vec![1.0, 0.0])), None]
         );
     }
 

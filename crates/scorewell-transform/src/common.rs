@@ -222,10 +222,7 @@ fn list_item(dt: &DataType) -> Option<&DataType> {
 pub(crate) fn input_columns(names: &[String], accept: Accept) -> Vec<InputColumn> {
     names
         .iter()
-        .map(|name| InputColumn {
-            name: name.clone(),
-            numeric: accept == Accept::Numeric,
-        })
+        .map(|name| InputColumn::new(name.clone(), accept == Accept::Numeric))
         .collect()
 }
 
@@ -248,7 +245,7 @@ pub(crate) fn bind<'a>(
         }
         indices.push(index);
     }
-    Ok(Binding { columns: indices })
+    Ok(Binding::new(indices))
 }
 
 /// A numeric column as `f64` (null stays null).

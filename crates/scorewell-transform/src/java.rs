@@ -1,5 +1,6 @@
 //! The JVM behaviours Spark's results depend on: `Double.toString`, `String.split` and the
-//! ASCII-only `\s \d \w` of `java.util.regex`.
+//! ASCII-only `\s \d \w` and POSIX classes (`\p{Punct}`, `\p{Alpha}`, …) of
+//! `java.util.regex`.
 
 use regex::Regex;
 
@@ -95,12 +96,16 @@ pub(crate) fn split<'a>(re: &Regex, input: &'a str) -> Vec<&'a str> {
     parts
 }
 
-/// Translate a `java.util.regex` pattern's `\s \S \d \D \w \W` to their ASCII meaning (Java's
-/// default; Rust's are Unicode). Other syntax passes through: patterns that only Java
-/// supports (look-around, back-references, possessive quantifiers) fail to compile.
+/// Translate a `java.util.regex` pattern's `\s \S \d \D \w \W` and POSIX classes
+/// (`\p{Lower}`, `\p{Upper}`, `\p{ASCII}`, `\p{Alpha}`, `\p{Digit}`, `\p{Alnum}`,
+/// `\p{Punct}`, `\p{Graph}`, `\p{Print}`, `\p{Blank}`, `\p{Cntrl}`, `\p{XDigit}`,
+/// `\p{Space}` and their `\P{…}` negations) to their ASCII meaning (Java's default; Rust's
+/// are Unicode or unknown). Other syntax passes through: Unicode classes such as `\p{L}` mean
+/// the same in both, and patterns that only Java supports (look-around, back-references,
+/// possessive quantifiers) fail to compile.
 pub(crate) fn translate_pattern(pattern: &str) -> String {
     let mut out = String::with_capacity(pattern.len() + 16);
-    let mut chars = pattern.chars();
+    let mut chars = pattern.chars().peekable();
     while let Some(c) = chars.next() {
         if c != '\\' {
             out.push(c);
@@ -113,6 +118,29 @@ pub(crate) fn translate_pattern(pattern: &str) -> String {
             Some('D') => out.push_str("[^0-9]"),
             Some('w') => out.push_str("[a-zA-Z0-9_]"),
             Some('W') => out.push_str("[^a-zA-Z0-9_]"),
+            Some(p @ ('p' | 'P')) if chars.peek() == Some(&'{') => {
+                let rest: String = chars.clone().collect();
+                let class = rest
+                    .find('}')
+                    .and_then(|end| posix_class(&rest[1..end]).map(|class| (end, class)));
+                match class {
+                    Some((end, class)) => {
+                        out.push('[');
+                        if p == 'P' {
+                            out.push('^');
+                        }
+                        out.push_str(class);
+                        out.push(']');
+                        for _ in 0..=end {
+                            chars.next();
+                        }
+                    }
+                    None => {
+                        out.push('\\');
+                        out.push(p);
+                    }
+                }
+            }
             Some(other) => {
                 out.push('\\');
                 out.push(other);
@@ -121,6 +149,27 @@ pub(crate) fn translate_pattern(pattern: &str) -> String {
         }
     }
     out
+}
+
+/// The ASCII members of a `java.util.regex` POSIX class, as the inside of a Rust character
+/// class (`Pattern`'s docs: "POSIX character classes (US-ASCII only)").
+fn posix_class(name: &str) -> Option<&'static str> {
+    Some(match name {
+        "Lower" => "a-z",
+        "Upper" => "A-Z",
+        "ASCII" => r"\x00-\x7F",
+        "Alpha" => "a-zA-Z",
+        "Digit" => "0-9",
+        "Alnum" => "a-zA-Z0-9",
+        "Punct" => r"\x21-\x2F\x3A-\x40\x5B-\x60\x7B-\x7E",
+        "Graph" => r"\x21-\x7E",
+        "Print" => r"\x20-\x7E",
+        "Blank" => r" \t",
+        "Cntrl" => r"\x00-\x1F\x7F",
+        "XDigit" => "0-9a-fA-F",
+        "Space" => r" \t\n\x0B\x0C\r",
+        _ => return None,
+    })
 }
 
 /// Java's `String.length()`: UTF-16 code units.
@@ -167,6 +216,46 @@ mod tests {
         );
         let empty = Regex::new("").unwrap();
         assert_eq!(split(&empty, "ab"), vec!["a", "b"]);
+    }
+
+    #[test]
+    fn posix_classes_are_ascii_only_as_in_java() {
+        // See: issue 6 (RegexTokenizer patterns such as `[\p{Punct}\s]+`).
+        let punct = Regex::new(&translate_pattern(r"[\p{Punct}\s]+")).unwrap();
+        assert_eq!(
+            split(&punct, "a,b!  c-d_e\"f«g»h—i"),
+            vec!["a", "b", "c", "d", "e", "f«g»h—i"]
+        );
+        let all = "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~";
+        assert!(all.chars().all(|c| punct.is_match(&c.to_string())), "{all}");
+        for (class, yes, no) in [
+            (r"\p{Alpha}", "aZ", "é1_ß"),
+            (r"\p{Alnum}", "a9Z", "é_٣"),
+            (r"\p{Digit}", "09", "٣a"),
+            (r"\p{Lower}", "az", "Aé"),
+            (r"\p{Upper}", "AZ", "aÀ"),
+            (r"\p{XDigit}", "09afAF", "gG"),
+            (r"\p{Space}", " \t\n\x0B\x0C\r", "\u{a0}\u{2003}"),
+            (r"\p{Blank}", " \t", "\n\u{a0}"),
+            (r"\p{Cntrl}", "\x00\x1F\x7F", " é\u{85}"),
+            (r"\p{Graph}", "!~a0", " é\x7F"),
+            (r"\p{Print}", " ~a", "\x7Fé\t"),
+            (r"\p{ASCII}", "\x00\x7F", "é"),
+            (r"\P{Alpha}", "1é ", "a"),
+        ] {
+            let re = Regex::new(&format!("^{}$", translate_pattern(class))).unwrap();
+            for c in yes.chars() {
+                assert!(re.is_match(&c.to_string()), "{class} should match {c:?}");
+            }
+            for c in no.chars() {
+                assert!(
+                    !re.is_match(&c.to_string()),
+                    "{class} should not match {c:?}"
+                );
+            }
+        }
+        // Unicode categories mean the same in both and pass through.
+        assert_eq!(translate_pattern(r"\p{L}+\pN"), r"\p{L}+\pN");
     }
 
     #[test]

@@ -179,14 +179,14 @@ mod tests {
     #[test]
     fn a_missing_input_names_the_column_and_the_transform() {
         let stage = crate::testutil::build(
-            "string_indexer",
-            serde_json::json!({"input": "city", "output": "i", "labels": ["a"]}),
+            "tokenizer",
+            serde_json::json!({"input": "city", "output": "t"}),
         );
         let err = crate::testutil::run(&stage, &[("town", crate::testutil::strs(&[Some("a")]))])
             .unwrap_err();
         assert_eq!(
             err.to_string(),
-            "input has no column `city` (needed by transform `string_indexer`); input columns are: town"
+            "input has no column `city` (needed by transform `tokenizer`); input columns are: town"
         );
     }
 

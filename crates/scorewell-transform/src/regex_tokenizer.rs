@@ -4,9 +4,9 @@
 //! Optionally lowercase, then either split on the pattern (`gaps = true`, Java
 //! `Pattern.split` rules: no trailing empty tokens) or collect its matches (`gaps = false`),
 //! and drop tokens shorter than `min_token_length` (counted in UTF-16 code units, as Java's
-//! `String.length`). Patterns are Java regexes run by Rust's `regex` crate: `\s \d \w` keep
-//! Java's ASCII meaning; look-around and back-references are refused when the stage is
-//! built. Lowercasing is locale-independent. Null gives null.
+//! `String.length`). Patterns are Java regexes run by Rust's `regex` crate: `\s \d \w` and
+//! the POSIX classes (`\p{Punct}`, `\p{Alpha}`, …) keep Java's ASCII meaning; look-around
+//! and back-references are refused when the stage is built. Lowercasing is locale-independent. Null gives null.
 
 use std::sync::Arc;
 

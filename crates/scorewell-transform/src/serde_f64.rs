@@ -34,6 +34,16 @@ pub(crate) fn list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<f64>, D::Error
     Ok(Vec::<F>::deserialize(d)?.into_iter().map(|f| f.0).collect())
 }
 
+/// An optional float (for fields with `#[serde(default)]`).
+pub(crate) fn opt_one<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
+    one(d).map(Some)
+}
+
+/// An optional list of floats (for fields with `#[serde(default)]`).
+pub(crate) fn opt_list<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<f64>>, D::Error> {
+    list(d).map(Some)
+}
+
 /// A list of lists of floats.
 pub(crate) fn lists<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Vec<f64>>, D::Error> {
     Ok(Vec::<Vec<F>>::deserialize(d)?

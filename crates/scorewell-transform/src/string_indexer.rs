@@ -10,6 +10,12 @@
 //! - `keep`: index `labels.len()`.
 //! - `skip`: drop the row (rows with null, NaN in a float column, or an unseen value in any
 //!   input column).
+//!
+//! An input column absent from the scored batch is skipped with its output, as Spark's
+//! `StringIndexerModel.transform` skips it (a label indexer in a pipeline scored on rows
+//! without the label): the inputs are declared [optional](scorewell_core::InputColumn::optional)
+//! and the binding drops their outputs. Under `skip` Spark still filters on every input, so
+//! an absent input is an error there, as in Spark.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -118,6 +124,13 @@ impl StringIndexer {
     }
 }
 
+impl StringIndexer {
+    /// Whether absent inputs are skipped: not under `skip`, whose row filter reads them all.
+    fn optional(&self) -> bool {
+        self.handle_invalid != HandleInvalid::Skip
+    }
+}
+
 pub(crate) fn register(reg: &mut Registry) {
     reg.add("string_indexer", |name, params| {
         Ok(Arc::new(StringIndexer::new(name, parse(params)?)?))
@@ -130,7 +143,11 @@ impl Stage for StringIndexer {
     }
 
     fn inputs(&self) -> Vec<InputColumn> {
-        common::input_columns(&self.inputs, Accept::StringOrNumeric)
+        let mut inputs = common::input_columns(&self.inputs, Accept::StringOrNumeric);
+        for i in &mut inputs {
+            i.optional = self.optional();
+        }
+        inputs
     }
 
     fn output_fields(&self) -> Vec<FieldRef> {
@@ -138,17 +155,37 @@ impl Stage for StringIndexer {
     }
 
     fn bind(&self, schema: &Schema) -> scorewell_core::Result<Binding> {
-        common::bind(
+        let present: Vec<usize> = (0..self.inputs.len())
+            .filter(|&k| !self.optional() || schema.column_with_name(&self.inputs[k]).is_some())
+            .collect();
+        let mut binding = common::bind(
             schema,
             &self.name,
-            self.inputs
+            present
                 .iter()
-                .map(|c| (c.as_str(), Accept::StringOrNumeric)),
-        )
+                .map(|&k| (self.inputs[k].as_str(), Accept::StringOrNumeric)),
+        )?;
+        if present.len() < self.inputs.len() {
+            binding.outputs = Some(
+                present
+                    .iter()
+                    .map(|&k| common::f64_field(&self.outputs[k]))
+                    .collect(),
+            );
+        }
+        Ok(binding)
     }
 
     fn apply(&self, binding: &Binding, batch: &RecordBatch) -> scorewell_core::Result<StageOutput> {
         let rows = batch.num_rows();
+        // Which inputs the binding kept, by their outputs.
+        let ks: Vec<usize> = match &binding.outputs {
+            None => (0..self.inputs.len()).collect(),
+            Some(fields) => fields
+                .iter()
+                .filter_map(|f| self.outputs.iter().position(|o| o == f.name()))
+                .collect(),
+        };
         let columns: Vec<(StringArray, bool)> = binding
             .columns
             .iter()
@@ -164,7 +201,7 @@ impl Stage for StringIndexer {
         let skip = self.handle_invalid == HandleInvalid::Skip;
         let mut keep = vec![true; rows];
         let mut indices: Vec<Vec<Option<f64>>> = Vec::with_capacity(columns.len());
-        for (k, (labels, float)) in columns.iter().enumerate() {
+        for (&k, (labels, float)) in ks.iter().zip(&columns) {
             let (map, n) = &self.index[k];
             let mut out = Vec::with_capacity(rows);
             for (row, label) in labels.iter().enumerate() {
@@ -293,6 +330,42 @@ mod tests {
         .unwrap();
         assert_f64(&out[0], &[Some(1.0), Some(0.0)]);
         assert_f64(&out[1], &[Some(1.0), Some(0.0)]);
+    }
+
+    #[test]
+    fn an_absent_input_is_skipped_with_its_output_except_under_skip() {
+        // See: issue 6 (a label indexer in a pipeline scored on rows without the label).
+        let multi = |handle: &str| {
+            build(
+                "string_indexer",
+                json!({"inputs": ["c", "label"], "outputs": ["ci", "label_idx"],
+                       "labels_array": [["x", "y"], ["no", "yes"]], "handle_invalid": handle}),
+            )
+        };
+        for handle in ["error", "keep"] {
+            let stage = multi(handle);
+            assert!(stage.inputs().iter().all(|i| i.optional));
+            let batch = batch(&[("c", strs(&[Some("y"), Some("x")]))]);
+            let binding = stage.bind(&batch.schema()).unwrap();
+            let names: Vec<String> = binding
+                .outputs
+                .iter()
+                .flatten()
+                .map(|f| f.name().clone())
+                .collect();
+            assert_eq!(names, ["ci"], "{handle}");
+            let out = run(&stage, &[("c", strs(&[Some("y"), Some("x")]))]).unwrap();
+            assert_f64(&out[0], &[Some(1.0), Some(0.0)]);
+            let none = run(&stage, &[("other", strs(&[Some("y")]))]).unwrap();
+            assert!(none.is_empty());
+        }
+        let skip = multi("skip");
+        assert!(skip.inputs().iter().all(|i| !i.optional));
+        let err = run(&skip, &[("c", strs(&[Some("y")]))]).unwrap_err();
+        assert!(
+            err.to_string().starts_with("input has no column `label`"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -140,7 +140,10 @@ pub(crate) fn run_full(
     let batch = batch(columns);
     let binding = stage.bind(&batch.schema())?;
     let out = stage.apply(&binding, &batch)?;
-    let fields = stage.output_fields();
+    let fields = binding
+        .outputs
+        .clone()
+        .unwrap_or_else(|| stage.output_fields());
     assert_eq!(out.columns.len(), fields.len());
     for (c, f) in out.columns.iter().zip(&fields) {
         assert_eq!(c.data_type(), f.data_type(), "output `{}`", f.name());

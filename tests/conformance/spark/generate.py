@@ -40,7 +40,7 @@ from pyspark.ml import feature as F  # noqa: E402
 from pyspark.ml import classification as C  # noqa: E402
 from pyspark.ml import regression as R  # noqa: E402
 from pyspark.ml.clustering import KMeans  # noqa: E402
-from pyspark.ml.linalg import VectorUDT  # noqa: E402
+from pyspark.ml.linalg import Vectors, VectorUDT  # noqa: E402
 
 spark = (
     SparkSession.builder.master("local[1]")
@@ -56,29 +56,38 @@ SPARK_VERSION = spark.version
 PA_TYPES = {
     T.StringType: pa.string(),
     T.DoubleType: pa.float64(),
+    T.FloatType: pa.float32(),
     T.IntegerType: pa.int32(),
     T.LongType: pa.int64(),
     T.BooleanType: pa.bool_(),
 }
 
+# Input column kinds: Spark type, Arrow type. A "vec" column is a dense VectorUDT in Spark and
+# a list<double> in input.parquet (scorewell reads plain lists as dense vectors).
+KINDS = {
+    "str": (T.StringType(), pa.string()),
+    "f64": (T.DoubleType(), pa.float64()),
+    "f32": (T.FloatType(), pa.float32()),
+    "i32": (T.IntegerType(), pa.int32()),
+    "i64": (T.LongType(), pa.int64()),
+    "vec": (VectorUDT(), pa.list_(pa.float64())),
+}
+
 
 def spark_schema(columns: dict) -> T.StructType:
-    fields = []
-    for name, (kind, _) in columns.items():
-        dt = {"str": T.StringType(), "f64": T.DoubleType(), "i32": T.IntegerType(), "i64": T.LongType()}[kind]
-        fields.append(T.StructField(name, dt, True))
-    return T.StructType(fields)
+    return T.StructType([T.StructField(name, KINDS[kind][0], True) for name, (kind, _) in columns.items()])
 
 
 def frame(columns: dict):
     """columns: name -> (kind, list). Returns (spark df, pyarrow table) with the same rows."""
     n = len(next(iter(columns.values()))[1])
-    rows = [tuple(col[1][i] for col in columns.values()) for i in range(n)]
+    spark_values = [
+        [None if v is None else Vectors.dense(v) for v in values] if kind == "vec" else values
+        for kind, values in columns.values()
+    ]
+    rows = [tuple(col[i] for col in spark_values) for i in range(n)]
     df = spark.createDataFrame(rows, spark_schema(columns)).coalesce(1)
-    arrays = {}
-    for name, (kind, values) in columns.items():
-        t = {"str": pa.string(), "f64": pa.float64(), "i32": pa.int32(), "i64": pa.int64()}[kind]
-        arrays[name] = pa.array(values, type=t)
+    arrays = {name: pa.array(values, type=KINDS[kind][1]) for name, (kind, values) in columns.items()}
     return df, pa.table(arrays)
 
 
@@ -513,10 +522,231 @@ def case_string_numeric_indexer():
               model, with_id({"code": ("f64", tc), "word": ("str", ["x", "y", "z", "x", "y", "z", "x", "y"])}), **EXACT)
 
 
+def numeric_models_data(seed, n):
+    d = numeric_data(n, np.random.default_rng(seed))
+    train, _ = frame(num_cols(d))
+    return train
+
+
+def case_label_indexer_absent():
+    # The usual pattern: the label's StringIndexer is inside the PipelineModel, which is then
+    # scored on rows without the label: Spark skips that indexer (no `label` column).
+    d = mixed(300, np.random.default_rng(27))
+    d["outcome"] = [["low", "mid", "high"][int(v)] for v in d["label3"]]
+    train, _ = frame(cols(d, outcome="str"))
+    stages = [
+        F.StringIndexer(inputCols=["city", "device"], outputCols=["city_idx", "device_idx"], handleInvalid="keep"),
+        F.StringIndexer(inputCol="outcome", outputCol="label"),
+        F.StringIndexer(inputCols=["device", "outcome"], outputCols=["device_idx2", "label_keep"], handleInvalid="keep"),
+        F.OneHotEncoder(inputCols=["city_idx", "device_idx"], outputCols=["city_oh", "device_oh"]),
+        F.VectorAssembler(inputCols=["city_oh", "device_oh", "amount", "score"], outputCol="features"),
+        C.RandomForestClassifier(featuresCol="features", labelCol="label", numTrees=5, maxDepth=4, seed=1),
+    ]
+    fitted = Pipeline(stages=stages).fit(train)
+    labels = fitted.stages[1].labels
+    model = PipelineModel(stages=fitted.stages + [
+        F.IndexToString(inputCol="prediction", outputCol="predicted_outcome", labels=labels)])
+    t = mixed(50, np.random.default_rng(28), unseen=True)
+    del t["label2"], t["label3"]
+    save_case("label_indexer_absent", "a label StringIndexer (single and multi-column) inside the PipelineModel, scored on rows without the label: Spark skips it; IndexToString on the prediction",
+              model, with_id(cols(t)), **EXACT)
+
+
+def case_glr_tweedie_offset():
+    r = np.random.default_rng(29)
+    d = numeric_data(300, r)
+    d["off"] = [float(v) for v in r.uniform(-0.5, 0.5, 300)]
+    train, _ = frame(num_cols(d))
+    a = F.VectorAssembler(inputCols=NUM, outputCol="features")
+    glrs = [
+        # variancePower 0, 1, 2 are the Gaussian, Poisson and gamma families (Family.fromParams).
+        R.GeneralizedLinearRegression(family="tweedie", variancePower=0.0, labelCol="y", predictionCol="tw0", linkPredictionCol="tw0_link"),
+        R.GeneralizedLinearRegression(family="tweedie", variancePower=0.0, linkPower=1.0, labelCol="y", predictionCol="tw0_identity"),
+        R.GeneralizedLinearRegression(family="tweedie", variancePower=1.0, labelCol="ycount", predictionCol="tw1"),
+        R.GeneralizedLinearRegression(family="tweedie", variancePower=2.0, linkPower=0.0, labelCol="ypos", predictionCol="tw2_log"),
+        R.GeneralizedLinearRegression(family="tweedie", variancePower=2.0, labelCol="ypos", predictionCol="tw2"),
+        R.GeneralizedLinearRegression(family="poisson", offsetCol="off", labelCol="ycount", predictionCol="poisson_off", linkPredictionCol="poisson_off_link"),
+        R.GeneralizedLinearRegression(family="gaussian", offsetCol="off", labelCol="y", predictionCol="gauss_off"),
+        R.GeneralizedLinearRegression(family="tweedie", variancePower=1.5, offsetCol="off", labelCol="ycount", predictionCol="tw15_off"),
+    ]
+    model = Pipeline(stages=[a] + glrs).fit(train)
+    r2 = np.random.default_rng(30)
+    t = strip_labels(numeric_data(40, r2))
+    t["off"] = [None if i % 9 == 4 else float(v) for i, v in enumerate(r2.uniform(-1.0, 1.0, 40))]
+    # Far-out rows push the identity-link predictions below zero, where only a positive family clips.
+    t["x1"][3] = 60.0
+    t["x0"][7] = -40.0
+    save_case("glr_tweedie_offset", "GeneralizedLinearRegression tweedie with variancePower 0, 1, 2 (Gaussian, Poisson, gamma families), offsetCol with nulls",
+              model, with_id(num_cols(t)), **BLAS)
+
+
+def case_classifier_thresholds():
+    d = numeric_data(300, np.random.default_rng(31))
+    train, _ = frame(num_cols(d))
+    a = F.VectorAssembler(inputCols=NUM, outputCol="features")
+    feats = a.transform(train)
+    fit = lambda est: est.fit(feats)  # noqa: E731
+    gbt = fit(C.GBTClassifier(labelCol="yb", maxIter=8, maxDepth=3, seed=2))
+    gbt.setThresholds([0.7, 0.3]).setRawPredictionCol("gbt_raw").setProbabilityCol("gbt_prob").setPredictionCol("gbt_pred")
+    gbt_f = fit(C.GBTClassifier(labelCol="yb", maxIter=8, maxDepth=3, seed=2))
+    gbt_f.setThresholds([0.4, 0.6]).setRawPredictionCol("").setProbabilityCol("").setPredictionCol("gbt_f_pred")
+    dt = fit(C.DecisionTreeClassifier(labelCol="y3", maxDepth=4, seed=3))
+    dt.setThresholds([0.2, 0.5, 0.3]).setRawPredictionCol("dt_raw").setProbabilityCol("dt_prob").setPredictionCol("dt_pred")
+    dt_f = fit(C.DecisionTreeClassifier(labelCol="y3", maxDepth=4, seed=3))
+    dt_f.setThresholds([0.1, 0.8, 0.1]).setRawPredictionCol("").setProbabilityCol("").setPredictionCol("dt_f_pred")
+    rf = fit(C.RandomForestClassifier(labelCol="y3", numTrees=6, maxDepth=3, seed=4))
+    rf.setThresholds([0.5, 0.2, 0.3]).setRawPredictionCol("rf_raw").setProbabilityCol("").setPredictionCol("rf_pred")
+    # Strong regularisation keeps binomial probabilities near the thresholds.
+    lr = fit(C.LogisticRegression(labelCol="yb", maxIter=30, regParam=0.3))
+    lr.setThresholds([0.4, 0.6]).setRawPredictionCol("lr_raw").setProbabilityCol("lr_prob").setPredictionCol("lr_pred")
+    lr_p = fit(C.LogisticRegression(labelCol="yb", maxIter=30, regParam=0.3))
+    lr_p.setThreshold(0.45).setRawPredictionCol("").setProbabilityCol("lr_p_prob").setPredictionCol("lr_p_pred")
+    lr_f = fit(C.LogisticRegression(labelCol="yb", maxIter=30, regParam=0.3))
+    lr_f.setThreshold(0.35).setRawPredictionCol("").setProbabilityCol("").setPredictionCol("lr_f_pred")
+    lr_0 = fit(C.LogisticRegression(labelCol="yb", maxIter=30, regParam=0.3))
+    lr_0.setThreshold(0.0).setRawPredictionCol("lr0_raw").setProbabilityCol("").setPredictionCol("lr0_pred")
+    lr_1 = fit(C.LogisticRegression(labelCol="yb", maxIter=30, regParam=0.3))
+    lr_1.setThreshold(1.0).setRawPredictionCol("lr1_raw").setProbabilityCol("").setPredictionCol("lr1_pred")
+    mlr = fit(C.LogisticRegression(labelCol="y3", maxIter=30, regParam=0.01))
+    mlr.setThresholds([0.3, 0.5, 0.2]).setRawPredictionCol("").setProbabilityCol("mlr_prob").setPredictionCol("mlr_pred")
+    mlp = fit(C.MultilayerPerceptronClassifier(labelCol="y3", layers=[4, 5, 3], maxIter=40, seed=5))
+    mlp.setThresholds([0.1, 0.1, 0.8]).setRawPredictionCol("").setProbabilityCol("").setPredictionCol("mlp_f_pred")
+    nb = fit(C.NaiveBayes(labelCol="y3", modelType="gaussian"))
+    nb.setThresholds([0.6, 0.2, 0.2]).setRawPredictionCol("nb_raw").setProbabilityCol("nb_prob").setPredictionCol("nb_pred")
+    svc = fit(C.LinearSVC(labelCol="yb", maxIter=30, regParam=0.01))
+    svc.setThreshold(0.3).setRawPredictionCol("").setPredictionCol("svc_f_pred")
+    model = PipelineModel(stages=[a, gbt, gbt_f, dt, dt_f, rf, lr, lr_p, lr_f, lr_0, lr_1, mlr, mlp, nb, svc])
+    t = strip_labels(numeric_data(60, np.random.default_rng(32)))
+    save_case("classifier_thresholds", "classifier predictions as Spark decides them: thresholds (GBT, DT, RF, LR binomial and multinomial, MLP, NaiveBayes), from rawPrediction, from probability, or through predict() when neither is written; LR threshold 0 and 1",
+              model, with_id(num_cols(t)), **BLAS)
+
+
+def case_tree_leaf_variance():
+    d = numeric_data(300, np.random.default_rng(33))
+    train, _ = frame(num_cols(d))
+    stages = [
+        F.VectorAssembler(inputCols=NUM, outputCol="features"),
+        C.DecisionTreeClassifier(labelCol="y3", maxDepth=4, seed=1, leafCol="dtc_leaf",
+                                 rawPredictionCol="dtc_raw", probabilityCol="dtc_prob", predictionCol="dtc_pred"),
+        R.DecisionTreeRegressor(labelCol="y", maxDepth=4, seed=1, varianceCol="dtr_var", leafCol="dtr_leaf", predictionCol="dtr_pred"),
+        R.DecisionTreeRegressor(labelCol="y", maxDepth=3, seed=1, varianceCol="dtr_var_only", predictionCol="dtr_pred2"),
+        C.RandomForestClassifier(labelCol="y3", numTrees=4, maxDepth=3, seed=2, leafCol="rfc_leaf",
+                                 rawPredictionCol="rfc_raw", probabilityCol="rfc_prob", predictionCol="rfc_pred"),
+        R.RandomForestRegressor(labelCol="y", numTrees=3, maxDepth=3, seed=2, leafCol="rfr_leaf", predictionCol="rfr_pred"),
+        # PySpark's GBTClassifier takes no rawPredictionCol/probabilityCol: the defaults.
+        C.GBTClassifier(labelCol="yb", maxIter=4, maxDepth=3, seed=3, leafCol="gbtc_leaf", predictionCol="gbtc_pred"),
+        R.GBTRegressor(labelCol="y", maxIter=4, maxDepth=3, seed=3, leafCol="gbtr_leaf", predictionCol="gbtr_pred"),
+    ]
+    model = Pipeline(stages=stages).fit(train)
+    t = strip_labels(numeric_data(40, np.random.default_rng(34)))
+    save_case("tree_leaf_variance", "leafCol of every tree model (a double for one tree, a vector for ensembles) and DecisionTreeRegressor varianceCol",
+              model, with_id(num_cols(t)), **GBT)
+
+
+def case_categorical_non_integer():
+    # Trees trained on indexed categories, then scored on raw index columns holding values that
+    # are no category (1.5, -1, 7, NaN): Spark looks the double up in a Set[Double].
+    d = mixed(400, np.random.default_rng(35))
+    train, _ = frame(cols(d))
+    assembler = F.VectorAssembler(inputCols=["city_idx", "device_idx", "amount", "score"], outputCol="features", handleInvalid="keep")
+    stages = [
+        F.StringIndexer(inputCols=["city", "device"], outputCols=["city_idx", "device_idx"]),
+        assembler,
+        C.DecisionTreeClassifier(labelCol="label3", maxDepth=5, seed=1, predictionCol="dt_pred",
+                                 rawPredictionCol="dt_raw", probabilityCol="dt_prob"),
+        R.RandomForestRegressor(labelCol="score", numTrees=6, maxDepth=4, seed=3, predictionCol="rf_pred"),
+        C.GBTClassifier(labelCol="label2", maxIter=6, maxDepth=3, seed=2, predictionCol="gbt_pred"),
+    ]
+    fitted = Pipeline(stages=stages).fit(train)
+    model = PipelineModel(stages=fitted.stages[1:])
+    r = np.random.default_rng(36)
+    n = 60
+    odd_city = [0.0, 1.0, 2.0, 3.0, 4.0, 1.5, 2.5, 0.5, -1.0, 7.0, 5.0, float("nan"), -0.0, 3.0000001]
+    odd_device = [0.0, 1.0, 2.0, 0.5, 1.5, -1.0, 3.0, float("nan"), -0.0]
+    t = {
+        "city_idx": [odd_city[i % len(odd_city)] for i in range(n)],
+        "device_idx": [odd_device[(i * 5) % len(odd_device)] for i in range(n)],
+        "amount": [float(round(x, 3)) for x in r.gamma(2.0, 50.0, n)],
+        "score": [float(x) for x in r.normal(0.0, 1.0, n)],
+    }
+    save_case("categorical_non_integer", "trees with categorical splits scored on category values that are not categories (1.5, -1, 7, NaN, -0.0): Spark's Set[Double] lookup, left or right by which side Spark stores",
+              model, with_id(num_cols(t)), **GBT)
+
+
+def case_regex_posix():
+    stages = [
+        F.RegexTokenizer(inputCol="text", outputCol="punct_split", pattern="[\\p{Punct}\\s]+"),
+        F.RegexTokenizer(inputCol="text", outputCol="alpha", pattern="\\p{Alpha}+", gaps=False),
+        F.RegexTokenizer(inputCol="text", outputCol="alnum", pattern="\\p{Alnum}+", gaps=False, toLowercase=False),
+        F.RegexTokenizer(inputCol="text", outputCol="upper", pattern="\\p{Upper}\\p{Lower}*", gaps=False, toLowercase=False),
+        F.RegexTokenizer(inputCol="text", outputCol="digits", pattern="0x\\p{XDigit}+|\\p{Digit}+", gaps=False, toLowercase=False),
+        F.RegexTokenizer(inputCol="text", outputCol="not_graph", pattern="\\P{Graph}+"),
+        F.RegexTokenizer(inputCol="text", outputCol="blank", pattern="\\p{Blank}+", toLowercase=False),
+        F.RegexTokenizer(inputCol="text", outputCol="space_cntrl", pattern="[\\p{Space}\\p{Cntrl}]+", toLowercase=False),
+        F.RegexTokenizer(inputCol="text", outputCol="printable", pattern="\\p{Print}+", gaps=False, toLowercase=False),
+        F.RegexTokenizer(inputCol="text", outputCol="not_punct", pattern="[^\\p{Punct}]+", gaps=False, toLowercase=False),
+    ]
+    model = PipelineModel(stages=stages)
+    texts = [
+        "Hello, World! It's 2024.", "café—naïve «quoted» text…", "tabs\tand\nnewlines\x0bvt\x07bell",
+        "ÀÉÎ ÕÜ çà ß", "", "ABC-def_GHI 0x1F2e ff", "snake_case & kebab-case (x+y)/z", "emoji 😀 ok",
+        "a\u00a0b\u2003c", "Ünïcödé DIGITS ٣٤ 12", "$100.00 [a] {b} |c| ~d~ `e` @f #g",
+    ]
+    save_case("regex_posix", "RegexTokenizer with java.util.regex POSIX classes (Punct, Alpha, Alnum, Upper, Lower, Digit, XDigit, Graph, Blank, Space, Cntrl, Print), which are ASCII-only in Java",
+              model, with_id({"text": ("str", texts)}), **EXACT)
+
+
+def case_imputer_types():
+    r = np.random.default_rng(37)
+    n = 120
+    i = [None if k % 7 == 3 else int(v) for k, v in enumerate(r.integers(-50, 50, n))]
+    big = [None if k % 5 == 1 else int(v) for k, v in enumerate(r.integers(0, 1000, n))]
+    f = [None if k % 6 == 2 else float(np.float32(v)) for k, v in enumerate(r.normal(3.0, 2.0, n))]
+    x = [None if k % 8 == 0 else float(v) for k, v in enumerate(r.normal(0.0, 1.0, n))]
+    train, _ = frame({"i": ("i32", i), "big": ("i64", big), "f": ("f32", f), "x": ("f64", x)})
+    stages = [
+        F.Imputer(inputCols=["i", "big", "f", "x"], outputCols=["i_mean", "big_mean", "f_mean", "x_mean"], strategy="mean"),
+        F.Imputer(inputCols=["i", "f"], outputCols=["i_median", "f_median"], strategy="median"),
+        F.Imputer(inputCol="big", outputCol="big_missing", missingValue=7.0, strategy="mean"),
+    ]
+    model = Pipeline(stages=stages).fit(train)
+    r2 = np.random.default_rng(38)
+    m = 30
+    ti = [None if k % 4 == 0 else int(v) for k, v in enumerate(r2.integers(-50, 50, m))]
+    tb = [7 if k % 5 == 2 else (None if k % 6 == 0 else int(v)) for k, v in enumerate(r2.integers(0, 1000, m))]
+    tf = [None if k % 3 == 1 else (float("nan") if k % 7 == 5 else float(np.float32(v))) for k, v in enumerate(r2.normal(3.0, 2.0, m))]
+    tx = [None if k % 5 == 3 else float(v) for k, v in enumerate(r2.normal(0.0, 1.0, m))]
+    save_case("imputer_types", "Imputer on int, long, float and double columns: outputs cast back to the input's type (mean, median, missingValue)",
+              model, with_id({"i": ("i32", ti), "big": ("i64", tb), "f": ("f32", tf), "x": ("f64", tx)}), **EXACT)
+
+
+def case_model_output_vectors():
+    r = np.random.default_rng(39)
+    d = numeric_data(200, r)
+    d["vin"] = [[float(a), float(b), float(c)] for a, b, c in r.uniform(0.0, 1.0, (200, 3))]
+    train, _ = frame({**num_cols({k: v for k, v in d.items() if k != "vin"}), "vin": ("vec", d["vin"])})
+    stages = [
+        F.VectorAssembler(inputCols=NUM, outputCol="features"),
+        C.LogisticRegression(labelCol="yb", maxIter=30),
+        F.VectorAssembler(inputCols=["probability", "x0", "rawPrediction"], outputCol="stacked", handleInvalid="keep"),
+        F.Binarizer(inputCol="probability", outputCol="prob_bin", threshold=0.5),
+        F.Binarizer(inputCols=["rawPrediction", "x1"], outputCols=["raw_bin", "x1_bin"], thresholds=[0.0, 5.0]),
+        F.Binarizer(inputCol="vin", outputCol="vin_bin", threshold=0.4),
+    ]
+    model = Pipeline(stages=stages).fit(train)
+    r2 = np.random.default_rng(40)
+    t = strip_labels(numeric_data(30, r2))
+    vin = [[float(a), float(b), float(c)] for a, b, c in r2.uniform(0.0, 1.0, (30, 3))]
+    save_case("model_output_vectors", "model outputs as vectors downstream: VectorAssembler(keep) of probability and rawPrediction, Binarizer on them (single and multi-column), Binarizer on a vector pipeline input",
+              model, with_id({**num_cols(t), "vin": ("vec", vin)}), **EXACT)
+
+
 ALL = {f.__name__[5:]: f for f in [
     case_text_lr, case_mixed_rf, case_mixed_gbt, case_categorical_trees, case_skip_nulls, case_keep_nulls,
     case_scalers, case_imputer_buckets, case_text_nb, case_glr, case_multiclass_models,
     case_index_to_string_nested, case_single_stage, case_string_numeric_indexer,
+    case_label_indexer_absent, case_glr_tweedie_offset, case_classifier_thresholds, case_tree_leaf_variance,
+    case_categorical_non_integer, case_regex_posix, case_imputer_types, case_model_output_vectors,
 ]}
 
 if __name__ == "__main__":

@@ -7,9 +7,13 @@ mod head;
 
 use std::sync::Arc;
 
-use arrow_array::{ArrayRef, RecordBatch};
-use arrow_schema::{FieldRef, Schema};
-use scorewell_core::vector::{VECTOR_TYPES, VectorColumn, VectorRef, is_vector};
+use arrow_array::cast::AsArray;
+use arrow_array::types::Float64Type;
+use arrow_array::{Array, ArrayRef, Float64Array, RecordBatch};
+use arrow_schema::{DataType, Field, FieldRef, Schema};
+use scorewell_core::vector::{
+    VECTOR_TYPES, VectorBuilder, VectorColumn, VectorRef, is_vector, vector_data_type,
+};
 use scorewell_core::{Binding, InputColumn, ScoreError, Stage, StageOutput, find_column};
 
 pub(crate) use forest::{ForestKernel, LeafTable};
@@ -24,6 +28,10 @@ pub(crate) trait Kernel: Send + Sync + std::fmt::Debug {
     /// Fill `out` (`rows × width`, row-major) for every row of `x`; null rows are skipped
     /// (their values are ignored by the caller).
     fn compute(&self, x: &VectorColumn, out: &mut [f64]) -> Result<(), ScoreError>;
+    /// Refuse a row Spark's model refuses (`Err` says why); called before [`Kernel::compute`].
+    fn check_row(&self, _x: VectorRef<'_>) -> Result<(), String> {
+        Ok(())
+    }
 }
 
 /// A row-at-a-time kernel body: most Spark models are a few dot products per row.
@@ -34,6 +42,10 @@ pub(crate) trait RowKernel: Send + Sync + std::fmt::Debug {
     fn num_features(&self) -> usize;
     /// Write this row's values into `out` (`width` values).
     fn row(&self, x: VectorRef<'_>, out: &mut [f64]);
+    /// Refuse a row Spark's model refuses (`Err` says why).
+    fn check_row(&self, _x: VectorRef<'_>) -> Result<(), String> {
+        Ok(())
+    }
 }
 
 impl<K: RowKernel> Kernel for K {
@@ -51,6 +63,9 @@ impl<K: RowKernel> Kernel for K {
             }
         }
         Ok(())
+    }
+    fn check_row(&self, x: VectorRef<'_>) -> Result<(), String> {
+        RowKernel::check_row(self, x)
     }
 }
 
@@ -77,6 +92,52 @@ pub(crate) fn dot(x: VectorRef<'_>, w: &[f64]) -> f64 {
     s
 }
 
+/// A column a model writes after its head's columns from a kernel of its own (a tree model's
+/// `leafCol`, a decision tree regressor's `varianceCol`): one value per row as `Float64`, or a
+/// dense vector of `width` values.
+#[derive(Debug)]
+pub(crate) struct Extra {
+    pub(crate) name: String,
+    pub(crate) kernel: Arc<dyn Kernel>,
+    pub(crate) vector: bool,
+}
+
+impl Extra {
+    fn field(&self) -> FieldRef {
+        let dt = if self.vector {
+            vector_data_type()
+        } else {
+            DataType::Float64
+        };
+        Arc::new(Field::new(&self.name, dt, true))
+    }
+
+    fn column(&self, x: &VectorColumn, valid: &[bool]) -> Result<ArrayRef, ScoreError> {
+        let width = self.kernel.width();
+        let mut values = vec![0.0; valid.len() * width];
+        self.kernel.compute(x, &mut values)?;
+        if self.vector {
+            let mut b = VectorBuilder::with_capacity(valid.len());
+            for (row, ok) in valid.iter().enumerate() {
+                if *ok {
+                    b.push_dense(&values[row * width..(row + 1) * width]);
+                } else {
+                    b.push_null();
+                }
+            }
+            Ok(b.finish())
+        } else {
+            Ok(Arc::new(
+                valid
+                    .iter()
+                    .enumerate()
+                    .map(|(row, ok)| ok.then(|| values[row * width]))
+                    .collect::<Float64Array>(),
+            ))
+        }
+    }
+}
+
 /// A Spark model as a pipeline stage.
 #[derive(Debug)]
 pub(crate) struct ModelStage {
@@ -84,6 +145,9 @@ pub(crate) struct ModelStage {
     features: String,
     kernel: Arc<dyn Kernel>,
     head: Head,
+    /// A GLM's `offsetCol`: added to the one raw value (the linear predictor) of each row.
+    offset: Option<String>,
+    extras: Vec<Extra>,
 }
 
 impl ModelStage {
@@ -93,7 +157,34 @@ impl ModelStage {
             features,
             kernel,
             head,
+            offset: None,
+            extras: Vec::new(),
         }
+    }
+
+    /// Add `offset`'s value (cast to a double) to each row's one raw value; a null offset
+    /// gives null outputs, as Spark's UDF of a null primitive does.
+    pub(crate) fn with_offset(mut self, offset: Option<String>) -> Self {
+        self.offset = offset;
+        self
+    }
+
+    /// The vector columns this stage writes, with their sizes.
+    pub(crate) fn vector_outputs(&self) -> Vec<(String, usize)> {
+        let mut out = self.head.vector_columns(self.kernel.width());
+        out.extend(
+            self.extras
+                .iter()
+                .filter(|e| e.vector)
+                .map(|e| (e.name.clone(), e.kernel.width())),
+        );
+        out
+    }
+
+    /// Append `extras` after the head's columns.
+    pub(crate) fn with_extras(mut self, extras: Vec<Extra>) -> Self {
+        self.extras = extras;
+        self
     }
 }
 
@@ -103,14 +194,19 @@ impl Stage for ModelStage {
     }
 
     fn inputs(&self) -> Vec<InputColumn> {
-        vec![InputColumn {
-            name: self.features.clone(),
-            numeric: false,
-        }]
+        let mut inputs = vec![InputColumn::new(self.features.clone(), false)];
+        inputs.extend(
+            self.offset
+                .iter()
+                .map(|o| InputColumn::new(o.clone(), true)),
+        );
+        inputs
     }
 
     fn output_fields(&self) -> Vec<FieldRef> {
-        self.head.fields()
+        let mut fields = self.head.fields();
+        fields.extend(self.extras.iter().map(Extra::field));
+        fields
     }
 
     fn bind(&self, schema: &Schema) -> scorewell_core::Result<Binding> {
@@ -125,7 +221,22 @@ impl Stage for ModelStage {
                 got: dt.to_string(),
             });
         }
-        Ok(Binding { columns: vec![i] })
+        let mut columns = vec![i];
+        if let Some(offset) = &self.offset {
+            let j = find_column(schema, offset, || {
+                format!("Spark model `{}` (offsetCol)", self.name)
+            })?;
+            let dt = schema.field(j).data_type();
+            if !is_number(dt) {
+                return Err(ScoreError::ColumnType {
+                    column: offset.clone(),
+                    expected: "a number".into(),
+                    got: dt.to_string(),
+                });
+            }
+            columns.push(j);
+        }
+        Ok(Binding::new(columns))
     }
 
     fn apply(&self, binding: &Binding, batch: &RecordBatch) -> scorewell_core::Result<StageOutput> {
@@ -148,11 +259,32 @@ impl Stage for ModelStage {
                     v.len()
                 )));
             }
+            self.kernel.check_row(v).map_err(invalid)?;
         }
         let width = self.kernel.width();
         let mut raw = vec![0.0; rows * width];
         self.kernel.compute(&x, &mut raw)?;
-        let valid: Vec<bool> = (0..rows).map(|i| x.get(i).is_some()).collect();
-        Ok(self.head.columns(&raw, width, &valid).into())
+        let mut valid: Vec<bool> = (0..rows).map(|i| x.get(i).is_some()).collect();
+        if let Some(&j) = binding.columns.get(1) {
+            let offsets = arrow_cast::cast(batch.column(j), &DataType::Float64)?;
+            let offsets = offsets.as_primitive::<Float64Type>();
+            for (i, ok) in valid.iter_mut().enumerate() {
+                if offsets.is_null(i) {
+                    *ok = false;
+                } else {
+                    raw[i * width] += offsets.value(i);
+                }
+            }
+        }
+        let mut columns = self.head.columns(&raw, width, &valid);
+        for extra in &self.extras {
+            columns.push(extra.column(&x, &valid)?);
+        }
+        Ok(columns.into())
     }
+}
+
+/// Whether Spark can cast a column of type `dt` to a double for an offset.
+fn is_number(dt: &DataType) -> bool {
+    dt.is_numeric() || matches!(dt, DataType::Boolean | DataType::Null)
 }

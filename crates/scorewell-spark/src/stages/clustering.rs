@@ -1,6 +1,8 @@
 //! KMeans (`ml/clustering/KMeans.scala`, `mllib/clustering/DistanceMeasure.scala`): data rows
 //! `(clusterIdx, clusterCenter)` in any order; the prediction is the closest center's index
-//! (first on ties), by squared Euclidean distance or by cosine distance `1 - a·b / (|a| |b|)`.
+//! (first on ties), by squared Euclidean distance or by cosine distance
+//! `1 - c·x / |c| / |x|` divided in that order, as `CosineDistanceMeasure.distance(center,
+//! point)` does; Spark refuses a zero-length point under cosine distance, and so does this.
 
 use std::sync::Arc;
 
@@ -37,8 +39,8 @@ impl RowKernel for KMeans {
         let mut best_d = f64::INFINITY;
         for (k, c) in self.centers.iter().enumerate() {
             let d = if self.cosine {
-                let dot: f64 = x.iter().zip(c).map(|(a, b)| a * b).sum();
-                1.0 - dot / norm / self.norms[k]
+                let dot: f64 = c.iter().zip(&x).map(|(a, b)| a * b).sum();
+                1.0 - dot / self.norms[k] / norm
             } else {
                 x.iter().zip(c).map(|(a, b)| (a - b) * (a - b)).sum()
             };
@@ -48,6 +50,15 @@ impl RowKernel for KMeans {
             }
         }
         out[0] = best as f64;
+    }
+    fn check_row(&self, x: VectorRef<'_>) -> Result<(), String> {
+        let mut sq = 0.0;
+        x.for_each_active(|_, v| sq += v * v);
+        // Spark asserts `norm > 0`, which NaN fails too.
+        if self.cosine && (sq == 0.0 || sq.is_nan()) {
+            return Err("cosine distance is not defined for zero-length vectors".into());
+        }
+        Ok(())
     }
 }
 

@@ -270,9 +270,10 @@ fn imputer(ctx: &mut Ctx<'_>) -> Built {
             output,
             inputs,
             outputs,
-            surrogates,
+            surrogates: Some(surrogates),
             missing_value,
             strategy: None,
+            fill_value: None,
         },
     ))
 }
@@ -302,24 +303,30 @@ fn bucketizer(ctx: &mut Ctx<'_>) -> Built {
     ))
 }
 
-/// Spark picks scalar or vector behaviour from the input column's type; here, columns an
-/// earlier stage produced as vectors are vectors, pipeline inputs are scalars.
+/// Spark picks scalar or vector behaviour from each input column's type: columns an earlier
+/// stage produced as vectors are vectors; for the others the binding decides by the input's
+/// type (pipeline inputs are declared numeric for text readers, as the assembler's are).
 fn binarizer(ctx: &mut Ctx<'_>) -> Built {
     let io = ctx.in_out()?;
-    let vector = io.inputs().iter().any(|c| ctx.cols.is_vector(c));
-    if vector {
-        for (i, o) in io.inputs().iter().zip(io.outputs()) {
+    let all_vectors = io.inputs().iter().all(|c| ctx.cols.is_vector(c));
+    for (i, o) in io.inputs().iter().zip(io.outputs()) {
+        if ctx.cols.is_vector(i) {
             let size = ctx.cols.vector_size(i);
             ctx.cols.vector(&o, size);
         }
     }
+    let scalars: Vec<String> = io
+        .inputs()
+        .into_iter()
+        .filter(|c| !ctx.cols.is_vector(c))
+        .collect();
     let threshold = ctx.meta.opt_f64("threshold")?.unwrap_or(0.0);
     let thresholds = match (&io, ctx.meta.is_set("thresholds")) {
         (InOut::Multi(..), true) => ctx.meta.opt_f64s("thresholds")?.unwrap_or_default(),
         _ => Vec::new(),
     };
     let (input, output, inputs, outputs) = io.split();
-    ctx.transform(t::Binarizer::new(
+    let stages = ctx.transform(t::Binarizer::new(
         ctx.name(),
         t::BinarizerParams {
             input,
@@ -328,7 +335,16 @@ fn binarizer(ctx: &mut Ctx<'_>) -> Built {
             outputs,
             threshold,
             thresholds,
-            vector,
+            vector: all_vectors.then_some(true),
         },
-    ))
+    ))?;
+    Ok(stages
+        .into_iter()
+        .map(|inner| {
+            Arc::new(NumericInputs {
+                inner,
+                numeric: scalars.clone(),
+            }) as Arc<dyn Stage>
+        })
+        .collect())
 }

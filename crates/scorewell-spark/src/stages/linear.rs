@@ -101,6 +101,12 @@ pub(crate) fn classifier_head(
     })
 }
 
+/// Whether the classifier writes neither `rawPredictionCol` nor `probabilityCol`, so Spark
+/// predicts through the model's `predict(features)`.
+pub(crate) fn predicts_from_features(ctx: &Ctx<'_>) -> Result<bool> {
+    Ok(ctx.meta.col("rawPredictionCol")?.is_none() && ctx.meta.col("probabilityCol")?.is_none())
+}
+
 /// `thresholds` when set explicitly.
 pub(crate) fn thresholds(ctx: &Ctx<'_>) -> Result<Option<Vec<f64>>> {
     if ctx.meta.is_set("thresholds") {
@@ -110,14 +116,33 @@ pub(crate) fn thresholds(ctx: &Ctx<'_>) -> Result<Option<Vec<f64>>> {
     }
 }
 
-pub(crate) fn stage(ctx: &Ctx<'_>, kernel: Arc<dyn crate::model::Kernel>, head: Head) -> Built {
+/// `thresholds` checked against the class count, as Spark's `transform` requires.
+pub(crate) fn class_thresholds(ctx: &Ctx<'_>, classes: usize) -> Result<Option<Vec<f64>>> {
+    let t = thresholds(ctx)?;
+    if let Some(t) = &t
+        && t.len() != classes
+    {
+        return Err(ctx.invalid(format!(
+            "{} thresholds for {classes} classes (Spark's transform refuses this model)",
+            t.len()
+        )));
+    }
+    Ok(t)
+}
+
+pub(crate) fn stage(ctx: &mut Ctx<'_>, kernel: Arc<dyn crate::model::Kernel>, head: Head) -> Built {
     let features = ctx.meta.str("featuresCol")?;
-    Ok(vec![Arc::new(ModelStage::new(
-        ctx.name(),
-        features,
-        kernel,
-        head,
-    ))])
+    let model = ModelStage::new(ctx.name(), features, kernel, head);
+    finish(ctx, model)
+}
+
+/// Record the model's vector outputs (`rawPrediction`, `probability`, vector extras) with
+/// their sizes, as Spark's output schema carries them, so later stages know them.
+pub(crate) fn finish(ctx: &mut Ctx<'_>, model: ModelStage) -> Built {
+    for (name, size) in model.vector_outputs() {
+        ctx.cols.vector(&name, Some(size));
+    }
+    Ok(vec![Arc::new(model)])
 }
 
 fn logistic(ctx: &mut Ctx<'_>) -> Built {
@@ -149,12 +174,12 @@ fn logistic(ctx: &mut Ctx<'_>) -> Built {
             matrix.rows
         )));
     }
-    let thresholds = thresholds(ctx)?;
     if multinomial {
+        let thresholds = class_thresholds(ctx, matrix.rows)?;
         let head = classifier_head(
             ctx,
             Some(ProbRule::LogisticSoftmax),
-            Decide::Argmax(thresholds),
+            Decide::Default(thresholds),
         )?;
         stage(
             ctx,
@@ -168,15 +193,10 @@ fn logistic(ctx: &mut Ctx<'_>) -> Built {
         if matrix.rows != 1 {
             return Err(ctx.invalid("a binomial model must have one coefficient row"));
         }
-        let threshold = match thresholds {
-            Some(t) if t.len() == 2 => 1.0 / (1.0 + t[1] / t[0]),
-            _ => ctx.meta.opt_f64("threshold")?.unwrap_or(0.5),
-        };
-        // p0 = sigmoid(raw0), p1 = 1 - p0: bit for bit what Spark 3.5 and 4.3 write.
         let head = classifier_head(
             ctx,
             Some(ProbRule::SigmoidComplement),
-            Decide::Probability1Above(threshold),
+            Decide::Binomial(binomial_threshold(ctx)?),
         )?;
         let kernel = Linear {
             w: matrix.values,
@@ -184,6 +204,19 @@ fn logistic(ctx: &mut Ctx<'_>) -> Built {
             pair: true,
         };
         stage(ctx, Arc::new(kernel), head)
+    }
+}
+
+/// `LogisticRegressionParams.getThreshold`: with `thresholds` set, `1 / (1 + t0 / t1)`, else
+/// `threshold` (default 0.5).
+fn binomial_threshold(ctx: &Ctx<'_>) -> Result<f64> {
+    match thresholds(ctx)? {
+        Some(t) if t.len() == 2 => Ok(1.0 / (1.0 + t[0] / t[1])),
+        Some(t) => Err(ctx.invalid(format!(
+            "a binomial LogisticRegressionModel needs 2 thresholds, has {}",
+            t.len()
+        ))),
+        None => Ok(ctx.meta.opt_f64("threshold")?.unwrap_or(0.5)),
     }
 }
 
@@ -308,8 +341,27 @@ impl GlmFamily {
     }
 }
 
+/// `Family.fromParams`: Tweedie with `variancePower` 0, 1 or 2 is the Gaussian, Poisson or
+/// gamma family (only the Gaussian projects differently: no lower clip).
+fn glm_family(ctx: &Ctx<'_>) -> Result<GlmFamily> {
+    let family = ctx
+        .meta
+        .opt_str("family")?
+        .unwrap_or_else(|| "gaussian".into())
+        .to_ascii_lowercase();
+    Ok(match family.as_str() {
+        "gaussian" => GlmFamily::Gaussian,
+        "binomial" => GlmFamily::Binomial,
+        "tweedie" if ctx.meta.opt_f64("variancePower")?.unwrap_or(0.0) == 0.0 => {
+            GlmFamily::Gaussian
+        }
+        _ => GlmFamily::Positive,
+    })
+}
+
 /// `FamilyAndLink.apply`: the set `link` (or `linkPower` for Tweedie), else the family's
-/// canonical link.
+/// canonical link (for Tweedie `Power(1 - variancePower)`, which is the Gaussian's identity,
+/// the Poisson's log and the gamma's inverse at powers 0, 1, 2).
 fn glm_link(ctx: &Ctx<'_>) -> Result<GlmLink> {
     let m = ctx.meta;
     let family = m.opt_str("family")?.unwrap_or_else(|| "gaussian".into());
@@ -336,12 +388,8 @@ fn glm_link(ctx: &Ctx<'_>) -> Result<GlmLink> {
     }
 }
 
+/// `eta = w · x + b + offset` (`offsetCol` read as a double), `prediction = project(unlink(eta))`.
 fn glr(ctx: &mut Ctx<'_>) -> Built {
-    if ctx.meta.col("offsetCol")?.is_some() {
-        return Err(ctx.invalid(
-            "GeneralizedLinearRegression with `offsetCol` is not supported (the offset column is not a features input)",
-        ));
-    }
     let data = ctx.data()?;
     data.one_row()?;
     let kernel = Linear {
@@ -349,21 +397,13 @@ fn glr(ctx: &mut Ctx<'_>) -> Built {
         b: data.f64("intercept", 0)?,
         pair: false,
     };
-    let family = match ctx
-        .meta
-        .opt_str("family")?
-        .unwrap_or_else(|| "gaussian".into())
-        .to_ascii_lowercase()
-        .as_str()
-    {
-        "gaussian" => GlmFamily::Gaussian,
-        "binomial" => GlmFamily::Binomial,
-        _ => GlmFamily::Positive,
-    };
     let head = Head::Regressor {
         prediction: ctx.meta.col("predictionCol")?,
-        link: RegressionLink::Glm(glm_link(ctx)?, family),
+        link: RegressionLink::Glm(glm_link(ctx)?, glm_family(ctx)?),
         link_prediction: ctx.meta.col("linkPredictionCol")?,
     };
-    stage(ctx, Arc::new(kernel), head)
+    let features = ctx.meta.str("featuresCol")?;
+    let model = ModelStage::new(ctx.name(), features, Arc::new(kernel), head)
+        .with_offset(ctx.meta.col("offsetCol")?);
+    finish(ctx, model)
 }

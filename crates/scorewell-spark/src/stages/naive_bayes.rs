@@ -1,13 +1,18 @@
 //! NaiveBayes (`ml/classification/NaiveBayes.scala`, Spark 3.x/4.x): multinomial,
 //! complement, bernoulli and gaussian models; data `pi: vector, theta: matrix,
 //! sigma: matrix` (`sigma` from Spark 3.0, used by gaussian models only).
+//!
+//! As Spark's `predictRaw` does, multinomial and complement models refuse a features vector
+//! with a negative (or NaN) value and bernoulli models one with a value other than 0 or 1
+//! (`requireNonnegativeValues`, `requireZeroOneBernoulliValues`); the error names the row,
+//! the index and the value.
 
 use std::sync::Arc;
 
 use scorewell_core::Stage;
 use scorewell_core::vector::VectorRef;
 
-use super::linear::{classifier_head, stage, thresholds};
+use super::linear::{class_thresholds, classifier_head, stage};
 use super::{Ctx, Registry};
 use crate::error::Result;
 use crate::model::{Decide, ProbRule, RowKernel};
@@ -45,12 +50,48 @@ struct NaiveBayes {
     kind: Kind,
 }
 
+impl NaiveBayes {
+    /// The first stored non-zero value Spark refuses, with its index.
+    fn refused(&self, x: VectorRef<'_>) -> Option<(usize, f64)> {
+        let ok: fn(f64) -> bool = match self.kind {
+            Kind::Multinomial | Kind::Complement => |v| v > 0.0,
+            Kind::Bernoulli { .. } => |v| v == 1.0,
+            Kind::Gaussian { .. } => return None,
+        };
+        let mut bad = None;
+        x.for_each_active(|j, v| {
+            if bad.is_none() && v != 0.0 && !ok(v) {
+                bad = Some((j, v));
+            }
+        });
+        bad
+    }
+}
+
 impl RowKernel for NaiveBayes {
     fn width(&self) -> usize {
         self.pi.len()
     }
     fn num_features(&self) -> usize {
         self.theta.cols
+    }
+    fn check_row(&self, x: VectorRef<'_>) -> Result<(), String> {
+        let Some((j, v)) = self.refused(x) else {
+            return Ok(());
+        };
+        Err(match self.kind {
+            Kind::Bernoulli { .. } => format!(
+                "bernoulli naive Bayes requires 0 or 1 feature values, found {v} at index {j}"
+            ),
+            _ => format!(
+                "{} naive Bayes requires nonnegative feature values, found {v} at index {j}",
+                if matches!(self.kind, Kind::Complement) {
+                    "complement"
+                } else {
+                    "multinomial"
+                }
+            ),
+        })
     }
     fn row(&self, x: VectorRef<'_>, out: &mut [f64]) {
         let mat_dot = |m: &Matrix, k: usize| {
@@ -157,10 +198,11 @@ fn naive_bayes(ctx: &mut Ctx<'_>) -> Result<Vec<Arc<dyn Stage>>> {
             )));
         }
     };
+    let thresholds = class_thresholds(ctx, pi.len())?;
     let head = classifier_head(
         ctx,
         Some(ProbRule::ExpNormalize),
-        Decide::Argmax(thresholds(ctx)?),
+        Decide::Default(thresholds),
     )?;
     stage(ctx, Arc::new(NaiveBayes { pi, theta, kind }), head)
 }

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use scorewell_core::Stage;
 use scorewell_core::vector::VectorRef;
 
-use super::linear::{classifier_head, stage, thresholds};
+use super::linear::{class_thresholds, classifier_head, predicts_from_features, stage};
 use super::{Ctx, Registry};
 use crate::error::Result;
 use crate::model::{Decide, ProbRule, RowKernel};
@@ -91,11 +91,14 @@ fn mlp(ctx: &mut Ctx<'_>) -> Result<Vec<Arc<dyn Stage>>> {
             weights.len()
         )));
     }
-    let head = classifier_head(
-        ctx,
-        Some(ProbRule::ExpNormalize),
-        Decide::Argmax(thresholds(ctx)?),
-    )?;
+    let classes = *layers.last().unwrap_or(&0);
+    // `predict(features)` is the argmax of the output layer's softmax, thresholds unused.
+    let decide = if predicts_from_features(ctx)? {
+        Decide::ProbabilityArgmax
+    } else {
+        Decide::Default(class_thresholds(ctx, classes)?)
+    };
+    let head = classifier_head(ctx, Some(ProbRule::ExpNormalize), decide)?;
     stage(
         ctx,
         Arc::new(Mlp {

@@ -3,7 +3,11 @@
 //! `scorewell_forest` forests.
 //!
 //! - Continuous split: left iff `x <= threshold` (NaN goes right, as `NaN <= t` is false).
-//! - Categorical split: left iff `x` is one of `leftCategories`.
+//! - Categorical split (`CategoricalSplit.shouldGoLeft`): Spark keeps the smaller side's
+//!   categories as a `Set[Double]` and looks the value itself up: with at most
+//!   `numCategories / 2` left categories, left iff `x` is one of them; otherwise left iff `x`
+//!   is not one of the right categories. So a value that is no category (1.5, −1, 7 of 3,
+//!   NaN) goes right in the first case and left in the second ([`CategoryCast::Exact`]).
 //! - A k-class classifier: each Spark tree is one IR tree in its own output group, whose leaves
 //!   hold their own node number; the evaluator finds every tree's leaf in one walk and the raw
 //!   values are summed in tree order from a table of k values per leaf: a decision tree's class
@@ -11,6 +15,12 @@
 //!   total (`rawPrediction` = the sum of normalized votes).
 //! - GBT: `margin = Σ weightᵢ · treeᵢ`; a classifier's `rawPrediction` is `[-m, m]` and its
 //!   probability `1 / (1 + e^(-2m))`. Random forest regression averages the trees.
+//! - `leafCol` (Spark ≥ 3.0): the reached leaf's index, leaves numbered from 0 in pre-order
+//!   (left subtree first); a `Float64` for a single tree, a dense vector with one index per
+//!   tree for ensembles. A decision tree regressor's `varianceCol`: the leaf's
+//!   `impurityStats` `[count, sum, sumSq]` as `(sumSq - sum² / count) / count` (0 when empty).
+//! - A decision tree classifier writing neither `rawPredictionCol` nor `probabilityCol`
+//!   predicts the leaf's saved `prediction` (its `predict` override, thresholds unused).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -18,10 +28,12 @@ use std::sync::Arc;
 use scorewell_core::{ScoreError, Stage};
 use scorewell_forest::{CategoryCast, ForestBuilder, Missing, NanRoute, SplitTest, TreeBuilder};
 
-use super::linear::{classifier_head, stage, thresholds};
+use super::linear::{class_thresholds, classifier_head, finish, predicts_from_features};
 use super::{Ctx, Registry};
 use crate::error::{Result, SparkError};
-use crate::model::{Decide, ForestKernel, Head, LeafTable, ProbRule, RegressionLink};
+use crate::model::{
+    Decide, Extra, ForestKernel, Head, LeafTable, ModelStage, ProbRule, RegressionLink,
+};
 use crate::reader::{SparkNode, SparkTree, read_ensemble, read_tree};
 
 pub(crate) fn register(reg: &mut Registry) {
@@ -96,7 +108,8 @@ fn tree_builder(
             };
             b.numeric(feature, threshold, Missing::NanDefault, false, l, r);
         } else {
-            let mut bitset = vec![0u32; (n.num_categories as usize).div_ceil(32).max(1)];
+            let k = n.num_categories as usize;
+            let mut left = vec![false; k];
             for c in &n.left_categories_or_threshold {
                 if *c < 0.0 || c.fract() != 0.0 || *c >= n.num_categories as f64 {
                     return Err(ctx.invalid(format!(
@@ -104,14 +117,24 @@ fn tree_builder(
                         n.id, n.num_categories
                     )));
                 }
-                let c = *c as usize;
+                left[*c as usize] = true;
+            }
+            // Spark stores the left set when it is the smaller side (`isLeft`), else the
+            // right set, and tests membership of that set.
+            let is_left = n.left_categories_or_threshold.len() <= k / 2;
+            let mut bitset = vec![0u32; k.div_ceil(32).max(1)];
+            for (c, _) in left.iter().enumerate().filter(|(_, l)| **l == is_left) {
                 bitset[c / 32] |= 1 << (c % 32);
             }
             let test = SplitTest::Categorical {
                 bitset,
-                in_set_goes_left: true,
-                nan: NanRoute::Right,
-                cast: CategoryCast::CheckThenTruncate,
+                in_set_goes_left: is_left,
+                nan: if is_left {
+                    NanRoute::Right
+                } else {
+                    NanRoute::Left
+                },
+                cast: CategoryCast::Exact,
             };
             b.split(feature, test, false, l, r);
         }
@@ -184,19 +207,90 @@ fn margin_forest(ctx: &Ctx<'_>, trees: &[SparkTree], pair: bool) -> Result<Fores
     Ok(ForestKernel::new(&forest, pair))
 }
 
+/// Each leaf's index among the tree's leaves in pre-order (left subtree first), by node id:
+/// Spark's `predictLeaf` numbering.
+fn leaf_indices(ctx: &Ctx<'_>, tree: &SparkTree) -> Result<HashMap<i64, f64>> {
+    let by_id: HashMap<i64, &SparkNode> = tree.nodes.iter().map(|n| (n.id, n)).collect();
+    let mut out = HashMap::new();
+    let mut stack = vec![tree.nodes[0].id];
+    while let Some(id) = stack.pop() {
+        let node = by_id
+            .get(&id)
+            .ok_or_else(|| ctx.invalid(format!("tree node {id} is missing")))?;
+        if node.left < 0 || node.right < 0 {
+            out.insert(id, out.len() as f64);
+        } else if out.len() + stack.len() > tree.nodes.len() {
+            return Err(ctx.invalid("tree nodes form a cycle"));
+        } else {
+            stack.push(node.right);
+            stack.push(node.left);
+        }
+    }
+    Ok(out)
+}
+
+/// One group per tree whose value is the reached leaf's index.
+fn leaf_index_kernel(ctx: &Ctx<'_>, trees: &[SparkTree]) -> Result<ForestKernel> {
+    let num_features = ctx.meta.extra_usize("numFeatures")?;
+    let mut fb = ForestBuilder::new(num_features, trees.len());
+    for (t, tree) in trees.iter().enumerate() {
+        let index = leaf_indices(ctx, tree)?;
+        let tb = tree_builder(ctx, tree, num_features, &|n| {
+            index.get(&n.id).copied().unwrap_or(f64::NAN)
+        })?;
+        fb.push_tree(tb, t as u32, 1.0);
+    }
+    let forest = fb.build().map_err(|e| forest_error(ctx, e))?;
+    Ok(ForestKernel::new(&forest, false))
+}
+
+/// `leafCol` when set: a double for a single tree, a vector of indices for an ensemble.
+fn leaf_extra(ctx: &Ctx<'_>, trees: &[SparkTree], ensemble: bool) -> Result<Option<Extra>> {
+    let Some(name) = ctx.meta.col("leafCol")? else {
+        return Ok(None);
+    };
+    Ok(Some(Extra {
+        name,
+        kernel: Arc::new(leaf_index_kernel(ctx, trees)?),
+        vector: ensemble,
+    }))
+}
+
+/// `features` + `kernel` + `head`, then `extras` in order.
+fn tree_stage(
+    ctx: &mut Ctx<'_>,
+    kernel: ForestKernel,
+    head: Head,
+    extras: Vec<Option<Extra>>,
+) -> Built {
+    let features = ctx.meta.str("featuresCol")?;
+    let model = ModelStage::new(ctx.name(), features, Arc::new(kernel), head)
+        .with_extras(extras.into_iter().flatten().collect());
+    finish(ctx, model)
+}
+
 fn dt_classifier(ctx: &mut Ctx<'_>) -> Built {
     let tree = read_tree(&ctx.meta.source, ctx.dir())?;
-    let kernel = class_forest(ctx, &[tree], |n, c| n.stats[c])?;
+    let k = ctx.meta.extra_usize("numClasses")?;
+    let leaf = leaf_extra(ctx, std::slice::from_ref(&tree), false)?;
+    if predicts_from_features(ctx)? {
+        // `predict` is the leaf's saved prediction.
+        let kernel = margin_forest(ctx, std::slice::from_ref(&tree), false)?;
+        let head = classifier_head(ctx, Some(ProbRule::Normalize), Decide::Value)?;
+        return tree_stage(ctx, kernel, head, vec![leaf]);
+    }
+    let kernel = class_forest(ctx, std::slice::from_ref(&tree), |n, c| n.stats[c])?;
     let head = classifier_head(
         ctx,
         Some(ProbRule::Normalize),
-        Decide::Argmax(thresholds(ctx)?),
+        Decide::Default(class_thresholds(ctx, k)?),
     )?;
-    stage(ctx, Arc::new(kernel), head)
+    tree_stage(ctx, kernel, head, vec![leaf])
 }
 
 fn rf_classifier(ctx: &mut Ctx<'_>) -> Built {
     let trees = read_ensemble(&ctx.meta.source, ctx.dir())?;
+    let k = ctx.meta.extra_usize("numClasses")?;
     let kernel = class_forest(ctx, &trees, |n, c| {
         let total: f64 = n.stats.iter().sum();
         if total != 0.0 {
@@ -208,9 +302,10 @@ fn rf_classifier(ctx: &mut Ctx<'_>) -> Built {
     let head = classifier_head(
         ctx,
         Some(ProbRule::Normalize),
-        Decide::Argmax(thresholds(ctx)?),
+        Decide::Default(class_thresholds(ctx, k)?),
     )?;
-    stage(ctx, Arc::new(kernel), head)
+    let leaf = leaf_extra(ctx, &trees, true)?;
+    tree_stage(ctx, kernel, head, vec![leaf])
 }
 
 fn gbt_classifier(ctx: &mut Ctx<'_>) -> Built {
@@ -219,9 +314,10 @@ fn gbt_classifier(ctx: &mut Ctx<'_>) -> Built {
     let head = classifier_head(
         ctx,
         Some(ProbRule::GbtLogLoss),
-        Decide::Argmax(thresholds(ctx)?),
+        Decide::Default(class_thresholds(ctx, 2)?),
     )?;
-    stage(ctx, Arc::new(kernel), head)
+    let leaf = leaf_extra(ctx, &trees, true)?;
+    tree_stage(ctx, kernel, head, vec![leaf])
 }
 
 fn regressor(ctx: &Ctx<'_>, link: RegressionLink) -> Result<Head> {
@@ -232,14 +328,46 @@ fn regressor(ctx: &Ctx<'_>, link: RegressionLink) -> Result<Head> {
     })
 }
 
+/// `VarianceCalculator.calculate` of a leaf's `[count, sum, sumSq]`.
+fn leaf_variance(n: &SparkNode) -> f64 {
+    match n.stats[..] {
+        [count, sum, sum_sq, ..] if count != 0.0 => (sum_sq - sum * sum / count) / count,
+        _ => 0.0,
+    }
+}
+
 fn dt_regressor(ctx: &mut Ctx<'_>) -> Built {
     let tree = read_tree(&ctx.meta.source, ctx.dir())?;
-    let kernel = margin_forest(ctx, &[tree], false)?;
-    stage(
-        ctx,
-        Arc::new(kernel),
-        regressor(ctx, RegressionLink::Identity)?,
-    )
+    let trees = std::slice::from_ref(&tree);
+    let kernel = margin_forest(ctx, trees, false)?;
+    let variance = match ctx.meta.col("varianceCol")? {
+        None => None,
+        Some(name) => {
+            if let Some(n) = tree.nodes.iter().find(|n| n.left < 0 && n.stats.len() < 3) {
+                return Err(ctx.invalid(format!(
+                    "leaf {} has {} impurity stats, a variance needs [count, sum, sumSq]",
+                    n.id,
+                    n.stats.len()
+                )));
+            }
+            let num_features = ctx.meta.extra_usize("numFeatures")?;
+            let mut fb = ForestBuilder::new(num_features, 1);
+            fb.push_tree(
+                tree_builder(ctx, &tree, num_features, &leaf_variance)?,
+                0,
+                1.0,
+            );
+            let forest = fb.build().map_err(|e| forest_error(ctx, e))?;
+            Some(Extra {
+                name,
+                kernel: Arc::new(ForestKernel::new(&forest, false)),
+                vector: false,
+            })
+        }
+    };
+    let leaf = leaf_extra(ctx, trees, false)?;
+    let head = regressor(ctx, RegressionLink::Identity)?;
+    tree_stage(ctx, kernel, head, vec![variance, leaf])
 }
 
 fn rf_regressor(ctx: &mut Ctx<'_>) -> Built {
@@ -248,19 +376,15 @@ fn rf_regressor(ctx: &mut Ctx<'_>) -> Built {
     trees.iter_mut().for_each(|t| t.weight = 1.0);
     let n = trees.len() as f64;
     let kernel = margin_forest(ctx, &trees, false)?;
-    stage(
-        ctx,
-        Arc::new(kernel),
-        regressor(ctx, RegressionLink::Mean(n))?,
-    )
+    let leaf = leaf_extra(ctx, &trees, true)?;
+    let head = regressor(ctx, RegressionLink::Mean(n))?;
+    tree_stage(ctx, kernel, head, vec![leaf])
 }
 
 fn gbt_regressor(ctx: &mut Ctx<'_>) -> Built {
     let trees = read_ensemble(&ctx.meta.source, ctx.dir())?;
     let kernel = margin_forest(ctx, &trees, false)?;
-    stage(
-        ctx,
-        Arc::new(kernel),
-        regressor(ctx, RegressionLink::Identity)?,
-    )
+    let leaf = leaf_extra(ctx, &trees, true)?;
+    let head = regressor(ctx, RegressionLink::Identity)?;
+    tree_stage(ctx, kernel, head, vec![leaf])
 }
