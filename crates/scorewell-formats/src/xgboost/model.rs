@@ -4,8 +4,8 @@ use std::sync::Arc;
 
 use scorewell_core::{FeatureKind, FeatureSpec, ForestModel, ModelInfo};
 use scorewell_forest::{
-    CategoryCast, Comparison, ForestBuilder, LinearTerm, Link, Missing, NanRoute, Precision,
-    SplitTest, TreeBuilder,
+    CategoryCast, Comparison, Forest, ForestBuilder, LinearTerm, Link, Missing, NanRoute,
+    Precision, SplitTest, TreeBuilder,
 };
 
 use crate::doc::{self, Doc, Problem};
@@ -214,16 +214,9 @@ pub(crate) fn build(root: &Doc, format: &'static str) -> Result<ForestModel> {
                 ("num_target".to_string(), num_target.to_string()),
                 ("base_score".to_string(), base_score_raw),
             ];
-            return Ok(ForestModel {
-                forest,
-                features,
-                info: ModelInfo {
-                    format: format.to_string(),
-                    producer,
-                    objective: obj_name.to_string(),
-                    details,
-                },
-            });
+            return Ok(forest_model(
+                forest, features, format, producer, obj_name, details,
+            ));
         }
         other => return Err(ctx.unsupported(format!("booster `{other}`"))),
     };
@@ -340,16 +333,29 @@ pub(crate) fn build(root: &Doc, format: &'static str) -> Result<ForestModel> {
             "multi_output_tree".to_string(),
         ));
     }
-    Ok(ForestModel {
+    Ok(forest_model(
+        forest, features, format, producer, obj_name, details,
+    ))
+}
+
+fn forest_model(
+    forest: Forest,
+    features: Vec<FeatureSpec>,
+    format: &str,
+    producer: Option<String>,
+    objective: &str,
+    details: Vec<(String, String)>,
+) -> ForestModel {
+    ForestModel {
         forest,
         features,
         info: ModelInfo {
             format: format.to_string(),
             producer,
-            objective: obj_name.to_string(),
+            objective: objective.to_string(),
             details,
         },
-    })
+    }
 }
 
 /// The `gblinear` booster's `model.weights` (`src/gbm/gblinear_model.h`): one row of `groups`
