@@ -11,6 +11,17 @@ mod text;
 mod trees;
 mod vectors;
 
+mod feature_hasher;
+mod pca;
+mod robust_scaler;
+mod selectors;
+mod tuning;
+mod vector_indexer;
+mod vector_size_hint;
+
+#[cfg(test)]
+mod tests;
+
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::sync::Arc;
@@ -67,6 +78,13 @@ pub(crate) fn registry() -> &'static Registry {
         naive_bayes::register(&mut reg);
         neural::register(&mut reg);
         trees::register(&mut reg);
+        feature_hasher::register(&mut reg);
+        vector_indexer::register(&mut reg);
+        tuning::register(&mut reg);
+        pca::register(&mut reg);
+        robust_scaler::register(&mut reg);
+        selectors::register(&mut reg);
+        vector_size_hint::register(&mut reg);
         reg
     })
 }
