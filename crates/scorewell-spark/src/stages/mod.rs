@@ -11,10 +11,14 @@ mod text;
 mod trees;
 mod vectors;
 
+mod factorization;
 mod feature_hasher;
+mod isotonic;
+mod one_vs_rest;
 mod pca;
 mod robust_scaler;
 mod selectors;
+mod survival;
 mod tuning;
 mod vector_indexer;
 mod vector_size_hint;
@@ -85,6 +89,10 @@ pub(crate) fn registry() -> &'static Registry {
         robust_scaler::register(&mut reg);
         selectors::register(&mut reg);
         vector_size_hint::register(&mut reg);
+        isotonic::register(&mut reg);
+        survival::register(&mut reg);
+        one_vs_rest::register(&mut reg);
+        factorization::register(&mut reg);
         reg
     })
 }

@@ -46,6 +46,7 @@ fn an_unsupported_class_lists_the_added_stages_too() {
     for name in [
         "CrossValidatorModel",
         "FeatureHasher",
+        "OneVsRestModel",
         "PCAModel",
         "VectorIndexerModel",
         "VectorSizeHint",
