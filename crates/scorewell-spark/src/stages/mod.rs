@@ -11,11 +11,14 @@ mod text;
 mod trees;
 mod vectors;
 
+mod bisecting_kmeans;
 mod factorization;
 mod feature_hasher;
 mod isotonic;
 mod one_vs_rest;
 mod pca;
+mod polynomial;
+mod refused;
 mod robust_scaler;
 mod selectors;
 mod survival;
@@ -93,6 +96,8 @@ pub(crate) fn registry() -> &'static Registry {
         survival::register(&mut reg);
         one_vs_rest::register(&mut reg);
         factorization::register(&mut reg);
+        polynomial::register(&mut reg);
+        bisecting_kmeans::register(&mut reg);
         reg
     })
 }
@@ -216,10 +221,19 @@ impl InOut {
 pub(crate) fn build(meta: &Metadata, cols: &mut Columns) -> Result<Vec<Arc<dyn Stage>>> {
     let reg = registry();
     let Some(build) = reg.get(&meta.class) else {
-        return Err(SparkError::Unsupported {
-            stage: meta.dir.clone(),
-            class: meta.class.clone(),
-            supported: reg.names().join(", "),
+        let supported = reg.names().join(", ");
+        return Err(match refused::reason(meta) {
+            Some(reason) => SparkError::Refused {
+                stage: meta.dir.clone(),
+                class: meta.class.clone(),
+                reason,
+                supported,
+            },
+            None => SparkError::Unsupported {
+                stage: meta.dir.clone(),
+                class: meta.class.clone(),
+                supported,
+            },
         });
     };
     build(&mut Ctx { meta, cols })

@@ -62,7 +62,7 @@ impl OneVsRest {
 
 /// `java.lang.Double.compare(a, b) > 0`: NaN above everything (and equal to NaN), `0.0`
 /// above `-0.0`.
-fn java_greater(a: f64, b: f64) -> bool {
+pub(super) fn java_greater(a: f64, b: f64) -> bool {
     match (a.is_nan(), b.is_nan()) {
         (true, b_nan) => !b_nan,
         (false, true) => false,

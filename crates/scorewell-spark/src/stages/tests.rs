@@ -175,3 +175,26 @@ fn tuning_models_score_through_their_best_model() {
     let b = b.as_any().downcast_ref::<Float64Array>().expect("f64");
     assert_eq!(b.values().to_vec(), vec![0.0, 1.0]);
 }
+
+#[test]
+fn sql_transformer_is_refused_naming_its_statement() {
+    let dir = tempfile::tempdir().expect("tmp");
+    stage(
+        dir.path(),
+        "org.apache.spark.ml.feature.SQLTransformer",
+        "3.5.1",
+        r#"{"statement":"SELECT *, a + b AS c FROM __THIS__"}"#,
+    );
+    let err = crate::load(dir.path()).expect_err("refused").to_string();
+    assert!(
+        err.starts_with(&format!(
+            "{}: unsupported Spark stage `org.apache.spark.ml.feature.SQLTransformer`: it runs the Spark SQL statement `SELECT *, a + b AS c FROM __THIS__`, and scorewell does not evaluate SQL",
+            dir.path().display()
+        )),
+        "{err}"
+    );
+    assert!(
+        err.contains("(supported: ") && err.contains("PolynomialExpansion"),
+        "{err}"
+    );
+}
