@@ -62,6 +62,18 @@ pub enum SparkError {
         #[source]
         source: ScoreError,
     },
+    /// The stage's class is known, but a part of its transform cannot be scored exactly.
+    #[error("{stage}: unsupported Spark stage `{class}`: {reason} (supported: {supported})")]
+    Refused {
+        /// The stage folder.
+        stage: PathBuf,
+        /// The Spark class name from the stage's metadata.
+        class: String,
+        /// What cannot be scored.
+        reason: String,
+        /// The supported class names, comma-separated.
+        supported: String,
+    },
 }
 
 /// Result alias.

@@ -19,10 +19,16 @@ fn stage(root: &Path, class: &str, params: &str) {
 #[test]
 fn an_unsupported_class_is_refused_by_name_listing_the_supported_ones() {
     let dir = tempfile::tempdir().expect("tmp");
-    stage(dir.path(), "org.apache.spark.ml.feature.PCAModel", "{}");
+    stage(
+        dir.path(),
+        "org.apache.spark.ml.feature.Word2VecModel",
+        "{}",
+    );
     let err = crate::load(dir.path()).expect_err("refused").to_string();
     assert!(
-        err.contains("unsupported Spark stage `org.apache.spark.ml.feature.PCAModel` (supported: "),
+        err.contains(
+            "unsupported Spark stage `org.apache.spark.ml.feature.Word2VecModel` (supported: "
+        ),
         "{err}"
     );
     assert!(

@@ -106,7 +106,7 @@ def to_arrow(field: T.StructField, values: list) -> pa.Array:
     raise TypeError(f"{field.name}: no arrow type for {dt}")
 
 
-def save_case(name, description, model, test_cols, *, rtol, atol, notes=()):
+def save_case(name, description, model, test_cols, *, rtol, atol, notes=(), make_frame=None):
     major, minor = SPARK_VERSION.split(".")[:2]
     name = f"spark_{major}_{minor}_{name}"
     out = CASES / name
@@ -116,7 +116,7 @@ def save_case(name, description, model, test_cols, *, rtol, atol, notes=()):
     model.save(str(out / "model"))
     # Read the model back from disk, so the expected outputs are those of the saved files.
     loaded = PipelineModel.load(str(out / "model")) if isinstance(model, PipelineModel) else type(model).load(str(out / "model"))
-    df, table = frame(test_cols)
+    df, table = (make_frame or frame)(test_cols)
     pq.write_table(table, out / "input.parquet", compression="zstd")
     scored = loaded.transform(df)
     new = [f for f in scored.schema.fields if f.name not in test_cols]
@@ -748,6 +748,304 @@ ALL = {f.__name__[5:]: f for f in [
     case_label_indexer_absent, case_glr_tweedie_offset, case_classifier_thresholds, case_tree_leaf_variance,
     case_categorical_non_integer, case_regex_posix, case_imputer_types, case_model_output_vectors,
 ]}
+
+
+# ---------------------------------------------------------------------------------------------
+# stages added later: feature hashing, vector indexing and projections, selectors, size hints,
+# tuning models, isotonic/AFT/FM/one-vs-rest models. Some take vector and boolean input columns.
+
+from pyspark.ml.linalg import DenseVector, SparseVector  # noqa: E402
+from pyspark.ml import evaluation as EV  # noqa: E402
+from pyspark.ml import clustering as CL  # noqa: E402
+from pyspark.ml import tuning as TU  # noqa: E402
+
+VECTOR_ARROW = pa.struct([
+    pa.field("type", pa.int8(), False),
+    pa.field("size", pa.int32()),
+    pa.field("indices", pa.list_(pa.int32())),
+    pa.field("values", pa.list_(pa.float64())),
+])
+
+
+def spark_vector(v):
+    """None, a list (dense) or (size, {index: value}) (sparse) as a pyspark.ml vector."""
+    if v is None:
+        return None
+    if isinstance(v, tuple):
+        return SparseVector(v[0], dict(v[1]))
+    return DenseVector(v)
+
+
+def arrow_vector(v):
+    """The same vector in Spark's VectorUDT struct layout."""
+    if v is None:
+        return None
+    if isinstance(v, tuple):
+        size, entries = v
+        idx = sorted(entries)
+        return {"type": 0, "size": size, "indices": idx, "values": [float(entries[i]) for i in idx]}
+    return {"type": 1, "size": None, "indices": None, "values": [float(x) for x in v]}
+
+
+RICH_KINDS = {
+    "str": (T.StringType(), pa.string()),
+    "f64": (T.DoubleType(), pa.float64()),
+    "i32": (T.IntegerType(), pa.int32()),
+    "i64": (T.LongType(), pa.int64()),
+    "bool": (T.BooleanType(), pa.bool_()),
+    "vec": (VectorUDT(), VECTOR_ARROW),
+}
+
+
+def rich_frame(columns: dict):
+    """`frame`, plus "bool" columns and "vec" columns (values as `spark_vector` takes them)."""
+    n = len(next(iter(columns.values()))[1])
+    schema = T.StructType([T.StructField(name, RICH_KINDS[kind][0], True) for name, (kind, _) in columns.items()])
+    rows = [tuple(spark_vector(v[i]) if kind == "vec" else v[i] for kind, v in columns.values()) for i in range(n)]
+    df = spark.createDataFrame(rows, schema).coalesce(1)
+    arrays = {
+        name: pa.array([arrow_vector(x) for x in v] if kind == "vec" else v, type=RICH_KINDS[kind][1])
+        for name, (kind, v) in columns.items()
+    }
+    return df, pa.table(arrays)
+
+
+def case_feature_hasher():
+    def data(n, r, nulls):
+        d = mixed(n, r, unseen=nulls, nulls=nulls)
+        code = [int(v) for v in r.integers(0, 6, n)]
+        flag = [bool(v) for v in r.integers(0, 2, n)]
+        # Categorical doubles are hashed as Java's Double.toString writes them.
+        ratio = [float(v) for v in r.choice([0.5, 1.0, 0.001, 1e10, 1e-5, 123456789.0, -0.0, 2.5e-3, 1e7], n)]
+        if nulls:
+            for i in range(1, n, 7):
+                code[i] = None
+            for i in range(2, n, 5):
+                flag[i] = None
+            for i in range(3, n, 11):
+                ratio[i] = None
+        return {"city": ("str", d["city"]), "device": ("str", d["device"]), "amount": ("f64", d["amount"]),
+                "age": ("f64", d["age"]), "code": ("i64", code), "flag": ("bool", flag), "ratio": ("f64", ratio),
+                "label2": ("f64", d["label2"])}
+    train, _ = rich_frame(data(300, np.random.default_rng(30), False))
+    stages = [
+        F.FeatureHasher(inputCols=["city", "device", "amount", "age", "code", "flag", "ratio"], outputCol="hashed",
+                        numFeatures=64, categoricalCols=["code", "ratio", "not_an_input"]),
+        F.FeatureHasher(inputCols=["city", "amount", "code"], outputCol="hashed_default"),
+        C.LogisticRegression(featuresCol="hashed_default", labelCol="label2", maxIter=30, regParam=0.01),
+    ]
+    model = Pipeline(stages=stages).fit(train)
+    t = data(60, np.random.default_rng(31), True)
+    del t["label2"]
+    save_case("feature_hasher", "FeatureHasher (strings, doubles with NaN, longs and doubles as categories, booleans, nulls; 64 and 2^18 features) + LogisticRegression",
+              model, with_id(t), make_frame=rich_frame, **EXACT)
+
+
+def case_vector_indexer():
+    def data(n, r, test):
+        x0 = [float(v) for v in r.normal(0, 1, n)]
+        x1 = [float(v) for v in r.normal(5, 2, n)]
+        cat_a = [float(v) for v in r.integers(0, 3, n)]
+        cat_b = [float(v) for v in r.choice([-1.0, 2.5, 10.0], n)]
+        y3 = [float((a + (b > 0) + (x > 0)) % 3) for a, b, x in zip(cat_a, cat_b, x0)]
+        # v: size 4, features 0 (values 0, 1, 2) and 2 (values 0, 5, 7) categorical.
+        v = []
+        for i in range(n):
+            f0, f2 = float(r.integers(0, 3)), float(r.choice([0.0, 5.0, 7.0]))
+            f1, f3 = float(r.normal()), float(r.integers(0, 50))
+            dense = [f0, f1, f2, f3]
+            v.append(dense if i % 2 else (4, {k: x for k, x in enumerate(dense) if x != 0.0}))
+        if test:
+            for i in range(0, n, 9):
+                cat_a[i] = 7.0       # unseen: keep gives the extra category
+            for i in range(4, n, 13):
+                cat_b[i] = -0.0       # not a category of cat_b (no zero): keep
+            v[5] = [3.0, 0.5, 5.0, 1.0]             # unseen f0 in a dense vector: skip drops the row
+            v[6] = (4, {0: 9.0, 1: 2.0})           # unseen f0 stored in a sparse vector: dropped
+            v[7] = (4, {1: 2.0, 3: 4.0})           # categorical zeros not stored: kept
+            v[8] = [-0.0, 1.0, 7.0, 2.0]            # -0.0 finds category 0.0
+            v[10] = (4, {2: 6.0})                   # unseen f2, sparse: dropped
+        return {"x0": ("f64", x0), "x1": ("f64", x1), "cat_a": ("f64", cat_a), "cat_b": ("f64", cat_b),
+                "v": ("vec", v), "y3": ("f64", y3)}
+    train, _ = rich_frame(data(300, np.random.default_rng(32), False))
+    stages = [
+        F.VectorAssembler(inputCols=["x0", "cat_a", "x1", "cat_b"], outputCol="raw"),
+        F.VectorIndexer(inputCol="raw", outputCol="indexed", maxCategories=4, handleInvalid="keep"),
+        C.DecisionTreeClassifier(featuresCol="indexed", labelCol="y3", maxDepth=4, seed=1),
+        F.VectorIndexer(inputCol="v", outputCol="v_indexed", maxCategories=3, handleInvalid="skip"),
+    ]
+    model = Pipeline(stages=stages).fit(train)
+    t = data(50, np.random.default_rng(33), True)
+    del t["y3"]
+    save_case("vector_indexer", "VectorIndexer (keep, on assembled features, into a DecisionTree with categorical splits; skip, on dense and sparse vectors with unseen values, -0.0 and unstored zeros)",
+              model, with_id(t), make_frame=rich_frame, **EXACT)
+
+
+def case_cross_validator():
+    d = numeric_data(200, np.random.default_rng(34))
+    train, _ = frame(num_cols(d))
+    lr = C.LogisticRegression(featuresCol="features", labelCol="yb", maxIter=30)
+    pipe = Pipeline(stages=[F.VectorAssembler(inputCols=NUM, outputCol="features"), lr])
+    grid = TU.ParamGridBuilder().addGrid(lr.regParam, [0.01, 0.5]).build()
+    cv = TU.CrossValidator(estimator=pipe, estimatorParamMaps=grid, numFolds=2, seed=7,
+                           evaluator=EV.BinaryClassificationEvaluator(labelCol="yb"))
+    model = cv.fit(train)
+    t = strip_labels(numeric_data(40, np.random.default_rng(35)))
+    save_case("cross_validator", "a CrossValidatorModel saved as the top-level folder, its bestModel a PipelineModel (VectorAssembler + LogisticRegression)",
+              model, with_id(num_cols(t)), **EXACT)
+
+
+def case_train_validation_split_nested():
+    d = numeric_data(200, np.random.default_rng(36))
+    train, _ = frame(num_cols(d))
+    lin = R.LinearRegression(featuresCol="scaled", labelCol="y", predictionCol="tvs_pred")
+    grid = TU.ParamGridBuilder().addGrid(lin.regParam, [0.0, 0.3]).build()
+    tvs = TU.TrainValidationSplit(estimator=lin, estimatorParamMaps=grid, trainRatio=0.75, seed=7,
+                                  evaluator=EV.RegressionEvaluator(labelCol="y", predictionCol="tvs_pred"))
+    stages = [F.VectorAssembler(inputCols=NUM, outputCol="features"),
+              F.StandardScaler(inputCol="features", outputCol="scaled"), tvs]
+    model = Pipeline(stages=stages).fit(train)
+    t = strip_labels(numeric_data(40, np.random.default_rng(37)))
+    save_case("train_validation_split_nested", "a TrainValidationSplitModel as a PipelineModel stage (bestModel a LinearRegressionModel)",
+              model, with_id(num_cols(t)), **EXACT)
+
+
+def case_vector_models():
+    def data(n, r, test):
+        d = numeric_data(n, r)
+        v = []
+        for i in range(n):
+            dense = [float(x) for x in np.round(r.normal(0, 2, 6) * (r.random(6) < 0.5), 1)]
+            dense[5] = float(r.integers(0, 3))
+            v.append(dense if i % 3 == 0 else (6, {k: x for k, x in enumerate(dense) if x != 0.0}))
+        if test:
+            v[2] = None                       # VectorSizeHint(skip) drops null vectors
+            v[4] = [1.0, 2.0, 3.0]            # and vectors of another size
+            v[7] = (7, {0: 1.0})
+        cols = {k: ("f64", d[k]) for k in NUM}
+        cols["v"] = ("vec", v)
+        if not test:
+            cols["y"] = ("f64", d["y"])
+            cols["y3"] = ("f64", d["y3"])
+        return cols
+    train, _ = rich_frame(data(200, np.random.default_rng(38), False))
+    stages = [
+        F.VectorSizeHint(inputCol="v", size=6, handleInvalid="skip"),
+        F.VectorAssembler(inputCols=NUM, outputCol="features"),
+        F.PCA(k=3, inputCol="features", outputCol="pca"),
+        F.PCA(k=2, inputCol="v", outputCol="v_pca"),
+        F.RobustScaler(inputCol="features", outputCol="robust", withCentering=True, withScaling=True),
+        F.RobustScaler(inputCol="v", outputCol="v_robust"),
+        F.ChiSqSelector(featuresCol="v", labelCol="y3", outputCol="chi", numTopFeatures=2),
+        F.UnivariateFeatureSelector(featuresCol="features", labelCol="y", outputCol="uni", selectionMode="numTopFeatures")
+        .setSelectionThreshold(2).setFeatureType("continuous").setLabelType("continuous"),
+        F.VarianceThresholdSelector(featuresCol="v", outputCol="var", varianceThreshold=0.5),
+        F.VarianceThresholdSelector(featuresCol="features", outputCol="features_var", varianceThreshold=2.0),
+    ]
+    model = Pipeline(stages=stages).fit(train)
+    save_case("vector_models", "VectorSizeHint (skip: null and wrong-size vectors), PCA, RobustScaler (centering+scaling, scaling only on sparse), ChiSqSelector, UnivariateFeatureSelector, VarianceThresholdSelector on dense and sparse vectors",
+              model, with_id(data(40, np.random.default_rng(39), True)), make_frame=rich_frame,
+              **(EXACT if SPARK_VERSION >= "4" else dict(BLAS, notes=["PCA: Spark 3.5 multiplies through a vectorised BLAS gemv (another order), Spark 4.3 in order (bit-exact)"])))
+
+
+def case_isotonic_aft():
+    def data(n, r, test):
+        x0 = [float(v) for v in np.round(r.normal(0, 1, n), 1)]
+        x1 = [float(v) for v in r.normal(0, 1, n)]
+        if test:
+            x0[1] = None
+            x0[2] = float("nan")
+            x0[3] = -9.0
+            x0[4] = 9.0
+        cols = {"x0": ("f64", x0), "x1": ("f64", x1)}
+        if not test:
+            cols["y"] = ("f64", [float(2 * a + r.normal(0, 0.5)) for a in x0])
+            cols["time"] = ("f64", [float(np.exp(0.5 * a - 0.3 * b + r.normal(0, 0.3))) for a, b in zip(x0, x1)])
+            cols["censor"] = ("f64", [float(r.random() < 0.7) for _ in range(n)])
+        return cols
+    train, _ = frame(data(200, np.random.default_rng(40), False))
+    stages = [
+        R.IsotonicRegression(featuresCol="x0", labelCol="y", predictionCol="iso"),
+        F.VectorAssembler(inputCols=["x1", "x0"], outputCol="features", handleInvalid="keep"),
+        R.IsotonicRegression(featuresCol="features", featureIndex=1, isotonic=False, labelCol="time", predictionCol="anti"),
+        R.AFTSurvivalRegression(featuresCol="features", labelCol="time", censorCol="censor", predictionCol="aft",
+                                quantilesCol="aft_q", quantileProbabilities=[0.1, 0.5, 0.9]),
+        R.AFTSurvivalRegression(featuresCol="features", labelCol="time", censorCol="censor", predictionCol="aft_plain",
+                                fitIntercept=False),
+    ]
+    model = Pipeline(stages=stages).fit(train)
+    save_case("isotonic_aft", "IsotonicRegression on a double column (null, NaN, beyond the ends, exact boundaries) and antitonic on a vector featureIndex; AFTSurvivalRegression with and without quantiles",
+              model, with_id(data(40, np.random.default_rng(41), True)),
+              **(EXACT if SPARK_VERSION >= "4" else dict(BLAS, notes=["AFT: Spark 3.5 sums the dot product with a vectorised BLAS ddot (another order), Spark 4.3 in order (bit-exact)"])))
+
+
+def case_one_vs_rest():
+    # PySpark's OneVsRestModel.transform reads each sub-model's output from the OneVsRest's own
+    # rawPredictionCol, so only the default name works there: one OneVsRest per pipeline.
+    d = numeric_data(300, np.random.default_rng(42))
+    train, _ = frame(num_cols(d))
+    t = strip_labels(numeric_data(50, np.random.default_rng(43)))
+    for name, classifier, features in [
+        ("lr", C.LogisticRegression(maxIter=30, regParam=0.01), "scaled"),
+        ("svc", C.LinearSVC(maxIter=20, regParam=0.1), "features"),
+    ]:
+        stages = [
+            F.VectorAssembler(inputCols=NUM, outputCol="features"),
+            F.StandardScaler(inputCol="features", outputCol="scaled", withMean=True),
+            C.OneVsRest(classifier=classifier, featuresCol=features, labelCol="y3", predictionCol="ovr_pred"),
+        ]
+        model = Pipeline(stages=stages).fit(train)
+        save_case(f"one_vs_rest_{name}", f"OneVsRest over {type(classifier).__name__} (3 classes): rawPrediction = each model's rawPrediction[1], prediction its argmax",
+                  model, with_id(num_cols(t)), **EXACT)
+
+
+def case_factorization_machines():
+    d = numeric_data(300, np.random.default_rng(44))
+    train, _ = frame(num_cols(d))
+    stages = [
+        F.VectorAssembler(inputCols=NUM, outputCol="features"),
+        F.MinMaxScaler(inputCol="features", outputCol="scaled"),
+        C.FMClassifier(featuresCol="scaled", labelCol="yb", factorSize=3, maxIter=50, stepSize=0.1, seed=3,
+                       predictionCol="fmc_pred", rawPredictionCol="fmc_raw", probabilityCol="fmc_prob"),
+        R.FMRegressor(featuresCol="scaled", labelCol="y", factorSize=2, maxIter=50, stepSize=0.1, seed=3, predictionCol="fmr_pred"),
+        R.FMRegressor(featuresCol="scaled", labelCol="y", factorSize=2, maxIter=50, stepSize=0.1, seed=3,
+                      fitLinear=False, fitIntercept=False, predictionCol="fmr_no_linear"),
+    ]
+    model = Pipeline(stages=stages).fit(train)
+    t = strip_labels(numeric_data(50, np.random.default_rng(45)))
+    save_case("factorization_machines", "FMClassifier and FMRegressor (with and without the linear term and intercept) on MinMax-scaled features",
+              model, with_id(num_cols(t)), **EXACT)
+
+
+def case_polynomial_bisecting():
+    def data(n, r):
+        d = numeric_data(n, r)
+        v = []
+        for i in range(n):
+            dense = [float(x) for x in np.round(r.normal(0, 2, 5) * (r.random(5) < 0.6), 1)]
+            dense[i % 5] = float(i % 3 + 1)  # never all zero: cosine distance needs a norm
+            v.append(dense if i % 4 == 0 else (5, {k: x for k, x in enumerate(dense) if x != 0.0}))
+        cols = {k: ("f64", d[k]) for k in ["x0", "x1", "x2"]}
+        cols["v"] = ("vec", v)
+        return cols
+    train, _ = rich_frame(data(200, np.random.default_rng(46)))
+    stages = [
+        F.VectorAssembler(inputCols=["x0", "x1", "x2"], outputCol="features"),
+        F.PolynomialExpansion(inputCol="features", outputCol="poly3", degree=3),
+        F.PolynomialExpansion(inputCol="v", outputCol="v_poly2"),
+        CL.BisectingKMeans(featuresCol="features", k=4, seed=5, predictionCol="cluster"),
+        CL.BisectingKMeans(featuresCol="v", k=3, seed=5, distanceMeasure="cosine", predictionCol="v_cluster"),
+    ]
+    model = Pipeline(stages=stages).fit(train)
+    save_case("polynomial_bisecting", "PolynomialExpansion (degree 3 dense, degree 2 on sparse vectors) and BisectingKMeans (euclidean; cosine on sparse vectors)",
+              model, with_id(data(50, np.random.default_rng(47))), make_frame=rich_frame, **EXACT)
+
+
+ALL.update({f.__name__[5:]: f for f in [
+    case_feature_hasher, case_vector_indexer, case_cross_validator, case_train_validation_split_nested,
+    case_vector_models, case_isotonic_aft, case_one_vs_rest, case_factorization_machines,
+    case_polynomial_bisecting,
+]})
 
 if __name__ == "__main__":
     wanted = sys.argv[1:] or list(ALL)

@@ -22,6 +22,8 @@ pub(crate) enum ProbRule {
     Normalize,
     /// GBT: `p0 = 1 / (1 + e^(2·raw0))`… as `LogLoss.computeProbability(raw0)`, `p1 = 1 - p0`.
     GbtLogLoss,
+    /// Factorization machines: `p1 = 1 / (1 + e^-raw1)`, `p0 = 1 - p1`.
+    SigmoidOfRaw1,
 }
 
 /// How a classifier's prediction is chosen (`raw2prediction`, `probability2prediction` and
@@ -265,6 +267,10 @@ fn probability_of(rule: ProbRule, raw: &[f64], out: &mut [f64]) {
             let p0 = 1.0 / (1.0 + (-2.0 * raw[0]).exp());
             out[0] = p0;
             out[1] = 1.0 - p0;
+        }
+        ProbRule::SigmoidOfRaw1 => {
+            out[1] = 1.0 / (1.0 + (-raw[1]).exp());
+            out[0] = 1.0 - out[1];
         }
     }
 }

@@ -4,6 +4,7 @@
 
 mod forest;
 mod head;
+mod vector_map;
 
 use std::sync::Arc;
 
@@ -18,6 +19,7 @@ use scorewell_core::{Binding, InputColumn, ScoreError, Stage, StageOutput, find_
 
 pub(crate) use forest::{ForestKernel, LeafTable};
 pub(crate) use head::{Decide, Head, ProbRule, RegressionLink};
+pub(crate) use vector_map::{OnInvalid, Reject, VectorMap, VectorMapStage, bind_vector};
 
 /// Computes `width()` raw values per row from a features vector.
 pub(crate) trait Kernel: Send + Sync + std::fmt::Debug {

@@ -291,6 +291,15 @@ impl Metadata {
             .and_then(|v| usize::try_from(v).ok())
             .ok_or_else(|| invalid(&self.dir, format!("metadata has no integer `{key}`")))
     }
+
+    /// Set a param as if saved in `paramMap`: how a wrapper (`OneVsRestModel`) points its
+    /// sub-models at other columns, as Spark's `copy` + setters do before `transform`.
+    pub(crate) fn set_param(&mut self, name: &str, value: Value) {
+        self.params.insert(name.to_string(), value.clone());
+        if let Some(Value::Object(set)) = self.json.get_mut("paramMap") {
+            set.insert(name.to_string(), value);
+        }
+    }
 }
 
 fn json_f64(v: &Value) -> Option<f64> {

@@ -11,6 +11,24 @@ mod text;
 mod trees;
 mod vectors;
 
+mod bisecting_kmeans;
+mod factorization;
+mod feature_hasher;
+mod isotonic;
+mod one_vs_rest;
+mod pca;
+mod polynomial;
+mod refused;
+mod robust_scaler;
+mod selectors;
+mod survival;
+mod tuning;
+mod vector_indexer;
+mod vector_size_hint;
+
+#[cfg(test)]
+mod tests;
+
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::sync::Arc;
@@ -67,6 +85,19 @@ pub(crate) fn registry() -> &'static Registry {
         naive_bayes::register(&mut reg);
         neural::register(&mut reg);
         trees::register(&mut reg);
+        feature_hasher::register(&mut reg);
+        vector_indexer::register(&mut reg);
+        tuning::register(&mut reg);
+        pca::register(&mut reg);
+        robust_scaler::register(&mut reg);
+        selectors::register(&mut reg);
+        vector_size_hint::register(&mut reg);
+        isotonic::register(&mut reg);
+        survival::register(&mut reg);
+        one_vs_rest::register(&mut reg);
+        factorization::register(&mut reg);
+        polynomial::register(&mut reg);
+        bisecting_kmeans::register(&mut reg);
         reg
     })
 }
@@ -190,10 +221,19 @@ impl InOut {
 pub(crate) fn build(meta: &Metadata, cols: &mut Columns) -> Result<Vec<Arc<dyn Stage>>> {
     let reg = registry();
     let Some(build) = reg.get(&meta.class) else {
-        return Err(SparkError::Unsupported {
-            stage: meta.dir.clone(),
-            class: meta.class.clone(),
-            supported: reg.names().join(", "),
+        let supported = reg.names().join(", ");
+        return Err(match refused::reason(meta) {
+            Some(reason) => SparkError::Refused {
+                stage: meta.dir.clone(),
+                class: meta.class.clone(),
+                reason,
+                supported,
+            },
+            None => SparkError::Unsupported {
+                stage: meta.dir.clone(),
+                class: meta.class.clone(),
+                supported,
+            },
         });
     };
     build(&mut Ctx { meta, cols })
