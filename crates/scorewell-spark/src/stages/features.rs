@@ -174,15 +174,7 @@ fn assembler(ctx: &mut Ctx<'_>) -> Built {
             vector_sizes,
         },
     ))?;
-    Ok(stages
-        .into_iter()
-        .map(|inner| {
-            Arc::new(NumericInputs {
-                inner,
-                numeric: scalars.clone(),
-            }) as Arc<dyn Stage>
-        })
-        .collect())
+    Ok(NumericInputs::wrap(stages, &scalars))
 }
 
 fn vector_in_out(ctx: &mut Ctx<'_>, size: usize) -> Result<(String, String)> {
@@ -338,13 +330,5 @@ fn binarizer(ctx: &mut Ctx<'_>) -> Built {
             vector: all_vectors.then_some(true),
         },
     ))?;
-    Ok(stages
-        .into_iter()
-        .map(|inner| {
-            Arc::new(NumericInputs {
-                inner,
-                numeric: scalars.clone(),
-            }) as Arc<dyn Stage>
-        })
-        .collect())
+    Ok(NumericInputs::wrap(stages, &scalars))
 }

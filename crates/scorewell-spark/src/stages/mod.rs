@@ -248,6 +248,21 @@ pub(crate) struct NumericInputs {
     pub(crate) numeric: Vec<String>,
 }
 
+impl NumericInputs {
+    /// Wrap each of `stages` so that `numeric` inputs are declared numeric.
+    pub(crate) fn wrap(stages: Vec<Arc<dyn Stage>>, numeric: &[String]) -> Vec<Arc<dyn Stage>> {
+        stages
+            .into_iter()
+            .map(|inner| {
+                Arc::new(NumericInputs {
+                    inner,
+                    numeric: numeric.to_vec(),
+                }) as Arc<dyn Stage>
+            })
+            .collect()
+    }
+}
+
 impl Stage for NumericInputs {
     fn name(&self) -> &str {
         self.inner.name()
