@@ -205,6 +205,8 @@ fn build_new(options: &CreateOptions) -> Result<NewBundle, BundleError> {
                 name: input.name,
                 ty: if input.numeric {
                     ColumnType::Float64
+                } else if input.vector {
+                    ColumnType::Vector
                 } else {
                     ColumnType::Utf8
                 },

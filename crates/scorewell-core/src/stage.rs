@@ -48,6 +48,9 @@ pub struct InputColumn {
     /// True when only numbers (or booleans) are accepted, so text readers can parse the column
     /// as floats instead of guessing its type.
     pub numeric: bool,
+    /// True when only ML vectors are accepted (Spark's `VectorUDT` struct, or a list of
+    /// floats), so a bundle made from a Spark pipeline declares such an input as a vector.
+    pub vector: bool,
     /// True when the stage binds without this column and then drops the outputs made from it
     /// (Spark's StringIndexerModel skips a column absent at transform time, such as the
     /// label of a pipeline scored on unlabelled rows).
@@ -60,7 +63,16 @@ impl InputColumn {
         Self {
             name: name.into(),
             numeric,
+            vector: false,
             optional: false,
+        }
+    }
+
+    /// A required column of ML vectors.
+    pub fn vector(name: impl Into<String>) -> Self {
+        Self {
+            vector: true,
+            ..Self::new(name, false)
         }
     }
 }

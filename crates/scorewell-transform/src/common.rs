@@ -222,7 +222,10 @@ fn list_item(dt: &DataType) -> Option<&DataType> {
 pub(crate) fn input_columns(names: &[String], accept: Accept) -> Vec<InputColumn> {
     names
         .iter()
-        .map(|name| InputColumn::new(name.clone(), accept == Accept::Numeric))
+        .map(|name| match accept {
+            Accept::Vector => InputColumn::vector(name.clone()),
+            _ => InputColumn::new(name.clone(), accept == Accept::Numeric),
+        })
         .collect()
 }
 

@@ -196,7 +196,7 @@ impl Stage for ModelStage {
     }
 
     fn inputs(&self) -> Vec<InputColumn> {
-        let mut inputs = vec![InputColumn::new(self.features.clone(), false)];
+        let mut inputs = vec![InputColumn::vector(self.features.clone())];
         inputs.extend(
             self.offset
                 .iter()

@@ -87,7 +87,7 @@ impl Stage for VectorMapStage {
     }
 
     fn inputs(&self) -> Vec<InputColumn> {
-        vec![InputColumn::new(self.input.clone(), false)]
+        vec![InputColumn::vector(self.input.clone())]
     }
 
     fn output_fields(&self) -> Vec<FieldRef> {

@@ -104,7 +104,8 @@ impl Stage for IsotonicStage {
     }
 
     fn inputs(&self) -> Vec<InputColumn> {
-        vec![InputColumn::new(self.features.clone(), false)]
+        // A double column or a vector; a raw pipeline input is usually the double.
+        vec![InputColumn::new(self.features.clone(), true)]
     }
 
     fn output_fields(&self) -> Vec<FieldRef> {

@@ -76,7 +76,7 @@ impl Stage for OneVsRest {
     }
 
     fn inputs(&self) -> Vec<InputColumn> {
-        vec![InputColumn::new(self.features.clone(), false)]
+        vec![InputColumn::vector(self.features.clone())]
     }
 
     fn output_fields(&self) -> Vec<FieldRef> {

@@ -45,7 +45,7 @@ impl Stage for Aft {
     }
 
     fn inputs(&self) -> Vec<InputColumn> {
-        vec![InputColumn::new(self.features.clone(), false)]
+        vec![InputColumn::vector(self.features.clone())]
     }
 
     fn output_fields(&self) -> Vec<FieldRef> {

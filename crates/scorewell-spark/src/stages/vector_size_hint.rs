@@ -43,7 +43,7 @@ impl Stage for SizeHint {
     }
 
     fn inputs(&self) -> Vec<InputColumn> {
-        vec![InputColumn::new(self.column.clone(), false)]
+        vec![InputColumn::vector(self.column.clone())]
     }
 
     fn output_fields(&self) -> Vec<FieldRef> {
