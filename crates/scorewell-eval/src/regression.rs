@@ -4,7 +4,7 @@
 //! Constant labels are the one place where scikit-learn's R² is decided by rounding:
 //! `r2_score` divides by `sum((y - np.average(y))**2)` and tests it `!= 0` exactly, and for a
 //! constant like 0.1 NumPy's mean is off by an ulp, so the denominator is ~1e-34 and R² a huge
-//! negative number. [`numpy_sum_of_copies`] redoes NumPy's arithmetic for that case, which
+//! negative number. `numpy_sum_of_copies` redoes NumPy's arithmetic for that case, which
 //! needs only the constant and the row count.
 //! See `r2_score` in scikit-learn 1.7.2's
 //! [`sklearn/metrics/_regression.py`](https://github.com/scikit-learn/scikit-learn/blob/1.7.2/sklearn/metrics/_regression.py)
