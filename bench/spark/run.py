@@ -34,6 +34,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 ROOT = Path(__file__).resolve().parents[2]
 OUT = ROOT / "bench/out"
@@ -113,11 +114,27 @@ def main() -> None:
             x = np.column_stack([c.to_numpy(dtype=np.float32, na_value=np.nan) for c in cols])
             yield pd.Series(booster.inplace_predict(x), dtype=np.float64)
 
+    @pandas_udf("double")
+    def zeros_pandas(batches: Iterator[tuple[pd.Series, ...]]) -> Iterator[pd.Series]:
+        for cols in batches:
+            yield pd.Series(np.zeros(len(cols[0])))
+
+    def zeros_arrow(*arrays: pa.Array) -> pa.Array:
+        return pa.array(np.zeros(len(arrays[0])))
+
     def run_scorewell():
         return score_dataframe(df, model_bytes)
 
     def run_baseline():
         return df.withColumn("prediction", predict(*[F.col(c) for c in FEATURES]))
+
+    # What Spark itself costs on each route: the same columns to Python and a column of zeros
+    # back, no model. Whatever a side takes above its floor is its model's time.
+    floors = {"baseline": lambda: df.withColumn("prediction", zeros_pandas(*[F.col(c) for c in FEATURES]))}
+    if hasattr(F, "arrow_udf"):  # the route score_dataframe takes on Spark 4.1+
+        floors["scorewell"] = lambda: df.select(
+            "*", F.arrow_udf(zeros_arrow, "double")(*[F.col(c) for c in FEATURES]).alias("prediction")
+        )
 
     # Correctness first: both agree on a sample (XGBoost computes in float32 as we do).
     sample = df.limit(20_000)
@@ -137,17 +154,25 @@ def main() -> None:
         spark.conf.set("spark.sql.execution.arrow.maxRecordsPerBatch", str(batch_rows))
         timed(run_scorewell), timed(run_baseline)  # warm-up: workers started, models loaded
         times = {"scorewell": [], "baseline": []}
+        floor_times: dict[str, list[float]] = {k: [] for k in floors}
         for _ in range(args.rounds):
             times["baseline"].append(timed(run_baseline))
             times["scorewell"].append(timed(run_scorewell))
+            for k, make in floors.items():
+                floor_times[k].append(timed(make))
         best = {k: min(v) for k, v in times.items()}
         rate = {k: args.rows / v for k, v in best.items()}
+        floor = {k: min(v) for k, v in floor_times.items()}
+        above = {k: best[k] - floor[k] for k in floor}
         settings.append(
             {
                 "batch_rows": batch_rows,
                 "seconds": times,
                 "rows_per_s": rate,
                 "ratio": rate["scorewell"] / rate["baseline"],
+                "floor_seconds": floor_times,
+                "model_seconds": above,
+                "model_ratio": above["baseline"] / above["scorewell"] if len(above) == 2 else None,
             }
         )
     spark.stop()
@@ -194,6 +219,21 @@ def train_model(args: argparse.Namespace) -> Path:
     return path
 
 
+def floor_row(s: dict) -> str:
+    """One row of the floor table: each route's Spark-only seconds, the model's seconds above
+    them, and the ratio of those."""
+    def sec(v: float | None) -> str:
+        return "–" if v is None else f"{v:.2f}"
+
+    floors = {k: min(v) for k, v in s["floor_seconds"].items()}
+    model = s["model_seconds"]
+    ratio = "–" if s["model_ratio"] is None else f"{s['model_ratio']:.2f}x"
+    return (
+        f"| {s['batch_rows']:,} | {sec(floors.get('scorewell'))} | {sec(floors.get('baseline'))} "
+        f"| {sec(model.get('scorewell'))} | {sec(model.get('baseline'))} | {ratio} |"
+    )
+
+
 def write_markdown(r: dict, args: argparse.Namespace) -> None:
     date = datetime.date.today().isoformat()
     path = ROOT / f"bench/results/spark-{date}.md"
@@ -206,6 +246,7 @@ def write_markdown(r: dict, args: argparse.Namespace) -> None:
         f"| {rounds(s['seconds']['scorewell'])} | {rounds(s['seconds']['baseline'])} |"
         for s in r["settings"]
     )
+    floor_rows = "\n".join(floor_row(s) for s in r["settings"])
     flags = "" if args.rows == 2_000_000 else f" --rows {args.rows}"
     path.write_text(
         f"""# scorewell in Spark vs a pandas UDF calling XGBoost, {date}
@@ -219,13 +260,22 @@ bytes are broadcast and loaded once per Python worker process; each run ends in
 `write.format("noop")`. Best of {args.rounds} interleaved rounds after a warm-up, per Arrow batch
 size (`spark.sql.execution.arrow.maxRecordsPerBatch`, which both routes use).
 
-- scorewell: `scorewell.spark.score_dataframe(df, model)` (mapInArrow, Arrow batches into Rust).
+- scorewell: `scorewell.spark.score_dataframe(df, model)` (on Spark 4.1+ an Arrow UDF over the
+  model's input columns, before that mapInArrow; Arrow batches into Rust either way).
 - baseline: `df.withColumn("prediction", predict(*features))`, an iterator pandas UDF stacking
   the feature Series into float32 and calling `xgboost.Booster.inplace_predict`.
 
 | Arrow batch rows | scorewell rows/s | baseline rows/s | ratio | ≥ 2x | scorewell rounds (s) | baseline rounds (s) |
 |---:|---:|---:|---:|:---:|---|---|
 {rows}
+
+Where the time goes: each route's *floor* is the same job with a UDF of the same kind that
+returns zeros (the same columns cross to Python and back, no model), best of the same rounds.
+Above it is the model's own time; both routes pay their floor whatever the model.
+
+| Arrow batch rows | scorewell floor (s) | baseline floor (s) | scorewell model (s) | XGBoost model (s) | model-time ratio |
+|---:|---:|---:|---:|---:|---:|
+{floor_rows}
 
 Agreement on 20,000 rows before timing: max |scorewell − xgboost| = {r['max_abs_diff']:.1e}.
 Versions: Python {v['python']}, PySpark {v['pyspark']}, XGBoost {v['xgboost']}, scorewell {v['scorewell']}.

@@ -4,11 +4,15 @@
 >>> scored = score_dataframe(spark_df, "fraud-3.zip")     # input columns + prediction
 
 How it works: the model's bytes are broadcast once (a :class:`scorewell.Scorer` pickles as its
-bytes), each partition's Arrow batches go through :meth:`pyspark.sql.DataFrame.mapInArrow`
-straight into the Rust scorer, and the batches that come back carry the input columns
-untouched (the same buffers) plus the output columns. On each executor the first batch builds
-the model; every later task in that Python worker process reuses it (the process-wide cache
-keyed by the bytes' sha256), so a model is built once per worker process.
+bytes). On Spark 4.1 and later, the model's input columns alone go to Python through an Arrow
+UDF (:func:`pyspark.sql.functions.arrow_udf`), straight into the Rust scorer, and only the
+output columns come back; the DataFrame's other columns never leave the JVM. On older Spark,
+each partition's Arrow batches go through :meth:`pyspark.sql.DataFrame.mapInArrow` and come
+back with the input columns untouched (the same buffers) plus the output columns; that route
+moves every column to Python and back, which costs most of the time for cheap models. On each
+executor the first batch builds the model; every later task in that Python worker process
+reuses it (the process-wide cache keyed by the bytes' sha256), so a model is built once per
+worker process.
 
 The output schema is derived on the driver from the scorer and the DataFrame's schema, so a
 missing or wrong-typed column fails there, before any task runs, with the same message the
@@ -53,14 +57,68 @@ def score_dataframe(
         format: force a model format by name (when ``model`` is a path or bytes).
 
     Returns:
-        A lazy DataFrame (``df.mapInArrow``); nothing runs until an action.
+        A lazy DataFrame (an Arrow UDF on Spark 4.1+, ``df.mapInArrow`` before); nothing runs
+        until an action.
 
     Raises:
         scorewell.SchemaError: a model input is missing from ``df`` or has a type the model
             cannot read (raised here, on the driver).
     """
-    func, schema = arrow_mapper(df, model, output_margin=output_margin, format=format)
-    return df.mapInArrow(func, schema)
+    scorer = _as_scorer(model, output_margin, format)
+    schema = output_struct(df.schema, scorer)
+    inputs = [name for name in scorer.inputs if name in df.columns]
+    arrow_udf = _arrow_udf()
+    if arrow_udf is None or not inputs:
+        func, schema = arrow_mapper(df, scorer)
+        return df.mapInArrow(func, schema)
+    return _score_with_arrow_udf(df, scorer, inputs, schema, arrow_udf)
+
+
+def _arrow_udf() -> Any:
+    """``pyspark.sql.functions.arrow_udf`` (Spark 4.1+), or None."""
+    try:
+        from pyspark.sql.functions import arrow_udf
+    except ImportError:
+        return None
+    return arrow_udf
+
+
+def _score_with_arrow_udf(
+    df: DataFrame, scorer: Scorer, inputs: list[str], schema: StructType, arrow_udf: Any
+) -> DataFrame:
+    """Send only ``inputs`` to Python and bring back only the output columns (a struct of
+    them when there are several, taken apart again in the JVM)."""
+    from pyspark.sql import functions as F
+    from pyspark.sql.types import StructType
+
+    added = StructType(schema.fields[len(df.schema.fields) :])
+    shipped = _ship(df, scorer)
+    first_output = len(inputs)
+
+    # The type hints make it a scalar Arrow UDF (arrays in, an array out).
+    def score_arrays(*arrays: pa.Array) -> pa.Array:
+        batch = pa.RecordBatch.from_arrays(list(arrays), names=inputs)
+        out = shipped().score(batch)
+        if out.num_columns - first_output == 1:
+            return out.column(first_output)
+        fields = [out.schema.field(i) for i in range(first_output, out.num_columns)]
+        return pa.StructArray.from_arrays(out.columns[first_output:], fields=fields)
+
+    def col(name: str) -> Any:
+        return F.col("`" + name.replace("`", "``") + "`")
+
+    args = [col(name) for name in inputs]
+    if len(added.fields) == 1:
+        udf = arrow_udf(score_arrays, added.fields[0].dataType)
+        return df.select("*", udf(*args).alias(added.fields[0].name))
+    # Non-deterministic, so the optimizer cannot copy the call into each field it takes out.
+    udf = arrow_udf(score_arrays, added).asNondeterministic()
+    packed = "__scorewell_outputs"
+    with_outputs = df.select("*", udf(*args).alias(packed))
+    return with_outputs.select(
+        *[col(name) for name in df.columns],
+        *[col(packed).getField(f.name).alias(f.name) for f in added.fields],
+    )
 
 
 def score_dataframe_pandas(
