@@ -5,8 +5,9 @@
     .venv/bin/python bench/bundle_overhead.py --rows 1000000
 
 The bar (issue 3): scoring a model-only bundle is within 5% of scoring the bare model. Both
-are timed with `scorewell bench` (release build) on the same rows, at 1 thread, alternating
-bare/bundle round by round so machine noise hits both alike; the medians are compared.
+are timed with `scorewell bench` (release build) on the same rows, at 1 thread pinned to one
+CPU (taskset), alternating bare/bundle round by round so machine noise hits both alike; the
+medians are compared.
 Uses bench/run.py's seeded data and its 500-tree depth-6 XGBoost model (made if missing).
 Writes bench/results/bundle-overhead-YYYY-MM-DD.md.
 """
@@ -52,7 +53,7 @@ def main() -> None:
     runs: dict[str, list[dict]] = {"bare": [], "bundle": []}
     for r in range(a.rounds):
         for name, target in (("bare", model), ("bundle", bundle)):
-            res = bench.scorewell_bench(exe, target, data, a.threads, 2, a.single)
+            res = bench.scorewell_bench(exe, target, data, a.threads, 2, a.single, pin=True)
             runs[name].append(res)
             bench.log(f"round {r + 1} {name}: {res['rows_per_s']:.0f} rows/s, p50 {res['latency_p50_us']} µs")
         if runs["bare"][-1]["checksum"] != runs["bundle"][-1]["checksum"]:

@@ -317,11 +317,18 @@ def time_library(lib, X: np.ndarray, threads: int, repeat: int, single: int) -> 
 # --------------------------------------------------------------------------------------------
 
 
-def scorewell_bench(exe: Path, model: Path, data: Path, threads: int, repeat: int, single: int) -> dict:
+def scorewell_bench(
+    exe: Path, model: Path, data: Path, threads: int, repeat: int, single: int, pin: bool = False
+) -> dict:
+    """`scorewell bench` as a subprocess. `pin` (1 thread only) keeps it on one CPU with
+    taskset: unpinned single-row medians on these VMs come out either ~6 or ~9 µs from one
+    process to the next, which drowns sub-microsecond comparisons of scorewell with itself."""
     cmd = [
         str(exe), "bench", str(model), "--input", str(data), "--threads", str(threads),
         "--repeat", str(repeat), "--single-rows", str(single),
     ]
+    if pin and threads == 1 and shutil.which("taskset"):
+        cmd = ["taskset", "-c", str((os.cpu_count() or 1) - 1), *cmd]
     log("  $ " + " ".join(cmd))
     res = subprocess.run(cmd, capture_output=True, text=True)
     if res.returncode != 0:
