@@ -177,7 +177,7 @@ fn assembler(ctx: &mut Ctx<'_>) -> Built {
     Ok(NumericInputs::wrap(stages, &scalars))
 }
 
-fn vector_in_out(ctx: &mut Ctx<'_>, size: usize) -> Result<(String, String)> {
+pub(super) fn vector_in_out(ctx: &mut Ctx<'_>, size: usize) -> Result<(String, String)> {
     let input = ctx.meta.str("inputCol")?;
     let output = ctx.meta.str("outputCol")?;
     ctx.cols.vector(&output, Some(size));

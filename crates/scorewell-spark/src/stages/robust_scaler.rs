@@ -24,9 +24,7 @@ fn robust_scaler(ctx: &mut Ctx<'_>) -> Result<Vec<Arc<dyn Stage>>> {
     data.one_row()?;
     let range = data.vector("range", 0)?;
     let median = data.vector("median", 0)?;
-    let input = ctx.meta.str("inputCol")?;
-    let output = ctx.meta.str("outputCol")?;
-    ctx.cols.vector(&output, Some(median.len()));
+    let (input, output) = super::features::vector_in_out(ctx, median.len())?;
     ctx.transform(t::StandardScaler::new(
         ctx.name(),
         t::StandardScalerParams {
