@@ -28,34 +28,6 @@ fn score(dir: &Path, columns: Vec<(&str, ArrayRef)>) -> Result<RecordBatch, Stri
 }
 
 #[test]
-fn an_unsupported_class_lists_the_added_stages_too() {
-    let dir = tempfile::tempdir().expect("tmp");
-    stage(
-        dir.path(),
-        "org.apache.spark.ml.feature.Word2VecModel",
-        "3.5.1",
-        "{}",
-    );
-    let err = crate::load(dir.path()).expect_err("refused").to_string();
-    assert!(
-        err.contains(
-            "unsupported Spark stage `org.apache.spark.ml.feature.Word2VecModel` (supported: "
-        ),
-        "{err}"
-    );
-    for name in [
-        "CrossValidatorModel",
-        "FeatureHasher",
-        "OneVsRestModel",
-        "PCAModel",
-        "VectorIndexerModel",
-        "VectorSizeHint",
-    ] {
-        assert!(err.contains(name), "{name}: {err}");
-    }
-}
-
-#[test]
 fn feature_hasher_maps_its_params_and_refuses_spark_2_3() {
     let dir = tempfile::tempdir().expect("tmp");
     stage(
