@@ -305,3 +305,25 @@ impl Conn {
         })
     }
 }
+
+/// A zipped bundle `fraud` version 7: a string indexer on `country` (labels NL, DE, unseen
+/// kept), a stump model on its index (0.1 / 0.9) writing `score`, and a decision: `block` at
+/// 0.5 or more, else `allow`.
+pub fn fraud_bundle(dir: &Dir) -> std::path::PathBuf {
+    let model = dir.write("m.txt", stump(&["country_index"], 0.1, 0.9));
+    let spec = dir.write(
+        "spec.yaml",
+        "stages:\n  - {kind: string_indexer, name: idx, params: {input: country, output: country_index, labels: [NL, DE], handle_invalid: keep}}\n  - {kind: model, name: m, params: {output: score}}\ndecision: {score: score, rules: [{at_least: 0.5, label: block}], otherwise: allow}\n",
+    );
+    let bundle = scorewell::bundle::create(&scorewell::bundle::CreateOptions {
+        name: "fraud".into(),
+        version: "7".into(),
+        models: vec![model],
+        spec: Some(spec),
+        ..Default::default()
+    })
+    .expect("bundle");
+    let path = dir.path("fraud.zip");
+    bundle.write(&path).expect("write");
+    path
+}

@@ -256,21 +256,7 @@ async fn category_inputs_take_bytes_tensors_of_names() {
 #[tokio::test]
 async fn a_bundle_takes_and_returns_bytes_tensors() {
     let dir = Dir::new();
-    let model = dir.write("m.txt", stump(&["country_index"], 0.1, 0.9));
-    let spec = dir.write(
-        "spec.yaml",
-        "stages:\n  - {kind: string_indexer, name: idx, params: {input: country, output: country_index, labels: [NL, DE], handle_invalid: keep}}\n  - {kind: model, name: m, params: {output: score}}\ndecision: {score: score, rules: [{at_least: 0.5, label: block}], otherwise: allow}\n",
-    );
-    let bundle = scorewell::bundle::create(&scorewell::bundle::CreateOptions {
-        name: "fraud".into(),
-        version: "7".into(),
-        models: vec![model],
-        spec: Some(spec),
-        ..Default::default()
-    })
-    .expect("bundle");
-    let path = dir.path("fraud.zip");
-    bundle.write(&path).expect("write");
+    let path = fraud_bundle(&dir);
     let server = TestServer::with_models(&[("fraud", &path)], quiet()).await;
     let body = json!({"inputs": [
         {"name": "country", "shape": [3], "datatype": "BYTES", "data": ["NL", "DE", "XX"]}
