@@ -425,7 +425,13 @@ impl NewBundle {
         };
         if path.extension().is_some_and(|e| e == "zip") {
             let bytes = self.to_zip_bytes()?;
-            let mut tmp = tempfile::NamedTempFile::new_in(&parent).map_err(io(&parent))?;
+            let mut builder = tempfile::Builder::new();
+            builder.prefix(".scorewell-bundle-").suffix(".zip.tmp");
+            // The mode a plain create gives (0666 less the umask, applied by open(2)), not
+            // tempfile's private 0600: bundles are shipped to other users and machines.
+            #[cfg(unix)]
+            builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
+            let mut tmp = builder.tempfile_in(&parent).map_err(io(&parent))?;
             std::io::Write::write_all(&mut tmp, &bytes).map_err(io(path))?;
             tmp.persist(path).map_err(|e| io(path)(e.error))?;
             return Ok(());

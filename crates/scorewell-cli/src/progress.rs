@@ -3,7 +3,7 @@
 use std::io::IsTerminal;
 use std::time::Duration;
 
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::{HumanCount, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use scorewell_io::Extent;
 
 /// Progress of a scoring run, counted in rows when the total is known, else in input bytes.
@@ -22,7 +22,7 @@ impl Progress {
             Extent::Rows(n) => (
                 n,
                 false,
-                "{spinner:.green} [{elapsed_precise}] [{wide_bar:.cyan/blue}] {human_pos}/{human_len} rows ({per_sec}, ETA {eta})",
+                "{spinner:.green} [{elapsed_precise}] [{wide_bar:.cyan/blue}] {human_pos}/{human_len} rows ({msg}, ETA {eta})",
             ),
             Extent::Bytes(n) => (
                 n,
@@ -50,16 +50,16 @@ impl Progress {
     /// Record `rows` more rows scored, with `bytes_read` of input consumed so far.
     pub fn advance(&mut self, rows: u64, bytes_read: u64) {
         self.rows += rows;
+        // Our own rate in whole rows (indicatif's `{per_sec}` prints "143,453.0889/s").
+        let secs = self.started.elapsed().as_secs_f64().max(1e-9);
+        let rate = HumanCount((self.rows as f64 / secs) as u64);
         if self.by_bytes {
             self.bar.set_position(bytes_read);
-            let secs = self.started.elapsed().as_secs_f64().max(1e-9);
-            self.bar.set_message(format!(
-                "{} rows, {:.0} rows/s",
-                self.rows,
-                self.rows as f64 / secs
-            ));
+            self.bar
+                .set_message(format!("{} rows, {rate} rows/s", HumanCount(self.rows)));
         } else {
             self.bar.set_position(self.rows);
+            self.bar.set_message(format!("{rate} rows/s"));
         }
     }
 

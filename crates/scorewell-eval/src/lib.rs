@@ -66,9 +66,10 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let prefix = format!(".{name}.");
     let mut builder = tempfile::Builder::new();
     builder.prefix(&prefix).suffix(".tmp");
-    // Reports are for sharing: the usual 0644 rather than tempfile's private 0600.
+    // Reports are for sharing: the mode a plain create gives (0666 less the umask, which
+    // open(2) applies) rather than tempfile's private 0600.
     #[cfg(unix)]
-    builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o644));
+    builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
     let mut temp = builder.tempfile_in(&dir).map_err(os)?;
     temp.write_all(bytes).map_err(os)?;
     temp.as_file().sync_all().map_err(os)?;

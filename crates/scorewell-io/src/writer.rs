@@ -54,11 +54,15 @@ impl BatchWriter {
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
-        let temp = tempfile::Builder::new()
-            .prefix(&format!(".{name}."))
-            .suffix(".tmp")
-            .tempfile_in(&dir)
-            .map_err(os)?;
+        let prefix = format!(".{name}.");
+        let mut builder = tempfile::Builder::new();
+        builder.prefix(&prefix).suffix(".tmp");
+        // tempfile creates 0600 files; the renamed output must end up as a plain create would
+        // make it (0666 less the umask), or a Spark job or web server running as another user
+        // cannot read it. open(2) applies the umask to this mode.
+        #[cfg(unix)]
+        builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
+        let temp = builder.tempfile_in(&dir).map_err(os)?;
         let file = BufWriter::with_capacity(1 << 20, temp.as_file().try_clone().map_err(os)?);
         let encode = |e: &dyn std::fmt::Display| IoError::Encode {
             path: path.to_path_buf(),

@@ -20,6 +20,9 @@ pub fn run(args: Args) -> Result<()> {
     if scorewell::bundle::is_bundle(&args.model.model) {
         return inspect_bundle(&args.model.model);
     }
+    if scorewell::spark::is_spark_model(&args.model.model) {
+        return inspect_pipeline(&args.model.model);
+    }
     let model = scorewell::load_model(&args.model.model, args.model.model_format.as_deref())?;
     let forest = &model.forest;
     let depth = forest.trees().iter().map(|t| t.depth()).max().unwrap_or(0);
@@ -146,6 +149,47 @@ fn inspect_bundle(path: &std::path::Path) -> Result<()> {
             a.size, a.sha256
         )?;
     }
+    Ok(())
+}
+
+/// Anything `score` loads that is neither a bundle nor a bare model file (a folder saved by
+/// Spark ML): its stages with what each reads and writes, and the scorer's inputs.
+fn inspect_pipeline(path: &std::path::Path) -> Result<()> {
+    let scorer = scorewell::load(path).with_context(|| path.display().to_string())?;
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "model:      {}", path.display())?;
+    writeln!(out, "format:     Spark ML saved model (folder)")?;
+    let inputs = scorer.inputs();
+    writeln!(out, "inputs:     {}", inputs.len())?;
+    for input in &inputs {
+        writeln!(out, "  {}", input.name)?;
+    }
+    let stages = scorer.pipeline().stages();
+    writeln!(out, "stages:     {}", stages.len())?;
+    for (i, stage) in stages.iter().enumerate() {
+        let reads: Vec<String> = stage.inputs().into_iter().map(|c| c.name).collect();
+        let writes: Vec<String> = stage
+            .output_fields()
+            .iter()
+            .map(|f| f.name().clone())
+            .collect();
+        writeln!(
+            out,
+            "  {i:>3}  {:<36} {} -> {}",
+            stage.name(),
+            reads.join(", "),
+            writes.join(", ")
+        )?;
+    }
+    let outputs: Vec<String> = match scorer.pipeline().selected_outputs() {
+        Some(names) => names.to_vec(),
+        None => stages
+            .iter()
+            .flat_map(|s| s.output_fields())
+            .map(|f| f.name().clone())
+            .collect(),
+    };
+    writeln!(out, "outputs:    {}", outputs.join(", "))?;
     Ok(())
 }
 

@@ -89,3 +89,15 @@ fn inspect_refuses_a_non_hex_checksum_without_panicking() {
         );
     }
 }
+
+/// `inspect` accepts everything `score` does: a folder saved by Spark ML lists its stages
+/// (it used to fail with "Is a directory").
+#[test]
+fn inspect_describes_a_saved_spark_folder() {
+    let folder = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/conformance/spark/cases/spark_3_5_mixed_rf/model");
+    let out = scorewell(&[&"inspect", &folder]).ok().to_string();
+    assert!(out.contains("format:     Spark ML saved model"), "{out}");
+    assert!(out.contains("RandomForest"), "{out}");
+    assert!(out.contains("outputs:    "), "{out}");
+}

@@ -209,3 +209,61 @@ fn the_example_model_scores_its_indexed_features() {
         run.stderr
     );
 }
+
+/// Outputs written through the temp-file-and-rename route get the mode a plain create gives
+/// under the caller's umask (they came out 0600, unreadable to a Spark job or web server
+/// running as another user): scored files and `bundle create` zips alike.
+#[cfg(unix)]
+#[test]
+fn written_files_follow_the_umask_like_a_plain_create() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = Dir::new();
+    let c = case("xgboost_3_2_binary_logistic");
+    let under_umask = |umask: &str, args: &[&std::path::Path]| {
+        let mut script = format!("umask {umask}; exec \"$0\"");
+        for i in 0..args.len() {
+            script.push_str(&format!(" \"${}\"", i + 1));
+        }
+        let status = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(script)
+            .arg(env!("CARGO_BIN_EXE_scorewell"))
+            .args(args)
+            .status()
+            .expect("run sh");
+        assert!(status.success());
+    };
+    let mode =
+        |p: &std::path::Path| std::fs::metadata(p).expect("stat").permissions().mode() & 0o777;
+    let p = std::path::Path::new;
+    for (umask, want) in [("022", 0o644), ("077", 0o600), ("002", 0o664)] {
+        let out = dir.path(&format!("scored-{umask}.parquet"));
+        under_umask(
+            umask,
+            &[
+                p("score"),
+                &c.join("model.json"),
+                p("-i"),
+                &c.join("input.parquet"),
+                p("-o"),
+                &out,
+            ],
+        );
+        assert_eq!(mode(&out), want, "score output under umask {umask}");
+        let zip = dir.path(&format!("bundle-{umask}.zip"));
+        under_umask(
+            umask,
+            &[
+                p("bundle"),
+                p("create"),
+                p("--model"),
+                &c.join("model.json"),
+                p("--name"),
+                p("m"),
+                p("-o"),
+                &zip,
+            ],
+        );
+        assert_eq!(mode(&zip), want, "bundle zip under umask {umask}");
+    }
+}
