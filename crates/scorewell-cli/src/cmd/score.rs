@@ -6,12 +6,13 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 
 use anyhow::{Context, Result, bail};
 use arrow_array::RecordBatch;
-use arrow_schema::DataType;
+use arrow_schema::{DataType, Schema};
 use clap::Args as ClapArgs;
 use scorewell::{LoadOptions, OutputMode};
 use scorewell_io::{BatchReader, BatchWriter, DataFormat, ReadOptions};
@@ -48,6 +49,18 @@ pub struct Args {
     /// No progress bar.
     #[arg(long, short)]
     quiet: bool,
+    /// Input columns to copy into the output, comma-separated, before the scorer's outputs
+    /// (default: every input column, as `--keep-all`); `--keep ''` writes only the outputs.
+    #[arg(
+        long,
+        value_name = "COLUMNS",
+        value_delimiter = ',',
+        conflicts_with = "keep_all"
+    )]
+    keep: Option<Vec<String>>,
+    /// Copy every input column into the output (the default).
+    #[arg(long)]
+    keep_all: bool,
 }
 
 fn data_format(explicit: Option<&str>, path: &std::path::Path) -> Result<DataFormat> {
@@ -102,7 +115,17 @@ pub fn run(args: Args) -> Result<()> {
     let bound = scorer
         .bind(reader.schema())
         .with_context(|| format!("{}", args.input.display()))?;
-    let writer = BatchWriter::create(&args.output, out_format, bound.output_schema())?;
+    let keep = kept_columns(
+        args.keep.as_deref(),
+        &reader.schema(),
+        &bound.output_schema(),
+    )
+    .with_context(|| format!("{}", args.input.display()))?;
+    let out_schema = match &keep {
+        Some(indices) => Arc::new(bound.output_schema().project(indices)?),
+        None => bound.output_schema(),
+    };
+    let writer = BatchWriter::create(&args.output, out_format, out_schema)?;
     let mut progress = Progress::new(reader.extent(), args.quiet);
     let input_path = args.input.clone();
 
@@ -115,9 +138,12 @@ pub fn run(args: Args) -> Result<()> {
         let scored = (|| -> Result<()> {
             for batch in batch_rx {
                 let batch = batch?;
-                let out = bound
+                let mut out = bound
                     .score(&batch)
                     .with_context(|| format!("{}", input_path.display()))?;
+                if let Some(indices) = &keep {
+                    out = out.project(indices)?;
+                }
                 progress.advance(out.num_rows() as u64, bytes.load(Ordering::Relaxed));
                 if out_tx.send(ToWriter::Batch(out)).is_err() {
                     break; // the writer failed; its error is reported below
@@ -138,6 +164,42 @@ pub fn run(args: Args) -> Result<()> {
         written?;
         Ok(())
     })
+}
+
+/// Which columns of the scored batches to write, when `--keep` narrows the copied inputs:
+/// the kept input columns in the order given, then every column the scorer appended.
+/// `None` writes everything (the default, `--keep-all`).
+fn kept_columns(
+    keep: Option<&[String]>,
+    input: &Schema,
+    scored: &Schema,
+) -> Result<Option<Vec<usize>>> {
+    let Some(keep) = keep else { return Ok(None) };
+    let keep: Vec<&str> = keep
+        .iter()
+        .map(|c| c.trim())
+        .filter(|c| !c.is_empty())
+        .collect();
+    let mut indices = Vec::with_capacity(keep.len());
+    for name in &keep {
+        if input.index_of(name).is_err() {
+            bail!("--keep names column `{name}`, which the input does not have");
+        }
+        match scored.index_of(name) {
+            Ok(i) => indices.push(i),
+            Err(_) => bail!("--keep names column `{name}`, which the scorer does not pass through"),
+        }
+    }
+    // What the scorer appended: every output column that is not an input column.
+    indices.extend(
+        scored
+            .fields()
+            .iter()
+            .enumerate()
+            .filter(|(_, f)| input.index_of(f.name()).is_err())
+            .map(|(i, _)| i),
+    );
+    Ok(Some(indices))
 }
 
 fn read_all(reader: BatchReader, tx: SyncSender<scorewell_io::Result<RecordBatch>>) {

@@ -267,3 +267,53 @@ fn written_files_follow_the_umask_like_a_plain_create() {
         assert_eq!(mode(&zip), want, "bundle zip under umask {umask}");
     }
 }
+
+/// `--keep` copies only the named input columns (in the order given) before the outputs, so a
+/// scoring job need not rewrite its whole input; `--keep ''` writes the outputs alone; a name
+/// the input lacks is an error naming it and leaves no file.
+#[test]
+fn keep_chooses_the_input_columns_copied_to_the_output() {
+    let dir = Dir::new();
+    let c = case("xgboost_3_2_binary_logistic");
+    let names = |path: &std::path::Path| -> Vec<String> {
+        read_parquet(path)[0]
+            .schema()
+            .fields()
+            .iter()
+            .map(|f| f.name().clone())
+            .collect()
+    };
+    let all = dir.path("all.parquet");
+    let some = dir.path("some.parquet");
+    let none = dir.path("none.parquet");
+    let (model, input) = (c.join("model.json"), c.join("input.parquet"));
+    scorewell(&[&"score", &model, &"-i", &input, &"-o", &all, &"--keep-all"]).ok();
+    scorewell(&[
+        &"score", &model, &"-i", &input, &"-o", &some, &"--keep", &"f3,f0",
+    ])
+    .ok();
+    scorewell(&[
+        &"score", &model, &"-i", &input, &"-o", &none, &"--keep", &"",
+    ])
+    .ok();
+    assert_eq!(names(&all), ["f0", "f1", "f2", "f3", "f4", "prediction"]);
+    assert_eq!(names(&some), ["f3", "f0", "prediction"]);
+    assert_eq!(names(&none), ["prediction"]);
+    let full = read_parquet(&all);
+    assert_eq!(
+        column(&read_parquet(&none), "prediction"),
+        column(&full, "prediction")
+    );
+    assert_eq!(column(&read_parquet(&some), "f3"), column(&full, "f3"));
+
+    let bad = dir.path("bad.parquet");
+    let run = scorewell(&[
+        &"score", &model, &"-i", &input, &"-o", &bad, &"--keep", &"f0,id",
+    ]);
+    assert!(
+        run.err().contains("--keep names column `id`"),
+        "{}",
+        run.stderr
+    );
+    assert!(!bad.exists());
+}
