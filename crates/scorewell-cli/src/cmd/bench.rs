@@ -8,9 +8,9 @@ use anyhow::{Result, bail};
 use arrow_array::RecordBatch;
 use clap::Args as ClapArgs;
 use scorewell::{LoadOptions, OutputMode};
-use scorewell_io::{BatchReader, DataFormat, ReadOptions};
+use scorewell_io::DataFormat;
 
-use super::{ModelArgs, init_threads};
+use super::{ModelArgs, init_threads, open_input};
 
 /// Arguments of `scorewell bench`.
 #[derive(Debug, ClapArgs)]
@@ -49,14 +49,8 @@ pub fn run(args: Args) -> Result<()> {
         },
     )?;
     let load_ms = load_start.elapsed().as_secs_f64() * 1e3;
-    let reader = BatchReader::open(
-        &args.input,
-        DataFormat::from_path(&args.input)?,
-        &ReadOptions {
-            batch_rows: args.batch_rows,
-            ..Default::default()
-        },
-    )?;
+    let format = DataFormat::from_path(&args.input)?;
+    let reader = open_input(&args.input, format, args.batch_rows, &[&scorer])?;
     let bound = scorer.bind(reader.schema())?;
     let batches: Vec<RecordBatch> = reader.collect::<scorewell_io::Result<_>>()?;
     let rows: usize = batches.iter().map(|b| b.num_rows()).sum();

@@ -5,7 +5,6 @@
 //! numbers come from the production scoring code. One thread decodes input batches while the
 //! caller scores them (all cores) and feeds the streaming accumulators of `scorewell-eval`.
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -13,12 +12,13 @@ use std::sync::mpsc::sync_channel;
 
 use anyhow::{Context, Result, bail};
 use arrow_array::RecordBatch;
-use arrow_schema::{DataType, Schema};
+use arrow_schema::Schema;
 use clap::{Args as ClapArgs, ValueEnum};
+use scorewell::Scorer;
 use scorewell_eval::{EvalSpec, Evaluator, TaskSpec};
-use scorewell_io::{BatchReader, BatchWriter, DataFormat, ReadOptions};
+use scorewell_io::{BatchWriter, DataFormat};
 
-use super::init_threads;
+use super::{data_format, init_threads, open_input};
 use crate::progress::Progress;
 
 /// Which metrics to compute.
@@ -178,27 +178,13 @@ pub fn run(args: Args) -> Result<()> {
     if args.batch_rows == 0 {
         bail!("--batch-rows must be at least 1");
     }
-    let in_format = match args.input_format.as_deref() {
-        Some(name) => name.parse()?,
-        None => DataFormat::from_path(&args.input)?,
-    };
+    let in_format = data_format(args.input_format.as_deref(), &args.input)?;
     let candidate = scorewell::load(&args.candidate)?;
     let baseline = args.baseline.as_ref().map(scorewell::load).transpose()?;
-    // Text formats guess types: numeric model inputs must read as floats (NaN, inf, integers).
-    let type_overrides: HashMap<String, DataType> = std::iter::once(&candidate)
+    let scorers: Vec<&Scorer> = std::iter::once(&candidate)
         .chain(baseline.as_ref())
-        .flat_map(|s| s.inputs())
-        .filter(|c| c.numeric)
-        .map(|c| (c.name, DataType::Float64))
         .collect();
-    let reader = BatchReader::open(
-        &args.input,
-        in_format,
-        &ReadOptions {
-            batch_rows: args.batch_rows,
-            type_overrides,
-        },
-    )?;
+    let reader = open_input(&args.input, in_format, args.batch_rows, &scorers)?;
     let input_schema = reader.schema();
     if input_schema.column_with_name(&args.label).is_none() {
         let names: Vec<&str> = input_schema

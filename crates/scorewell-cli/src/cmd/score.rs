@@ -4,7 +4,6 @@
 //! with all cores (rayon inside the evaluator), one encodes output. Bounded channels between
 //! them keep at most a few batches in memory, so inputs larger than RAM stream through.
 
-use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -12,12 +11,12 @@ use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 
 use anyhow::{Context, Result, bail};
 use arrow_array::RecordBatch;
-use arrow_schema::{DataType, Schema};
+use arrow_schema::Schema;
 use clap::Args as ClapArgs;
 use scorewell::{LoadOptions, OutputMode};
-use scorewell_io::{BatchReader, BatchWriter, DataFormat, ReadOptions};
+use scorewell_io::{BatchReader, BatchWriter};
 
-use super::{ModelArgs, init_threads};
+use super::{ModelArgs, data_format, init_threads, open_input};
 use crate::progress::Progress;
 
 /// Arguments of `scorewell score`.
@@ -63,13 +62,6 @@ pub struct Args {
     keep_all: bool,
 }
 
-fn data_format(explicit: Option<&str>, path: &std::path::Path) -> Result<DataFormat> {
-    Ok(match explicit {
-        Some(name) => name.parse()?,
-        None => DataFormat::from_path(path)?,
-    })
-}
-
 enum ToWriter {
     Batch(RecordBatch),
     /// Everything was written: the writer may move the file into place.
@@ -96,22 +88,7 @@ pub fn run(args: Args) -> Result<()> {
             format: args.model.model_format.clone(),
         },
     )?;
-    // Text formats guess column types; tell them which columns must be numbers so that
-    // `NaN`, `inf` and a column of integers all arrive as floats.
-    let type_overrides: HashMap<String, DataType> = scorer
-        .inputs()
-        .into_iter()
-        .filter(|c| c.numeric)
-        .map(|c| (c.name, DataType::Float64))
-        .collect();
-    let reader = BatchReader::open(
-        &args.input,
-        in_format,
-        &ReadOptions {
-            batch_rows: args.batch_rows,
-            type_overrides,
-        },
-    )?;
+    let reader = open_input(&args.input, in_format, args.batch_rows, &[&scorer])?;
     let bound = scorer
         .bind(reader.schema())
         .with_context(|| format!("{}", args.input.display()))?;
