@@ -1,0 +1,219 @@
+//! A nearest-neighbour lookup as a pipeline stage: a vector column in, annoy's neighbours out.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use arrow_array::builder::{Float32Builder, Int64Builder, ListBuilder, StringBuilder};
+use arrow_array::{ArrayRef, RecordBatch};
+use arrow_schema::{DataType, Field, FieldRef, Schema};
+use rayon::prelude::*;
+use scorewell_core::vector::{VectorColumn, is_vector};
+use scorewell_core::{Binding, InputColumn, Result, ScoreError, Stage, StageOutput, find_column};
+
+use crate::index::AnnoyIndex;
+use crate::search::Neighbors;
+
+/// Item id → label (e.g. the attack a known signature belongs to).
+#[derive(Debug, Clone, Default)]
+pub struct LabelTable {
+    labels: HashMap<i64, String>,
+}
+
+impl LabelTable {
+    /// A table from `(item id, label)` pairs.
+    pub fn new(pairs: impl IntoIterator<Item = (i64, String)>) -> Self {
+        Self {
+            labels: pairs.into_iter().collect(),
+        }
+    }
+
+    /// The label of `id`, if it has one.
+    pub fn get(&self, id: i64) -> Option<&str> {
+        self.labels.get(&id).map(String::as_str)
+    }
+
+    /// How many ids have labels.
+    pub fn len(&self) -> usize {
+        self.labels.len()
+    }
+
+    /// True when no id has a label.
+    pub fn is_empty(&self) -> bool {
+        self.labels.is_empty()
+    }
+}
+
+/// How a [`NeighborsStage`] queries and names its outputs.
+#[derive(Debug, Clone)]
+pub struct StageOptions {
+    /// The vector column to query with.
+    pub query_column: String,
+    /// Neighbours per row.
+    pub k: usize,
+    /// annoy's `search_k` (`-1`: `k × trees`).
+    pub search_k: i64,
+    /// Output: item ids, nearest first (`list<int64>`).
+    pub neighbors_output: String,
+    /// Output: their distances (`list<float32>`).
+    pub distances_output: String,
+    /// With a label table: the nearest item's label (`utf8`) and distance (`float32`).
+    pub labels: Option<(Arc<LabelTable>, String, String)>,
+}
+
+impl StageOptions {
+    /// `k` neighbours of `query_column` into `neighbors` and `distances`, default search_k.
+    pub fn new(query_column: impl Into<String>, k: usize) -> Self {
+        Self {
+            query_column: query_column.into(),
+            k,
+            search_k: -1,
+            neighbors_output: "neighbors".into(),
+            distances_output: "distances".into(),
+            labels: None,
+        }
+    }
+}
+
+/// Looks up each row's vector in an annoy index. Null vectors give null outputs; a vector of
+/// the wrong length or holding NaN is an error naming the column and row.
+#[derive(Debug)]
+pub struct NeighborsStage {
+    name: String,
+    index: Arc<AnnoyIndex>,
+    options: StageOptions,
+}
+
+/// Rows per batch below which the lookups run on the caller's thread.
+const PARALLEL_ROWS: usize = 16;
+
+impl NeighborsStage {
+    /// A stage named `name` over `index`.
+    pub fn new(name: impl Into<String>, index: Arc<AnnoyIndex>, options: StageOptions) -> Self {
+        Self {
+            name: name.into(),
+            index,
+            options,
+        }
+    }
+
+    /// The index this stage queries.
+    pub fn index(&self) -> &AnnoyIndex {
+        &self.index
+    }
+
+    fn query(&self, vectors: &VectorColumn, row: usize) -> Result<Option<Neighbors>> {
+        let Some(v) = vectors.get(row) else {
+            return Ok(None);
+        };
+        let q: Vec<f32> = v.to_dense().into_iter().map(|x| x as f32).collect();
+        self.index
+            .nns_by_vector(&q, self.options.k, self.options.search_k)
+            .map(Some)
+            .map_err(|e| ScoreError::InvalidValue {
+                column: self.options.query_column.clone(),
+                row,
+                message: e.to_string(),
+            })
+    }
+}
+
+fn list_of(item: DataType) -> DataType {
+    DataType::List(Arc::new(Field::new("item", item, true)))
+}
+
+impl Stage for NeighborsStage {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn inputs(&self) -> Vec<InputColumn> {
+        vec![InputColumn::vector(&self.options.query_column)]
+    }
+
+    fn output_fields(&self) -> Vec<FieldRef> {
+        let o = &self.options;
+        let mut fields = vec![
+            Arc::new(Field::new(
+                &o.neighbors_output,
+                list_of(DataType::Int64),
+                true,
+            )),
+            Arc::new(Field::new(
+                &o.distances_output,
+                list_of(DataType::Float32),
+                true,
+            )),
+        ];
+        if let Some((_, label, distance)) = &o.labels {
+            fields.push(Arc::new(Field::new(label, DataType::Utf8, true)));
+            fields.push(Arc::new(Field::new(distance, DataType::Float32, true)));
+        }
+        fields
+    }
+
+    fn bind(&self, schema: &Schema) -> Result<Binding> {
+        let column = &self.options.query_column;
+        let i = find_column(schema, column, || {
+            format!("nearest-neighbour stage `{}`", self.name)
+        })?;
+        let dt = schema.field(i).data_type();
+        if !is_vector(dt) {
+            return Err(ScoreError::ColumnType {
+                column: column.clone(),
+                expected: format!(
+                    "a list of {} floats (list<float32|float64> or fixed_size_list) or an ML vector",
+                    self.index.dims()
+                ),
+                got: dt.to_string(),
+            });
+        }
+        Ok(Binding::new(vec![i]))
+    }
+
+    fn apply(&self, binding: &Binding, batch: &RecordBatch) -> Result<StageOutput> {
+        let vectors =
+            VectorColumn::try_new(batch.column(binding.columns[0]), &self.options.query_column)?;
+        let rows = batch.num_rows();
+        let answers: Vec<Option<Neighbors>> = if rows >= PARALLEL_ROWS {
+            (0..rows)
+                .into_par_iter()
+                .map(|r| self.query(&vectors, r))
+                .collect::<Result<_>>()?
+        } else {
+            (0..rows)
+                .map(|r| self.query(&vectors, r))
+                .collect::<Result<_>>()?
+        };
+        let mut ids = ListBuilder::new(Int64Builder::new());
+        let mut dists = ListBuilder::new(Float32Builder::new());
+        let labelled = self.options.labels.as_ref().map(|(t, ..)| t);
+        let mut labels = StringBuilder::new();
+        let mut nearest = Float32Builder::new();
+        for answer in &answers {
+            match answer {
+                Some(nn) => {
+                    ids.values().append_slice(&nn.ids);
+                    ids.append(true);
+                    dists.values().append_slice(&nn.distances);
+                    dists.append(true);
+                    if let Some(table) = labelled {
+                        labels.append_option(nn.ids.first().and_then(|&id| table.get(id)));
+                        nearest.append_option(nn.distances.first().copied());
+                    }
+                }
+                None => {
+                    ids.append(false);
+                    dists.append(false);
+                    labels.append_null();
+                    nearest.append_null();
+                }
+            }
+        }
+        let mut columns: Vec<ArrayRef> = vec![Arc::new(ids.finish()), Arc::new(dists.finish())];
+        if labelled.is_some() {
+            columns.push(Arc::new(labels.finish()));
+            columns.push(Arc::new(nearest.finish()));
+        }
+        Ok(columns.into())
+    }
+}
