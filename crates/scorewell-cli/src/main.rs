@@ -31,6 +31,8 @@ enum Command {
     Bundle(cmd::bundle::Args),
     /// Check a bundle's manifest and artifact checksums; exit 1 if anything was changed.
     Verify(cmd::bundle::VerifyArgs),
+    /// Build Annoy nearest-neighbour indexes.
+    Index(cmd::index::Args),
     /// Serve models over HTTP: a JSON API, the Open Inference Protocol, metrics, hot reload.
     Serve(cmd::serve::Args),
 }
@@ -45,6 +47,7 @@ fn main() {
         Command::Bundle(args) => cmd::bundle::run(args),
         Command::Verify(args) => cmd::bundle::verify(args),
         Command::Serve(args) => cmd::serve::run(args),
+        Command::Index(args) => cmd::index::run(args),
     };
     if let Err(err) = result {
         if is_broken_pipe(&err) {

@@ -133,8 +133,14 @@ fn compare(
 }
 
 fn run_library(dir: &Path, case: &Case, mode: OutputMode) -> Result<Vec<RecordBatch>, String> {
-    let scorer = scorewell::load_with(dir.join(&case.model), &LoadOptions { mode, format: None })
-        .map_err(|e| format!("load: {e}"))?;
+    let scorer = scorewell::load_with(
+        dir.join(&case.model),
+        &LoadOptions {
+            mode,
+            ..Default::default()
+        },
+    )
+    .map_err(|e| format!("load: {e}"))?;
     read_parquet(&dir.join(&case.input))?
         .iter()
         .map(|b| scorer.score(b).map_err(|e| format!("score: {e}")))

@@ -387,13 +387,15 @@ impl Builder {
             }
             if di < dj {
                 for z in 0..p.v.len() {
-                    p.v[z] = (p.v[z] * ic as f32 + k.v[z] / norm) / (ic + 1) as f32;
+                    p.v[z] =
+                        p.v[z].mul_add(ic as f32, k.v[z] * (1.0 / norm)) * (1.0 / (ic + 1) as f32);
                 }
                 init(&mut p);
                 ic += 1;
             } else if dj < di {
                 for z in 0..q.v.len() {
-                    q.v[z] = (q.v[z] * jc as f32 + k.v[z] / norm) / (jc + 1) as f32;
+                    q.v[z] =
+                        q.v[z].mul_add(jc as f32, k.v[z] * (1.0 / norm)) * (1.0 / (jc + 1) as f32);
                 }
                 init(&mut q);
                 jc += 1;
@@ -475,7 +477,9 @@ fn imbalance(sides: &[Vec<i32>; 2]) -> f64 {
 fn normalize(v: &mut [f32]) {
     let norm = kernels::dot(v, v).sqrt();
     if norm > 0.0 {
-        v.iter_mut().for_each(|x| *x /= norm);
+        // annoy's `-ffast-math` turns the division into a multiplication by the reciprocal.
+        let r = 1.0 / norm;
+        v.iter_mut().for_each(|x| *x *= r);
     }
 }
 

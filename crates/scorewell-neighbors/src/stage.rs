@@ -46,8 +46,9 @@ impl LabelTable {
 /// How a [`NeighborsStage`] queries and names its outputs.
 #[derive(Debug, Clone)]
 pub struct StageOptions {
-    /// The vector column to query with.
-    pub query_column: String,
+    /// The vector column to query with; `None` takes the input's one vector column (a list
+    /// or fixed-size list of floats, or an ML vector), and refuses inputs with none or several.
+    pub query_column: Option<String>,
     /// Neighbours per row.
     pub k: usize,
     /// annoy's `search_k` (`-1`: `k × trees`).
@@ -62,9 +63,9 @@ pub struct StageOptions {
 
 impl StageOptions {
     /// `k` neighbours of `query_column` into `neighbors` and `distances`, default search_k.
-    pub fn new(query_column: impl Into<String>, k: usize) -> Self {
+    pub fn new(query_column: Option<String>, k: usize) -> Self {
         Self {
-            query_column: query_column.into(),
+            query_column,
             k,
             search_k: -1,
             neighbors_output: "neighbors".into(),
@@ -101,7 +102,7 @@ impl NeighborsStage {
         &self.index
     }
 
-    fn query(&self, vectors: &VectorColumn, row: usize) -> Result<Option<Neighbors>> {
+    fn query(&self, vectors: &VectorColumn, column: &str, row: usize) -> Result<Option<Neighbors>> {
         let Some(v) = vectors.get(row) else {
             return Ok(None);
         };
@@ -110,7 +111,7 @@ impl NeighborsStage {
             .nns_by_vector(&q, self.options.k, self.options.search_k)
             .map(Some)
             .map_err(|e| ScoreError::InvalidValue {
-                column: self.options.query_column.clone(),
+                column: column.to_string(),
                 row,
                 message: e.to_string(),
             })
@@ -127,7 +128,11 @@ impl Stage for NeighborsStage {
     }
 
     fn inputs(&self) -> Vec<InputColumn> {
-        vec![InputColumn::vector(&self.options.query_column)]
+        self.options
+            .query_column
+            .iter()
+            .map(InputColumn::vector)
+            .collect()
     }
 
     fn output_fields(&self) -> Vec<FieldRef> {
@@ -152,36 +157,77 @@ impl Stage for NeighborsStage {
     }
 
     fn bind(&self, schema: &Schema) -> Result<Binding> {
-        let column = &self.options.query_column;
-        let i = find_column(schema, column, || {
-            format!("nearest-neighbour stage `{}`", self.name)
-        })?;
-        let dt = schema.field(i).data_type();
-        if !is_vector(dt) {
-            return Err(ScoreError::ColumnType {
-                column: column.clone(),
-                expected: format!(
-                    "a list of {} floats (list<float32|float64> or fixed_size_list) or an ML vector",
-                    self.index.dims()
-                ),
-                got: dt.to_string(),
-            });
-        }
+        let expected = || {
+            format!(
+                "a list of {} floats (list<float32|float64> or fixed_size_list) or an ML vector",
+                self.index.dims()
+            )
+        };
+        let i = match &self.options.query_column {
+            Some(column) => {
+                let i = find_column(schema, column, || {
+                    format!("nearest-neighbour stage `{}`", self.name)
+                })?;
+                let dt = schema.field(i).data_type();
+                if !is_vector(dt) {
+                    return Err(ScoreError::ColumnType {
+                        column: column.clone(),
+                        expected: expected(),
+                        got: dt.to_string(),
+                    });
+                }
+                i
+            }
+            None => {
+                let vectors: Vec<usize> = (0..schema.fields().len())
+                    .filter(|&i| is_vector(schema.field(i).data_type()))
+                    .collect();
+                match vectors[..] {
+                    [i] => i,
+                    _ => {
+                        let names: Vec<&str> = vectors
+                            .iter()
+                            .map(|&i| schema.field(i).name().as_str())
+                            .collect();
+                        return Err(ScoreError::MissingColumn {
+                            column: "<query vectors>".into(),
+                            needed_by: format!(
+                                "nearest-neighbour stage `{}`: the input must have exactly one vector column ({}), or name one (--query-column); vector columns found: {}",
+                                self.name,
+                                expected(),
+                                if names.is_empty() {
+                                    "none".to_string()
+                                } else {
+                                    names.join(", ")
+                                }
+                            ),
+                            available: schema
+                                .fields()
+                                .iter()
+                                .map(|f| f.name().as_str())
+                                .collect::<Vec<_>>()
+                                .join(", "),
+                        });
+                    }
+                }
+            }
+        };
         Ok(Binding::new(vec![i]))
     }
 
     fn apply(&self, binding: &Binding, batch: &RecordBatch) -> Result<StageOutput> {
-        let vectors =
-            VectorColumn::try_new(batch.column(binding.columns[0]), &self.options.query_column)?;
+        let i = binding.columns[0];
+        let column = batch.schema().field(i).name().clone();
+        let vectors = VectorColumn::try_new(batch.column(i), &column)?;
         let rows = batch.num_rows();
         let answers: Vec<Option<Neighbors>> = if rows >= PARALLEL_ROWS {
             (0..rows)
                 .into_par_iter()
-                .map(|r| self.query(&vectors, r))
+                .map(|r| self.query(&vectors, &column, r))
                 .collect::<Result<_>>()?
         } else {
             (0..rows)
-                .map(|r| self.query(&vectors, r))
+                .map(|r| self.query(&vectors, &column, r))
                 .collect::<Result<_>>()?
         };
         let mut ids = ListBuilder::new(Int64Builder::new());

@@ -56,6 +56,7 @@ fn options(output_margin: bool, format: Option<String>) -> LoadOptions {
             OutputMode::Prediction
         },
         format,
+        neighbors: None,
     }
 }
 

@@ -69,6 +69,7 @@ impl LazyScorer {
             file_name: self.file_name.clone(),
             margin: self.options.mode == OutputMode::Margin,
             format: self.options.format.clone(),
+            neighbors: self.options.neighbors.clone(),
         };
         let slot = {
             let mut cache = cache().lock().unwrap_or_else(|p| p.into_inner());
@@ -94,6 +95,7 @@ struct CacheKey {
     file_name: Option<Arc<str>>,
     margin: bool,
     format: Option<String>,
+    neighbors: Option<crate::NeighborOptions>,
 }
 
 type Slot = Arc<Mutex<Option<Scorer>>>;

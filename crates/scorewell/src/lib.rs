@@ -20,12 +20,14 @@ use std::sync::Arc;
 pub use lazy::{LazyScorer, lazy_builds};
 pub use scorewell_bundle as bundle;
 pub use scorewell_bundle::{Bundle, BundleError};
+pub use scorewell_core::vector;
 pub use scorewell_core::{
     Binding, BoundScorer, FeatureKind, FeatureSpec, ForestModel, ForestStage, InputColumn,
     ModelInfo, OutputMode, Pipeline, ScoreError, Scorer, Stage,
 };
 pub use scorewell_forest as forest;
 pub use scorewell_formats::{FORMATS, Format, FormatError};
+pub use scorewell_neighbors as neighbors;
 pub use scorewell_spark as spark;
 pub use task::{ModelTask, model_task};
 /// The Arrow crates scorewell's API speaks, re-exported so callers use the same versions.
@@ -71,6 +73,9 @@ pub enum Error {
     /// A saved Spark ML model folder could not be read or built.
     #[error(transparent)]
     Spark(#[from] Box<scorewell_spark::SparkError>),
+    /// An Annoy index could not be read, or its options are missing.
+    #[error(transparent)]
+    Neighbors(#[from] scorewell_neighbors::Error),
     /// An unknown `format` was requested.
     #[error("unknown model format `{name}` (supported: {supported})")]
     UnknownFormat {
@@ -88,6 +93,50 @@ pub struct LoadOptions {
     pub mode: OutputMode,
     /// Force a format by name (see [`FORMATS`]) instead of detecting it.
     pub format: Option<String>,
+    /// How to open and query an Annoy index (`.ann`): the file records neither its metric nor
+    /// its dimension, so they must be given.
+    pub neighbors: Option<NeighborOptions>,
+}
+
+/// How to open and query a bare Annoy index file.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct NeighborOptions {
+    /// The metric the index was built with.
+    pub metric: neighbors::Metric,
+    /// The vector dimension it was built with.
+    pub dims: usize,
+    /// Neighbours returned per row.
+    pub k: usize,
+    /// annoy's `search_k` (`-1`: `k × trees`).
+    pub search_k: i64,
+    /// The input's vector column (`None`: its one vector column).
+    pub query_column: Option<String>,
+}
+
+/// True when `file_name` names an Annoy index (`.ann`).
+fn is_annoy(file_name: Option<&str>) -> bool {
+    file_name.is_some_and(|n| n.ends_with(".ann"))
+}
+
+/// A scorer with one nearest-neighbour stage over `index`.
+fn neighbors_scorer(index: neighbors::AnnoyIndex, options: &NeighborOptions) -> Scorer {
+    let mut stage = neighbors::StageOptions::new(options.query_column.clone(), options.k);
+    stage.search_k = options.search_k;
+    let stage = neighbors::NeighborsStage::new("annoy", Arc::new(index), stage);
+    Scorer::new(Pipeline::new().push(Arc::new(stage)))
+}
+
+fn annoy_options<'a>(options: &'a LoadOptions, name: &str) -> Result<&'a NeighborOptions, Error> {
+    if options.mode == OutputMode::Margin || options.format.is_some() {
+        return Err(Error::BundleOption(format!(
+            "{name}: an Annoy index has no margins or model format; give its metric and dimension"
+        )));
+    }
+    options.neighbors.as_ref().ok_or_else(|| {
+        Error::BundleOption(format!(
+            "{name}: an Annoy index records neither its metric nor its dimension; give them (--metric, --dims)"
+        ))
+    })
 }
 
 /// Read and parse a model file.
@@ -155,6 +204,12 @@ pub fn load_with(path: impl AsRef<Path>, options: &LoadOptions) -> Result<Scorer
     }
     if scorewell_spark::is_spark_model(path) {
         return scorewell_spark::load(path).map_err(|e| Error::Spark(Box::new(e)));
+    }
+    let name = path.file_name().and_then(|n| n.to_str());
+    if is_annoy(name) || options.neighbors.is_some() {
+        let o = annoy_options(options, &path.display().to_string())?;
+        let index = neighbors::AnnoyIndex::open(path, o.metric, o.dims)?;
+        return Ok(neighbors_scorer(index, o));
     }
     let model = load_model(path, options.format.as_deref())?;
     scorer_for(model, options.mode)
@@ -240,6 +295,12 @@ pub fn load_bytes(
                 path: PathBuf::from(file_name.unwrap_or("<bytes>")),
                 source: Box::new(source),
             });
+    }
+    if is_annoy(file_name) || options.neighbors.is_some() {
+        let o = annoy_options(options, file_name.unwrap_or("<bytes>"))?;
+        let index = neighbors::AnnoyIndex::from_bytes(bytes, o.metric, o.dims)?
+            .with_source_name(file_name.unwrap_or("<bytes>"));
+        return Ok(neighbors_scorer(index, o));
     }
     let model = parse_model(bytes, file_name, options.format.as_deref())?;
     scorer_for(model, options.mode)

@@ -7,7 +7,7 @@ use std::time::Instant;
 use anyhow::{Result, bail};
 use arrow_array::RecordBatch;
 use clap::Args as ClapArgs;
-use scorewell::{LoadOptions, OutputMode};
+use scorewell::OutputMode;
 use scorewell_io::DataFormat;
 
 use super::{ModelArgs, init_threads, open_input};
@@ -43,10 +43,7 @@ pub fn run(args: Args) -> Result<()> {
     let load_start = Instant::now();
     let scorer = scorewell::load_with(
         &args.model.model,
-        &LoadOptions {
-            mode: OutputMode::Prediction,
-            format: args.model.model_format.clone(),
-        },
+        &args.model.load_options(OutputMode::Prediction)?,
     )?;
     let load_ms = load_start.elapsed().as_secs_f64() * 1e3;
     let format = DataFormat::from_path(&args.input)?;

@@ -23,6 +23,16 @@ pub fn run(args: Args) -> Result<()> {
     if scorewell::spark::is_spark_model(&args.model.model) {
         return inspect_pipeline(&args.model.model);
     }
+    let options = args.model.load_options(OutputMode::Prediction)?;
+    if let Some(n) = &options.neighbors {
+        return inspect_annoy(&args.model.model, n);
+    }
+    if args.model.model.extension().is_some_and(|e| e == "ann") {
+        anyhow::bail!(
+            "{}: an Annoy index records neither its metric nor its dimension; give them (--metric, --dims)",
+            args.model.model.display()
+        );
+    }
     let model = scorewell::load_model(&args.model.model, args.model.model_format.as_deref())?;
     let forest = &model.forest;
     let depth = forest.trees().iter().map(|t| t.depth()).max().unwrap_or(0);
@@ -190,6 +200,40 @@ fn inspect_pipeline(path: &std::path::Path) -> Result<()> {
             .collect(),
     };
     writeln!(out, "outputs:    {}", outputs.join(", "))?;
+    Ok(())
+}
+
+/// An Annoy index: its shape, and a full walk that reports the first corrupt node.
+fn inspect_annoy(path: &std::path::Path, n: &scorewell::NeighborOptions) -> Result<()> {
+    let index = scorewell::neighbors::AnnoyIndex::open(path, n.metric, n.dims)?;
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "index:      {}", path.display())?;
+    writeln!(
+        out,
+        "format:     annoy index (metric {}, {} dimensions)",
+        n.metric, n.dims
+    )?;
+    writeln!(out, "items:      {}", index.n_items())?;
+    writeln!(out, "trees:      {}", index.n_trees())?;
+    writeln!(
+        out,
+        "nodes:      {} ({} bytes each)",
+        index.n_nodes(),
+        index.size_bytes() / index.n_nodes().max(1)
+    )?;
+    writeln!(
+        out,
+        "file size:  {} bytes (memory-mapped)",
+        index.size_bytes()
+    )?;
+    match index.validate() {
+        Ok(()) => writeln!(out, "check:      every node refers inside the file")?,
+        Err(e) => anyhow::bail!(e),
+    }
+    writeln!(
+        out,
+        "outputs:    neighbors (list<int64>), distances (list<float32>)"
+    )?;
     Ok(())
 }
 

@@ -3,6 +3,7 @@
 pub mod bench;
 pub mod bundle;
 pub mod eval;
+pub mod index;
 pub mod inspect;
 pub mod score;
 pub mod serve;
@@ -19,11 +20,58 @@ use scorewell_io::{BatchReader, DataFormat, ReadOptions};
 /// How to read the model; shared by every subcommand that loads one.
 #[derive(Debug, Clone, ClapArgs)]
 pub struct ModelArgs {
-    /// Model file: XGBoost JSON/UBJSON (`Booster.save_model`) or LightGBM text (`save_model`).
+    /// Model file: XGBoost JSON/UBJSON (`Booster.save_model`), LightGBM text (`save_model`), a
+    /// bundle (directory or zip), a saved Spark ML folder, or an Annoy index (`.ann`).
     pub model: PathBuf,
     /// Model format instead of detecting it: xgboost-json, xgboost-ubj, lightgbm-text.
     #[arg(long, value_name = "NAME")]
     pub model_format: Option<String>,
+    #[command(flatten)]
+    pub annoy: AnnoyArgs,
+}
+
+/// How to open and query a bare Annoy index: the file records neither metric nor dimension.
+#[derive(Debug, Clone, ClapArgs)]
+#[command(next_help_heading = "Annoy index (.ann)")]
+pub struct AnnoyArgs {
+    /// The index's metric: angular, euclidean, manhattan, dot or hamming.
+    #[arg(long, value_name = "METRIC")]
+    pub metric: Option<String>,
+    /// The index's vector dimension.
+    #[arg(long, value_name = "N")]
+    pub dims: Option<usize>,
+    /// Neighbours per row.
+    #[arg(long, default_value_t = 10)]
+    pub k: usize,
+    /// annoy's search_k: candidates to inspect (-1: k × trees; more is more exact).
+    #[arg(long, default_value_t = -1, allow_negative_numbers = true)]
+    pub search_k: i64,
+    /// The input's vector column (default: its one list/fixed-size-list column).
+    #[arg(long, value_name = "NAME")]
+    pub query_column: Option<String>,
+}
+
+impl ModelArgs {
+    /// Load options for `mode`, with the Annoy options when `--metric`/`--dims` are given.
+    pub fn load_options(&self, mode: scorewell::OutputMode) -> Result<scorewell::LoadOptions> {
+        let a = &self.annoy;
+        let neighbors = match (&a.metric, a.dims) {
+            (None, None) => None,
+            (Some(metric), Some(dims)) => Some(scorewell::NeighborOptions {
+                metric: metric.parse()?,
+                dims,
+                k: a.k,
+                search_k: a.search_k,
+                query_column: a.query_column.clone(),
+            }),
+            _ => anyhow::bail!("an Annoy index needs both --metric and --dims"),
+        };
+        Ok(scorewell::LoadOptions {
+            mode,
+            format: self.model_format.clone(),
+            neighbors,
+        })
+    }
 }
 
 /// Size the global thread pool (0 = one thread per core).

@@ -13,7 +13,7 @@ use anyhow::{Context, Result, bail};
 use arrow_array::RecordBatch;
 use arrow_schema::Schema;
 use clap::Args as ClapArgs;
-use scorewell::{LoadOptions, OutputMode};
+use scorewell::OutputMode;
 use scorewell_io::{BatchReader, BatchWriter};
 
 use super::{ModelArgs, data_format, init_threads, open_input};
@@ -81,13 +81,7 @@ pub fn run(args: Args) -> Result<()> {
     } else {
         OutputMode::Prediction
     };
-    let scorer = scorewell::load_with(
-        &args.model.model,
-        &LoadOptions {
-            mode,
-            format: args.model.model_format.clone(),
-        },
-    )?;
+    let scorer = scorewell::load_with(&args.model.model, &args.model.load_options(mode)?)?;
     let reader = open_input(&args.input, in_format, args.batch_rows, &[&scorer])?;
     let bound = scorer
         .bind(reader.schema())
