@@ -81,12 +81,18 @@ impl Bundle {
         if spec.kind == MODEL_KIND {
             return self.model_stage(spec, at);
         }
+        if spec.kind == crate::neighbors::NEIGHBORS_KIND {
+            return self.neighbors_stage(spec, at);
+        }
         // Build first so an unknown kind is reported as such, not as a misplaced artifact.
         let stage = transform_stage(&spec.kind, &spec.name, &spec.params, at)?;
         if spec.artifact.is_some() {
             return Err(BundleError::Stage {
                 at: format!("{at}.artifact"),
-                message: format!("only `model` stages take an artifact, not `{}`", spec.kind),
+                message: format!(
+                    "only `model` and `nearest_neighbors` stages take an artifact, not `{}`",
+                    spec.kind
+                ),
             });
         }
         Ok(stage)

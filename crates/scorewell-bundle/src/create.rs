@@ -19,6 +19,7 @@ use crate::manifest::{
     ArtifactSpec, ColumnType, Decision, FORMAT_VERSION, InputSpec, MANIFEST_FILE, Manifest,
     ModelParams, OutputSpec, StageSpec,
 };
+use crate::neighbors::NEIGHBORS_KIND;
 
 /// What `scorewell bundle create` was asked for.
 #[derive(Debug, Clone, Default)]
@@ -101,6 +102,10 @@ fn build_new(options: &CreateOptions) -> Result<NewBundle, BundleError> {
     let has_model_stage = stages.iter().any(|s| s.kind == MODEL_KIND);
     let mut artifacts = BTreeMap::new();
     for (i, stage) in stages.iter_mut().enumerate() {
+        if stage.kind == NEIGHBORS_KIND {
+            add_neighbors_files(&mut artifacts, stage, i, spec_dir.as_deref())?;
+            continue;
+        }
         if stage.kind != MODEL_KIND {
             continue;
         }
@@ -299,6 +304,32 @@ fn fill_model_producer(stage: &mut StageSpec, artifacts: &BTreeMap<String, Arc<[
             stage.params = value;
         }
     }
+}
+
+/// A `nearest_neighbors` stage's index and optional label table, read from paths relative to
+/// the spec and stored as artifacts; the stage then names them by their bundle paths.
+fn add_neighbors_files(
+    artifacts: &mut BTreeMap<String, Arc<[u8]>>,
+    stage: &mut StageSpec,
+    i: usize,
+    spec_dir: Option<&Path>,
+) -> Result<(), BundleError> {
+    let dir = spec_dir.map(Path::to_path_buf).unwrap_or_default();
+    let index = stage.artifact.clone().ok_or_else(|| BundleError::Stage {
+        at: format!("stages[{i}].artifact"),
+        message: "a `nearest_neighbors` stage needs the path of its `.ann` index".into(),
+    })?;
+    stage.artifact = Some(add_artifact(artifacts, &stage.name, &dir.join(index))?);
+    let labels = stage
+        .params
+        .get("labels")
+        .and_then(|l| l.as_str())
+        .map(str::to_string);
+    if let Some(labels) = labels {
+        let stored = add_artifact(artifacts, &stage.name, &dir.join(labels))?;
+        stage.params["labels"] = serde_json::Value::String(stored);
+    }
+    Ok(())
 }
 
 fn add_artifact(

@@ -325,3 +325,92 @@ fn index_build_writes_an_index_that_finds_each_item() {
         );
     }
 }
+
+/// "embedding → nearest known signatures → tree model" as one bundle: the index and its label
+/// table are artifacts, the nearest distance feeds a LightGBM model.
+#[test]
+fn a_bundle_chains_the_lookup_its_labels_and_a_tree_model() {
+    let dir = Dir::new();
+    let case = annoy_case("euclidean_300x16");
+    std::fs::copy(case.join("index.ann"), dir.path("signatures.ann")).expect("copy");
+    // Labels for the even item ids only.
+    let ids: ArrayRef = Arc::new(Int64Array::from_iter_values((0..300).step_by(2)));
+    let labels: ArrayRef = Arc::new(arrow_array::StringArray::from_iter_values(
+        (0..300).step_by(2).map(|i| format!("attack-{i}")),
+    ));
+    let batch = RecordBatch::try_from_iter([("id", ids), ("label", labels)]).expect("labels");
+    let mut w = ArrowWriter::try_new(
+        File::create(dir.path("labels.parquet")).expect("create"),
+        batch.schema(),
+        None,
+    )
+    .expect("writer");
+    w.write(&batch).expect("write");
+    w.close().expect("close");
+    let model = "tree\nversion=v4\nnum_class=1\nnum_tree_per_iteration=1\nlabel_index=0\nmax_feature_idx=0\nobjective=regression\nfeature_names=nearest_distance\nfeature_infos=[0:10]\ntree_sizes=100\n\nTree=0\nnum_leaves=2\nnum_cat=0\nsplit_feature=0\nsplit_gain=1\nthreshold=2.5\ndecision_type=2\nleft_child=-1\nright_child=-2\nleaf_value=1 2\nleaf_weight=1 1\nleaf_count=1 1\ninternal_value=0\ninternal_weight=0\ninternal_count=2\nis_linear=0\nshrinkage=1\n\n\nend of trees\n";
+    dir.write("model.txt", model);
+    dir.write(
+        "spec.yaml",
+        "inputs:\n  - {name: emb, type: vector}\nstages:\n  - kind: nearest_neighbors\n    name: signatures\n    artifact: signatures.ann\n    params: {metric: euclidean, dims: 16, input: emb, k: 3, search_k: 2000, labels: labels.parquet}\n  - kind: model\n    name: risk\n    artifact: model.txt\noutputs: [neighbors, nearest_label, nearest_distance, prediction]\n",
+    );
+    let zip = dir.path("nn.zip");
+    scorewell(&[
+        &"bundle",
+        &"create",
+        &"--transforms",
+        &dir.path("spec.yaml"),
+        &"--name",
+        &"nn",
+        &"-o",
+        &zip,
+    ])
+    .ok();
+    let want = lookups("euclidean_300x16", 2000);
+    let input = dir.path("q.parquet");
+    write_queries(
+        &input,
+        "emb",
+        &want.iter().map(|w| w.0.clone()).collect::<Vec<_>>(),
+    );
+    let out = dir.path("out.parquet");
+    scorewell(&[&"score", &zip, &"-i", &input, &"-o", &out]).ok();
+    let batch = ParquetRecordBatchReaderBuilder::try_new(File::open(&out).expect("open"))
+        .expect("parquet")
+        .build()
+        .expect("reader")
+        .next()
+        .expect("a batch")
+        .expect("batch");
+    let label = batch
+        .column_by_name("nearest_label")
+        .expect("label")
+        .as_string::<i32>()
+        .clone();
+    let distance = batch
+        .column_by_name("nearest_distance")
+        .expect("d")
+        .as_primitive::<arrow_array::types::Float32Type>()
+        .clone();
+    let prediction = batch
+        .column_by_name("prediction")
+        .expect("p")
+        .as_primitive::<arrow_array::types::Float64Type>()
+        .clone();
+    let got = neighbor_ids(&out);
+    for (r, (_, ids)) in want.iter().enumerate() {
+        assert_eq!(got[r].as_deref(), Some(&ids[..3]), "row {r}");
+        let nearest = ids[0];
+        if nearest % 2 == 0 {
+            assert_eq!(label.value(r), format!("attack-{nearest}"));
+        } else {
+            assert!(label.is_null(r), "row {r}: item {nearest} has no label");
+        }
+        let want_prediction = if distance.value(r) <= 2.5 { 1.0 } else { 2.0 };
+        assert_eq!(prediction.value(r), want_prediction, "row {r}");
+    }
+    let text = scorewell(&[&"inspect", &zip]).ok().to_string();
+    assert!(
+        text.contains("nearest_neighbors") && text.contains("models/labels.parquet"),
+        "{text}"
+    );
+}
