@@ -266,12 +266,23 @@ impl<'de> Visitor<'de> for CellSeed<'_, '_> {
     fn visit_none<E: de::Error>(self) -> Result<(), E> {
         self.put(Value::Null)
     }
-    fn visit_seq<A: SeqAccess<'de>>(self, _: A) -> Result<(), A::Error> {
-        Err(de::Error::custom(format!(
-            "row {}, field `{}`: arrays are not accepted as values",
-            self.row,
-            self.b.name(self.col)
-        )))
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        // One row's vector. Each element counts against the request's value limit, checked
+        // as the array is read so a huge array is refused before it is held.
+        let mut items = Vec::new();
+        while let Some(x) = seq.next_element::<Option<f64>>()? {
+            let Some(x) = x else {
+                return Err(de::Error::custom(format!(
+                    "row {}, field `{}`: element {} of the array is null; vectors hold numbers only",
+                    self.row,
+                    self.b.name(self.col),
+                    items.len()
+                )));
+            };
+            items.push(x);
+            self.b.count_list_value().map_err(de::Error::custom)?;
+        }
+        self.put(Value::List(items))
     }
     fn visit_map<A: MapAccess<'de>>(self, _: A) -> Result<(), A::Error> {
         Err(de::Error::custom(format!(

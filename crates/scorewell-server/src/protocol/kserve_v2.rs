@@ -179,18 +179,26 @@ pub(crate) fn parse(
                 input.datatype
             ))
         })?;
-        let n = match input.shape.as_slice() {
-            [n, rest @ ..] if *n >= 0 && rest.iter().all(|&d| d == 1) => *n as usize,
+        // A vector input (an embedding for a nearest-neighbour stage) takes an [N, D] tensor:
+        // row-major data, one vector of D numbers per row.
+        let vector_input = model
+            .input_position(name)
+            .and_then(|p| model.inputs().get(p))
+            .is_some_and(|c| c.vector);
+        let (n, width) = match input.shape.as_slice() {
+            [n, rest @ ..] if *n >= 0 && rest.iter().all(|&d| d == 1) => (*n as usize, None),
+            [n, d] if *n >= 0 && *d >= 0 && vector_input => (*n as usize, Some(*d as usize)),
             _ => {
                 return Err(bad(format!(
-                    "input `{name}`: shape {:?} is not one column; send one tensor per column, shaped [N] or [N, 1]",
+                    "input `{name}`: shape {:?} is not one column; send one tensor per column, shaped [N] or [N, 1] ([N, D] for a vector input)",
                     input.shape
                 )));
             }
         };
-        if input.data.0.len() != n {
+        let values = n.saturating_mul(width.unwrap_or(1));
+        if input.data.0.len() != values {
             return Err(bad(format!(
-                "input `{name}`: shape {:?} needs {n} values, data has {}",
+                "input `{name}`: shape {:?} needs {values} values, data has {}",
                 input.shape,
                 input.data.0.len()
             )));
@@ -212,6 +220,35 @@ pub(crate) fn parse(
             b.limit_error()
                 .unwrap_or_else(|| bad(format!("input `{name}` appears twice")))
         })?;
+        if let Some(d) = width {
+            if !matches!(k, Kind::Number { .. }) {
+                return Err(bad(format!(
+                    "input `{name}`: a vector input takes a numeric tensor, not {}",
+                    input.datatype
+                )));
+            }
+            let mut data = input.data.0.into_iter();
+            for row in 0..n {
+                let mut items = Vec::with_capacity(d);
+                for (k, v) in data.by_ref().take(d).enumerate() {
+                    match v {
+                        Value::Num(x) => items.push(x),
+                        other => {
+                            return Err(bad(format!(
+                                "input `{name}`, row {row}, element {k}: {} in a {} tensor",
+                                other.describe(),
+                                input.datatype
+                            )));
+                        }
+                    }
+                }
+                b.push(col, row, Value::List(items)).map_err(|e| {
+                    b.limit_error()
+                        .unwrap_or_else(|| bad(format!("input `{name}` ({}): {e}", input.datatype)))
+                })?;
+            }
+            continue;
+        }
         for (row, v) in input.data.0.into_iter().enumerate() {
             let fits = match (&v, k) {
                 (Value::Null, _) => true,
@@ -318,9 +355,35 @@ impl Serialize for Tensor<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut map = s.serialize_map(Some(4))?;
         map.serialize_entry("name", self.name)?;
+        // A list column whose rows all hold k values (a nearest-neighbour stage's ids and
+        // distances) is the [N, k] tensor of its item type, row-major.
+        if let Some((values, k)) = uniform_list(self.array) {
+            map.serialize_entry("datatype", datatype(values.data_type()))?;
+            map.serialize_entry("shape", &[self.array.len(), k])?;
+            map.serialize_entry("data", &ColumnOut(values.as_ref()))?;
+            return map.end();
+        }
         map.serialize_entry("datatype", datatype(self.array.data_type()))?;
         map.serialize_entry("shape", &[self.array.len()])?;
         map.serialize_entry("data", &ColumnOut(self.array))?;
         map.end()
     }
+}
+
+/// The values of a list column without nulls whose rows all have the same length, and that
+/// length (the values sliced to the rows in view).
+fn uniform_list(array: &dyn arrow_array::Array) -> Option<(arrow_array::ArrayRef, usize)> {
+    use arrow_array::Array;
+    use arrow_array::cast::AsArray;
+    let list = array.as_list_opt::<i32>()?;
+    if list.null_count() > 0 || list.is_empty() {
+        return None;
+    }
+    let offsets = list.value_offsets();
+    let k = (offsets[1] - offsets[0]) as usize;
+    if offsets.windows(2).any(|w| (w[1] - w[0]) as usize != k) {
+        return None;
+    }
+    let start = offsets[0] as usize;
+    Some((list.values().slice(start, k * list.len()), k))
 }

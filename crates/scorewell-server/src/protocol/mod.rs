@@ -49,6 +49,8 @@ pub(crate) enum Value<'a> {
     Num(f64),
     Bool(bool),
     Str(Cow<'a, str>),
+    /// An array of numbers: one row's vector (embeddings for a nearest-neighbour stage).
+    List(Vec<f64>),
 }
 
 impl Value<'_> {
@@ -57,6 +59,7 @@ impl Value<'_> {
             Value::Null => "null".into(),
             Value::Num(n) => format!("the number {n}"),
             Value::Bool(b) => format!("the boolean {b}"),
+            Value::List(v) => format!("an array of {} numbers", v.len()),
             Value::Str(s) => {
                 let mut s = s.to_string();
                 if s.len() > 40 {
@@ -93,6 +96,12 @@ enum Data {
         valid: Option<Vec<bool>>,
     },
     Str(Vec<Option<String>>),
+    /// Arrays of numbers: all values, each row's end offset, validity made at the first null.
+    List {
+        values: Vec<f64>,
+        offsets: Vec<i32>,
+        valid: Option<Vec<bool>>,
+    },
 }
 
 #[derive(Debug)]
@@ -115,6 +124,16 @@ impl Col<'_> {
         }
         self.seen = true;
         let numeric_input = self.input == Some(true);
+        if let Value::List(items) = v {
+            return self.push_list(row, items);
+        }
+        if matches!(self.data, Data::List { .. }) && v != Value::Null {
+            return Err(format!(
+                "row {row}, field `{}`: expected an array of numbers, like the earlier rows of this field, got {}",
+                self.name,
+                v.describe()
+            ));
+        }
         let number = match v {
             Value::Null => {
                 self.push_null();
@@ -122,6 +141,8 @@ impl Col<'_> {
             }
             Value::Num(n) => Some(n),
             Value::Bool(b) => Some(if b { 1.0 } else { 0.0 }),
+            // Handled by `push_list` above.
+            Value::List(_) => None,
             Value::Str(ref s) => match (&self.data, special_number(s)) {
                 (Data::Num { .. }, Some(n)) => Some(n),
                 (Data::Unset, Some(n)) if numeric_input => Some(n),
@@ -158,9 +179,57 @@ impl Col<'_> {
         Ok(())
     }
 
+    fn push_list(&mut self, row: usize, items: Vec<f64>) -> Result<(), String> {
+        if self.input == Some(true) {
+            return Err(format!(
+                "row {row}, field `{}`: expected a number (arrays are only accepted for vector inputs), got an array of {} numbers",
+                self.name,
+                items.len()
+            ));
+        }
+        if let Data::Unset = self.data {
+            self.data = Data::List {
+                values: Vec::new(),
+                offsets: vec![0; self.len + 1],
+                valid: (self.len > 0).then(|| vec![false; self.len]),
+            };
+        }
+        let Data::List {
+            values,
+            offsets,
+            valid,
+        } = &mut self.data
+        else {
+            return Err(format!(
+                "row {row}, field `{}`: expected a number or string like the earlier rows of this field, got an array",
+                self.name
+            ));
+        };
+        values.extend(items);
+        let end = i32::try_from(values.len()).map_err(|_| {
+            format!(
+                "field `{}`: more array values than a batch holds",
+                self.name
+            )
+        })?;
+        offsets.push(end);
+        if let Some(valid) = valid {
+            valid.push(true);
+        }
+        self.len += 1;
+        Ok(())
+    }
+
     fn push_null(&mut self) {
         match &mut self.data {
             Data::Unset => {}
+            Data::List { offsets, valid, .. } => {
+                let last = offsets.last().copied().unwrap_or(0);
+                offsets.push(last);
+                valid
+                    .get_or_insert_with(|| vec![true; offsets.len() - 2])
+                    .push(false);
+            }
             Data::Num { values, valid } => {
                 values.push(f64::NAN);
                 valid
@@ -182,6 +251,20 @@ impl Col<'_> {
                 )),
             ),
             Data::Str(values) => (DataType::Utf8, Arc::new(StringArray::from(values))),
+            Data::List {
+                values,
+                offsets,
+                valid,
+            } => {
+                let item = Arc::new(Field::new("item", DataType::Float64, true));
+                let list = arrow_array::ListArray::new(
+                    item.clone(),
+                    arrow_buffer::OffsetBuffer::new(offsets.into()),
+                    Arc::new(Float64Array::from(values)),
+                    valid.map(NullBuffer::from),
+                );
+                (DataType::List(item), Arc::new(list))
+            }
             Data::Unset if self.input.is_some() => (
                 DataType::Float64,
                 Arc::new(Float64Array::new(
@@ -215,6 +298,8 @@ pub(crate) struct BatchBuilder<'m> {
     rows_seen: usize,
     /// Columns that appeared so far.
     cols_seen: usize,
+    /// Numbers held in array values so far (each counts as a value against `max_cells`).
+    list_values: usize,
     /// Set when a request went past `max_rows`, so the caller answers 413, not 400.
     pub(crate) too_many_rows: bool,
     /// Set when a request went past `max_cells`, so the caller answers 413, not 400.
@@ -242,6 +327,7 @@ impl<'m> BatchBuilder<'m> {
             max_cells: limits.max_cells,
             rows_seen: 0,
             cols_seen: 0,
+            list_values: 0,
             too_many_rows: false,
             too_many_cells: false,
         }
@@ -297,6 +383,16 @@ impl<'m> BatchBuilder<'m> {
             Some(c) => c.push(row, v),
             None => Err(format!("no column {col}")),
         }
+    }
+
+    /// Count one number inside an array value against `max_cells`.
+    pub(crate) fn count_list_value(&mut self) -> Result<(), String> {
+        self.list_values += 1;
+        if self.list_values > self.max_cells {
+            self.too_many_cells = true;
+            return Err(format!("more than {} values", self.max_cells));
+        }
+        Ok(())
     }
 
     /// Mark a field present (e.g. an empty column) without a value.

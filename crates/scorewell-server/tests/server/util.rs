@@ -327,3 +327,31 @@ pub fn fraud_bundle(dir: &Dir) -> std::path::PathBuf {
     bundle.write(&path).expect("write");
     path
 }
+
+/// A bundle whose one stage looks `emb` (16 floats) up in an angular Annoy index (k 4) made by
+/// annoy (tests/conformance/annoy), and that index, to compare with.
+pub fn neighbors_bundle(dir: &Dir) -> (PathBuf, scorewell::neighbors::AnnoyIndex) {
+    let cases = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/conformance/annoy/cases/angular_300x16");
+    std::fs::copy(cases.join("index.ann"), dir.path("sig.ann")).expect("copy");
+    let spec = dir.write(
+        "spec.yaml",
+        "inputs:\n  - {name: emb, type: vector}\nstages:\n  - kind: nearest_neighbors\n    name: sig\n    artifact: sig.ann\n    params: {metric: angular, dims: 16, input: emb, k: 4}\noutputs: [neighbors, distances]\n",
+    );
+    let bundle = scorewell::bundle::create(&scorewell::bundle::CreateOptions {
+        name: "nn".into(),
+        version: "1".into(),
+        spec: Some(spec),
+        ..Default::default()
+    })
+    .expect("bundle");
+    let zip = dir.path("nn.zip");
+    bundle.write(&zip).expect("write");
+    let index = scorewell::neighbors::AnnoyIndex::open(
+        cases.join("index.ann"),
+        scorewell::neighbors::Metric::Angular,
+        16,
+    )
+    .expect("index");
+    (zip, index)
+}

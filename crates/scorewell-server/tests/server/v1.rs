@@ -151,7 +151,7 @@ async fn bad_requests_get_4xx_json_errors_that_name_the_problem() {
             r#"{"rows":[{"x":true,"y":[1]}]}"#,
             400,
             "invalid_request",
-            "field `y`: arrays are not accepted",
+            "field `y`: expected a number (arrays are only accepted for vector inputs)",
         ),
         (
             r#"{"rows":[{"x":1,"y":{"a":1}}]}"#,
@@ -313,4 +313,44 @@ async fn a_bundle_serves_its_version_transforms_and_decision() {
             {"score":0.9,"decision":"block"}
         ])
     );
+}
+
+/// A bundle with a nearest-neighbour stage takes each row's vector as a JSON array and answers
+/// annoy's neighbours; a null vector gives nulls, a wrong-length vector a 400 naming the row.
+#[tokio::test]
+async fn vectors_as_json_arrays_reach_a_nearest_neighbour_stage() {
+    let dir = Dir::new();
+    let (zip, index) = neighbors_bundle(&dir);
+    let q: Vec<f32> = (0..16).map(|i| (i as f32 * 0.37).sin()).collect();
+    let want = index.nns_by_vector(&q, 4, -1).expect("query");
+    let server = TestServer::with_models(&[("nn", &zip)], quiet()).await;
+    let body = json!({"rows": [{"emb": q}, {"emb": null}]}).to_string();
+    let r = server.post("/v1/models/nn/score", &body).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let rows = &r.json()["rows"];
+    assert_eq!(rows[0]["neighbors"], json!(want.ids));
+    for (got, want) in rows[0]["distances"]
+        .as_array()
+        .expect("distances")
+        .iter()
+        .zip(&want.distances)
+    {
+        assert_eq!(got.as_f64().expect("f64") as f32, *want);
+    }
+    assert_eq!(rows[1]["neighbors"], json!(null));
+    let r = server
+        .post("/v1/models/nn/score", r#"{"rows":[{"emb":[1,2,3]}]}"#)
+        .await;
+    assert_eq!(r.status, 400, "{}", r.text());
+    assert!(r.text().contains("the query has 3 values"), "{}", r.text());
+    let r = server
+        .post("/v1/models/nn/score", r#"{"rows":[{"emb":[1,null,3]}]}"#)
+        .await;
+    assert_eq!(r.status, 400, "{}", r.text());
+    assert!(
+        r.text().contains("element 1 of the array is null"),
+        "{}",
+        r.text()
+    );
+    server.stop().await;
 }

@@ -273,3 +273,42 @@ async fn a_bundle_takes_and_returns_bytes_tensors() {
         ])
     );
 }
+
+/// A vector input takes an [N, D] FP32 tensor; list outputs of k values per row come back as
+/// [N, k] tensors of their item type.
+#[tokio::test]
+async fn vector_inputs_are_n_by_d_tensors_and_neighbours_n_by_k() {
+    let dir = Dir::new();
+    let (zip, index) = neighbors_bundle(&dir);
+    let server = TestServer::with_models(&[("nn", &zip)], quiet()).await;
+    let q: Vec<Vec<f32>> = (0..2)
+        .map(|r| (0..16).map(|i| ((i + 5 * r) as f32 * 0.37).cos()).collect())
+        .collect();
+    let flat: Vec<f32> = q.concat();
+    let body = serde_json::json!({"inputs": [{"name": "emb", "shape": [2, 16], "datatype": "FP32", "data": flat}]});
+    let r = server.post("/v2/models/nn/infer", &body.to_string()).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let out = &r.json()["outputs"];
+    let neighbors = out
+        .as_array()
+        .expect("outputs")
+        .iter()
+        .find(|o| o["name"] == "neighbors")
+        .expect("neighbors");
+    assert_eq!(neighbors["datatype"], "INT64");
+    assert_eq!(neighbors["shape"], serde_json::json!([2, 4]));
+    let want: Vec<i64> = q
+        .iter()
+        .flat_map(|v| index.nns_by_vector(v, 4, -1).expect("query").ids)
+        .collect();
+    assert_eq!(neighbors["data"], serde_json::json!(want));
+    let body = serde_json::json!({"inputs": [{"name": "emb", "shape": [2, 16], "datatype": "FP32", "data": [1.0, 2.0]}]});
+    let r = server.post("/v2/models/nn/infer", &body.to_string()).await;
+    assert_eq!(r.status, 400, "{}", r.text());
+    assert!(
+        r.text().contains("needs 32 values, data has 2"),
+        "{}",
+        r.text()
+    );
+    server.stop().await;
+}
