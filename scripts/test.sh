@@ -18,6 +18,12 @@ trap 'rm -rf "$fresh"' EXIT
 .venv/bin/python tests/conformance/generate/generate.py --out "$fresh" >/dev/null
 SCOREWELL_CONFORMANCE_DIR="$fresh" cargo test --locked -p scorewell-cli --test conformance
 
+echo "== annoy: indexes built just now by the pinned annoy, answered exactly"
+fresh_annoy=$(mktemp -d)
+trap 'rm -rf "$fresh" "$fresh_annoy"' EXIT
+.venv/bin/python tests/conformance/annoy/generate.py --out "$fresh_annoy"
+SCOREWELL_ANNOY_CASES="$fresh_annoy" cargo test --locked -p scorewell-neighbors --test conformance
+
 echo "== python package (release wheel via maturin; pytest incl. a local[2] Spark session)"
 bash scripts/setup-python-package.sh
 .venv/bin/python -m pytest python/tests -q

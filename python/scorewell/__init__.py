@@ -19,11 +19,13 @@ import pyarrow as pa
 
 from . import _scorewell
 from ._scorewell import ModelLoadError, SchemaError, ScorewellError, UnsupportedModelError
+from .neighbors import AnnoyIndex
 
 if TYPE_CHECKING:
     import pandas as pd
 
 __all__ = [
+    "AnnoyIndex",
     "ModelLoadError",
     "ModelSource",
     "SchemaError",

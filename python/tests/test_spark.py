@@ -166,3 +166,35 @@ def test_several_outputs_come_back_as_columns_equal_to_the_cli(spark, case, tmp_
         g = got.column(name).to_numpy().view(np.uint64)
         w = want.column(name).to_numpy().view(np.uint64)
         assert (g == w).all(), f"{name}: {(g != w).sum()} rows differ"
+
+
+def test_a_nearest_neighbour_bundle_scores_a_dataframe_of_embeddings(spark, tmp_path) -> None:
+    """Embeddings in an array<double> column, the Annoy index shipped inside the bundle's bytes
+    (no temporary file on the executors): each row gets annoy's neighbours."""
+    import math
+
+    case = ROOT / "tests/conformance/annoy/cases/euclidean_300x16"
+    (tmp_path / "sig.ann").write_bytes((case / "index.ann").read_bytes())
+    (tmp_path / "spec.yaml").write_text(
+        "inputs:\n  - {name: emb, type: vector}\nstages:\n  - kind: nearest_neighbors\n"
+        "    name: sig\n    artifact: sig.ann\n    params: {metric: euclidean, dims: 16, input: emb, k: 4}\n"
+        "outputs: [neighbors, distances]\n"
+    )
+    bundle = tmp_path / "nn.zip"
+    import subprocess
+
+    from conftest import cli_path
+
+    subprocess.run(
+        [cli_path(), "bundle", "create", "--transforms", tmp_path / "spec.yaml", "--name", "nn", "-o", bundle],
+        check=True,
+        capture_output=True,
+    )
+    queries = [[math.cos(i * 0.7 + r) * 2 for i in range(16)] for r in range(40)]
+    df = spark.createDataFrame([(r, q) for r, q in enumerate(queries)], "id long, emb array<double>").repartition(
+        PARTITIONS
+    )
+    got = {row["id"]: row["neighbors"] for row in score_dataframe(df, str(bundle)).collect()}
+    index = scorewell.AnnoyIndex.load(case / "index.ann", dims=16, metric="euclidean")
+    for r, q in enumerate(queries):
+        assert got[r] == index.get_nns_by_vector(q, 4), f"row {r}"

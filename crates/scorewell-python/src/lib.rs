@@ -6,6 +6,7 @@
 //! are shared, not copied. Docstrings, argument handling, pandas and pickling live in the
 //! pure-Python package (`python/scorewell`), and the tests are pytest (`python/tests`).
 
+mod annoy;
 mod errors;
 
 use std::ffi::OsStr;
@@ -278,6 +279,7 @@ fn build_count() -> u64 {
 fn _scorewell(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let py = m.py();
     m.add_class::<NativeScorer>()?;
+    m.add_class::<annoy::NativeAnnoyIndex>()?;
     m.add_function(wrap_pyfunction!(build_count, m)?)?;
     m.add("ScorewellError", py.get_type::<errors::ScorewellError>())?;
     m.add("SchemaError", py.get_type::<errors::SchemaError>())?;

@@ -1,0 +1,122 @@
+"""scorewell.AnnoyIndex and nearest-neighbour bundles from Python: annoy's own answers (the
+conformance cases in tests/conformance/annoy, and the real annoy when it is installed) for
+indexes opened from a path (mapped) and from bytes, pickling, errors, and a bundle whose
+lookup feeds its outputs."""
+
+from __future__ import annotations
+
+import json
+import math
+import pickle
+import subprocess
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+
+import scorewell
+from conftest import ROOT, cli_path
+
+ANNOY_CASES = ROOT / "tests/conformance/annoy/cases"
+
+
+def annoy_cases() -> list[Path]:
+    return sorted(p for p in ANNOY_CASES.iterdir() if (p / "case.json").is_file())
+
+
+def close(a: float, b: float) -> bool:
+    return a == b or abs(a - b) <= 1e-6 * max(abs(a), abs(b))
+
+
+@pytest.mark.parametrize("case", annoy_cases(), ids=lambda p: p.name)
+@pytest.mark.parametrize("source", ["path", "bytes"])
+def test_every_case_answers_as_annoy(case: Path, source: str) -> None:
+    meta = json.loads((case / "case.json").read_text())
+    path = case / "index.ann"
+    data = path if source == "path" else path.read_bytes()
+    index = scorewell.AnnoyIndex.load(data, dims=meta["dims"], metric=meta["metric"])
+    assert (index.get_n_items(), index.get_n_trees()) == (meta["n_items"], meta["n_trees"])
+    for item, vector in meta["item_vectors"].items():
+        assert index.get_item_vector(int(item)) == pytest.approx(vector, rel=0, abs=0)
+    for lookup in meta["lookups"]:
+        if "item" in lookup:
+            ids, dists = index.get_nns_by_item(
+                lookup["item"], lookup["n"], search_k=lookup["search_k"], include_distances=True
+            )
+        else:
+            ids, dists = index.get_nns_by_vector(
+                lookup["vector"], lookup["n"], search_k=lookup["search_k"], include_distances=True
+            )
+        assert ids == lookup["ids"]
+        assert all(close(a, b) for a, b in zip(dists, lookup["distances"]))
+
+
+def test_the_real_annoy_agrees_on_the_same_file() -> None:
+    annoy = pytest.importorskip("annoy")
+    case = ANNOY_CASES / "angular_300x16"
+    theirs = annoy.AnnoyIndex(16, "angular")
+    theirs.load(str(case / "index.ann"))
+    ours = scorewell.AnnoyIndex.load(case / "index.ann", dims=16)
+    for i in range(0, 300, 7):
+        v = theirs.get_item_vector(i)
+        q = [x * 0.5 + 0.1 for x in v]
+        for search_k in (-1, 30, 5000):
+            assert ours.get_nns_by_vector(q, 7, search_k=search_k, include_distances=True) == pytest.approx(
+                theirs.get_nns_by_vector(q, 7, search_k=search_k, include_distances=True)
+            )
+            assert ours.get_nns_by_item(i, 5, search_k=search_k) == theirs.get_nns_by_item(
+                i, 5, search_k=search_k
+            )
+
+
+def test_an_index_pickles_as_its_bytes() -> None:
+    path = ANNOY_CASES / "euclidean_300x16" / "index.ann"
+    index = scorewell.AnnoyIndex.load(path, dims=16, metric="euclidean")
+    copy = pickle.loads(pickle.dumps(index))
+    assert copy.index_bytes() == path.read_bytes()
+    assert copy.get_nns_by_item(3, 10) == index.get_nns_by_item(3, 10)
+    assert "euclidean f=16 items=300" in repr(copy)
+
+
+def test_bad_files_and_queries_raise_precise_errors() -> None:
+    path = ANNOY_CASES / "angular_300x16" / "index.ann"
+    with pytest.raises(scorewell.ModelLoadError, match="not a multiple of the 80-byte node"):
+        scorewell.AnnoyIndex.load(path, dims=16, metric="euclidean")
+    with pytest.raises(scorewell.ModelLoadError, match="not a multiple"):
+        scorewell.AnnoyIndex.load(path.read_bytes()[:-3], dims=16)
+    with pytest.raises(ValueError, match="unknown annoy metric `cosine`"):
+        scorewell.AnnoyIndex.load(path, dims=16, metric="cosine")
+    index = scorewell.AnnoyIndex.load(path, dims=16)
+    with pytest.raises(ValueError, match="the query has 3 values"):
+        index.get_nns_by_vector([1.0, 2.0, 3.0], 5)
+    with pytest.raises(ValueError, match="value 2 is NaN"):
+        index.get_nns_by_vector([1.0, 1.0, math.nan] + [0.0] * 13, 5)
+    with pytest.raises(IndexError, match="out of range"):
+        index.get_nns_by_item(300, 5)
+    with pytest.raises(IndexError):
+        index.get_item_vector(-1)
+
+
+def test_a_bundle_with_a_lookup_scores_vectors_from_arrow(tmp_path: Path) -> None:
+    case = ANNOY_CASES / "angular_300x16"
+    (tmp_path / "sig.ann").write_bytes((case / "index.ann").read_bytes())
+    (tmp_path / "spec.yaml").write_text(
+        "inputs:\n  - {name: emb, type: vector}\nstages:\n  - kind: nearest_neighbors\n"
+        "    name: sig\n    artifact: sig.ann\n    params: {metric: angular, dims: 16, input: emb, k: 5}\n"
+        "outputs: [neighbors, distances]\n"
+    )
+    bundle = tmp_path / "nn.zip"
+    subprocess.run(
+        [cli_path(), "bundle", "create", "--transforms", tmp_path / "spec.yaml", "--name", "nn", "-o", bundle],
+        check=True,
+        capture_output=True,
+    )
+    scorer = scorewell.load(bundle)
+    index = scorewell.AnnoyIndex.load(case / "index.ann", dims=16)
+    queries = [[math.sin(i * 0.3 + r) for i in range(16)] for r in range(6)]
+    table = pa.table({"id": list(range(6)), "emb": pa.array(queries, pa.list_(pa.float32()))})
+    scored = scorer.score(table)
+    for r, q in enumerate(queries):
+        want_ids, want_d = index.get_nns_by_vector([float(x) for x in pa.array(q, pa.float32()).to_pylist()], 5, include_distances=True)
+        assert scored.column("neighbors")[r].as_py() == want_ids
+        assert scored.column("distances")[r].as_py() == want_d
