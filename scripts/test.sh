@@ -18,6 +18,10 @@ trap 'rm -rf "$fresh"' EXIT
 .venv/bin/python tests/conformance/generate/generate.py --out "$fresh" >/dev/null
 SCOREWELL_CONFORMANCE_DIR="$fresh" cargo test --locked -p scorewell-cli --test conformance
 
+echo "== model routing: per-key models freshly made by XGBoost and LightGBM"
+.venv/bin/python tests/routing/generate.py --out "$fresh/routing"
+SCOREWELL_ROUTING_DIR="$fresh/routing" cargo test --locked -p scorewell-bundle routing::tests
+
 echo "== python package (release wheel via maturin; pytest incl. a local[2] Spark session)"
 bash scripts/setup-python-package.sh
 .venv/bin/python -m pytest python/tests -q

@@ -379,8 +379,9 @@ pub(crate) fn score_routed(
     // array of nulls for rows that no model scores.
     let null_source = groups.len();
     let mut place = vec![(null_source, 0usize); rows];
-    let mut scored = Vec::with_capacity(groups.len());
-    for (g, (model, members)) in groups.iter().enumerate() {
+    // Groups are scored in parallel: a batch over many keys has many small groups, each
+    // too small for the evaluator's own row-block parallelism.
+    let score_group = |(model, members): &(u32, Vec<u32>)| -> Result<Scored, ScoreError> {
         let indices = UInt32Array::from(members.clone());
         let taken = columns
             .iter()
@@ -392,15 +393,25 @@ pub(crate) fn score_routed(
             &arrow_array::RecordBatchOptions::new().with_row_count(Some(members.len())),
         )?;
         let (built, outputs) = score_one(routes, *model as usize, declared, &sub)?;
-        for (k, &row) in members.iter().enumerate() {
-            place[row as usize] = (g, k);
-        }
-        scored.push(Scored {
+        Ok(Scored {
             model: *model as usize,
             rows: members.len(),
             outputs,
             tag: built.tag.clone(),
-        });
+        })
+    };
+    let scored: Vec<Scored> = {
+        use rayon::prelude::*;
+        groups
+            .par_iter()
+            .with_min_len(4)
+            .map(score_group)
+            .collect::<Result<_, _>>()?
+    };
+    for (g, (_, members)) in groups.iter().enumerate() {
+        for (k, &row) in members.iter().enumerate() {
+            place[row as usize] = (g, k);
+        }
     }
     let mut out = Vec::with_capacity(declared.len() + usize::from(tag));
     for (j, field) in declared.iter().enumerate() {
