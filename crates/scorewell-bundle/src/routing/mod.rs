@@ -280,11 +280,17 @@ pub(crate) fn bind_columns(
 }
 
 fn is_key_type(dt: &DataType) -> bool {
-    dt.is_integer()
-        || matches!(
-            dt,
-            DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View
-        )
+    match dt {
+        // pandas categoricals and Parquet's dictionary pages arrive dictionary-encoded.
+        DataType::Dictionary(_, values) => is_key_type(values),
+        _ => {
+            dt.is_integer()
+                || matches!(
+                    dt,
+                    DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View
+                )
+        }
+    }
 }
 
 /// A key column read as strings or as integers.
@@ -297,7 +303,10 @@ pub(crate) enum Keys {
 
 impl Keys {
     pub(crate) fn read(column: &ArrayRef) -> Result<Self, ScoreError> {
-        let dt = column.data_type();
+        let dt = match column.data_type() {
+            DataType::Dictionary(_, values) => values.as_ref(),
+            dt => dt,
+        };
         if dt.is_integer() {
             let cast = arrow_cast::cast(column, &DataType::Int64)?;
             let ints = cast
@@ -308,7 +317,7 @@ impl Keys {
                 .map(Keys::Int)
                 .ok_or_else(|| ScoreError::SchemaMismatch("integer key cast".into()));
         }
-        let cast = match dt {
+        let cast = match column.data_type() {
             DataType::Utf8 => column.clone(),
             _ => arrow_cast::cast(column, &DataType::Utf8)?,
         };

@@ -558,3 +558,53 @@ fn int_keys_match_their_decimal_text_only() {
         .unwrap();
     assert_eq!(padded.column_by_name("prediction").unwrap().null_count(), n);
 }
+
+#[test]
+fn a_nested_bundle_and_dictionary_keys_score_like_the_bare_model() {
+    let dir = cases().join("xgboost");
+    // d1's model inside a bundle of its own, as a key's model.
+    let nested = crate::create(&crate::CreateOptions {
+        name: "d1".into(),
+        version: "1".into(),
+        models: vec![dir.join("models/d1.json")],
+        ..Default::default()
+    })
+    .unwrap()
+    .to_zip_bytes()
+    .unwrap();
+    let mut o = options("xgboost", ColumnType::Utf8, None);
+    o.name = "nested".into();
+    o.models.insert(
+        "d1".into(),
+        ModelFile {
+            file_name: "d1.zip".into(),
+            bytes: Arc::from(nested),
+        },
+    );
+    let flat = reopen(&create_model_set(&options("xgboost", ColumnType::Utf8, None)).unwrap());
+    let nested = reopen(&create_model_set(&o).unwrap());
+    let input = read_parquet(dir.join("input.parquet"));
+    let want = flat.scorer().unwrap().score(&input).unwrap();
+    // The key column dictionary-encoded, as pandas categoricals arrive.
+    let mut columns: Vec<(String, ArrayRef)> = input
+        .schema()
+        .fields()
+        .iter()
+        .zip(input.columns())
+        .map(|(f, c)| (f.name().clone(), c.clone()))
+        .collect();
+    let dict = arrow_schema::DataType::Dictionary(
+        Box::new(arrow_schema::DataType::Int32),
+        Box::new(arrow_schema::DataType::Utf8),
+    );
+    columns[0].1 = arrow_cast::cast(&columns[0].1, &dict).unwrap();
+    let got = nested
+        .scorer()
+        .unwrap()
+        .score(&RecordBatch::try_from_iter(columns).unwrap())
+        .unwrap();
+    assert_eq!(
+        floats(got.column_by_name("prediction").unwrap()),
+        floats(want.column_by_name("prediction").unwrap())
+    );
+}
