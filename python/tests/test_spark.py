@@ -166,3 +166,22 @@ def test_several_outputs_come_back_as_columns_equal_to_the_cli(spark, case, tmp_
         g = got.column(name).to_numpy().view(np.uint64)
         w = want.column(name).to_numpy().view(np.uint64)
         assert (g == w).all(), f"{name}: {(g != w).sum()} rows differ"
+
+
+def test_a_model_set_bundle_scores_unchanged_after_repartitioning_by_key(spark, tmp_path) -> None:
+    """The documented pattern (docs/ROUTING.md): repartition by the key, so each executor
+    builds only the models of its keys; the rows equal local scoring bit for bit."""
+    cases = ROOT / "tests/routing/cases/xgboost"
+    bundle = scorewell.bundle.model_set(
+        "device_id",
+        {p.stem: p for p in (cases / "models").iterdir()},
+        default=cases / "default.json",
+    )
+    path = tmp_path / "devices.zip"
+    bundle.save(path)
+    rows = pq.read_table(cases / "input.parquet")
+    rows = rows.add_column(0, "id", pa.array(np.arange(rows.num_rows, dtype=np.int64)))
+    local = scorewell.load(path).score(rows).sort_by("id")
+    df = spark.createDataFrame(rows).repartition(PARTITIONS, "device_id")
+    scored = score_dataframe(df, path)
+    assert_predictions_equal(sorted_arrow(scored), local)

@@ -7,6 +7,7 @@
 //! pure-Python package (`python/scorewell`), and the tests are pytest (`python/tests`).
 
 mod errors;
+mod routing;
 
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
@@ -278,6 +279,7 @@ fn _scorewell(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let py = m.py();
     m.add_class::<NativeScorer>()?;
     m.add_function(wrap_pyfunction!(build_count, m)?)?;
+    m.add_function(wrap_pyfunction!(routing::create_model_set, m)?)?;
     m.add("ScorewellError", py.get_type::<errors::ScorewellError>())?;
     m.add("SchemaError", py.get_type::<errors::SchemaError>())?;
     m.add("ModelLoadError", py.get_type::<errors::ModelLoadError>())?;
