@@ -1,12 +1,12 @@
 //! Model routing: stages that score each row with one of several models.
 //!
-//! - `model_set` ([`model_set`]): a key column picks one of many models (one per device,
+//! - `model_set` ([`ModelSetParams`]): a key column picks one of many models (one per device,
 //!   tenant, country), with a default or null outputs or an error for unseen keys.
-//! - `split` ([`split`]): a stable hash of a key column picks an arm by weight (A/B tests).
-//! - `shadow` ([`shadow`]): a second model scored on the same rows, its outputs under other
+//! - `split` ([`SplitParams`]): a stable hash of a key column picks an arm by weight (A/B tests).
+//! - `shadow` ([`ShadowParams`]): a second model scored on the same rows, its outputs under other
 //!   names and its scores in the metrics, never changing the primary answer.
 //!
-//! They share [`Routes`]: a list of models, each a bare model artifact or a nested bundle,
+//! They share one internal piece, `Routes`: a list of models, each a bare model artifact or a nested bundle,
 //! built on first use and kept in a least-recently-used cache under a byte budget. A batch is
 //! grouped by model, each group scored through that model's own [`Scorer`] (so a row's
 //! outputs are exactly those of scoring it with its model alone), and the outputs scattered
