@@ -23,6 +23,9 @@ fresh_annoy=$(mktemp -d)
 trap 'rm -rf "$fresh" "$fresh_annoy"' EXIT
 .venv/bin/python tests/conformance/annoy/generate.py --out "$fresh_annoy"
 SCOREWELL_ANNOY_CASES="$fresh_annoy" cargo test --locked -p scorewell-neighbors --test conformance
+echo "== model routing: per-key models freshly made by XGBoost and LightGBM"
+.venv/bin/python tests/routing/generate.py --out "$fresh/routing"
+SCOREWELL_ROUTING_DIR="$fresh/routing" cargo test --locked -p scorewell-bundle routing::tests
 
 echo "== python package (release wheel via maturin; pytest incl. a local[2] Spark session)"
 bash scripts/setup-python-package.sh

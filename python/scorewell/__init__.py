@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Union, cast, overload
 import pyarrow as pa
 
 from . import _scorewell
+from . import bundle
 from ._scorewell import ModelLoadError, SchemaError, ScorewellError, UnsupportedModelError
 from .neighbors import AnnoyIndex
 
@@ -33,6 +34,7 @@ __all__ = [
     "ScorewellError",
     "UnsupportedModelError",
     "build_count",
+    "bundle",
     "load",
 ]
 

@@ -8,6 +8,7 @@ __all__ = [
     "NativeAnnoyIndex",
     "NativeScorer",
     "build_count",
+    "create_model_set",
     "ScorewellError",
     "SchemaError",
     "ModelLoadError",
@@ -23,6 +24,21 @@ class ModelLoadError(ScorewellError): ...
 class UnsupportedModelError(ScorewellError): ...
 
 def build_count() -> int: ...
+def create_model_set(
+    key: str,
+    models: dict[str, tuple[str, bytes]],
+    default: tuple[str, bytes] | None = None,
+    *,
+    unseen: str | None = None,
+    key_type: str | None = None,
+    record: str | None = None,
+    output: str | None = None,
+    output_margin: bool = False,
+    cache_bytes: int | None = None,
+    name: str | None = None,
+    version: str | None = None,
+    description: str | None = None,
+) -> bytes: ...
 
 # A frozen #[pyclass]: not subclassable.
 @final

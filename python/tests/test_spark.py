@@ -198,3 +198,22 @@ def test_a_nearest_neighbour_bundle_scores_a_dataframe_of_embeddings(spark, tmp_
     index = scorewell.AnnoyIndex.load(case / "index.ann", dims=16, metric="euclidean")
     for r, q in enumerate(queries):
         assert got[r] == index.get_nns_by_vector(q, 4), f"row {r}"
+
+
+def test_a_model_set_bundle_scores_unchanged_after_repartitioning_by_key(spark, tmp_path) -> None:
+    """The documented pattern (docs/ROUTING.md): repartition by the key, so each executor
+    builds only the models of its keys; the rows equal local scoring bit for bit."""
+    cases = ROOT / "tests/routing/cases/xgboost"
+    bundle = scorewell.bundle.model_set(
+        "device_id",
+        {p.stem: p for p in (cases / "models").iterdir()},
+        default=cases / "default.json",
+    )
+    path = tmp_path / "devices.zip"
+    bundle.save(path)
+    rows = pq.read_table(cases / "input.parquet")
+    rows = rows.add_column(0, "id", pa.array(np.arange(rows.num_rows, dtype=np.int64)))
+    local = scorewell.load(path).score(rows).sort_by("id")
+    df = spark.createDataFrame(rows).repartition(PARTITIONS, "device_id")
+    scored = score_dataframe(df, path)
+    assert_predictions_equal(sorted_arrow(scored), local)

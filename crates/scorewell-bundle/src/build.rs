@@ -84,6 +84,18 @@ impl Bundle {
         if spec.kind == crate::neighbors::NEIGHBORS_KIND {
             return self.neighbors_stage(spec, at);
         }
+        if let Some(build) = routing_stage(&spec.kind) {
+            if spec.artifact.is_some() {
+                return Err(BundleError::Stage {
+                    at: format!("{at}.artifact"),
+                    message: format!(
+                        "a `{}` stage names its models in its params, not in `artifact`",
+                        spec.kind
+                    ),
+                });
+            }
+            return build(self, spec, at);
+        }
         // Build first so an unknown kind is reported as such, not as a misplaced artifact.
         let stage = transform_stage(&spec.kind, &spec.name, &spec.params, at)?;
         if spec.artifact.is_some() {
@@ -149,51 +161,77 @@ impl Bundle {
             });
         }
         let bytes = self.artifact(artifact)?;
-        let model_error = |source| BundleError::Model {
-            at: at.to_string(),
-            artifact: artifact.to_string(),
-            source,
-        };
-        let file_name = artifact.rsplit('/').next();
-        let mut model = match &params.format {
-            Some(name) => {
-                let format =
-                    scorewell_formats::format_named(name).ok_or_else(|| BundleError::Stage {
-                        at: format!("{at}.params.format"),
-                        message: format!(
-                            "unknown model format `{name}` (supported: {})",
-                            scorewell_formats::supported()
-                        ),
-                    })?;
-                (format.load)(&bytes).map_err(model_error)?
-            }
-            None => scorewell_formats::load(&bytes, file_name).map_err(model_error)?,
-        };
-        if let Some(features) = &params.features {
-            if features.len() != model.features.len() {
-                return Err(BundleError::Stage {
-                    at: format!("{at}.params.features"),
-                    message: format!(
-                        "lists {} columns but the model has {} features",
-                        features.len(),
-                        model.features.len()
-                    ),
-                });
-            }
-            for (spec, name) in model.features.iter_mut().zip(features) {
-                spec.name = name.clone();
-            }
-        }
-        let mode = if params.output_margin {
-            OutputMode::Margin
-        } else {
-            OutputMode::Prediction
-        };
-        let mut stage = ForestStage::new(spec.name.clone(), Arc::new(model), mode)?;
-        if let Some(output) = &params.output {
-            stage = stage.with_output_name(output);
-        }
+        let stage = forest_stage(&spec.name, &bytes, artifact, &params, at)?;
         Ok(Arc::new(stage))
+    }
+}
+
+/// Parse a bare model artifact into a model stage with `params` (format, feature names,
+/// output name and mode); errors are placed at `at`, the stage's JSON path.
+pub(crate) fn forest_stage(
+    name: &str,
+    bytes: &[u8],
+    artifact: &str,
+    params: &ModelParams,
+    at: &str,
+) -> Result<ForestStage, BundleError> {
+    let model_error = |source| BundleError::Model {
+        at: at.to_string(),
+        artifact: artifact.to_string(),
+        source,
+    };
+    let file_name = artifact.rsplit('/').next();
+    let mut model = match &params.format {
+        Some(format_name) => {
+            let format =
+                scorewell_formats::format_named(format_name).ok_or_else(|| BundleError::Stage {
+                    at: format!("{at}.params.format"),
+                    message: format!(
+                        "unknown model format `{format_name}` (supported: {})",
+                        scorewell_formats::supported()
+                    ),
+                })?;
+            (format.load)(bytes).map_err(model_error)?
+        }
+        None => scorewell_formats::load(bytes, file_name).map_err(model_error)?,
+    };
+    if let Some(features) = &params.features {
+        if features.len() != model.features.len() {
+            return Err(BundleError::Stage {
+                at: format!("{at}.params.features"),
+                message: format!(
+                    "lists {} columns but the model has {} features",
+                    features.len(),
+                    model.features.len()
+                ),
+            });
+        }
+        for (spec, name) in model.features.iter_mut().zip(features) {
+            spec.name = name.clone();
+        }
+    }
+    let mode = if params.output_margin {
+        OutputMode::Margin
+    } else {
+        OutputMode::Prediction
+    };
+    let mut stage = ForestStage::new(name, Arc::new(model), mode)?;
+    if let Some(output) = &params.output {
+        stage = stage.with_output_name(output);
+    }
+    Ok(stage)
+}
+
+type BuildStage = fn(&Bundle, &StageSpec, &str) -> Result<Arc<dyn Stage>, BundleError>;
+
+/// The builder of a routing stage kind (`model_set`, `split`, `shadow`).
+fn routing_stage(kind: &str) -> Option<BuildStage> {
+    use crate::routing::{MODEL_SET_KIND, SHADOW_KIND, SPLIT_KIND, model_set, shadow, split};
+    match kind {
+        MODEL_SET_KIND => Some(model_set::build),
+        SPLIT_KIND => Some(split::build),
+        SHADOW_KIND => Some(shadow::build),
+        _ => None,
     }
 }
 

@@ -119,6 +119,9 @@ fn build_new(options: &CreateOptions) -> Result<NewBundle, BundleError> {
         };
         stage.artifact = Some(add_artifact(&mut artifacts, &stage.name, &source)?);
     }
+    for (i, stage) in stages.iter_mut().enumerate() {
+        routed_artifacts(stage, i, spec_dir.as_deref(), &mut artifacts)?;
+    }
     let mut spark_stages = Vec::new();
     for folder in &options.spark {
         let name = folder
@@ -332,6 +335,41 @@ fn add_neighbors_files(
     Ok(())
 }
 
+/// A `split` or `shadow` stage of the spec names its models in its params (`arms[].model`,
+/// `model`), relative to the spec file: bundle each and put its bundle path in their place.
+fn routed_artifacts(
+    stage: &mut StageSpec,
+    i: usize,
+    spec_dir: Option<&Path>,
+    artifacts: &mut BTreeMap<String, Arc<[u8]>>,
+) -> Result<(), BundleError> {
+    use crate::routing::{SHADOW_KIND, SPLIT_KIND};
+    let mut slots: Vec<&mut serde_json::Value> = Vec::new();
+    if stage.kind == SPLIT_KIND {
+        if let Some(arms) = stage.params.get_mut("arms").and_then(|a| a.as_array_mut()) {
+            slots.extend(arms.iter_mut().filter_map(|arm| arm.get_mut("model")));
+        }
+    } else if stage.kind == SHADOW_KIND {
+        slots.extend(stage.params.get_mut("model"));
+    } else {
+        return Ok(());
+    }
+    for slot in slots {
+        let Some(rel) = slot.as_str() else {
+            return Err(BundleError::Stage {
+                at: format!("stages[{i}].params"),
+                message: "a model path must be a string".into(),
+            });
+        };
+        let source = spec_dir
+            .map(Path::to_path_buf)
+            .unwrap_or_default()
+            .join(rel);
+        *slot = serde_json::Value::String(add_artifact(artifacts, &stage.name, &source)?);
+    }
+    Ok(())
+}
+
 fn add_artifact(
     artifacts: &mut BTreeMap<String, Arc<[u8]>>,
     stage: &str,
@@ -424,7 +462,7 @@ fn read_spec(path: &Path) -> Result<Spec, BundleError> {
     }
 }
 
-fn now_rfc3339() -> String {
+pub(crate) fn now_rfc3339() -> String {
     let time = std::env::var("SOURCE_DATE_EPOCH")
         .ok()
         .and_then(|s| s.parse::<u64>().ok())

@@ -31,7 +31,8 @@ pub struct Limits {
     /// archive over its length; entries and archives expanding to at most 1 MiB are exempt
     /// (default 200).
     pub max_ratio: u64,
-    /// Most entries in an archive or files in a bundle (default 10,000).
+    /// Most entries in an archive or files in a bundle (default 100,000: a model set of
+    /// 10,000 per-key models and more fits; each entry costs a name and a header).
     pub max_entries: usize,
 }
 
@@ -41,7 +42,7 @@ impl Default for Limits {
             max_entry_bytes: 512 << 20,
             max_total_bytes: 1 << 30,
             max_ratio: 200,
-            max_entries: 10_000,
+            max_entries: 100_000,
         }
     }
 }

@@ -17,6 +17,7 @@ mod error;
 mod files;
 pub mod manifest;
 mod neighbors;
+pub mod routing;
 
 pub use build::{MODEL_KIND, SPARK_KIND};
 pub use bundle::{Bundle, VerifyReport, ZIP_MAGIC, is_bundle, sha256_hex};
@@ -25,14 +26,23 @@ pub use error::BundleError;
 pub use files::Limits;
 pub use manifest::{FORMAT_VERSION, MANIFEST_FILE, Manifest};
 pub use neighbors::NEIGHBORS_KIND;
+pub use routing::create::{
+    ModelFile, ModelSetOptions, create_model_set, folder_options, models_in_folder,
+};
+pub use routing::{encode_route_metrics, route_stats};
 
-/// Every stage kind a manifest may use: `model`, `spark_pipeline`, `nearest_neighbors` and the
-/// transform kinds, sorted.
+/// Every stage kind a manifest may use: `model`, `spark_pipeline`, `nearest_neighbors`, the
+/// routing kinds (`model_set`, `split`, `shadow`) and the transform kinds, sorted.
 pub fn stage_kinds() -> Vec<&'static str> {
     let mut kinds = scorewell_transform::kinds();
     kinds.push(MODEL_KIND);
     kinds.push(SPARK_KIND);
     kinds.push(NEIGHBORS_KIND);
+    kinds.extend([
+        routing::MODEL_SET_KIND,
+        routing::SPLIT_KIND,
+        routing::SHADOW_KIND,
+    ]);
     kinds.sort_unstable();
     kinds
 }

@@ -63,6 +63,15 @@ pub enum ScoreError {
     /// Arrow refused to assemble a batch.
     #[error("arrow: {0}")]
     Arrow(#[from] ArrowError),
+    /// A model that a routing stage builds on first use (one of a model set's models, an
+    /// arm of a split) could not be built, or writes other columns than the stage declares.
+    #[error("model `{model}`: {message}")]
+    Model {
+        /// Which model: the key or arm and its artifact.
+        model: String,
+        /// What went wrong.
+        message: String,
+    },
     /// An error inside a named stage.
     #[error("stage `{stage}`: {source}")]
     InStage {

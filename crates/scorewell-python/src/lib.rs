@@ -8,6 +8,7 @@
 
 mod annoy;
 mod errors;
+mod routing;
 
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
@@ -281,6 +282,7 @@ fn _scorewell(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<NativeScorer>()?;
     m.add_class::<annoy::NativeAnnoyIndex>()?;
     m.add_function(wrap_pyfunction!(build_count, m)?)?;
+    m.add_function(wrap_pyfunction!(routing::create_model_set, m)?)?;
     m.add("ScorewellError", py.get_type::<errors::ScorewellError>())?;
     m.add("SchemaError", py.get_type::<errors::SchemaError>())?;
     m.add("ModelLoadError", py.get_type::<errors::ModelLoadError>())?;

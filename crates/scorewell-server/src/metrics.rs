@@ -12,6 +12,10 @@
 //! | `scorewell_model_loads_total` | counter | `model`, `result` (`ok`, `error`) |
 //! | `scorewell_model_load_error` | gauge | `model` (1 while the last load attempt failed) |
 //!
+//! The routing stages of served bundles (model sets, splits, shadows) add their own
+//! `scorewell_route_*` metrics: model builds and evictions, and per-arm requests, rows and
+//! score histograms (see `scorewell::bundle::encode_route_metrics`).
+//!
 //! Requests naming a model that is not served are counted under `model="(unknown)"`, so
 //! clients cannot create unbounded label values.
 
@@ -290,6 +294,13 @@ impl Metrics {
         let mut out = String::with_capacity(8 * 1024);
         if prometheus_client::encoding::text::encode(&mut out, &self.registry).is_err() {
             out.clear();
+        }
+        // The routing stages keep their counters process-wide; they go before the `# EOF`
+        // that ends an OpenMetrics exposition.
+        let routes = scorewell::bundle::encode_route_metrics();
+        if !routes.is_empty() {
+            let end = out.rfind("# EOF").unwrap_or(out.len());
+            out.insert_str(end, &routes);
         }
         out
     }

@@ -17,7 +17,7 @@ pub struct Args {
 #[derive(Debug, Subcommand)]
 enum BundleCommand {
     /// Package model files and a transforms spec into a verified bundle (zip or directory).
-    Create(CreateArgs),
+    Create(Box<CreateArgs>),
     /// List the stage kinds a bundle may use (parameters: docs/BUNDLE.md and the
     /// scorewell-transform docs).
     Kinds,
@@ -36,8 +36,8 @@ struct CreateArgs {
     /// `spark_pipeline` stage; repeat for several.
     #[arg(long, value_name = "FOLDER")]
     spark: Vec<PathBuf>,
-    /// The bundle's name (default: the --spark folder's name).
-    #[arg(long, required_unless_present = "spark")]
+    /// The bundle's name (default: the --spark folder's name, or the --model-set key).
+    #[arg(long, required_unless_present_any = ["spark", "model_set"])]
     name: Option<String>,
     /// The model's version.
     #[arg(long, default_value = "1")]
@@ -45,6 +45,31 @@ struct CreateArgs {
     /// A description for humans.
     #[arg(long)]
     description: Option<String>,
+    /// Make a model set: this key column picks each row's model from --models
+    /// (docs/ROUTING.md).
+    #[arg(long, value_name = "KEY", requires = "models", conflicts_with_all = ["model", "transforms", "spark"])]
+    model_set: Option<String>,
+    /// With --model-set: a folder of `<key>.json|.ubj|.txt|.zip`, one model or zipped
+    /// bundle per key value.
+    #[arg(long, value_name = "DIR", requires = "model_set")]
+    models: Option<PathBuf>,
+    /// With --model-set: the model for keys without one of their own.
+    #[arg(long, value_name = "FILE", requires = "model_set")]
+    default: Option<PathBuf>,
+    /// With --model-set: what unseen and null keys get: `default` (needs --default; the
+    /// default when given), `null`, or `error` (the default without --default).
+    #[arg(long, value_name = "POLICY", requires = "model_set")]
+    unseen: Option<String>,
+    /// With --model-set: the key column's type, `utf8` (default), `int64` or `int32`.
+    #[arg(long, value_name = "TYPE", requires = "model_set")]
+    key_type: Option<String>,
+    /// With --model-set: also write this column, naming the key and model digest that
+    /// scored each row.
+    #[arg(long, value_name = "COLUMN", requires = "model_set")]
+    record: Option<String>,
+    /// With --model-set: the byte budget of built models (default 256 MiB).
+    #[arg(long, value_name = "BYTES", requires = "model_set")]
+    cache_bytes: Option<u64>,
     /// Output: a path ending in `.zip` writes a zip, any other a directory.
     #[arg(long, short)]
     output: PathBuf,
@@ -53,7 +78,7 @@ struct CreateArgs {
 /// Run `scorewell bundle …`.
 pub fn run(args: Args) -> Result<()> {
     match args.command {
-        BundleCommand::Create(args) => create(args),
+        BundleCommand::Create(args) => create(*args),
         BundleCommand::Kinds => {
             let mut out = std::io::stdout().lock();
             for kind in scorewell::bundle::stage_kinds() {
@@ -65,6 +90,9 @@ pub fn run(args: Args) -> Result<()> {
 }
 
 fn create(args: CreateArgs) -> Result<()> {
+    if let Some(key) = &args.model_set {
+        return create_model_set(key, &args);
+    }
     let name = args.name.unwrap_or_else(|| {
         args.spark
             .first()
@@ -81,14 +109,52 @@ fn create(args: CreateArgs) -> Result<()> {
         description: args.description,
         created_at: None,
     })?;
+    written(&bundle, &args.output)
+}
+
+/// `bundle create --model-set KEY --models DIR [--default FILE]`.
+fn create_model_set(key: &str, args: &CreateArgs) -> Result<()> {
+    let folder = args
+        .models
+        .as_ref()
+        .context("--model-set needs --models DIR")?;
+    let mut options = scorewell::bundle::folder_options(key, folder, args.default.as_ref())?;
+    options.name = args.name.clone().unwrap_or_else(|| key.to_string());
+    options.version = args.version.clone();
+    options.description = args.description.clone();
+    options.record = args.record.clone();
+    options.cache_bytes = args.cache_bytes;
+    options.unseen = args
+        .unseen
+        .as_deref()
+        .map(|u| match u {
+            "default" => Ok(scorewell::bundle::routing::Unseen::Default),
+            "null" => Ok(scorewell::bundle::routing::Unseen::Null),
+            "error" => Ok(scorewell::bundle::routing::Unseen::Error),
+            other => anyhow::bail!("--unseen must be default, null or error, not `{other}`"),
+        })
+        .transpose()?;
+    options.key_type = args
+        .key_type
+        .as_deref()
+        .map(|t| {
+            serde_json::from_value(serde_json::Value::String(t.into()))
+                .map_err(|_| anyhow::anyhow!("--key-type must be utf8, int64 or int32, not `{t}`"))
+        })
+        .transpose()?;
+    let bundle = scorewell::bundle::create_model_set(&options)?;
+    written(&bundle, &args.output)
+}
+
+fn written(bundle: &scorewell::bundle::NewBundle, output: &std::path::Path) -> Result<()> {
     bundle
-        .write(&args.output)
-        .with_context(|| format!("cannot write {}", args.output.display()))?;
+        .write(output)
+        .with_context(|| format!("cannot write {}", output.display()))?;
     let m = &bundle.manifest;
     let size: u64 = m.artifacts.values().map(|a| a.size).sum();
     eprintln!(
         "wrote {}: {} {} ({} stages, {} artifacts, {} bytes)",
-        args.output.display(),
+        output.display(),
         m.name,
         m.version,
         m.stages.len() + usize::from(m.decision.is_some()),

@@ -391,3 +391,70 @@ fn eval_uses_the_bundle_decision_thresholds() {
     assert_eq!(thresholds, [0.5, 0.2, 0.3]);
     assert_eq!(metrics["rows"]["evaluated"], 1000);
 }
+
+#[test]
+fn a_model_set_bundle_from_a_folder_scores_each_row_with_its_keys_model() {
+    let dir = Dir::new();
+    let cases =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/routing/cases/xgboost");
+    let zip = dir.path("devices.zip");
+    let run = scorewell(&[
+        &"bundle",
+        &"create",
+        &"--model-set",
+        &"device_id",
+        &"--models",
+        &cases.join("models"),
+        &"--default",
+        &cases.join("default.json"),
+        &"--record",
+        &"scored_by",
+        &"-o",
+        &zip,
+    ]);
+    run.ok();
+    assert!(run.stderr.contains("wrote"), "{}", run.stderr);
+    let inspect = scorewell(&[&"inspect", &zip]).ok().to_string();
+    assert!(inspect.contains("model_set"), "{inspect}");
+    scorewell(&[&"verify", &zip]).ok();
+    let scored = dir.path("scored.parquet");
+    scorewell(&[
+        &"score",
+        &zip,
+        &"-i",
+        &cases.join("input.parquet"),
+        &"-o",
+        &scored,
+        &"-q",
+    ])
+    .ok();
+    let got = predictions(&scored, "prediction");
+    let want = predictions(&cases.join("expected.parquet"), "prediction");
+    assert_eq!(got.len(), want.len());
+    for (row, (g, w)) in got.iter().zip(&want).enumerate() {
+        assert!(
+            (g - w).abs() <= 1e-6,
+            "row {row}: scorewell {g}, xgboost {w}"
+        );
+    }
+
+    // Unknown policy names are refused by the CLI, naming the flag.
+    let bad = scorewell(&[
+        &"bundle",
+        &"create",
+        &"--model-set",
+        &"device_id",
+        &"--models",
+        &cases.join("models"),
+        &"--unseen",
+        &"skip",
+        &"-o",
+        &dir.path("x.zip"),
+    ]);
+    assert!(
+        bad.err()
+            .contains("--unseen must be default, null or error, not `skip`"),
+        "{}",
+        bad.stderr
+    );
+}

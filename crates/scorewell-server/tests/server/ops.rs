@@ -454,3 +454,77 @@ async fn requests_arriving_while_draining_get_503() {
     assert_eq!(r.status, 200, "{}", r.text());
     server.stop().await;
 }
+
+/// A bundle whose `split` stage sends users to two stumps by a hash of `user`, made from a
+/// spec as `scorewell bundle create --transforms` makes it.
+fn split_bundle(dir: &Dir) -> std::path::PathBuf {
+    dir.write("a.txt", stump(&["x"], 0.25, 0.75));
+    dir.write("b.txt", stump(&["x"], 0.35, 0.95));
+    let spec = dir.write(
+        "ab.yaml",
+        "stages:\n  - kind: split\n    name: ab\n    params:\n      key: user\n      arms:\n        - {name: champion, weight: 0.5, model: a.txt}\n        - {name: challenger, weight: 0.5, model: b.txt}\n",
+    );
+    let bundle = scorewell::bundle::create(&scorewell::bundle::CreateOptions {
+        name: "ab-served".into(),
+        version: "1".into(),
+        spec: Some(spec),
+        ..Default::default()
+    })
+    .expect("create");
+    let path = dir.path("ab.zip");
+    bundle.write(&path).expect("write");
+    path
+}
+
+#[tokio::test]
+async fn a_split_bundle_shows_requests_and_a_score_histogram_per_arm() {
+    let dir = Dir::new();
+    let path = split_bundle(&dir);
+    let server = TestServer::with_models(&[("ab", &path)], quiet()).await;
+    let mut arms = std::collections::BTreeMap::<String, usize>::new();
+    for user in 0..40 {
+        let body = format!(r#"{{"rows":[{{"user":"u{user}","x":0.2}}]}}"#);
+        let r = server.post("/v1/models/ab/score", &body).await;
+        assert_eq!(r.status, 200, "{}", r.text());
+        let json = r.json();
+        let text = json.to_string();
+        let arm = if text.contains("challenger") {
+            "challenger"
+        } else {
+            "champion"
+        };
+        // The same user again goes the same way.
+        let again = server
+            .post("/v1/models/ab/score", &body)
+            .await
+            .json()
+            .to_string();
+        assert_eq!(text, again);
+        *arms.entry(arm.to_string()).or_default() += 2;
+    }
+    assert_eq!(arms.len(), 2, "{arms:?}");
+    let text = server.get("/metrics").await.text();
+    for (arm, n) in &arms {
+        let needle = format!(
+            r#"scorewell_route_arm_requests_total{{bundle="ab-served",stage="ab",arm="{arm}"}} {n}"#
+        );
+        assert!(text.contains(&needle), "missing {needle} in\n{text}");
+        // x = 0.2 takes the left leaf: 0.25 for the champion, 0.35 for the challenger.
+        let (le, below) = if arm == "champion" {
+            ("0.3", "0.2")
+        } else {
+            ("0.4", "0.3")
+        };
+        let hit = format!(
+            r#"scorewell_route_arm_score_bucket{{bundle="ab-served",stage="ab",arm="{arm}",le="{le}"}} {n}"#
+        );
+        let miss = format!(
+            r#"scorewell_route_arm_score_bucket{{bundle="ab-served",stage="ab",arm="{arm}",le="{below}"}} 0"#
+        );
+        assert!(
+            text.contains(&hit) && text.contains(&miss),
+            "{hit} / {miss} in\n{text}"
+        );
+    }
+    assert!(text.trim_end().ends_with("# EOF"), "{text}");
+}

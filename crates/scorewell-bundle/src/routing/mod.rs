@@ -1,0 +1,524 @@
+//! Model routing: stages that score each row with one of several models.
+//!
+//! - `model_set` ([`ModelSetParams`]): a key column picks one of many models (one per device,
+//!   tenant, country), with a default or null outputs or an error for unseen keys.
+//! - `split` ([`SplitParams`]): a stable hash of a key column picks an arm by weight (A/B tests).
+//! - `shadow` ([`ShadowParams`]): a second model scored on the same rows, its outputs under other
+//!   names and its scores in the metrics, never changing the primary answer.
+//!
+//! They share one internal piece, `Routes`: a list of models, each a bare model artifact or a nested bundle,
+//! built on first use and kept in a least-recently-used cache under a byte budget. A batch is
+//! grouped by model, each group scored through that model's own [`Scorer`] (so a row's
+//! outputs are exactly those of scoring it with its model alone), and the outputs scattered
+//! back in row order. User docs: docs/ROUTING.md.
+
+mod cache;
+pub(crate) mod create;
+pub(crate) mod model_set;
+pub(crate) mod shadow;
+pub(crate) mod split;
+mod stats;
+
+use std::sync::Arc;
+
+use arrow_array::{Array, ArrayRef, RecordBatch, UInt32Array, new_null_array};
+use arrow_schema::{DataType, Field, FieldRef, Schema, SchemaRef};
+use scorewell_core::{InputColumn, ScoreError, Scorer, Stage};
+use serde::{Deserialize, Serialize};
+
+use crate::build::forest_stage;
+use crate::bundle::{Bundle, ZIP_MAGIC};
+use crate::error::BundleError;
+use crate::manifest::{ColumnType, InputSpec, ModelParams};
+
+use cache::Cache;
+pub use model_set::{DEFAULT_LABEL, ModelSetParams, Unseen};
+pub use shadow::ShadowParams;
+pub use split::{Arm, SplitParams, unit_hash};
+pub use stats::{ArmStats, StageStats, StatsSnapshot, encode_route_metrics, route_stats};
+
+/// The stage kind that picks a model per row by a key column.
+pub const MODEL_SET_KIND: &str = "model_set";
+/// The stage kind that sends rows to weighted arms by a stable hash of a key column.
+pub const SPLIT_KIND: &str = "split";
+/// The stage kind that scores a second model beside the primary one.
+pub const SHADOW_KIND: &str = "shadow";
+
+/// Default byte budget of a model set's cache: 256 MiB of model artifacts.
+pub const DEFAULT_CACHE_BYTES: u64 = 256 << 20;
+
+/// A routed model's declared output: name and type.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RoutedOutput {
+    /// Column name.
+    pub name: String,
+    /// Column type.
+    #[serde(rename = "type")]
+    pub ty: ColumnType,
+}
+
+/// How a bare model artifact is turned into a model stage (the `model` stage's params, less
+/// `features`, which differ per model).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BareModel {
+    /// Output column name (default `prediction`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output: Option<String>,
+    /// Raw margins instead of predictions.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub output_margin: bool,
+}
+
+/// One built model: its scorer, and what it reads and writes.
+#[derive(Debug)]
+pub(crate) struct Built {
+    scorer: Scorer,
+    /// `<key or arm>@<first 12 hex digits of the artifact's sha256>`.
+    tag: Arc<str>,
+    inputs: Vec<InputSpec>,
+    outputs: Vec<FieldRef>,
+}
+
+/// The models of one routing stage.
+#[derive(Debug)]
+pub(crate) struct Routes {
+    bundle: Arc<Bundle>,
+    /// The stage's JSON path in the manifest, for errors.
+    at: String,
+    /// (label, artifact) per model: the key or arm name, and the artifact's bundle path.
+    models: Vec<(String, String)>,
+    bare: BareModel,
+    cache: Cache<Built>,
+    stats: Arc<StageStats>,
+}
+
+impl Routes {
+    pub(crate) fn new(
+        bundle: Arc<Bundle>,
+        at: String,
+        models: Vec<(String, String)>,
+        bare: BareModel,
+        budget: u64,
+        stats: Arc<StageStats>,
+    ) -> Result<Self, BundleError> {
+        for (label, artifact) in &models {
+            if !bundle.manifest().artifacts.contains_key(artifact) {
+                return Err(BundleError::UnlistedArtifact {
+                    at: format!("{at}.params ({label})"),
+                    artifact: artifact.clone(),
+                });
+            }
+        }
+        Ok(Self {
+            bundle,
+            at,
+            models,
+            bare,
+            cache: Cache::new(budget),
+            stats,
+        })
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.models.len()
+    }
+
+    /// The model at `index`, built (and its checksum verified) on first use.
+    pub(crate) fn get(&self, index: usize) -> Result<Arc<Built>, ScoreError> {
+        self.cache.get_or_build(index, &self.stats, || {
+            let (label, artifact) = &self.models[index];
+            let built = self.build(index).map_err(|e| ScoreError::Model {
+                model: format!("{label} ({artifact})"),
+                message: e.to_string(),
+            })?;
+            let cost = self
+                .bundle
+                .manifest()
+                .artifacts
+                .get(artifact)
+                .map_or(0, |a| a.size);
+            Ok((built, cost))
+        })
+    }
+
+    /// Build the model at `index` without caching it (`bundle create` checks every model).
+    pub(crate) fn build(&self, index: usize) -> Result<Built, BundleError> {
+        let (label, artifact) = &self.models[index];
+        let bytes = self.bundle.artifact(artifact)?;
+        let digest = &self.bundle.manifest().artifacts[artifact].sha256;
+        let tag: Arc<str> = Arc::from(format!("{label}@{}", &digest[..12]));
+        let at = format!("{}.params ({label})", self.at);
+        if bytes.starts_with(ZIP_MAGIC) {
+            let nested = Bundle::from_bytes(&bytes).map_err(|e| BundleError::Stage {
+                at: at.clone(),
+                message: format!("nested bundle `{artifact}`: {e}"),
+            })?;
+            let scorer = nested.scorer().map_err(|e| BundleError::Stage {
+                at: at.clone(),
+                message: format!("nested bundle `{artifact}`: {e}"),
+            })?;
+            let manifest = nested.manifest();
+            let schema = Arc::new(manifest.input_schema());
+            let bound = scorer.bind(schema.clone())?;
+            let outputs = bound.output_schema().fields()[schema.fields().len()..].to_vec();
+            return Ok(Built {
+                scorer,
+                tag,
+                inputs: manifest.inputs.clone(),
+                outputs,
+            });
+        }
+        let params = ModelParams {
+            output: self.bare.output.clone(),
+            output_margin: self.bare.output_margin,
+            ..ModelParams::default()
+        };
+        let stage = forest_stage(label, &bytes, artifact, &params, &at)?;
+        let inputs = stage.inputs().iter().map(input_spec).collect();
+        let outputs = stage.output_fields();
+        Ok(Built {
+            scorer: Scorer::new(scorewell_core::Pipeline::new().push(Arc::new(stage))),
+            tag,
+            inputs,
+            outputs,
+        })
+    }
+
+    pub(crate) fn label(&self, index: usize) -> &str {
+        &self.models[index].0
+    }
+
+    pub(crate) fn stats(&self) -> &StageStats {
+        &self.stats
+    }
+}
+
+/// An input column as a manifest input: numeric → `float64`, vector → `vector`, else `utf8`.
+fn input_spec(input: &InputColumn) -> InputSpec {
+    InputSpec {
+        name: input.name.clone(),
+        ty: if input.numeric {
+            ColumnType::Float64
+        } else if input.vector {
+            ColumnType::Vector
+        } else {
+            ColumnType::Utf8
+        },
+        nullable: true,
+    }
+}
+
+/// The declared outputs as Arrow fields (nullable: unseen keys may leave them null).
+pub(crate) fn output_fields(outputs: &[RoutedOutput]) -> Vec<FieldRef> {
+    outputs
+        .iter()
+        .map(|o| Arc::new(Field::new(&o.name, o.ty.arrow(), true)))
+        .collect()
+}
+
+/// What a routing stage reads: its key column (if any) and the columns its models read.
+pub(crate) fn stage_inputs(key: Option<&str>, inputs: &[InputSpec]) -> Vec<InputColumn> {
+    let mut out = Vec::with_capacity(inputs.len() + 1);
+    if let Some(key) = key {
+        out.push(InputColumn::new(key, false));
+    }
+    for i in inputs {
+        if Some(i.name.as_str()) == key {
+            continue;
+        }
+        let mut column = match i.ty {
+            ColumnType::Vector => InputColumn::vector(&i.name),
+            ty => InputColumn::new(
+                &i.name,
+                matches!(
+                    ty,
+                    ColumnType::Float64
+                        | ColumnType::Float32
+                        | ColumnType::Int64
+                        | ColumnType::Int32
+                        | ColumnType::Bool
+                ),
+            ),
+        };
+        column.optional = false;
+        out.push(column);
+    }
+    out
+}
+
+/// Resolve the routed columns (key first, when there is one) in `schema`.
+pub(crate) fn bind_columns(
+    stage: &dyn Stage,
+    schema: &Schema,
+    key: Option<&str>,
+) -> Result<Vec<usize>, ScoreError> {
+    let name = stage.name().to_string();
+    let mut columns = Vec::new();
+    for input in stage.inputs() {
+        let i = scorewell_core::find_column(schema, &input.name, || {
+            if Some(input.name.as_str()) == key {
+                format!("the key of stage `{name}`")
+            } else {
+                format!("a model of stage `{name}`")
+            }
+        })?;
+        columns.push(i);
+    }
+    if let Some(key) = key {
+        let dt = schema.field(columns[0]).data_type();
+        if !is_key_type(dt) {
+            return Err(ScoreError::ColumnType {
+                column: key.to_string(),
+                expected: "a string or integer key".into(),
+                got: dt.to_string(),
+            });
+        }
+    }
+    Ok(columns)
+}
+
+fn is_key_type(dt: &DataType) -> bool {
+    match dt {
+        // pandas categoricals and Parquet's dictionary pages arrive dictionary-encoded.
+        DataType::Dictionary(_, values) => is_key_type(values),
+        _ => {
+            dt.is_integer()
+                || matches!(
+                    dt,
+                    DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View
+                )
+        }
+    }
+}
+
+/// A key column read as strings or as integers.
+pub(crate) enum Keys {
+    /// String keys.
+    Text(arrow_array::StringArray),
+    /// Integer keys.
+    Int(arrow_array::Int64Array),
+}
+
+impl Keys {
+    pub(crate) fn read(column: &ArrayRef) -> Result<Self, ScoreError> {
+        let dt = match column.data_type() {
+            DataType::Dictionary(_, values) => values.as_ref(),
+            dt => dt,
+        };
+        if dt.is_integer() {
+            let cast = arrow_cast::cast(column, &DataType::Int64)?;
+            let ints = cast
+                .as_any()
+                .downcast_ref::<arrow_array::Int64Array>()
+                .cloned();
+            return ints
+                .map(Keys::Int)
+                .ok_or_else(|| ScoreError::SchemaMismatch("integer key cast".into()));
+        }
+        let cast = match column.data_type() {
+            DataType::Utf8 => column.clone(),
+            _ => arrow_cast::cast(column, &DataType::Utf8)?,
+        };
+        cast.as_any()
+            .downcast_ref::<arrow_array::StringArray>()
+            .cloned()
+            .map(Keys::Text)
+            .ok_or_else(|| ScoreError::SchemaMismatch("string key cast".into()))
+    }
+}
+
+/// One scored group: the model index, its rows, and its output columns.
+pub(crate) struct Scored {
+    pub(crate) model: usize,
+    pub(crate) rows: usize,
+    pub(crate) outputs: Vec<ArrayRef>,
+    pub(crate) tag: Arc<str>,
+}
+
+/// Score `batch`'s rows, each with its assigned model, and put the outputs back in row order:
+/// one array per declared output, plus the tag column when `tag` is set. `columns` are the
+/// bound columns the models read. The groups are also returned, for the per-arm metrics.
+pub(crate) fn score_routed(
+    routes: &Routes,
+    declared: &[FieldRef],
+    batch: &RecordBatch,
+    columns: &[usize],
+    assign: &[Option<u32>],
+    tag: bool,
+) -> Result<(Vec<ArrayRef>, Vec<Scored>), ScoreError> {
+    let rows = batch.num_rows();
+    let sub_schema: SchemaRef = Arc::new(batch.schema().project(columns)?);
+    // Rows per model, in first-seen order; a batch of one key (every single-row request)
+    // skips the gather and the scatter.
+    let first = assign.first().copied().flatten();
+    if rows > 0 && first.is_some() && assign.iter().all(|a| *a == first) {
+        let model = first.map_or(0, |m| m as usize);
+        let sub = RecordBatch::try_new_with_options(
+            sub_schema,
+            columns.iter().map(|&c| batch.column(c).clone()).collect(),
+            &arrow_array::RecordBatchOptions::new().with_row_count(Some(rows)),
+        )?;
+        let (built, outputs) = score_one(routes, model, declared, &sub)?;
+        let mut out = outputs.clone();
+        if tag {
+            out.push(tag_column(std::iter::repeat_n(Some(&*built.tag), rows)));
+        }
+        let scored = Scored {
+            model,
+            rows,
+            outputs,
+            tag: built.tag.clone(),
+        };
+        return Ok((out, vec![scored]));
+    }
+    let mut group_of: std::collections::HashMap<u32, usize> = std::collections::HashMap::new();
+    let mut groups: Vec<(u32, Vec<u32>)> = Vec::new();
+    for (row, a) in assign.iter().enumerate() {
+        if let Some(m) = a {
+            let g = *group_of.entry(*m).or_insert_with(|| {
+                groups.push((*m, Vec::new()));
+                groups.len() - 1
+            });
+            groups[g].1.push(row as u32);
+        }
+    }
+    // (source, row in source) per output row; the source after the groups is a one-row
+    // array of nulls for rows that no model scores.
+    let null_source = groups.len();
+    let mut place = vec![(null_source, 0usize); rows];
+    // Groups are scored in parallel: a batch over many keys has many small groups, each
+    // too small for the evaluator's own row-block parallelism.
+    let score_group = |(model, members): &(u32, Vec<u32>)| -> Result<Scored, ScoreError> {
+        let indices = UInt32Array::from(members.clone());
+        let taken = columns
+            .iter()
+            .map(|&c| arrow_select::take::take(batch.column(c).as_ref(), &indices, None))
+            .collect::<Result<Vec<_>, _>>()?;
+        let sub = RecordBatch::try_new_with_options(
+            sub_schema.clone(),
+            taken,
+            &arrow_array::RecordBatchOptions::new().with_row_count(Some(members.len())),
+        )?;
+        let (built, outputs) = score_one(routes, *model as usize, declared, &sub)?;
+        Ok(Scored {
+            model: *model as usize,
+            rows: members.len(),
+            outputs,
+            tag: built.tag.clone(),
+        })
+    };
+    let scored: Vec<Scored> = {
+        use rayon::prelude::*;
+        groups
+            .par_iter()
+            .with_min_len(4)
+            .map(score_group)
+            .collect::<Result<_, _>>()?
+    };
+    for (g, (_, members)) in groups.iter().enumerate() {
+        for (k, &row) in members.iter().enumerate() {
+            place[row as usize] = (g, k);
+        }
+    }
+    let mut out = Vec::with_capacity(declared.len() + usize::from(tag));
+    for (j, field) in declared.iter().enumerate() {
+        let nulls = new_null_array(field.data_type(), 1);
+        let mut sources: Vec<&dyn Array> = scored.iter().map(|s| s.outputs[j].as_ref()).collect();
+        sources.push(nulls.as_ref());
+        out.push(arrow_select::interleave::interleave(&sources, &place)?);
+    }
+    if tag {
+        out.push(tag_column(
+            place.iter().map(|&(g, _)| scored.get(g).map(|s| &*s.tag)),
+        ));
+    }
+    Ok((out, scored))
+}
+
+/// Score `sub` with model `model` and pick its declared outputs, checking their types.
+fn score_one(
+    routes: &Routes,
+    model: usize,
+    declared: &[FieldRef],
+    sub: &RecordBatch,
+) -> Result<(Arc<Built>, Vec<ArrayRef>), ScoreError> {
+    let built = routes.get(model)?;
+    let result = built.scorer.score(sub)?;
+    let mut outputs = Vec::with_capacity(declared.len());
+    for field in declared {
+        let column = result
+            .column_by_name(field.name())
+            .ok_or_else(|| ScoreError::Model {
+                model: routes.label(model).to_string(),
+                message: format!(
+                    "writes no column `{}`, which the stage declares (it writes: {})",
+                    field.name(),
+                    built
+                        .outputs
+                        .iter()
+                        .map(|f| f.name().as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            })?;
+        if column.data_type() != field.data_type() {
+            return Err(ScoreError::Model {
+                model: routes.label(model).to_string(),
+                message: format!(
+                    "writes column `{}` as {}, the stage declares {}",
+                    field.name(),
+                    column.data_type(),
+                    field.data_type()
+                ),
+            });
+        }
+        outputs.push(column.clone());
+    }
+    Ok((built, outputs))
+}
+
+fn tag_column<'a>(tags: impl Iterator<Item = Option<&'a str>>) -> ArrayRef {
+    Arc::new(arrow_array::StringArray::from_iter(tags))
+}
+
+/// The first output as floats, for the score histogram; `None` when it is not a float column.
+pub(crate) fn scores(column: &ArrayRef) -> Option<Vec<f64>> {
+    use arrow_array::cast::AsArray;
+    use arrow_array::types::{Float32Type, Float64Type};
+    match column.data_type() {
+        DataType::Float64 => Some(
+            column
+                .as_primitive::<Float64Type>()
+                .iter()
+                .map(|v| v.unwrap_or(f64::NAN))
+                .collect(),
+        ),
+        DataType::Float32 => Some(
+            column
+                .as_primitive::<Float32Type>()
+                .iter()
+                .map(|v| v.map_or(f64::NAN, f64::from))
+                .collect(),
+        ),
+        _ => None,
+    }
+}
+
+/// Deserialize routing params at `at`, and check a histogram's bounds.
+pub(crate) fn check_buckets(buckets: &[f64], at: &str) -> Result<(), BundleError> {
+    if buckets.is_empty()
+        || buckets.iter().any(|b| !b.is_finite())
+        || buckets.windows(2).any(|w| w[0] >= w[1])
+    {
+        return Err(BundleError::Stage {
+            at: format!("{at}.params.buckets"),
+            message: "bucket bounds must be finite and strictly increasing".into(),
+        });
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests;
