@@ -97,3 +97,24 @@ def frame() -> "pd.DataFrame":
     import pyarrow.parquet as pq
 
     return pq.read_table(MODEL_CASE / "input.parquet").to_pandas()
+
+
+ANNOY_CASES = ROOT / "tests/conformance/annoy/cases"
+
+
+def annoy_bundle(tmp_path: Path, case: str, metric: str, dims: int, k: int) -> Path:
+    """A zipped bundle whose one stage looks `emb` up (k neighbours) in the index of the Annoy
+    conformance case `case`, made by `scorewell bundle create`."""
+    (tmp_path / "sig.ann").write_bytes((ANNOY_CASES / case / "index.ann").read_bytes())
+    (tmp_path / "spec.yaml").write_text(
+        "inputs:\n  - {name: emb, type: vector}\nstages:\n  - kind: nearest_neighbors\n"
+        f"    name: sig\n    artifact: sig.ann\n    params: {{metric: {metric}, dims: {dims}, input: emb, k: {k}}}\n"
+        "outputs: [neighbors, distances]\n"
+    )
+    bundle = tmp_path / "nn.zip"
+    subprocess.run(
+        [cli_path(), "bundle", "create", "--transforms", tmp_path / "spec.yaml", "--name", "nn", "-o", bundle],
+        check=True,
+        capture_output=True,
+    )
+    return bundle

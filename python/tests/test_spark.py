@@ -173,23 +173,10 @@ def test_a_nearest_neighbour_bundle_scores_a_dataframe_of_embeddings(spark, tmp_
     (no temporary file on the executors): each row gets annoy's neighbours."""
     import math
 
-    case = ROOT / "tests/conformance/annoy/cases/euclidean_300x16"
-    (tmp_path / "sig.ann").write_bytes((case / "index.ann").read_bytes())
-    (tmp_path / "spec.yaml").write_text(
-        "inputs:\n  - {name: emb, type: vector}\nstages:\n  - kind: nearest_neighbors\n"
-        "    name: sig\n    artifact: sig.ann\n    params: {metric: euclidean, dims: 16, input: emb, k: 4}\n"
-        "outputs: [neighbors, distances]\n"
-    )
-    bundle = tmp_path / "nn.zip"
-    import subprocess
+    from conftest import ANNOY_CASES, annoy_bundle
 
-    from conftest import cli_path
-
-    subprocess.run(
-        [cli_path(), "bundle", "create", "--transforms", tmp_path / "spec.yaml", "--name", "nn", "-o", bundle],
-        check=True,
-        capture_output=True,
-    )
+    case = ANNOY_CASES / "euclidean_300x16"
+    bundle = annoy_bundle(tmp_path, "euclidean_300x16", "euclidean", 16, 4)
     queries = [[math.cos(i * 0.7 + r) * 2 for i in range(16)] for r in range(40)]
     df = spark.createDataFrame([(r, q) for r, q in enumerate(queries)], "id long, emb array<double>").repartition(
         PARTITIONS

@@ -3,10 +3,7 @@
 
 use std::sync::Arc;
 
-use arrow_array::cast::AsArray;
-use arrow_array::types::{Int32Type, Int64Type};
 use arrow_array::{Array, RecordBatch};
-use arrow_schema::DataType;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use scorewell_core::Stage;
 use scorewell_neighbors::{AnnoyIndex, LabelTable, Metric, NeighborsStage, StageOptions};
@@ -143,19 +140,7 @@ fn read_labels(bytes: &[u8], id_column: &str, label_column: &str) -> Result<Labe
         let labels = batch
             .column_by_name(label_column)
             .ok_or_else(|| format!("no label column `{label_column}`"))?;
-        let ids: Vec<Option<i64>> = match ids.data_type() {
-            DataType::Int64 => ids.as_primitive::<Int64Type>().iter().collect(),
-            DataType::Int32 => ids
-                .as_primitive::<Int32Type>()
-                .iter()
-                .map(|v| v.map(i64::from))
-                .collect(),
-            other => {
-                return Err(format!(
-                    "id column `{id_column}` has type {other}; expected int32 or int64"
-                ));
-            }
-        };
+        let ids = scorewell_neighbors::item_ids(ids.as_ref(), id_column)?;
         let labels =
             arrow_array::cast::AsArray::as_string_opt::<i32>(labels.as_ref()).ok_or_else(|| {
                 format!(

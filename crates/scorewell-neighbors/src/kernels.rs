@@ -23,22 +23,31 @@ fn hsum8(acc: [f32; 8]) -> f32 {
     (x128[0] + x128[2]) + (x128[1] + x128[3])
 }
 
+/// annoy's AVX main loop: `term` of each pair summed in 8 lanes over the longest multiple
+/// of 8 (when there are more than 7 values), then the lanes summed as annoy does. Returns the
+/// sum and how many values it covered; the scalar tail is the caller's.
+#[inline(always)]
+fn lanes(x: &[f32], y: &[f32], term: impl Fn(f32, f32) -> f32) -> (f32, usize) {
+    let f = x.len().min(y.len());
+    if f <= 7 {
+        return (0.0, 0);
+    }
+    let mut acc = [0.0f32; 8];
+    let mut i = 0;
+    while f - i > 7 {
+        for l in 0..8 {
+            acc[l] += term(x[i + l], y[i + l]);
+        }
+        i += 8;
+    }
+    (hsum8(acc), i)
+}
+
 /// `x · y` as annoy computes it (used for norms, margins and the angular and dot distances).
 #[inline]
 pub fn dot(x: &[f32], y: &[f32]) -> f32 {
     let f = x.len().min(y.len());
-    let mut result = 0.0f32;
-    let mut i = 0;
-    if f > 7 {
-        let mut acc = [0.0f32; 8];
-        while f - i > 7 {
-            for l in 0..8 {
-                acc[l] += x[i + l] * y[i + l];
-            }
-            i += 8;
-        }
-        result += hsum8(acc);
-    }
+    let (mut result, i) = lanes(x, y, |a, b| a * b);
     // GCC vectorises the first four products of a tail of four or more (unfused), and fuses
     // the rest into FMAs.
     let tail = f - i;
@@ -57,19 +66,7 @@ pub fn dot(x: &[f32], y: &[f32]) -> f32 {
 #[inline]
 pub fn euclidean_squared(x: &[f32], y: &[f32]) -> f32 {
     let f = x.len().min(y.len());
-    let mut result = 0.0f32;
-    let mut i = 0;
-    if f > 7 {
-        let mut acc = [0.0f32; 8];
-        while f - i > 7 {
-            for l in 0..8 {
-                let d = x[i + l] - y[i + l];
-                acc[l] += d * d;
-            }
-            i += 8;
-        }
-        result = hsum8(acc);
-    }
+    let (mut result, i) = lanes(x, y, |a, b| (a - b) * (a - b));
     // Here GCC pairs the squares (unfused) and fuses only an odd last one.
     let tail = f - i;
     for k in 0..tail {
@@ -87,18 +84,7 @@ pub fn euclidean_squared(x: &[f32], y: &[f32]) -> f32 {
 #[inline]
 pub fn manhattan(x: &[f32], y: &[f32]) -> f32 {
     let f = x.len().min(y.len());
-    let mut result = 0.0f32;
-    let mut i = 0;
-    if f > 7 {
-        let mut acc = [0.0f32; 8];
-        while f - i > 7 {
-            for l in 0..8 {
-                acc[l] += (x[i + l] - y[i + l]).abs();
-            }
-            i += 8;
-        }
-        result = hsum8(acc);
-    }
+    let (mut result, i) = lanes(x, y, |a, b| (a - b).abs());
     for k in i..f {
         result += (x[k] - y[k]).abs();
     }

@@ -24,7 +24,7 @@ mod stage;
 pub use index::AnnoyIndex;
 pub use metric::{Layout, METRICS, Metric};
 pub use search::Neighbors;
-pub use stage::{LabelTable, NeighborsStage, StageOptions};
+pub use stage::{LabelTable, NeighborsStage, StageOptions, item_ids};
 
 /// What can go wrong loading or querying an index.
 #[derive(Debug, thiserror::Error)]

@@ -137,54 +137,50 @@ impl AnnoyIndex {
         self.rank(query, candidates, n)
     }
 
-    /// Walk the trees best-first until `search_k` candidates are found (floats).
+    /// Walk the trees best-first until `search_k` candidates are found (floats): a child's
+    /// priority is `min(d, ±margin)`.
     fn candidates_f32(&self, q: &[f32], search_k: usize) -> Result<Vec<i32>> {
-        let mut heap: BinaryHeap<Entry<f32>> = self
-            .roots
-            .iter()
-            .map(|&r| Entry {
-                priority: f32::INFINITY,
-                node: r,
-            })
-            .collect();
-        let mut nns = Vec::new();
-        let mut visits = 0usize;
-        while nns.len() < search_k {
-            let Some(Entry { priority: d, node }) = heap.pop() else {
-                break;
-            };
-            let i = node as usize;
-            self.visit(&mut visits, i)?;
-            match self.kind(i)? {
-                NodeKind::Item => nns.push(node),
-                NodeKind::Bucket(len) => self.push_bucket(i, len, &mut nns)?,
-                NodeKind::Split => {
-                    let margin = self.margin_f32(i, q);
-                    let right = self.check_node(i, self.child(i, 1))?;
-                    let left = self.check_node(i, self.child(i, 0))?;
-                    // std::min(d, m): `m < d ? m : d`.
-                    let min = |m: f32| if m < d { m } else { d };
-                    heap.push(Entry {
-                        priority: min(margin),
-                        node: right as i32,
-                    });
-                    heap.push(Entry {
-                        priority: min(-margin),
-                        node: left as i32,
-                    });
-                }
-            }
-        }
-        Ok(nns)
+        self.walk(f32::INFINITY, search_k, |i, d| {
+            let margin = self.margin_f32(i, q);
+            // std::min(d, m): `m < d ? m : d`.
+            let min = |m: f32| if m < d { m } else { d };
+            Ok((min(margin), min(-margin)))
+        })
     }
 
     /// The same walk for hamming: integer priorities that lose one for each wrong-side step.
     fn candidates_bits(&self, q: &[u64], search_k: usize) -> Result<Vec<i32>> {
-        let mut heap: BinaryHeap<Entry<u64>> = self
+        self.walk(u64::MAX, search_k, |i, d| {
+            // The split bit: bit 63 − b%64 of word b/64 (most significant first).
+            let b = self.bits(i)[0];
+            let word = usize::try_from(b / 64).ok().filter(|&w| w < q.len());
+            let Some(word) = word else {
+                return Err(self.corrupt(
+                    i as i64,
+                    format!("split bit {b} is past the {}-bit vectors", q.len() * 64),
+                ));
+            };
+            let side = (q[word] & (1u64 << (63 - b % 64))) != 0;
+            Ok((
+                d.wrapping_sub(u64::from(!side)),
+                d.wrapping_sub(u64::from(side)),
+            ))
+        })
+    }
+
+    /// annoy's best-first walk from every root, with priorities of type `D` starting at
+    /// `initial`; `split(node, d)` gives the (right, left) children's priorities.
+    fn walk<D: Copy + PartialOrd>(
+        &self,
+        initial: D,
+        search_k: usize,
+        split: impl Fn(usize, D) -> Result<(D, D)>,
+    ) -> Result<Vec<i32>> {
+        let mut heap: BinaryHeap<Entry<D>> = self
             .roots
             .iter()
             .map(|&r| Entry {
-                priority: u64::MAX,
+                priority: initial,
                 node: r,
             })
             .collect();
@@ -194,30 +190,23 @@ impl AnnoyIndex {
             let Some(Entry { priority: d, node }) = heap.pop() else {
                 break;
             };
+            // Roots come from the loader and children were checked when pushed.
             let i = node as usize;
             self.visit(&mut visits, i)?;
             match self.kind(i)? {
                 NodeKind::Item => nns.push(node),
                 NodeKind::Bucket(len) => self.push_bucket(i, len, &mut nns)?,
                 NodeKind::Split => {
-                    // The split bit: bit 63 − b%64 of word b/64 (most significant first).
-                    let b = self.bits(i)[0];
-                    let word = usize::try_from(b / 64).ok().filter(|&w| w < q.len());
-                    let Some(word) = word else {
-                        return Err(self.corrupt(
-                            i as i64,
-                            format!("split bit {b} is past the {}-bit vectors", q.len() * 64),
-                        ));
-                    };
-                    let side = (q[word] & (1u64 << (63 - b % 64))) != 0;
+                    let (right_d, left_d) = split(i, d)?;
+                    // annoy pushes the right child first.
                     let right = self.check_node(i, self.child(i, 1))?;
                     let left = self.check_node(i, self.child(i, 0))?;
                     heap.push(Entry {
-                        priority: d.wrapping_sub(u64::from(!side)),
+                        priority: right_d,
                         node: right as i32,
                     });
                     heap.push(Entry {
-                        priority: d.wrapping_sub(u64::from(side)),
+                        priority: left_d,
                         node: left as i32,
                     });
                 }

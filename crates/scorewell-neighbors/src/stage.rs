@@ -13,6 +13,26 @@ use scorewell_core::{Binding, InputColumn, Result, ScoreError, Stage, StageOutpu
 use crate::index::AnnoyIndex;
 use crate::search::Neighbors;
 
+/// An integer column of item ids (int32 or int64), nulls kept; `column` names it in the error.
+pub fn item_ids(
+    array: &dyn arrow_array::Array,
+    column: &str,
+) -> std::result::Result<Vec<Option<i64>>, String> {
+    use arrow_array::cast::AsArray;
+    use arrow_array::types::{Int32Type, Int64Type};
+    match array.data_type() {
+        DataType::Int64 => Ok(array.as_primitive::<Int64Type>().iter().collect()),
+        DataType::Int32 => Ok(array
+            .as_primitive::<Int32Type>()
+            .iter()
+            .map(|v| v.map(i64::from))
+            .collect()),
+        other => Err(format!(
+            "id column `{column}` has type {other}; expected int32 or int64"
+        )),
+    }
+}
+
 /// Item id → label (e.g. the attack a known signature belongs to).
 #[derive(Debug, Clone, Default)]
 pub struct LabelTable {

@@ -4,9 +4,6 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
-use arrow_array::cast::AsArray;
-use arrow_array::types::{Int32Type, Int64Type};
-use arrow_schema::DataType;
 use clap::{Args as ClapArgs, Subcommand};
 use scorewell::neighbors::Metric;
 use scorewell::neighbors::build::{BuildOptions, Builder};
@@ -104,17 +101,8 @@ fn build(args: BuildArgs) -> Result<()> {
                 let c = batch
                     .column_by_name(name)
                     .with_context(|| format!("{input}: no column `{name}`"))?;
-                let ids: Vec<Option<i64>> = match c.data_type() {
-                    DataType::Int64 => c.as_primitive::<Int64Type>().iter().collect(),
-                    DataType::Int32 => c
-                        .as_primitive::<Int32Type>()
-                        .iter()
-                        .map(|v| v.map(i64::from))
-                        .collect(),
-                    other => bail!(
-                        "{input}: id column `{name}` has type {other}; expected int32 or int64"
-                    ),
-                };
+                let ids = scorewell::neighbors::item_ids(c.as_ref(), name)
+                    .map_err(|e| anyhow::anyhow!("{input}: {e}"))?;
                 Some(ids)
             }
             None => None,
