@@ -310,6 +310,13 @@ pub fn load_bytes(
 mod tests {
     use super::*;
 
+    /// The build counter is process-wide: tests that count builds take turns, or one's builds
+    /// show up in the other's count.
+    fn counting() -> std::sync::MutexGuard<'static, ()> {
+        static TURN: std::sync::Mutex<()> = std::sync::Mutex::new(());
+        TURN.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
     const STUMP: &str = "tree\nversion=v4\nnum_class=1\nnum_tree_per_iteration=1\nlabel_index=0\nmax_feature_idx=0\nobjective=regression\nfeature_names=x\nfeature_infos=[0:1]\ntree_sizes=100\n\nTree=0\nnum_leaves=2\nnum_cat=0\nsplit_feature=0\nsplit_gain=1\nthreshold=0.5\ndecision_type=2\nleft_child=-1\nright_child=-2\nleaf_value=1 2\nleaf_weight=1 1\nleaf_count=1 1\ninternal_value=0\ninternal_weight=0\ninternal_count=2\nis_linear=0\nshrinkage=1\n\n\nend of trees\n";
 
     #[test]
@@ -335,6 +342,7 @@ mod tests {
 
     #[test]
     fn lazy_handles_with_equal_bytes_build_once_per_process() {
+        let _turn = counting();
         // A stump distinct from other tests' models so the process-wide counter is ours.
         let text = STUMP.replace("leaf_value=1 2", "leaf_value=3 4");
         let before = lazy_builds();
@@ -360,6 +368,7 @@ mod tests {
     /// cache entries; under one name they stay one.
     #[test]
     fn lazy_cache_keys_include_the_file_name() {
+        let _turn = counting();
         let text = STUMP.replace("leaf_value=1 2", "leaf_value=5 6");
         let before = lazy_builds();
         let lazy = |name: Option<&str>| {
@@ -407,6 +416,7 @@ mod tests {
 
     #[test]
     fn bundles_load_from_directories_zips_and_bytes_alike() {
+        let _turn = counting(); // it builds a lazy scorer too
         let dir = tempfile::tempdir().unwrap();
         let model = dir.path().join("model.txt");
         std::fs::write(&model, STUMP).unwrap();
