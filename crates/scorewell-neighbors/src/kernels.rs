@@ -32,22 +32,122 @@ fn lanes(x: &[f32], y: &[f32], term: impl Fn(f32, f32) -> f32) -> (f32, usize) {
     if f <= 7 {
         return (0.0, 0);
     }
+    // Whole chunks of 8, no bounds checks: the lane-wise sums vectorise without reordering
+    // any addition (each lane is its own sequential sum, as in annoy's AVX register).
+    let n = f / 8 * 8;
+    let (xs, _) = x[..n].as_chunks::<8>();
+    let (ys, _) = y[..n].as_chunks::<8>();
     let mut acc = [0.0f32; 8];
-    let mut i = 0;
-    while f - i > 7 {
+    for (xc, yc) in xs.iter().zip(ys) {
         for l in 0..8 {
-            acc[l] += term(x[i + l], y[i + l]);
+            acc[l] += term(xc[l], yc[l]);
         }
-        i += 8;
     }
-    (hsum8(acc), i)
+    (hsum8(acc), n)
 }
 
-/// `x · y` as annoy computes it (used for norms, margins and the angular and dot distances).
-#[inline]
-pub fn dot(x: &[f32], y: &[f32]) -> f32 {
+/// True when the CPU has AVX and FMA (annoy's kernels are AVX code). The lane structure is
+/// fixed by the code, not the instruction set, so both paths give the same bits: AVX only
+/// makes the 8 lanes one register.
+#[inline(always)]
+fn has_avx_fma() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        std::is_x86_feature_detected!("avx") && std::is_x86_feature_detected!("fma")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
+}
+
+/// `$name`: the AVX lanes (`avx::lanes` with `$op`) and `$tail` where the CPU has AVX and FMA,
+/// else `$exact`.
+macro_rules! dispatched {
+    ($(#[$doc:meta])* $name:ident, $avx:ident, $exact:ident, $tail:ident, $op:expr) => {
+        $(#[$doc])*
+        #[inline]
+        pub fn $name(x: &[f32], y: &[f32]) -> f32 {
+            #[cfg(target_arch = "x86_64")]
+            if has_avx_fma() {
+                // SAFETY: both features were detected on this CPU.
+                return unsafe { $avx(x, y) };
+            }
+            $exact(x, y)
+        }
+
+        #[cfg(target_arch = "x86_64")]
+        #[target_feature(enable = "avx,fma")]
+        fn $avx(x: &[f32], y: &[f32]) -> f32 {
+            $tail(x, y, avx::lanes(x, y, $op))
+        }
+    };
+}
+
+/// annoy's AVX loops, instruction for instruction (`_mm256_loadu_ps`, `_mm256_mul_ps` or
+/// `_mm256_sub_ps`, `_mm256_add_ps`, and its horizontal sum).
+#[cfg(target_arch = "x86_64")]
+mod avx {
+    use std::arch::x86_64::*;
+
+    /// What each lane accumulates.
+    #[derive(Clone, Copy)]
+    pub(super) enum Op {
+        Dot,
+        L2,
+        L1,
+    }
+
+    #[target_feature(enable = "avx")]
+    pub(super) fn lanes(x: &[f32], y: &[f32], op: Op) -> (f32, usize) {
+        let f = x.len().min(y.len());
+        if f <= 7 {
+            return (0.0, 0);
+        }
+        let n = f / 8 * 8;
+        let mut d = _mm256_setzero_ps();
+        let sign = _mm256_set1_ps(-0.0);
+        let mut i = 0;
+        while i < n {
+            // SAFETY: i + 8 <= n <= both lengths.
+            let (a, b) = unsafe {
+                (
+                    _mm256_loadu_ps(x.as_ptr().add(i)),
+                    _mm256_loadu_ps(y.as_ptr().add(i)),
+                )
+            };
+            let term = match op {
+                Op::Dot => _mm256_mul_ps(a, b),
+                Op::L2 => {
+                    let diff = _mm256_sub_ps(a, b);
+                    _mm256_mul_ps(diff, diff)
+                }
+                Op::L1 => _mm256_andnot_ps(sign, _mm256_sub_ps(a, b)),
+            };
+            d = _mm256_add_ps(d, term);
+            i += 8;
+        }
+        let mut acc = [0.0f32; 8];
+        // SAFETY: `acc` holds 8 floats.
+        unsafe { _mm256_storeu_ps(acc.as_mut_ptr(), d) };
+        (super::hsum8(acc), n)
+    }
+}
+
+dispatched!(
+    /// `x · y` as annoy computes it (used for norms, margins and the angular and dot distances).
+    dot, dot_avx, dot_exact, tail_dot, avx::Op::Dot
+);
+
+#[inline(always)]
+fn dot_exact(x: &[f32], y: &[f32]) -> f32 {
+    tail_dot(x, y, lanes(x, y, |a, b| a * b))
+}
+
+/// The scalar tail of a dot product after the lanes covered `(sum, i)`.
+#[inline(always)]
+fn tail_dot(x: &[f32], y: &[f32], (mut result, i): (f32, usize)) -> f32 {
     let f = x.len().min(y.len());
-    let (mut result, i) = lanes(x, y, |a, b| a * b);
     // GCC vectorises the first four products of a tail of four or more (unfused), and fuses
     // the rest into FMAs.
     let tail = f - i;
@@ -62,11 +162,20 @@ pub fn dot(x: &[f32], y: &[f32]) -> f32 {
     result
 }
 
-/// The squared euclidean distance as annoy computes it.
-#[inline]
-pub fn euclidean_squared(x: &[f32], y: &[f32]) -> f32 {
+dispatched!(
+    /// The squared euclidean distance as annoy computes it.
+    euclidean_squared, euclidean_squared_avx, euclidean_squared_exact, tail_l2, avx::Op::L2
+);
+
+#[inline(always)]
+fn euclidean_squared_exact(x: &[f32], y: &[f32]) -> f32 {
+    tail_l2(x, y, lanes(x, y, |a, b| (a - b) * (a - b)))
+}
+
+/// The scalar tail of a squared euclidean distance after the lanes covered `(sum, i)`.
+#[inline(always)]
+fn tail_l2(x: &[f32], y: &[f32], (mut result, i): (f32, usize)) -> f32 {
     let f = x.len().min(y.len());
-    let (mut result, i) = lanes(x, y, |a, b| (a - b) * (a - b));
     // Here GCC pairs the squares (unfused) and fuses only an odd last one.
     let tail = f - i;
     for k in 0..tail {
@@ -80,11 +189,20 @@ pub fn euclidean_squared(x: &[f32], y: &[f32]) -> f32 {
     result
 }
 
-/// The manhattan distance as annoy computes it (no products, so no contraction to mind).
-#[inline]
-pub fn manhattan(x: &[f32], y: &[f32]) -> f32 {
+dispatched!(
+    /// The manhattan distance as annoy computes it (no products, so no contraction to mind).
+    manhattan, manhattan_avx, manhattan_exact, tail_l1, avx::Op::L1
+);
+
+#[inline(always)]
+fn manhattan_exact(x: &[f32], y: &[f32]) -> f32 {
+    tail_l1(x, y, lanes(x, y, |a, b| (a - b).abs()))
+}
+
+/// The scalar tail of a manhattan distance after the lanes covered `(sum, i)`.
+#[inline(always)]
+fn tail_l1(x: &[f32], y: &[f32], (mut result, i): (f32, usize)) -> f32 {
     let f = x.len().min(y.len());
-    let (mut result, i) = lanes(x, y, |a, b| (a - b).abs());
     for k in i..f {
         result += (x[k] - y[k]).abs();
     }
