@@ -92,7 +92,7 @@ class AnnoyIndex:
         Raises:
             ValueError: ``vector`` has the wrong length or holds NaN.
         """
-        ids, distances = self._native.nns_by_vector([float(x) for x in vector], n, search_k)
+        ids, distances = self._native.nns_by_vector(vector, n, search_k)
         return (ids, distances) if include_distances else ids
 
     @overload
