@@ -18,6 +18,13 @@ trap 'rm -rf "$fresh"' EXIT
 .venv/bin/python tests/conformance/generate/generate.py --out "$fresh" >/dev/null
 SCOREWELL_CONFORMANCE_DIR="$fresh" cargo test --locked -p scorewell-cli --test conformance
 
+echo "== keras: parity with Keras 3 (JAX CPU backend) on freshly generated cases"
+bash scripts/setup-keras.sh
+keras_fresh=$(mktemp -d)
+.venv-keras/bin/python tests/conformance/generate/keras_cases.py --out "$keras_fresh" >/dev/null
+SCOREWELL_KERAS_CONFORMANCE_DIR="$keras_fresh" cargo test --locked -p scorewell-keras --test conformance
+rm -rf "$keras_fresh"
+
 echo "== python package (release wheel via maturin; pytest incl. a local[2] Spark session)"
 bash scripts/setup-python-package.sh
 .venv/bin/python -m pytest python/tests -q

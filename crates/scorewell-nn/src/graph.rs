@@ -38,6 +38,11 @@ impl GraphBuilder {
         }
     }
 
+    /// The per-sample shape of a node already added (frontends size weights from it).
+    pub fn shape(&self, NodeId(node): NodeId) -> Option<&[usize]> {
+        self.nodes.get(node).map(|n| n.shape.as_slice())
+    }
+
     /// Declares a graph input with a per-sample `shape`.
     pub fn add_input(&mut self, name: &str, shape: Vec<usize>) -> Result<NodeId, NnError> {
         self.check_name(name)?;
