@@ -63,6 +63,10 @@ pub enum ScoreError {
     /// Arrow refused to assemble a batch.
     #[error("arrow: {0}")]
     Arrow(#[from] ArrowError),
+    /// A neural-network graph refused its inputs (a token id outside an embedding's
+    /// vocabulary, ...).
+    #[error(transparent)]
+    Nn(#[from] scorewell_nn::NnError),
     /// An error inside a named stage.
     #[error("stage `{stage}`: {source}")]
     InStage {
