@@ -71,6 +71,15 @@ pub enum Error {
     /// A saved Spark ML model folder could not be read or built.
     #[error(transparent)]
     Spark(#[from] Box<scorewell_spark::SparkError>),
+    /// A Keras model could not be loaded.
+    #[cfg(feature = "keras")]
+    #[error("{path}: {source}")]
+    Keras {
+        /// The file (or `<bytes>`).
+        path: PathBuf,
+        /// What the Keras frontend found.
+        source: Box<scorewell_keras::KerasError>,
+    },
     /// An unknown `format` was requested.
     #[error("unknown model format `{name}` (supported: {supported})")]
     UnknownFormat {
@@ -143,6 +152,15 @@ pub fn load(path: impl AsRef<Path>) -> Result<Scorer, Error> {
 /// Load a model file or a bundle with options.
 pub fn load_with(path: impl AsRef<Path>, options: &LoadOptions) -> Result<Scorer, Error> {
     let path = path.as_ref();
+    // Before the bundle check: a `.keras` archive is a zip too.
+    #[cfg(feature = "keras")]
+    if options.format.is_none() && has_keras_extension(path.to_str()) {
+        let bytes = std::fs::read(path).map_err(|source| Error::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        return keras_scorer(&bytes, path);
+    }
     if scorewell_bundle::is_bundle(path) {
         bundle_options(options)?;
         let in_bundle = |source| Error::Bundle {
@@ -158,6 +176,24 @@ pub fn load_with(path: impl AsRef<Path>, options: &LoadOptions) -> Result<Scorer
     }
     let model = load_model(path, options.format.as_deref())?;
     scorer_for(model, options.mode)
+}
+
+/// A `.keras` file name: checked before the zip magic, since a `.keras` archive is a zip too
+/// and would otherwise be taken for a bundle.
+#[cfg(feature = "keras")]
+fn has_keras_extension(name: Option<&str>) -> bool {
+    name.is_some_and(|n| n.to_ascii_lowercase().ends_with(".keras"))
+}
+
+/// A scorer with one Keras model stage for a `.keras` archive's bytes.
+#[cfg(feature = "keras")]
+fn keras_scorer(bytes: &[u8], path: &Path) -> Result<Scorer, Error> {
+    let model = scorewell_keras::load_keras(bytes).map_err(|e| Error::Keras {
+        path: path.to_path_buf(),
+        source: Box::new(e),
+    })?;
+    let stage = scorewell_core::NnStage::new("keras", Arc::new(model.graph));
+    Ok(Scorer::new(Pipeline::new().push(Arc::new(stage))))
 }
 
 /// Bundles carry their own options in their manifest; refuse per-call ones instead of
@@ -232,6 +268,10 @@ pub fn load_bytes(
     file_name: Option<&str>,
     options: &LoadOptions,
 ) -> Result<Scorer, Error> {
+    #[cfg(feature = "keras")]
+    if options.format.is_none() && has_keras_extension(file_name) {
+        return keras_scorer(bytes, Path::new(file_name.unwrap_or("<bytes>")));
+    }
     if bytes.starts_with(scorewell_bundle::ZIP_MAGIC) {
         bundle_options(options)?;
         return Bundle::from_bytes(bytes)
