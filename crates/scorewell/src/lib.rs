@@ -174,6 +174,21 @@ pub fn load_with(path: impl AsRef<Path>, options: &LoadOptions) -> Result<Scorer
     if scorewell_spark::is_spark_model(path) {
         return scorewell_spark::load(path).map_err(|e| Error::Spark(Box::new(e)));
     }
+    #[cfg(feature = "keras")]
+    if let Some((json, weights)) = keras_folder(path) {
+        let read = |p: &Path| {
+            std::fs::read(p).map_err(|source| Error::Io {
+                path: p.to_path_buf(),
+                source,
+            })
+        };
+        let model = scorewell_keras::load_json_and_weights(&read(&json)?, &read(&weights)?)
+            .map_err(|e| Error::Keras {
+                path: path.to_path_buf(),
+                source: Box::new(e),
+            })?;
+        return Ok(nn_scorer(model));
+    }
     let model = load_model(path, options.format.as_deref())?;
     scorer_for(model, options.mode)
 }
@@ -192,8 +207,35 @@ fn keras_scorer(bytes: &[u8], path: &Path) -> Result<Scorer, Error> {
         path: path.to_path_buf(),
         source: Box::new(e),
     })?;
+    Ok(nn_scorer(model))
+}
+
+#[cfg(feature = "keras")]
+fn nn_scorer(model: scorewell_keras::KerasModel) -> Scorer {
     let stage = scorewell_core::NnStage::new("keras", Arc::new(model.graph));
-    Ok(Scorer::new(Pipeline::new().push(Arc::new(stage))))
+    Scorer::new(Pipeline::new().push(Arc::new(stage)))
+}
+
+/// A folder (not a bundle) holding exactly one architecture `.json` and one `.h5` weights
+/// file: the `to_json()` + `save_weights()` pair teams ship.
+#[cfg(feature = "keras")]
+fn keras_folder(path: &Path) -> Option<(PathBuf, PathBuf)> {
+    if !path.is_dir() {
+        return None;
+    }
+    let (mut json, mut h5) = (Vec::new(), Vec::new());
+    for entry in std::fs::read_dir(path).ok()?.flatten() {
+        let p = entry.path();
+        match p.extension().and_then(|e| e.to_str()) {
+            Some("json") => json.push(p),
+            Some("h5") => h5.push(p),
+            _ => {}
+        }
+    }
+    match (json.as_slice(), h5.as_slice()) {
+        ([j], [w]) => Some((j.clone(), w.clone())),
+        _ => None,
+    }
 }
 
 /// Bundles carry their own options in their manifest; refuse per-call ones instead of

@@ -1,4 +1,4 @@
-//! A `.keras` file through the facade (path and bytes): the same predictions as Keras on the
+//! A `.keras` file (path and bytes) and a JSON + weights folder through the facade: the same predictions as Keras on the
 //! committed conformance case, with the input bound by the input layer's name.
 #![cfg(feature = "keras")]
 
@@ -27,9 +27,18 @@ fn scores_a_keras_archive_from_path_and_bytes() {
 
     let path = case().join("model.keras");
     let bytes = std::fs::read(&path).unwrap();
+    // A folder with one architecture JSON and one weights .h5 (to_json + save_weights).
+    let folder = tempfile::tempdir().unwrap();
+    std::fs::copy(case().join("model.json"), folder.path().join("arch.json")).unwrap();
+    std::fs::copy(
+        case().join("model.weights.h5"),
+        folder.path().join("w.weights.h5"),
+    )
+    .unwrap();
     for scorer in [
         load(&path).unwrap(),
         load_bytes(&bytes, Some("model.keras"), &LoadOptions::default()).unwrap(),
+        load(folder.path()).unwrap(),
     ] {
         let out = scorer.score(&batch).unwrap();
         for k in 0..3 {
