@@ -6,5 +6,6 @@ mod bundle;
 mod errors;
 mod eval;
 mod inspect;
+mod keras;
 mod score;
 mod serve;
