@@ -348,6 +348,30 @@ fn map_layer(
                 mask_zero: bool_opt(d, "mask_zero", false),
             })
         }
+        "RepeatVector" => {
+            let n = d
+                .config
+                .get("n")
+                .and_then(Value::as_u64)
+                .ok_or_else(|| layer_err(d, "no `n`"))?;
+            Layer::RepeatVector(n as usize)
+        }
+        "Permute" => {
+            // Keras numbers the per-sample axes from 1.
+            let dims = d
+                .config
+                .get("dims")
+                .and_then(Value::as_array)
+                .ok_or_else(|| layer_err(d, "no `dims`"))?;
+            let perm = dims
+                .iter()
+                .map(|v| match v.as_u64() {
+                    Some(a) if a >= 1 => Ok(a as usize - 1),
+                    _ => Err(layer_err(d, format!("bad dims entry {v}"))),
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            Layer::Permute(perm)
+        }
         other => {
             return Err(KerasError::Unsupported {
                 layer: d.name.clone(),

@@ -268,6 +268,14 @@ impl Graph {
                 ops::layer_norm(ln, &mut x, in_width);
                 x
             }
+            Layer::RepeatVector(n) => {
+                let x = values[first].as_deref().unwrap_or_default();
+                ops::repeat_vector(*n, x, in_width)
+            }
+            Layer::Permute(perm) => {
+                let x = values[first].as_deref().unwrap_or_default();
+                ops::permute(perm, x, &self.nodes[first].shape)
+            }
             Layer::Embedding(e) => {
                 let ids = values[first].as_deref().unwrap_or_default();
                 ops::embedding(e, &node.name, ids)?

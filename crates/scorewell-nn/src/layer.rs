@@ -74,6 +74,10 @@ pub enum Layer {
     BatchNorm(BatchNorm),
     LayerNorm(LayerNorm),
     Embedding(Embedding),
+    /// A vector repeated `n` times: `(d)` → `(n, d)`.
+    RepeatVector(usize),
+    /// Per-sample axes reordered: output axis `i` is input axis `perm[i]` (0-based).
+    Permute(Vec<usize>),
 }
 
 fn weight(
@@ -121,6 +125,8 @@ impl Layer {
             Layer::BatchNorm(_) => "BatchNormalization",
             Layer::LayerNorm(_) => "LayerNormalization",
             Layer::Embedding(_) => "Embedding",
+            Layer::RepeatVector(_) => "RepeatVector",
+            Layer::Permute(_) => "Permute",
         }
     }
 
@@ -268,6 +274,27 @@ impl Layer {
                 let mut out = input.to_vec();
                 out.push(dim);
                 Ok(out)
+            }
+            Layer::RepeatVector(n) => match input {
+                [d] => Ok(vec![*n, *d]),
+                _ => Err(shape_err(
+                    name,
+                    format!("RepeatVector takes a vector, got shape {input:?}"),
+                )),
+            },
+            Layer::Permute(perm) => {
+                let mut seen = vec![false; input.len()];
+                let valid = perm.len() == input.len()
+                    && perm
+                        .iter()
+                        .all(|&a| a < seen.len() && !std::mem::replace(&mut seen[a], true));
+                if !valid {
+                    return Err(shape_err(
+                        name,
+                        format!("{perm:?} is not a permutation of the axes of {input:?}"),
+                    ));
+                }
+                Ok(perm.iter().map(|&a| input[a]).collect())
             }
             Layer::Merge(_) | Layer::Concatenate { .. } => unreachable!("handled above"),
         }

@@ -136,3 +136,45 @@ pub(crate) fn concatenate(
     }
     out
 }
+
+/// Each sample's `d` values written `n` times.
+pub(crate) fn repeat_vector(n: usize, x: &[f32], d: usize) -> Vec<f32> {
+    let mut out = Vec::with_capacity(x.len() * n);
+    for row in x.chunks_exact(d.max(1)) {
+        for _ in 0..n {
+            out.extend_from_slice(row);
+        }
+    }
+    out
+}
+
+/// Transposes every sample of `shape` so that output axis `i` is input axis `perm[i]`.
+pub(crate) fn permute(perm: &[usize], x: &[f32], shape: &[usize]) -> Vec<f32> {
+    let size: usize = shape.iter().product();
+    let rank = shape.len();
+    // Input strides (row-major), then read them in the output's axis order.
+    let mut strides = vec![1usize; rank];
+    for a in (0..rank.saturating_sub(1)).rev() {
+        strides[a] = strides[a + 1] * shape[a + 1];
+    }
+    let out_shape: Vec<usize> = perm.iter().map(|&a| shape[a]).collect();
+    let out_strides: Vec<usize> = perm.iter().map(|&a| strides[a]).collect();
+    let mut out = Vec::with_capacity(x.len());
+    let mut index = vec![0usize; rank];
+    for sample in x.chunks_exact(size.max(1)) {
+        index.iter_mut().for_each(|i| *i = 0);
+        for _ in 0..size {
+            let src: usize = index.iter().zip(&out_strides).map(|(i, s)| i * s).sum();
+            out.push(sample[src]);
+            // Advance the output index, last axis fastest.
+            for a in (0..rank).rev() {
+                index[a] += 1;
+                if index[a] < out_shape[a] {
+                    break;
+                }
+                index[a] = 0;
+            }
+        }
+    }
+    out
+}

@@ -342,3 +342,39 @@ fn embedding_refuses_ids_outside_the_vocabulary() {
         &[1, 2, 2]
     );
 }
+
+#[test]
+fn permute_and_repeat_vector_move_values_as_keras_does() {
+    let mut g = GraphBuilder::new();
+    let x = g.add_input("x", vec![2, 3, 2]).unwrap();
+    // Keras Permute((3, 1, 2)): output axes = input axes (2, 0, 1) -> shape (2, 2, 3).
+    let p = g
+        .add_layer("p", Layer::Permute(vec![2, 0, 1]), &[x])
+        .unwrap();
+    let v = g.add_input("v", vec![2]).unwrap();
+    let r = g.add_layer("r", Layer::RepeatVector(3), &[v]).unwrap();
+    g.add_output("p", p).unwrap();
+    g.add_output("r", r).unwrap();
+    assert!(
+        g.add_layer("bad", Layer::Permute(vec![0, 0, 1]), &[x])
+            .is_err()
+    );
+    assert!(g.add_layer("bad2", Layer::RepeatVector(2), &[x]).is_err());
+    let graph = g.build().unwrap();
+    let data: Vec<f32> = (0..12).map(|i| i as f32).collect();
+    let out = graph
+        .run(vec![t(&[1, 2, 3, 2], &data), t(&[1, 2], &[7.0, 8.0])])
+        .unwrap();
+    assert_eq!(out[0].shape(), &[1, 2, 2, 3]);
+    // out[k][i][j] = in[i][j][k] with in[i][j][k] = 6i + 2j + k.
+    let mut want = Vec::new();
+    for k in 0..2 {
+        for i in 0..2 {
+            for j in 0..3 {
+                want.push((6 * i + 2 * j + k) as f32);
+            }
+        }
+    }
+    assert_eq!(out[0].data(), &want[..]);
+    assert_eq!(out[1].data(), &[7.0, 8.0, 7.0, 8.0, 7.0, 8.0]);
+}

@@ -100,9 +100,13 @@ def case_embedding(rng):
     h = keras.layers.Flatten(name="flat")(h)
     h = keras.layers.Reshape((3, 6), name="reshape")(h)
     h = keras.layers.BatchNormalization(name="bn", center=False)(h)
+    h = keras.layers.Permute((2, 1), name="permute")(h)  # (3, 6) -> (6, 3)
     h = keras.layers.Reshape((-1,), name="reshape2")(h)
     y = keras.layers.Dense(1, name="score", use_bias=False)(h)
-    return keras.Model(t, y, name="embedding"), {"tokens": rng.integers(0, 12, size=(ROWS, 6))}
+    r = keras.layers.RepeatVector(3, name="repeat")(y)
+    r = keras.layers.Permute((2, 1), name="permute2")(r)
+    r = keras.layers.Flatten(name="flat2")(r)
+    return keras.Model(t, [y, r], name="embedding"), {"tokens": rng.integers(0, 12, size=(ROWS, 6))}
 
 
 CASES = {
