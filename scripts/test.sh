@@ -26,6 +26,12 @@ SCOREWELL_ANNOY_CASES="$fresh_annoy" cargo test --locked -p scorewell-neighbors 
 echo "== model routing: per-key models freshly made by XGBoost and LightGBM"
 .venv/bin/python tests/routing/generate.py --out "$fresh/routing"
 SCOREWELL_ROUTING_DIR="$fresh/routing" cargo test --locked -p scorewell-bundle routing::tests
+echo "== keras: parity with Keras 3 (JAX CPU backend) on freshly generated cases"
+bash scripts/setup-keras.sh
+keras_fresh=$(mktemp -d)
+.venv-keras/bin/python tests/conformance/generate/keras_cases.py --out "$keras_fresh" >/dev/null
+SCOREWELL_KERAS_CONFORMANCE_DIR="$keras_fresh" cargo test --locked -p scorewell-keras --test conformance
+rm -rf "$keras_fresh"
 
 echo "== python package (release wheel via maturin; pytest incl. a local[2] Spark session)"
 bash scripts/setup-python-package.sh

@@ -72,6 +72,10 @@ pub enum ScoreError {
         /// What went wrong.
         message: String,
     },
+    /// A neural-network graph refused its inputs (a token id outside an embedding's
+    /// vocabulary, ...).
+    #[error(transparent)]
+    Nn(#[from] scorewell_nn::NnError),
     /// An error inside a named stage.
     #[error("stage `{stage}`: {source}")]
     InStage {

@@ -33,12 +33,14 @@
 mod columns;
 mod error;
 mod model;
+mod nn;
 mod scorer;
 mod stage;
 pub mod vector;
 
 pub use error::{Result, ScoreError};
 pub use model::{FeatureKind, FeatureSpec, ForestModel, ForestStage, ModelInfo, OutputMode};
+pub use nn::NnStage;
 pub use scorer::{BoundScorer, Pipeline, Scorer};
 pub use stage::{Binding, InputColumn, Stage, StageOutput, find_column};
 

@@ -76,6 +76,15 @@ pub enum Error {
     /// An Annoy index could not be read, or its options are missing.
     #[error(transparent)]
     Neighbors(#[from] scorewell_neighbors::Error),
+    /// A Keras model could not be loaded.
+    #[cfg(feature = "keras")]
+    #[error("{path}: {source}")]
+    Keras {
+        /// The file (or `<bytes>`).
+        path: PathBuf,
+        /// What the Keras frontend found.
+        source: Box<scorewell_keras::KerasError>,
+    },
     /// An unknown `format` was requested.
     #[error("unknown model format `{name}` (supported: {supported})")]
     UnknownFormat {
@@ -192,6 +201,15 @@ pub fn load(path: impl AsRef<Path>) -> Result<Scorer, Error> {
 /// Load a model file or a bundle with options.
 pub fn load_with(path: impl AsRef<Path>, options: &LoadOptions) -> Result<Scorer, Error> {
     let path = path.as_ref();
+    // Before the bundle check: a `.keras` archive is a zip too.
+    #[cfg(feature = "keras")]
+    if options.format.is_none() && has_keras_extension(path.to_str()) {
+        let bytes = std::fs::read(path).map_err(|source| Error::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        return keras_scorer(&bytes, path);
+    }
     if scorewell_bundle::is_bundle(path) {
         bundle_options(options)?;
         let in_bundle = |source| Error::Bundle {
@@ -211,8 +229,68 @@ pub fn load_with(path: impl AsRef<Path>, options: &LoadOptions) -> Result<Scorer
         let index = neighbors::AnnoyIndex::open(path, o.metric, o.dims)?;
         return Ok(neighbors_scorer(index, o));
     }
+    #[cfg(feature = "keras")]
+    if let Some((json, weights)) = keras_folder(path) {
+        let read = |p: &Path| {
+            std::fs::read(p).map_err(|source| Error::Io {
+                path: p.to_path_buf(),
+                source,
+            })
+        };
+        let model = scorewell_keras::load_json_and_weights(&read(&json)?, &read(&weights)?)
+            .map_err(|e| Error::Keras {
+                path: path.to_path_buf(),
+                source: Box::new(e),
+            })?;
+        return Ok(nn_scorer(model));
+    }
     let model = load_model(path, options.format.as_deref())?;
     scorer_for(model, options.mode)
+}
+
+/// A `.keras` file name: checked before the zip magic, since a `.keras` archive is a zip too
+/// and would otherwise be taken for a bundle.
+#[cfg(feature = "keras")]
+fn has_keras_extension(name: Option<&str>) -> bool {
+    name.is_some_and(|n| n.to_ascii_lowercase().ends_with(".keras"))
+}
+
+/// A scorer with one Keras model stage for a `.keras` archive's bytes.
+#[cfg(feature = "keras")]
+fn keras_scorer(bytes: &[u8], path: &Path) -> Result<Scorer, Error> {
+    let model = scorewell_keras::load_keras(bytes).map_err(|e| Error::Keras {
+        path: path.to_path_buf(),
+        source: Box::new(e),
+    })?;
+    Ok(nn_scorer(model))
+}
+
+#[cfg(feature = "keras")]
+fn nn_scorer(model: scorewell_keras::KerasModel) -> Scorer {
+    let stage = scorewell_core::NnStage::new("keras", Arc::new(model.graph));
+    Scorer::new(Pipeline::new().push(Arc::new(stage)))
+}
+
+/// A folder (not a bundle) holding exactly one architecture `.json` and one `.h5` weights
+/// file: the `to_json()` + `save_weights()` pair teams ship.
+#[cfg(feature = "keras")]
+fn keras_folder(path: &Path) -> Option<(PathBuf, PathBuf)> {
+    if !path.is_dir() {
+        return None;
+    }
+    let (mut json, mut h5) = (Vec::new(), Vec::new());
+    for entry in std::fs::read_dir(path).ok()?.flatten() {
+        let p = entry.path();
+        match p.extension().and_then(|e| e.to_str()) {
+            Some("json") => json.push(p),
+            Some("h5") => h5.push(p),
+            _ => {}
+        }
+    }
+    match (json.as_slice(), h5.as_slice()) {
+        ([j], [w]) => Some((j.clone(), w.clone())),
+        _ => None,
+    }
 }
 
 /// Bundles carry their own options in their manifest; refuse per-call ones instead of
@@ -287,6 +365,10 @@ pub fn load_bytes(
     file_name: Option<&str>,
     options: &LoadOptions,
 ) -> Result<Scorer, Error> {
+    #[cfg(feature = "keras")]
+    if options.format.is_none() && has_keras_extension(file_name) {
+        return keras_scorer(bytes, Path::new(file_name.unwrap_or("<bytes>")));
+    }
     if bytes.starts_with(scorewell_bundle::ZIP_MAGIC) {
         bundle_options(options)?;
         return Bundle::from_bytes(bytes)

@@ -6,6 +6,7 @@ mod bundle;
 mod errors;
 mod eval;
 mod inspect;
+mod keras;
 mod neighbors;
 mod score;
 mod serve;

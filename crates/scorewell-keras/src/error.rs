@@ -1,0 +1,37 @@
+use thiserror::Error;
+
+/// Why a Keras model could not be loaded.
+#[derive(Debug, Error)]
+pub enum KerasError {
+    /// The `.keras` zip is unreadable or lacks a member.
+    #[error("keras archive: {0}")]
+    Archive(String),
+    /// The architecture JSON is malformed or of an unexpected form.
+    #[error("keras config: {0}")]
+    Config(String),
+    /// A layer's configuration is malformed or uses an option scorewell does not implement.
+    #[error("layer `{layer}` ({class}): {message}")]
+    Layer {
+        layer: String,
+        class: String,
+        message: String,
+    },
+    /// A layer class scorewell does not implement (Lambda, custom classes, ...).
+    #[error("layer `{layer}`: unsupported Keras layer class `{class}`")]
+    Unsupported { layer: String, class: String },
+    /// The weights file is not readable HDF5.
+    #[error("weights file: {0}")]
+    Hdf5(String),
+    /// A variable the architecture needs is absent from the weights file.
+    #[error(
+        "layer `{layer}`: weight `{variable}` is missing from the weights file (looked for `{path}`)"
+    )]
+    MissingWeight {
+        layer: String,
+        variable: String,
+        path: String,
+    },
+    /// The graph could not be built (shapes, weights that do not fit, ...).
+    #[error(transparent)]
+    Nn(#[from] scorewell_nn::NnError),
+}

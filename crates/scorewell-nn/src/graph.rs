@@ -1,0 +1,303 @@
+use crate::error::NnError;
+use crate::layer::Layer;
+use crate::ops;
+use crate::tensor::Tensor;
+
+/// A node handed out by [`GraphBuilder`]; only valid for the builder that made it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NodeId(usize);
+
+#[derive(Debug, Clone)]
+struct Node {
+    name: String,
+    /// `None` for a graph input.
+    layer: Option<Layer>,
+    inputs: Vec<usize>,
+    /// Per-sample shape (no batch axis).
+    shape: Vec<usize>,
+}
+
+/// Builds a [`Graph`] node by node; each node's shape and weights are checked when it is added.
+#[derive(Debug, Default)]
+pub struct GraphBuilder {
+    nodes: Vec<Node>,
+    inputs: Vec<usize>,
+    outputs: Vec<(String, usize)>,
+}
+
+impl GraphBuilder {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn check_name(&self, name: &str) -> Result<(), NnError> {
+        if self.nodes.iter().any(|n| n.name == name) {
+            Err(NnError::DuplicateName(name.to_owned()))
+        } else {
+            Ok(())
+        }
+    }
+
+    /// The per-sample shape of a node already added (frontends size weights from it).
+    pub fn shape(&self, NodeId(node): NodeId) -> Option<&[usize]> {
+        self.nodes.get(node).map(|n| n.shape.as_slice())
+    }
+
+    /// Declares a graph input with a per-sample `shape`.
+    pub fn add_input(&mut self, name: &str, shape: Vec<usize>) -> Result<NodeId, NnError> {
+        self.check_name(name)?;
+        let id = self.nodes.len();
+        self.nodes.push(Node {
+            name: name.to_owned(),
+            layer: None,
+            inputs: Vec::new(),
+            shape,
+        });
+        self.inputs.push(id);
+        Ok(NodeId(id))
+    }
+
+    /// Adds a layer reading `inputs` (in order) and returns its node.
+    pub fn add_layer(
+        &mut self,
+        name: &str,
+        layer: Layer,
+        inputs: &[NodeId],
+    ) -> Result<NodeId, NnError> {
+        self.check_name(name)?;
+        let mut shapes = Vec::with_capacity(inputs.len());
+        for &NodeId(i) in inputs {
+            let node = self.nodes.get(i).ok_or_else(|| NnError::UnknownNode {
+                layer: name.to_owned(),
+                node: i,
+            })?;
+            shapes.push(node.shape.as_slice());
+        }
+        let shape = layer.output_shape(name, &shapes)?;
+        let id = self.nodes.len();
+        self.nodes.push(Node {
+            name: name.to_owned(),
+            layer: Some(layer),
+            inputs: inputs.iter().map(|n| n.0).collect(),
+            shape,
+        });
+        Ok(NodeId(id))
+    }
+
+    /// Marks `node` as a graph output called `name`.
+    pub fn add_output(&mut self, name: &str, NodeId(node): NodeId) -> Result<(), NnError> {
+        if node >= self.nodes.len() {
+            return Err(NnError::UnknownNode {
+                layer: name.to_owned(),
+                node,
+            });
+        }
+        if self.outputs.iter().any(|(n, _)| n == name) {
+            return Err(NnError::DuplicateName(name.to_owned()));
+        }
+        self.outputs.push((name.to_owned(), node));
+        Ok(())
+    }
+
+    /// Finishes the graph.
+    pub fn build(self) -> Result<Graph, NnError> {
+        if self.outputs.is_empty() {
+            return Err(NnError::NoOutputs);
+        }
+        // The last node that reads each value, so evaluation can drop (or reuse in place) a
+        // value once nothing later needs it; outputs are kept to the end.
+        let mut last_use = vec![0usize; self.nodes.len()];
+        for (i, n) in self.nodes.iter().enumerate() {
+            for &j in &n.inputs {
+                last_use[j] = i;
+            }
+        }
+        for &(_, o) in &self.outputs {
+            last_use[o] = usize::MAX;
+        }
+        Ok(Graph {
+            nodes: self.nodes,
+            inputs: self.inputs,
+            outputs: self.outputs,
+            last_use,
+        })
+    }
+}
+
+/// A validated network: nodes in topological order with resolved per-sample shapes.
+#[derive(Debug, Clone)]
+pub struct Graph {
+    nodes: Vec<Node>,
+    inputs: Vec<usize>,
+    outputs: Vec<(String, usize)>,
+    last_use: Vec<usize>,
+}
+
+impl Graph {
+    /// The graph inputs in declaration order: name and per-sample shape.
+    pub fn inputs(&self) -> impl Iterator<Item = (&str, &[usize])> {
+        self.inputs
+            .iter()
+            .map(|&i| (self.nodes[i].name.as_str(), self.nodes[i].shape.as_slice()))
+    }
+
+    /// The graph outputs in declaration order: name and per-sample shape.
+    pub fn outputs(&self) -> impl Iterator<Item = (&str, &[usize])> {
+        self.outputs
+            .iter()
+            .map(|(n, i)| (n.as_str(), self.nodes[*i].shape.as_slice()))
+    }
+
+    /// Every layer: name, kind and per-sample output shape, in evaluation order.
+    pub fn layers(&self) -> impl Iterator<Item = (&str, &'static str, &[usize])> {
+        self.nodes.iter().filter_map(|n| {
+            n.layer
+                .as_ref()
+                .map(|l| (n.name.as_str(), l.kind(), n.shape.as_slice()))
+        })
+    }
+
+    /// The number of weights (scalars) the graph holds.
+    pub fn parameter_count(&self) -> usize {
+        let len = |v: &Option<Vec<f32>>| v.as_ref().map_or(0, Vec::len);
+        self.nodes
+            .iter()
+            .filter_map(|n| n.layer.as_ref())
+            .map(|l| match l {
+                Layer::Dense(d) => d.kernel.len() + len(&d.bias),
+                Layer::BatchNorm(b) => {
+                    len(&b.gamma) + len(&b.beta) + b.moving_mean.len() + b.moving_variance.len()
+                }
+                Layer::LayerNorm(n) => len(&n.gamma) + len(&n.beta),
+                Layer::Embedding(e) => e.table.len(),
+                _ => 0,
+            })
+            .sum()
+    }
+
+    /// Evaluates a batch. `inputs` are in [`Graph::inputs`] order, each `batch × per-sample
+    /// shape`; the result holds one tensor per output, in [`Graph::outputs`] order.
+    pub fn run(&self, inputs: Vec<Tensor>) -> Result<Vec<Tensor>, NnError> {
+        if inputs.len() != self.inputs.len() {
+            return Err(NnError::Input {
+                input: self.inputs().map(|(n, _)| n).collect::<Vec<_>>().join(", "),
+                message: format!(
+                    "the graph takes {} input(s), got {}",
+                    self.inputs.len(),
+                    inputs.len()
+                ),
+            });
+        }
+        let batch = inputs.first().map_or(0, Tensor::batch);
+        let mut values: Vec<Option<Vec<f32>>> = vec![None; self.nodes.len()];
+        for (&node, t) in self.inputs.iter().zip(inputs) {
+            let n = &self.nodes[node];
+            if t.shape().first() != Some(&batch) || t.shape()[1..] != n.shape[..] {
+                return Err(NnError::Input {
+                    input: n.name.clone(),
+                    message: format!(
+                        "expected shape (batch={batch}, {:?}), got {:?}",
+                        n.shape,
+                        t.shape()
+                    ),
+                });
+            }
+            values[node] = Some(t.into_data());
+        }
+        for (i, node) in self.nodes.iter().enumerate() {
+            let Some(layer) = &node.layer else { continue };
+            let out = self.eval(i, node, layer, &mut values, batch)?;
+            values[i] = Some(out);
+            // Drop inputs nothing later reads.
+            for &j in &node.inputs {
+                if self.last_use[j] == i {
+                    values[j] = None;
+                }
+            }
+        }
+        self.outputs
+            .iter()
+            .map(|&(_, o)| {
+                let mut shape = vec![batch];
+                shape.extend_from_slice(&self.nodes[o].shape);
+                let data = values[o].clone().unwrap_or_default();
+                Ok(Tensor::from_parts(shape, data))
+            })
+            .collect()
+    }
+
+    fn eval(
+        &self,
+        i: usize,
+        node: &Node,
+        layer: &Layer,
+        values: &mut [Option<Vec<f32>>],
+        batch: usize,
+    ) -> Result<Vec<f32>, NnError> {
+        let first = node.inputs[0];
+        let in_width = self.nodes[first].shape.last().copied().unwrap_or(1);
+        // A unary layer may work in place on its input when it is the input's last reader.
+        let owned = |values: &mut [Option<Vec<f32>>]| -> Vec<f32> {
+            if self.last_use[first] == i {
+                values[first].take().unwrap_or_default()
+            } else {
+                values[first].clone().unwrap_or_default()
+            }
+        };
+        let borrowed = |values: &[Option<Vec<f32>>], j: usize| -> Vec<f32> {
+            values[j].clone().unwrap_or_default()
+        };
+        Ok(match layer {
+            Layer::Dense(d) => {
+                let x = values[first].as_deref().unwrap_or_default();
+                ops::dense(d, x, in_width)
+            }
+            Layer::Activation(a) => {
+                let mut x = owned(values);
+                a.apply(&mut x, in_width);
+                x
+            }
+            Layer::Identity | Layer::Flatten | Layer::Reshape(_) => owned(values),
+            Layer::BatchNorm(bn) => {
+                let mut x = owned(values);
+                ops::batch_norm(bn, &mut x, in_width);
+                x
+            }
+            Layer::LayerNorm(ln) => {
+                let mut x = owned(values);
+                ops::layer_norm(ln, &mut x, in_width);
+                x
+            }
+            Layer::RepeatVector(n) => {
+                let x = values[first].as_deref().unwrap_or_default();
+                ops::repeat_vector(*n, x, in_width)
+            }
+            Layer::Permute(perm) => {
+                let x = values[first].as_deref().unwrap_or_default();
+                ops::permute(perm, x, &self.nodes[first].shape)
+            }
+            Layer::Embedding(e) => {
+                let ids = values[first].as_deref().unwrap_or_default();
+                ops::embedding(e, &node.name, ids)?
+            }
+            Layer::Merge(op) => {
+                let xs: Vec<Vec<f32>> = node.inputs.iter().map(|&j| borrowed(values, j)).collect();
+                let refs: Vec<&[f32]> = xs.iter().map(Vec::as_slice).collect();
+                ops::merge(*op, &refs)
+            }
+            Layer::Concatenate { axis } => {
+                let refs: Vec<&[f32]> = node
+                    .inputs
+                    .iter()
+                    .map(|&j| values[j].as_deref().unwrap_or_default())
+                    .collect();
+                let shapes: Vec<&[usize]> = node
+                    .inputs
+                    .iter()
+                    .map(|&j| self.nodes[j].shape.as_slice())
+                    .collect();
+                ops::concatenate(*axis, &refs, &shapes, batch)
+            }
+        })
+    }
+}

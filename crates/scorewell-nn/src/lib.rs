@@ -1,0 +1,22 @@
+//! Neural-network IR and evaluator.
+//!
+//! A [`Graph`] is a list of typed [`Layer`]s in topological order, each reading the outputs of
+//! earlier nodes. It can only be made through [`GraphBuilder`], which resolves every node's
+//! per-sample shape and checks every weight's shape when the node is added, so evaluation never
+//! meets a shape it did not expect. Tensors are dense row-major `f32` with the batch as the first
+//! axis; matrix products go through `matrixmultiply`.
+//!
+//! This crate never parses a file format: frontends (Keras, ...) map their layers onto these.
+
+mod activation;
+mod error;
+mod graph;
+mod layer;
+mod ops;
+mod tensor;
+
+pub use activation::{Activation, HardSigmoid};
+pub use error::NnError;
+pub use graph::{Graph, GraphBuilder, NodeId};
+pub use layer::{BatchNorm, Dense, Embedding, Layer, LayerNorm, MergeOp};
+pub use tensor::Tensor;
