@@ -132,81 +132,45 @@ fn annoy_errors_name_what_is_missing_or_wrong() {
     let input = dir.path("q.parquet");
     write_queries(&input, "emb", &[vec![0.5; 16], vec![0.5; 15]]);
     let out = dir.path("o.parquet");
-    let run = scorewell(&[&"score", &index, &"-i", &input, &"-o", &out]);
-    assert!(
-        run.err()
-            .contains("records neither its metric nor its dimension"),
-        "{}",
-        run.stderr
-    );
-    let run = scorewell(&[
-        &"score",
-        &index,
-        &"--metric",
-        &"angular",
-        &"--dims",
-        &"16",
-        &"-i",
-        &input,
-        &"-o",
-        &out,
-    ]);
-    assert!(run.err().contains("column `emb`, row 1"), "{}", run.stderr);
-    assert!(
-        run.stderr.contains("the query has 15 values"),
-        "{}",
-        run.stderr
-    );
-    assert!(!out.exists(), "no partial output");
-    let run = scorewell(&[
-        &"score",
-        &index,
-        &"--metric",
-        &"cosine",
-        &"--dims",
-        &"16",
-        &"-i",
-        &input,
-        &"-o",
-        &out,
-    ]);
-    assert!(
-        run.err().contains("unknown annoy metric `cosine`"),
-        "{}",
-        run.stderr
-    );
-    let run = scorewell(&[
-        &"score",
-        &index,
-        &"--metric",
-        &"dot",
-        &"--dims",
-        &"16",
-        &"-i",
-        &input,
-        &"-o",
-        &out,
-    ]);
-    assert!(
-        run.err().contains("not a multiple of the 80-byte node"),
-        "{}",
-        run.stderr
-    );
-    let run = scorewell(&[
-        &"score",
-        &index,
-        &"--metric",
-        &"angular",
-        &"--dims",
-        &"16",
-        &"--query-column",
-        &"nope",
-        &"-i",
-        &input,
-        &"-o",
-        &out,
-    ]);
-    assert!(run.err().contains("no column `nope`"), "{}", run.stderr);
+    // (extra arguments, what the one error line must say)
+    let cases: [(&[&str], &str); 6] = [
+        (&[], "records neither its metric nor its dimension"),
+        (
+            &["--metric", "angular", "--dims", "16"],
+            "column `emb`, row 1",
+        ),
+        (
+            &["--metric", "angular", "--dims", "16"],
+            "the query has 15 values",
+        ),
+        (
+            &["--metric", "cosine", "--dims", "16"],
+            "unknown annoy metric `cosine`",
+        ),
+        (
+            &["--metric", "dot", "--dims", "16"],
+            "not a multiple of the 80-byte node",
+        ),
+        (
+            &[
+                "--metric",
+                "angular",
+                "--dims",
+                "16",
+                "--query-column",
+                "nope",
+            ],
+            "no column `nope`",
+        ),
+    ];
+    for (extra, want) in cases {
+        let mut args: Vec<&dyn AsRef<std::ffi::OsStr>> =
+            vec![&"score", &index, &"-i", &input, &"-o", &out];
+        args.extend(extra.iter().map(|a| a as &dyn AsRef<std::ffi::OsStr>));
+        let run = scorewell(&args);
+        assert!(run.err().contains(want), "{extra:?}: {}", run.stderr);
+        assert!(!out.exists(), "no partial output");
+    }
     let text = scorewell(&[
         &"inspect",
         &index,
