@@ -10,6 +10,11 @@
 //! source is re-read; a source whose content digest is unchanged is not rebuilt. A source that
 //! changes while it is being read is left for the next poll, so half-written files are never
 //! swapped in.
+//!
+//! A remote source (`s3://…`, `https://…`) is first brought up to date in the local cache with
+//! a conditional GET (its ETag); an unchanged object costs one 304 and nothing else, a changed
+//! one lands in the cache whole and verified, and the fingerprint of the cached file then
+//! drives the same reload as a local file's. A fetch that fails keeps the old version serving.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -45,10 +50,17 @@ impl ModelSpec {
         }
     }
 
-    /// A model named after its file stem (`models/fraud.json` → `fraud`).
+    /// A model named after its file stem (`models/fraud.json` → `fraud`;
+    /// `s3://b/fraud.zip#sha256=…` → `fraud`).
     pub fn from_path(path: impl Into<PathBuf>) -> Self {
         let path = path.into();
-        let name = path
+        let file = path
+            .to_str()
+            .and_then(|s| scorewell::Location::parse(s).ok())
+            .and_then(|(l, _)| l.file_name())
+            .or_else(|| path.file_name().map(|n| n.to_string_lossy().into_owned()))
+            .unwrap_or_default();
+        let name = Path::new(&file)
             .file_stem()
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_default();
@@ -254,8 +266,13 @@ impl ModelSlot {
     }
 
     /// Load the source if it changed since the last look; swap the new version in.
-    fn refresh(&self, metrics: &Metrics) -> ReloadOutcome {
-        let before = fingerprint(&self.path);
+    fn refresh(&self, metrics: &Metrics, fetch: &scorewell::FetchOptions) -> ReloadOutcome {
+        // A local path comes back as is; a URL is revalidated (304) or fetched into the cache.
+        let local = match scorewell::resolve(&self.path, fetch) {
+            Ok(p) => p,
+            Err(e) => return self.fail(e.to_string(), metrics),
+        };
+        let before = fingerprint(&local);
         let remember = |fp: Fingerprint| {
             if let Ok(mut seen) = self.seen.lock() {
                 *seen = Some(fp);
@@ -274,7 +291,7 @@ impl ModelSlot {
             return out;
         }
         // One read: the digest, the scorer and a bundle's version all come from these bytes.
-        let source = match Source::read(&self.path) {
+        let source = match Source::read(&local) {
             Ok(s) => s,
             Err(e) => return self.fail(e, metrics),
         };
@@ -289,10 +306,10 @@ impl ModelSlot {
             return self.outcome("unchanged", None);
         }
         let started = Instant::now();
-        let path = &self.path;
-        let result = std::panic::catch_unwind(|| source.build(path));
+        let shown = &self.path;
+        let result = std::panic::catch_unwind(|| source.build(&local, shown));
         let took = started.elapsed();
-        if fingerprint(&self.path) != before {
+        if fingerprint(&local) != before {
             tracing::info!(model = %self.name, "model source changed while loading; will retry");
             return self.outcome("pending", None);
         }
@@ -330,12 +347,24 @@ pub struct Repository {
     metrics: Metrics,
     /// Reloads (the poller's and `/admin/reload`'s) run one at a time.
     reloading: Mutex<()>,
+    /// How remote sources are fetched.
+    fetch: scorewell::FetchOptions,
 }
 
 impl Repository {
     /// Load `explicit` models (each must load) and every model in `folder` (one that fails is
     /// listed with its error and served once it loads).
     pub fn open(explicit: Vec<ModelSpec>, folder: Option<PathBuf>) -> Result<Self, ServerError> {
+        Self::open_with(explicit, folder, scorewell::FetchOptions::default())
+    }
+
+    /// [`Repository::open`] with how remote sources (URLs) are fetched: timeouts, retries, the
+    /// cache folder. A source's own `#sha256=` pin is always checked.
+    pub fn open_with(
+        explicit: Vec<ModelSpec>,
+        folder: Option<PathBuf>,
+        fetch: scorewell::FetchOptions,
+    ) -> Result<Self, ServerError> {
         if explicit.is_empty() && folder.is_none() {
             return Err(ServerError::NoModels);
         }
@@ -366,6 +395,7 @@ impl Repository {
             models: ArcSwap::from_pointee(BTreeMap::new()),
             metrics: Metrics::new(),
             reloading: Mutex::new(()),
+            fetch,
         };
         repo.reload();
         for spec in &repo.explicit {
@@ -375,7 +405,7 @@ impl Repository {
                 if slot.as_ref().is_none_or(|s| s.current().is_some()) {
                     break;
                 }
-                let status = slot.as_ref().map(|s| s.refresh(&repo.metrics).status);
+                let status = slot.as_ref().map(|s| s.refresh(&repo.metrics, &repo.fetch).status);
                 if status != Some("pending") {
                     break;
                 }
@@ -505,13 +535,13 @@ impl Repository {
         // because its file appeared a moment ago.
         for slot in next.values() {
             if !old.get(&slot.name).is_some_and(|o| Arc::ptr_eq(o, slot)) {
-                outcomes.push(slot.refresh(&self.metrics));
+                outcomes.push(slot.refresh(&self.metrics, &self.fetch));
             }
         }
         self.models.store(Arc::new(next.clone()));
         for slot in next.values() {
             if old.get(&slot.name).is_some_and(|o| Arc::ptr_eq(o, slot)) {
-                outcomes.push(slot.refresh(&self.metrics));
+                outcomes.push(slot.refresh(&self.metrics, &self.fetch));
             }
         }
         outcomes.sort_by(|a, b| a.name.cmp(&b.name));
@@ -689,9 +719,10 @@ impl Source {
     }
 
     /// Build the scorer, and the bundle's own version when the source is a bundle. `path`
-    /// names the source in errors and gives a model file's name for format detection.
-    fn build(&self, path: &Path) -> Result<(Scorer, Option<String>), String> {
-        let at = |e: &dyn std::fmt::Display| format!("{}: {e}", path.display());
+    /// (the local file, a cached copy for a URL) gives a model file's name for format
+    /// detection; `shown` (what the user gave) names the source in errors.
+    fn build(&self, path: &Path, shown: &Path) -> Result<(Scorer, Option<String>), String> {
+        let at = |e: &dyn std::fmt::Display| format!("{}: {e}", shown.display());
         match self {
             Source::File(bytes) if bytes.starts_with(scorewell::bundle::ZIP_MAGIC) => {
                 let bundle = scorewell::Bundle::from_bytes(bytes).map_err(|e| at(&e))?;

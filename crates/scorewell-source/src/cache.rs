@@ -7,6 +7,8 @@
 //! new one, never part of one, and two processes filling the same entry cannot mix one's
 //! ETag with the other's bytes.
 
+#![cfg_attr(not(feature = "remote"), allow(dead_code))]
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 

@@ -24,6 +24,16 @@ pub enum SourceError {
         /// What is wrong.
         reason: String,
     },
+    /// An environment setting has a value that cannot be used.
+    #[error("{name}={value}: expected {expected}")]
+    BadSetting {
+        /// The variable.
+        name: &'static str,
+        /// Its value.
+        value: String,
+        /// What it should be.
+        expected: &'static str,
+    },
     /// A `sha256` pin is not 64 hex digits.
     #[error("bad sha256 pin `{pin}`: expected 64 hex digits, optionally after `sha256:`")]
     BadPin {

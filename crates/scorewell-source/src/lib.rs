@@ -60,6 +60,33 @@ impl Default for FetchOptions {
     }
 }
 
+impl FetchOptions {
+    /// The defaults, changed by `SCOREWELL_FETCH_TIMEOUT_S` (seconds per request),
+    /// `SCOREWELL_FETCH_RETRIES` and `SCOREWELL_CACHE_DIR` where they are set.
+    pub fn from_env() -> Result<Self, SourceError> {
+        let mut o = Self::default();
+        let var = |name: &'static str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+        let number = |name: &'static str, value: String| {
+            value
+                .trim()
+                .parse::<u64>()
+                .map_err(|_| SourceError::BadSetting {
+                    name,
+                    value,
+                    expected: "a whole number",
+                })
+        };
+        if let Some(v) = var("SCOREWELL_FETCH_TIMEOUT_S") {
+            o.timeout = Duration::from_secs(number("SCOREWELL_FETCH_TIMEOUT_S", v)?.max(1));
+        }
+        if let Some(v) = var("SCOREWELL_FETCH_RETRIES") {
+            o.retries = number("SCOREWELL_FETCH_RETRIES", v)? as usize;
+        }
+        o.cache_dir = var("SCOREWELL_CACHE_DIR").map(PathBuf::from);
+        Ok(o)
+    }
+}
+
 /// How a resolved model got to its local path.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Origin {

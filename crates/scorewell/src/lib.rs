@@ -3,6 +3,7 @@
 //! ```no_run
 //! # fn main() -> Result<(), scorewell::Error> {
 //! let scorer = scorewell::load("model.json")?;           // XGBoost JSON/UBJSON, LightGBM text, bundles, Spark ML folders
+//! let remote = scorewell::load("s3://models/fraud-3.zip")?; // with the `remote` feature: s3, gs, az, http(s)
 //! # let batch: scorewell::arrow_array::RecordBatch = unimplemented!();
 //! let scored = scorer.score(&batch)?;                     // input columns + `prediction`
 //! # Ok(()) }
@@ -28,6 +29,8 @@ pub use scorewell_core::{
 pub use scorewell_forest as forest;
 pub use scorewell_formats::{FORMATS, Format, FormatError};
 pub use scorewell_neighbors as neighbors;
+pub use scorewell_source as source;
+pub use scorewell_source::{FetchOptions, Location, Sha256Pin, SourceError};
 pub use scorewell_spark as spark;
 pub use task::{ModelTask, model_task};
 /// The Arrow crates scorewell's API speaks, re-exported so callers use the same versions.
@@ -85,6 +88,9 @@ pub enum Error {
         /// What the Keras frontend found.
         source: Box<scorewell_keras::KerasError>,
     },
+    /// A model location could not be fetched or failed its sha256 pin.
+    #[error(transparent)]
+    Source(#[from] SourceError),
     /// An unknown `format` was requested.
     #[error("unknown model format `{name}` (supported: {supported})")]
     UnknownFormat {
@@ -105,6 +111,22 @@ pub struct LoadOptions {
     /// How to open and query an Annoy index (`.ann`): the file records neither its metric nor
     /// its dimension, so they must be given.
     pub neighbors: Option<NeighborOptions>,
+    /// How a remote location (or a pinned one) is fetched and verified.
+    pub fetch: FetchOptions,
+}
+
+/// Make `path` local: a URL (`s3://…`, `https://…`) is fetched into the cache and a
+/// `#sha256=` pin (or [`FetchOptions::sha256`]) is checked before anything parses the bytes.
+/// A plain path without a pin is returned as is, untouched.
+pub fn resolve(path: &Path, fetch: &FetchOptions) -> Result<PathBuf, Error> {
+    let Some(spec) = path.to_str() else {
+        return Ok(path.to_path_buf());
+    };
+    let (location, pin) = Location::parse(spec)?;
+    match location {
+        Location::Local(local) if pin.is_none() && fetch.sha256.is_none() => Ok(local),
+        _ => Ok(scorewell_source::resolve(spec, fetch)?.path),
+    }
 }
 
 /// How to open and query a bare Annoy index file.
@@ -150,7 +172,8 @@ fn annoy_options<'a>(options: &'a LoadOptions, name: &str) -> Result<&'a Neighbo
 
 /// Read and parse a model file.
 pub fn load_model(path: impl AsRef<Path>, format: Option<&str>) -> Result<ForestModel, Error> {
-    let path = path.as_ref();
+    let resolved = resolve(path.as_ref(), &FetchOptions::default())?;
+    let path = resolved.as_path();
     let bytes = std::fs::read(path).map_err(|source| Error::Io {
         path: path.to_path_buf(),
         source,
@@ -199,8 +222,11 @@ pub fn load(path: impl AsRef<Path>) -> Result<Scorer, Error> {
 }
 
 /// Load a model file or a bundle with options.
+///
+/// `path` may also be a URL (see [`resolve`]).
 pub fn load_with(path: impl AsRef<Path>, options: &LoadOptions) -> Result<Scorer, Error> {
-    let path = path.as_ref();
+    let resolved = resolve(path.as_ref(), &options.fetch)?;
+    let path = resolved.as_path();
     // Before the bundle check: a `.keras` archive is a zip too.
     #[cfg(feature = "keras")]
     if options.format.is_none() && has_keras_extension(path.to_str()) {
@@ -313,9 +339,19 @@ fn bundle_options(options: &LoadOptions) -> Result<(), Error> {
 /// with the file name for format detection.
 ///
 /// A bundle directory is zipped in memory (deterministically: equal bundles, equal bytes); a
-/// folder saved by Spark ML becomes such a bundle with one `spark_pipeline` stage.
+/// folder saved by Spark ML becomes such a bundle with one `spark_pipeline` stage. A URL is
+/// fetched first (see [`resolve`]).
 pub fn source_bytes(path: impl AsRef<Path>) -> Result<(Vec<u8>, Option<String>), Error> {
-    let path = path.as_ref();
+    source_bytes_with(path, &FetchOptions::default())
+}
+
+/// [`source_bytes`] with explicit fetch options (a sha256 pin, the cache folder, timeouts).
+pub fn source_bytes_with(
+    path: impl AsRef<Path>,
+    fetch: &FetchOptions,
+) -> Result<(Vec<u8>, Option<String>), Error> {
+    let resolved = resolve(path.as_ref(), fetch)?;
+    let path = resolved.as_path();
     if !scorewell_bundle::is_bundle(path) && scorewell_spark::is_spark_model(path) {
         let name = path
             .file_name()

@@ -167,15 +167,16 @@ fn written(bundle: &scorewell::bundle::NewBundle, output: &std::path::Path) -> R
 /// Arguments of `scorewell verify`.
 #[derive(Debug, ClapArgs)]
 pub struct VerifyArgs {
-    /// The bundle (directory or zip).
+    /// The bundle (directory or zip), or a URL to a zipped one.
     bundle: PathBuf,
 }
 
 /// Run `scorewell verify`: check the manifest and every artifact's checksum, and that the
 /// pipeline builds. Exit 1 on any mismatch.
 pub fn verify(args: VerifyArgs) -> Result<()> {
+    let local = scorewell::resolve(&args.bundle, &scorewell::FetchOptions::from_env()?)?;
     let path = &args.bundle;
-    let bundle = Bundle::open(path).with_context(|| path.display().to_string())?;
+    let bundle = Bundle::open(&local).with_context(|| path.display().to_string())?;
     let report = bundle
         .verify()
         .with_context(|| path.display().to_string())?;

@@ -17,23 +17,24 @@ pub struct Args {
 
 /// Run `scorewell inspect`.
 pub fn run(args: Args) -> Result<()> {
-    if scorewell::bundle::is_bundle(&args.model.model) {
-        return inspect_bundle(&args.model.model);
+    let path = args.model.local_path()?;
+    if scorewell::bundle::is_bundle(&path) {
+        return inspect_bundle(&path);
     }
-    if scorewell::spark::is_spark_model(&args.model.model) {
-        return inspect_pipeline(&args.model.model);
+    if scorewell::spark::is_spark_model(&path) {
+        return inspect_pipeline(&path);
     }
     let options = args.model.load_options(OutputMode::Prediction)?;
     if let Some(n) = &options.neighbors {
-        return inspect_annoy(&args.model.model, n);
+        return inspect_annoy(&path, n);
     }
-    if args.model.model.extension().is_some_and(|e| e == "ann") {
+    if path.extension().is_some_and(|e| e == "ann") {
         anyhow::bail!(
             "{}: an Annoy index records neither its metric nor its dimension; give them (--metric, --dims)",
             args.model.model.display()
         );
     }
-    let model = scorewell::load_model(&args.model.model, args.model.model_format.as_deref())?;
+    let model = scorewell::load_model(&path, args.model.model_format.as_deref())?;
     let forest = &model.forest;
     let depth = forest.trees().iter().map(|t| t.depth()).max().unwrap_or(0);
     let leaves: usize = forest.trees().iter().map(|t| t.num_leaves()).sum();

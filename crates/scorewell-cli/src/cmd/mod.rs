@@ -21,8 +21,14 @@ use scorewell_io::{BatchReader, DataFormat, ReadOptions};
 #[derive(Debug, Clone, ClapArgs)]
 pub struct ModelArgs {
     /// Model file: XGBoost JSON/UBJSON (`Booster.save_model`), LightGBM text (`save_model`), a
-    /// bundle (directory or zip), a saved Spark ML folder, or an Annoy index (`.ann`).
+    /// bundle (directory or zip), a saved Spark ML folder, or an Annoy index (`.ann`). Also a
+    /// URL: s3://, gs://, az://, http(s)://, file:// (fetched into SCOREWELL_CACHE_DIR and
+    /// revalidated by ETag), optionally ending in `#sha256=<hex>`.
     pub model: PathBuf,
+    /// Refuse the model unless its file's sha256 is this (64 hex digits, `sha256:` optional);
+    /// checked before it is parsed.
+    #[arg(long, value_name = "HEX", env = "SCOREWELL_MODEL_SHA256")]
+    pub sha256: Option<String>,
     /// Model format instead of detecting it: xgboost-json, xgboost-ubj, lightgbm-text.
     #[arg(long, value_name = "NAME")]
     pub model_format: Option<String>,
@@ -52,6 +58,22 @@ pub struct AnnoyArgs {
 }
 
 impl ModelArgs {
+    /// How the model is fetched: the environment's settings and the `--sha256` pin.
+    pub fn fetch_options(&self) -> Result<scorewell::FetchOptions> {
+        let mut fetch = scorewell::FetchOptions::from_env()?;
+        fetch.sha256 = self
+            .sha256
+            .as_deref()
+            .map(scorewell::Sha256Pin::parse)
+            .transpose()?;
+        Ok(fetch)
+    }
+
+    /// The model as a local path: fetched and verified when it is a URL or pinned.
+    pub fn local_path(&self) -> Result<PathBuf> {
+        Ok(scorewell::resolve(&self.model, &self.fetch_options()?)?)
+    }
+
     /// Load options for `mode`, with the Annoy options when `--metric`/`--dims` are given.
     pub fn load_options(&self, mode: scorewell::OutputMode) -> Result<scorewell::LoadOptions> {
         let a = &self.annoy;
@@ -70,6 +92,7 @@ impl ModelArgs {
             mode,
             format: self.model_format.clone(),
             neighbors,
+            fetch: self.fetch_options()?,
         })
     }
 }

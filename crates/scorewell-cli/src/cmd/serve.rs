@@ -32,12 +32,14 @@ pub struct Args {
     /// change and disappear with their files.
     #[arg(long, value_name = "DIR")]
     repository: Option<PathBuf>,
-    /// Address to listen on (0.0.0.0 for every interface).
-    #[arg(long, default_value = "127.0.0.1")]
-    host: String,
-    /// Port to listen on (0 picks a free one; the log says which).
-    #[arg(long, default_value_t = 8080)]
-    port: u16,
+    /// Address to listen on (0.0.0.0 for every interface). Default: 127.0.0.1, or 0.0.0.0
+    /// when a serverless platform's port variable (PORT, FUNCTIONS_CUSTOMHANDLER_PORT) is set.
+    #[arg(long)]
+    host: Option<String>,
+    /// Port to listen on (0 picks a free one; the log says which). Default: $PORT (Cloud Run,
+    /// Knative), else $FUNCTIONS_CUSTOMHANDLER_PORT (Azure Functions custom handlers), else 8080.
+    #[arg(long)]
+    port: Option<u16>,
     /// Threads serving requests (0 = one per core).
     #[arg(long, default_value_t = 0)]
     workers: usize,
@@ -85,6 +87,35 @@ fn parse_model(arg: &str) -> ModelSpec {
     }
 }
 
+/// The platform variables that name the port a serverless container must listen on.
+const PORT_VARS: [&str; 2] = ["PORT", "FUNCTIONS_CUSTOMHANDLER_PORT"];
+
+/// Where to listen: the flags, else the platform's port variable (and every interface, since
+/// the platform's router connects from outside the container), else 127.0.0.1:8080.
+fn listen_address(
+    host: Option<&str>,
+    port: Option<u16>,
+    env: impl Fn(&str) -> Option<String>,
+) -> Result<(String, u16)> {
+    let platform = PORT_VARS
+        .iter()
+        .find_map(|k| env(k).filter(|v| !v.trim().is_empty()).map(|v| (*k, v)));
+    let port = match (port, &platform) {
+        (Some(p), _) => p,
+        (None, Some((k, v))) => v
+            .trim()
+            .parse()
+            .with_context(|| format!("{k}={v}: not a port number"))?,
+        (None, None) => 8080,
+    };
+    let host = match (host, &platform) {
+        (Some(h), _) => h.to_string(),
+        (None, Some(_)) => "0.0.0.0".into(),
+        (None, None) => "127.0.0.1".into(),
+    };
+    Ok((host, port))
+}
+
 fn init_logging(format: LogFormat, level: &str) -> Result<()> {
     use tracing_subscriber::EnvFilter;
     let filter = match EnvFilter::try_from_default_env() {
@@ -127,7 +158,11 @@ pub fn run(args: Args) -> Result<()> {
             .then(|| Duration::from_millis(args.poll_interval_ms)),
         drain_timeout: Duration::from_millis(args.drain_timeout_ms),
     };
-    let repo = Repository::open(specs, args.repository.clone())?;
+    let repo = Repository::open_with(
+        specs,
+        args.repository.clone(),
+        scorewell::FetchOptions::from_env()?,
+    )?;
     let app = App::new(repo, config);
 
     let mut runtime = tokio::runtime::Builder::new_multi_thread();
@@ -138,12 +173,15 @@ pub fn run(args: Args) -> Result<()> {
         .enable_all()
         .build()
         .context("cannot start the server's threads")?;
+    let (host, port) = listen_address(args.host.as_deref(), args.port, |k| {
+        std::env::var(k).ok()
+    })?;
     runtime.block_on(async move {
-        let addr: SocketAddr = tokio::net::lookup_host((args.host.as_str(), args.port))
+        let addr: SocketAddr = tokio::net::lookup_host((host.as_str(), port))
             .await
-            .with_context(|| format!("cannot resolve --host {}", args.host))?
+            .with_context(|| format!("cannot resolve --host {host}"))?
             .next()
-            .with_context(|| format!("--host {} has no address", args.host))?;
+            .with_context(|| format!("--host {host} has no address"))?;
         let listener = tokio::net::TcpListener::bind(addr)
             .await
             .with_context(|| format!("cannot listen on {addr}"))?;
@@ -194,6 +232,33 @@ mod tests {
     use super::*;
 
     #[test]
+    fn platform_port_variables_pick_the_port_and_open_every_interface() {
+        let none = |_: &str| None;
+        assert_eq!(
+            listen_address(None, None, none).unwrap(),
+            ("127.0.0.1".into(), 8080)
+        );
+        let cloud_run = |k: &str| (k == "PORT").then(|| "9000".to_string());
+        assert_eq!(
+            listen_address(None, None, cloud_run).unwrap(),
+            ("0.0.0.0".into(), 9000)
+        );
+        let azure = |k: &str| (k == "FUNCTIONS_CUSTOMHANDLER_PORT").then(|| "7071".to_string());
+        assert_eq!(
+            listen_address(None, None, azure).unwrap(),
+            ("0.0.0.0".into(), 7071)
+        );
+        // Flags win over the platform.
+        assert_eq!(
+            listen_address(Some("127.0.0.1"), Some(1), cloud_run).unwrap(),
+            ("127.0.0.1".into(), 1)
+        );
+        let bad = |k: &str| (k == "PORT").then(|| "http".to_string());
+        let err = listen_address(None, None, bad).unwrap_err().to_string();
+        assert_eq!(err, "PORT=http: not a port number");
+    }
+
+    #[test]
     fn model_arguments_name_or_infer_names() {
         assert_eq!(
             parse_model("fraud=m/f-3.zip"),
@@ -206,6 +271,12 @@ mod tests {
         assert_eq!(
             parse_model("./a=b/c.txt"),
             ModelSpec::new("c", "./a=b/c.txt")
+        );
+        let pinned = format!("s3://b/models/fraud-3.zip#sha256={}", "ab".repeat(32));
+        assert_eq!(parse_model(&pinned), ModelSpec::new("fraud-3", &pinned));
+        assert_eq!(
+            parse_model("fraud=gs://b/latest.zip"),
+            ModelSpec::new("fraud", "gs://b/latest.zip")
         );
     }
 }
