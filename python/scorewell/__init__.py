@@ -50,17 +50,23 @@ def load(
     output_margin: bool = False,
     format: str | None = None,
     lazy: bool = False,
+    sha256: str | None = None,
 ) -> Scorer:
     """Load a model file or bundle into a :class:`Scorer`.
 
     Args:
         source: a path (``str`` or :class:`pathlib.Path`) to an XGBoost JSON/UBJSON model, a
-            LightGBM ``model.txt`` or a scorewell bundle, or the file's bytes.
+            LightGBM ``model.txt`` or a scorewell bundle, or the file's bytes; or a URL
+            (``s3://``, ``gs://``, ``az://``, ``http(s)://``, optionally ending in
+            ``#sha256=<hex>``), fetched into the local cache and revalidated by ETag
+            (docs/SOURCES.md).
         output_margin: append raw margins (``margin``, ``margin_<k>``) instead of predictions,
             like XGBoost's ``output_margin=True`` and LightGBM's ``raw_score=True``.
         format: force a format by name (e.g. ``"xgboost-json"``) instead of detecting it.
         lazy: keep only the bytes and build the model on first use; load errors then surface
             at first use instead of here.
+        sha256: refuse the model unless its file hashes to this (64 hex digits, ``sha256:``
+            optional); checked before it is parsed. Only for a path or URL.
 
     Returns:
         A scorer; cheap to pickle (its bytes), safe to share between threads.
@@ -72,9 +78,13 @@ def load(
         TypeError: ``source`` is neither a path nor bytes.
     """
     if isinstance(source, (bytes, bytearray, memoryview)):
+        if sha256 is not None:
+            raise TypeError("sha256= pins a path or URL; check bytes yourself (hashlib.sha256)")
         native = _scorewell.NativeScorer.from_bytes(bytes(source), None, output_margin, format)
     elif isinstance(source, (str, os.PathLike)):
-        native = _scorewell.NativeScorer.from_path(os.fspath(source), output_margin, format)
+        native = _scorewell.NativeScorer.from_path(
+            os.fspath(source), output_margin, format, sha256
+        )
     else:
         raise TypeError(
             f"scorewell.load() takes a path or bytes, not {type(source).__name__}"

@@ -53,7 +53,10 @@ class NativeScorer:
     ) -> NativeScorer: ...
     @staticmethod
     def from_path(
-        path: str, output_margin: bool = False, format: str | None = None
+        path: str,
+        output_margin: bool = False,
+        format: str | None = None,
+        sha256: str | None = None,
     ) -> NativeScorer: ...
     def build(self) -> None: ...
     @property

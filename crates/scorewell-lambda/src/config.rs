@@ -35,7 +35,10 @@ impl Models {
             "SCOREWELL_MODEL is not set: give the model's URL (s3://bucket/model.zip) or its path in the package".to_string()
         })?;
         let mut specs: Vec<ModelSpec> = Vec::new();
-        for item in value.split([',', ' ', '\n', '\t']).filter(|s| !s.is_empty()) {
+        for item in value
+            .split([',', ' ', '\n', '\t'])
+            .filter(|s| !s.is_empty())
+        {
             let (name, location) = match item.split_once('=') {
                 Some((n, l)) if !n.contains([':', '/', '#']) => (Some(n), l),
                 _ => (None, item),
@@ -77,7 +80,9 @@ impl Models {
         fetch.sha256 = self
             .fetch_sha256
             .as_deref()
-            .map(|s| scorewell::Sha256Pin::parse(s).map_err(|e| format!("SCOREWELL_MODEL_SHA256: {e}")))
+            .map(|s| {
+                scorewell::Sha256Pin::parse(s).map_err(|e| format!("SCOREWELL_MODEL_SHA256: {e}"))
+            })
             .transpose()?;
         let repo = Repository::open_with(self.specs, None, fetch).map_err(|e| e.to_string())?;
         // One request at a time per execution environment, and no watching: a new model
@@ -97,7 +102,10 @@ mod tests {
     #[test]
     fn one_url_or_named_pairs() {
         let one = Models::parse(Some("s3://b/fraud-3.zip"), None, None).unwrap();
-        assert_eq!(one.specs, vec![ModelSpec::new("fraud-3", "s3://b/fraud-3.zip")]);
+        assert_eq!(
+            one.specs,
+            vec![ModelSpec::new("fraud-3", "s3://b/fraud-3.zip")]
+        );
         let two = Models::parse(
             Some("fraud=s3://b/f.zip, spam=model.json"),
             None,
@@ -115,10 +123,22 @@ mod tests {
 
     #[test]
     fn mistakes_are_named() {
-        assert!(Models::parse(None, None, None).unwrap_err().contains("SCOREWELL_MODEL is not set"));
-        assert!(Models::parse(Some(" , "), None, None).unwrap_err().contains("empty"));
-        let err = Models::parse(Some("a=s3://b/a.zip,b=s3://b/b.zip"), Some("ab".repeat(32)), None)
-            .unwrap_err();
+        assert!(
+            Models::parse(None, None, None)
+                .unwrap_err()
+                .contains("SCOREWELL_MODEL is not set")
+        );
+        assert!(
+            Models::parse(Some(" , "), None, None)
+                .unwrap_err()
+                .contains("empty")
+        );
+        let err = Models::parse(
+            Some("a=s3://b/a.zip,b=s3://b/b.zip"),
+            Some("ab".repeat(32)),
+            None,
+        )
+        .unwrap_err();
         assert!(err.contains("pin each in its URL"), "{err}");
     }
 }

@@ -61,7 +61,11 @@ fn retarget(req: Request, names: &[String], templates: &[&str]) -> Result<Reques
             )));
         }
     };
-    let query = parts.uri.query().map(|q| format!("?{q}")).unwrap_or_default();
+    let query = parts
+        .uri
+        .query()
+        .map(|q| format!("?{q}"))
+        .unwrap_or_default();
     let uri = format!("/v1/models/{name}/score{query}");
     parts.uri = uri
         .parse()
@@ -152,7 +156,9 @@ mod tests {
             assert_eq!(body, rows, "the body is untouched");
         }
         assert_eq!(
-            target(post("/api/predict?debug=1", rows), &["fraud"]).unwrap().0,
+            target(post("/api/predict?debug=1", rows), &["fraud"])
+                .unwrap()
+                .0,
             "/v1/models/fraud/score?debug=1"
         );
         let get = http::Request::builder()
@@ -173,20 +179,34 @@ mod tests {
         assert_eq!(uri, "/v1/models/spam/score");
         assert_eq!(body, r#"{"rows":[{"x":1}]}"#);
         assert_eq!(
-            target(post("/score/fraud", r#"{"rows":[]}"#), &names).unwrap().0,
+            target(post("/score/fraud", r#"{"rows":[]}"#), &names)
+                .unwrap()
+                .0,
             "/v1/models/fraud/score"
         );
         let err = target(post("/score", r#"{"rows":[]}"#), &names).unwrap_err();
-        assert!(err.contains("several models are served (fraud, spam)"), "{err}");
+        assert!(
+            err.contains("several models are served (fraud, spam)"),
+            "{err}"
+        );
         let err = target(post("/", r#"{"model":3,"rows":[]}"#), &names).unwrap_err();
         assert!(err.contains("must be a model name"), "{err}");
     }
 
     #[test]
     fn templates_match_whole_segments() {
-        assert!(matches_template("/v1/models/{name}/score", "/v1/models/a/score"));
-        assert!(!matches_template("/v1/models/{name}/score", "/v1/models//score"));
-        assert!(!matches_template("/v1/models/{name}/score", "/v1/models/a/score/x"));
+        assert!(matches_template(
+            "/v1/models/{name}/score",
+            "/v1/models/a/score"
+        ));
+        assert!(!matches_template(
+            "/v1/models/{name}/score",
+            "/v1/models//score"
+        ));
+        assert!(!matches_template(
+            "/v1/models/{name}/score",
+            "/v1/models/a/score/x"
+        ));
         assert!(matches_template("/v2/health/live", "/v2/health/live"));
     }
 }

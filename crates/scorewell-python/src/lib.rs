@@ -59,6 +59,7 @@ fn options(output_margin: bool, format: Option<String>) -> LoadOptions {
         },
         format,
         neighbors: None,
+        fetch: Default::default(),
     }
 }
 
@@ -121,17 +122,26 @@ impl NativeScorer {
         Self::new(lazy, None)
     }
 
-    /// Read a model file or bundle into memory; nothing is parsed until first use.
+    /// Read a model file or bundle (or fetch a URL) into memory, checking a sha256 pin;
+    /// nothing is parsed until first use.
     #[staticmethod]
-    #[pyo3(signature = (path, output_margin=false, format=None))]
+    #[pyo3(signature = (path, output_margin=false, format=None, sha256=None))]
     fn from_path(
         py: Python<'_>,
         path: PathBuf,
         output_margin: bool,
         format: Option<String>,
+        sha256: Option<String>,
     ) -> PyResult<Self> {
         let (bytes, name) = py
-            .detach(|| scorewell::source_bytes(&path))
+            .detach(|| {
+                let mut fetch = scorewell::FetchOptions::from_env()?;
+                fetch.sha256 = sha256
+                    .as_deref()
+                    .map(scorewell::Sha256Pin::parse)
+                    .transpose()?;
+                scorewell::source_bytes_with(&path, &fetch)
+            })
             .map_err(load_error)?;
         let lazy = LazyScorer::new(bytes, name.as_deref(), options(output_margin, format));
         Ok(Self::new(lazy, Some(path)))

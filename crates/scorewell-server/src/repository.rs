@@ -405,7 +405,9 @@ impl Repository {
                 if slot.as_ref().is_none_or(|s| s.current().is_some()) {
                     break;
                 }
-                let status = slot.as_ref().map(|s| s.refresh(&repo.metrics, &repo.fetch).status);
+                let status = slot
+                    .as_ref()
+                    .map(|s| s.refresh(&repo.metrics, &repo.fetch).status);
                 if status != Some("pending") {
                     break;
                 }
@@ -817,7 +819,7 @@ mod tests {
         } else {
             std::fs::remove_file(path).expect("rm");
         }
-        let (scorer, version) = source.build(path).expect("build");
+        let (scorer, version) = source.build(path, path).expect("build");
         (source.digest(), scorer, version)
     }
 
@@ -855,7 +857,7 @@ mod tests {
         let case = Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("../../tests/conformance/spark/cases/spark_4_3_mixed_gbt/model");
         let source = Source::read(&case).expect("read");
-        let (from_memory, version) = source.build(&case).expect("build");
+        let (from_memory, version) = source.build(&case, &case).expect("build");
         assert_eq!(version, None);
         let from_disk = scorewell::load(&case).expect("load");
         assert_eq!(from_memory.inputs(), from_disk.inputs());
@@ -864,7 +866,7 @@ mod tests {
         std::fs::write(dir.path().join("notes.txt"), b"hi").expect("write");
         let err = Source::read(dir.path())
             .expect("read")
-            .build(dir.path())
+            .build(dir.path(), dir.path())
             .expect_err("not a model");
         assert!(err.contains("neither a bundle"), "{err}");
     }

@@ -173,9 +173,7 @@ pub fn run(args: Args) -> Result<()> {
         .enable_all()
         .build()
         .context("cannot start the server's threads")?;
-    let (host, port) = listen_address(args.host.as_deref(), args.port, |k| {
-        std::env::var(k).ok()
-    })?;
+    let (host, port) = listen_address(args.host.as_deref(), args.port, |k| std::env::var(k).ok())?;
     runtime.block_on(async move {
         let addr: SocketAddr = tokio::net::lookup_host((host.as_str(), port))
             .await

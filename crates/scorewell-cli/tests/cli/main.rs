@@ -8,5 +8,6 @@ mod eval;
 mod inspect;
 mod keras;
 mod neighbors;
+mod remote;
 mod score;
 mod serve;
