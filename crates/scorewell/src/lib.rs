@@ -101,6 +101,32 @@ pub enum Error {
     },
 }
 
+impl Error {
+    /// The same error naming `shown` (what the user gave, e.g. a URL) instead of the local
+    /// file it was read from (a cached download).
+    fn naming(self, shown: &Path) -> Self {
+        let shown = shown.to_path_buf();
+        match self {
+            Error::Io { source, .. } => Error::Io { path: shown, source },
+            Error::Model { source, .. } => Error::Model { path: shown, source },
+            Error::Bundle { source, .. } => Error::Bundle { path: shown, source },
+            #[cfg(feature = "keras")]
+            Error::Keras { source, .. } => Error::Keras { path: shown, source },
+            other => other,
+        }
+    }
+}
+
+/// Run `load` on the local copy of `given`; its errors name `given`.
+fn with_local<T>(
+    given: &Path,
+    fetch: &FetchOptions,
+    load: impl FnOnce(&Path) -> Result<T, Error>,
+) -> Result<T, Error> {
+    let local = resolve(given, fetch)?;
+    load(&local).map_err(|e| if local == given { e } else { e.naming(given) })
+}
+
 /// How to load a model.
 #[derive(Debug, Clone, Default)]
 pub struct LoadOptions {
@@ -172,8 +198,12 @@ fn annoy_options<'a>(options: &'a LoadOptions, name: &str) -> Result<&'a Neighbo
 
 /// Read and parse a model file.
 pub fn load_model(path: impl AsRef<Path>, format: Option<&str>) -> Result<ForestModel, Error> {
-    let resolved = resolve(path.as_ref(), &FetchOptions::default())?;
-    let path = resolved.as_path();
+    with_local(path.as_ref(), &FetchOptions::default(), |p| {
+        load_local_model(p, format)
+    })
+}
+
+fn load_local_model(path: &Path, format: Option<&str>) -> Result<ForestModel, Error> {
     let bytes = std::fs::read(path).map_err(|source| Error::Io {
         path: path.to_path_buf(),
         source,
@@ -225,8 +255,10 @@ pub fn load(path: impl AsRef<Path>) -> Result<Scorer, Error> {
 ///
 /// `path` may also be a URL (see [`resolve`]).
 pub fn load_with(path: impl AsRef<Path>, options: &LoadOptions) -> Result<Scorer, Error> {
-    let resolved = resolve(path.as_ref(), &options.fetch)?;
-    let path = resolved.as_path();
+    with_local(path.as_ref(), &options.fetch, |p| load_local(p, options))
+}
+
+fn load_local(path: &Path, options: &LoadOptions) -> Result<Scorer, Error> {
     // Before the bundle check: a `.keras` archive is a zip too.
     #[cfg(feature = "keras")]
     if options.format.is_none() && has_keras_extension(path.to_str()) {
@@ -350,8 +382,10 @@ pub fn source_bytes_with(
     path: impl AsRef<Path>,
     fetch: &FetchOptions,
 ) -> Result<(Vec<u8>, Option<String>), Error> {
-    let resolved = resolve(path.as_ref(), fetch)?;
-    let path = resolved.as_path();
+    with_local(path.as_ref(), fetch, local_source_bytes)
+}
+
+fn local_source_bytes(path: &Path) -> Result<(Vec<u8>, Option<String>), Error> {
     if !scorewell_bundle::is_bundle(path) && scorewell_spark::is_spark_model(path) {
         let name = path
             .file_name()
