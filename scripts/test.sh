@@ -45,6 +45,14 @@ bash scripts/check-eval-conformance.sh
 echo "== eval: the HTML report renders in headless Chromium (installs Debian's chromium if missing)"
 bash scripts/check-report.sh
 
+echo "== AWS Lambda: the package scripts/package-lambda.sh builds, driven as Lambda runs it"
+bash scripts/package-lambda.sh
+lambda_fn=$(mktemp -d)
+.venv/bin/python -c 'import sys, zipfile; zipfile.ZipFile(sys.argv[1]).extractall(sys.argv[2])' target/lambda/scorewell-lambda.zip "$lambda_fn"
+chmod +x "$lambda_fn/bootstrap"
+SCOREWELL_BOOTSTRAP="$lambda_fn/bootstrap" cargo test --locked -p scorewell-lambda --test runtime
+rm -rf "$lambda_fn"
+
 echo "== slim builds (one format each, as a serverless package would)"
 cargo check --locked -p scorewell --no-default-features --features xgboost
 cargo check --locked -p scorewell --no-default-features --features lightgbm

@@ -147,10 +147,18 @@ fn serve_connection(
     }
 }
 
+/// The binary under test: this build's, or a packaged one (`SCOREWELL_BOOTSTRAP`, set by
+/// scripts/test.sh to the `bootstrap` unzipped from scripts/package-lambda.sh's zip).
+fn binary() -> std::path::PathBuf {
+    std::env::var_os("SCOREWELL_BOOTSTRAP")
+        .map(Into::into)
+        .unwrap_or_else(|| env!("CARGO_BIN_EXE_bootstrap").into())
+}
+
 /// The bootstrap, as Lambda starts it.
 fn bootstrap(runtime: &FakeRuntime, env: &[(&str, String)]) -> Child {
     let cache = tempfile::tempdir().unwrap().keep();
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_bootstrap"));
+    let mut cmd = Command::new(binary());
     cmd.env_clear()
         .env("AWS_LAMBDA_RUNTIME_API", &runtime.addr)
         .env("AWS_LAMBDA_FUNCTION_NAME", "scorewell")
@@ -421,7 +429,7 @@ fn init_failures_are_reported_precisely() {
 
 #[test]
 fn without_the_runtime_api_it_says_where_it_runs() {
-    let out = Command::new(env!("CARGO_BIN_EXE_bootstrap"))
+    let out = Command::new(binary())
         .env_clear()
         .output()
         .unwrap();
