@@ -52,7 +52,7 @@ fn retarget(req: Request, names: &[String], templates: &[&str]) -> Result<Reques
     let (named, body) = take_model_field(body)?;
     let name = match named {
         Some(n) => n,
-        None if names.iter().any(|n| *n == last) => last,
+        None if names.contains(&last) => last,
         None if names.len() == 1 => names[0].clone(),
         None => {
             return Err(ApiError::InvalidRequest(format!(

@@ -3,6 +3,7 @@
 //! predictions, bad requests answered 4xx while the function keeps serving, and each init
 //! failure (missing object, bad credentials, checksum mismatch, corrupt model) reported to
 //! `/runtime/init/error` with the precise message.
+#![allow(clippy::unwrap_used)] // helpers of tests: a failed unwrap is the failed test
 
 #[path = "../../../tests/support/seaweed.rs"]
 mod seaweed;
@@ -429,10 +430,7 @@ fn init_failures_are_reported_precisely() {
 
 #[test]
 fn without_the_runtime_api_it_says_where_it_runs() {
-    let out = Command::new(binary())
-        .env_clear()
-        .output()
-        .unwrap();
+    let out = Command::new(binary()).env_clear().output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("AWS_LAMBDA_RUNTIME_API is not set"));
 }

@@ -4,6 +4,7 @@
 //!
 //! Its own test binary: the credentials come from the environment, set once here.
 #![cfg(feature = "remote")]
+#![allow(clippy::unwrap_used)] // helpers of tests: a failed unwrap is the failed test
 
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
@@ -47,8 +48,20 @@ fn gs_urls_are_read_through_the_gcs_api() {
     let base = format!("http://127.0.0.1:{port}");
     let _server = Killed(
         Command::new(emulator())
-            .args(["-scheme", "http", "-host", "127.0.0.1", "-port", &port.to_string()])
-            .args(["-backend", "memory", "-public-host", &format!("127.0.0.1:{port}")])
+            .args([
+                "-scheme",
+                "http",
+                "-host",
+                "127.0.0.1",
+                "-port",
+                &port.to_string(),
+            ])
+            .args([
+                "-backend",
+                "memory",
+                "-public-host",
+                &format!("127.0.0.1:{port}"),
+            ])
             .args(["-external-url", &base, "-data"])
             .arg(dir.path().join("data"))
             .stdout(Stdio::null())
@@ -81,7 +94,10 @@ fn gs_urls_are_read_through_the_gcs_api() {
     assert_eq!(got.origin, Origin::Downloaded);
     assert_eq!(std::fs::read(&got.path).unwrap(), model);
     let pasted = resolve("https://storage.googleapis.com/models/dir/m.txt", &options).unwrap();
-    assert_eq!(pasted.path, got.path, "the pasted https form is the same object");
+    assert_eq!(
+        pasted.path, got.path,
+        "the pasted https form is the same object"
+    );
     let missing = resolve("gs://models/dir/none.txt", &options).unwrap_err();
     assert_eq!(missing.to_string(), "gs://models/dir/none.txt: not found");
 }

@@ -1,6 +1,7 @@
 //! Fetching over HTTP from a hand-written server on loopback that can misbehave on purpose:
 //! revalidation with ETags, and one clear error for each way a transfer goes wrong.
 #![cfg(feature = "remote")]
+#![allow(clippy::unwrap_used)] // helpers of tests: a failed unwrap is the failed test
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};

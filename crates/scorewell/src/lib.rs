@@ -107,11 +107,23 @@ impl Error {
     fn naming(self, shown: &Path) -> Self {
         let shown = shown.to_path_buf();
         match self {
-            Error::Io { source, .. } => Error::Io { path: shown, source },
-            Error::Model { source, .. } => Error::Model { path: shown, source },
-            Error::Bundle { source, .. } => Error::Bundle { path: shown, source },
+            Error::Io { source, .. } => Error::Io {
+                path: shown,
+                source,
+            },
+            Error::Model { source, .. } => Error::Model {
+                path: shown,
+                source,
+            },
+            Error::Bundle { source, .. } => Error::Bundle {
+                path: shown,
+                source,
+            },
             #[cfg(feature = "keras")]
-            Error::Keras { source, .. } => Error::Keras { path: shown, source },
+            Error::Keras { source, .. } => Error::Keras {
+                path: shown,
+                source,
+            },
             other => other,
         }
     }

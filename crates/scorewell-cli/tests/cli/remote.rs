@@ -2,6 +2,7 @@
 //! and `verify` read `s3://` URLs exactly as local files, pins and failures are one line
 //! naming the URL, and `serve` swaps in a new remote version and keeps the old one when the
 //! new one is broken.
+#![allow(clippy::unwrap_used)] // helpers of tests: a failed unwrap is the failed test
 
 #[path = "../../../../tests/support/seaweed.rs"]
 mod seaweed;
