@@ -9,6 +9,9 @@ cd "$(dirname "$0")/.."
 echo "== python venv (pinned conformance libraries)"
 bash scripts/setup-python.sh
 
+echo "== storage emulators (Azurite, pinned via npm) for the remote-model tests"
+bash scripts/setup-emulators.sh
+
 echo "== cargo test (workspace)"
 cargo test --workspace --locked
 
