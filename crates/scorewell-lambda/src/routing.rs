@@ -20,12 +20,7 @@ pub fn service(
     Error = std::convert::Infallible,
     Future = impl Future<Output = Result<Response, std::convert::Infallible>> + Send,
 > + Clone {
-    let names: Vec<String> = app
-        .repository()
-        .slots()
-        .iter()
-        .map(|s| s.name().to_string())
-        .collect();
+    let names = app.repository().names();
     let templates: Vec<&'static str> = scorewell_server::routes().iter().map(|r| r.path).collect();
     let router = scorewell_server::router(app);
     tower::service_fn(move |req: Request| {

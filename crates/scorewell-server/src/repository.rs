@@ -441,6 +441,11 @@ impl Repository {
         self.models.load().get(name).cloned()
     }
 
+    /// The served names, sorted.
+    pub fn names(&self) -> Vec<String> {
+        self.models.load().keys().cloned().collect()
+    }
+
     /// Every slot, by name.
     pub fn slots(&self) -> Vec<Arc<ModelSlot>> {
         self.models.load().values().cloned().collect()

@@ -184,12 +184,7 @@ pub fn run(args: Args) -> Result<()> {
             .await
             .with_context(|| format!("cannot listen on {addr}"))?;
         let local = listener.local_addr()?;
-        let names: Vec<String> = app
-            .repository()
-            .slots()
-            .iter()
-            .map(|s| s.name().to_string())
-            .collect();
+        let names = app.repository().names();
         tracing::info!(
             models = %names.join(","),
             admin = app.config().admin_token.is_some(),

@@ -7,14 +7,11 @@
 #[path = "../../../../tests/support/seaweed.rs"]
 mod seaweed;
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
+use std::io::BufReader;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::util::Dir;
-
-const STUMP: &str = "tree\nversion=v4\nnum_class=1\nnum_tree_per_iteration=1\nlabel_index=0\nmax_feature_idx=0\nobjective=regression\nfeature_names=x\nfeature_infos=[0:1]\ntree_sizes=100\n\nTree=0\nnum_leaves=2\nnum_cat=0\nsplit_feature=0\nsplit_gain=1\nthreshold=0.5\ndecision_type=2\nleft_child=-1\nright_child=-2\nleaf_value=1 2\nleaf_weight=1 1\nleaf_count=1 1\ninternal_value=0\ninternal_weight=0\ninternal_count=2\nis_linear=0\nshrinkage=1\n\n\nend of trees\n";
+use crate::util::{Dir, STUMP, http, listening_port};
 
 fn example(name: &str) -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -162,19 +159,6 @@ fn pins_and_failures_are_one_line_naming_the_url() {
     assert!(!out.exists(), "no output file from a failed run");
 }
 
-fn http(port: u16, method: &str, path: &str, body: &str) -> String {
-    let mut s = TcpStream::connect(("127.0.0.1", port)).expect("connect");
-    write!(
-        s,
-        "{method} {path} HTTP/1.1\r\nhost: t\r\nconnection: close\r\ncontent-length: {}\r\n\r\n{body}",
-        body.len()
-    )
-    .expect("write");
-    let mut out = String::new();
-    s.read_to_string(&mut out).expect("read");
-    out
-}
-
 /// Poll `check` for up to 20 s.
 fn eventually(what: &str, mut check: impl FnMut() -> bool) {
     let deadline = Instant::now() + Duration::from_secs(20);
@@ -207,22 +191,9 @@ fn serve_swaps_in_new_remote_versions_and_keeps_serving_through_a_broken_one() {
         .spawn()
         .expect("spawn");
     let mut logs = BufReader::new(child.stderr.take().expect("stderr"));
-    let mut port = None;
-    let mut line = String::new();
-    while port.is_none() {
-        line.clear();
-        assert!(logs.read_line(&mut line).expect("log") > 0, "exited early");
-        let event: serde_json::Value = serde_json::from_str(&line).expect("a JSON log line");
-        if let Some(addr) = event["message"]
-            .as_str()
-            .and_then(|m| m.strip_prefix("listening on http://"))
-        {
-            port = addr.rsplit(':').next().and_then(|p| p.parse().ok());
-        }
-    }
+    let port = listening_port(&mut logs);
     // Keep reading the log so the server never blocks on a full pipe (failed polls log).
     std::thread::spawn(move || std::io::copy(&mut logs, &mut std::io::sink()));
-    let port: u16 = port.expect("port");
     let score = || {
         http(
             port,

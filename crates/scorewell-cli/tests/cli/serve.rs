@@ -1,26 +1,14 @@
 //! `scorewell serve`: starts, answers, logs JSON, drains and exits 0 on SIGTERM; refuses bad
 //! models at startup with one error line.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
+use std::io::{BufReader, Read};
 use std::process::{Command, Stdio};
 
-use crate::util::{Dir, scorewell};
-
-const STUMP: &str = "tree\nversion=v4\nnum_class=1\nnum_tree_per_iteration=1\nlabel_index=0\nmax_feature_idx=0\nobjective=regression\nfeature_names=x\nfeature_infos=[0:1]\ntree_sizes=100\n\nTree=0\nnum_leaves=2\nnum_cat=0\nsplit_feature=0\nsplit_gain=1\nthreshold=0.5\ndecision_type=2\nleft_child=-1\nright_child=-2\nleaf_value=1 2\nleaf_weight=1 1\nleaf_count=1 1\ninternal_value=0\ninternal_weight=0\ninternal_count=2\nis_linear=0\nshrinkage=1\n\n\nend of trees\n";
+use crate::util::{Dir, STUMP, http, listening_port, scorewell};
 
 /// POST `body` to `path` on `port`; the raw response.
 fn post(port: u16, path: &str, body: &str) -> String {
-    let mut s = TcpStream::connect(("127.0.0.1", port)).expect("connect");
-    write!(
-        s,
-        "POST {path} HTTP/1.1\r\nhost: t\r\nconnection: close\r\ncontent-length: {}\r\n\r\n{body}",
-        body.len()
-    )
-    .expect("write");
-    let mut out = String::new();
-    s.read_to_string(&mut out).expect("read");
-    out
+    http(port, "POST", path, body)
 }
 
 #[test]
@@ -35,19 +23,7 @@ fn serve_answers_logs_json_and_drains_on_sigterm() {
         .spawn()
         .expect("spawn");
     let mut logs = BufReader::new(child.stderr.take().expect("stderr"));
-    let mut port = None;
-    let mut line = String::new();
-    while port.is_none() {
-        line.clear();
-        assert!(logs.read_line(&mut line).expect("log") > 0, "exited early");
-        let event: serde_json::Value = serde_json::from_str(&line).expect("a JSON log line");
-        if let Some(msg) = event["message"].as_str()
-            && let Some(addr) = msg.strip_prefix("listening on http://")
-        {
-            port = addr.rsplit(':').next().and_then(|p| p.parse::<u16>().ok());
-        }
-    }
-    let port = port.expect("port");
+    let port = listening_port(&mut logs);
     let reply = post(port, "/v1/models/m/score", r#"{"rows":[{"x":0.9}]}"#);
     assert!(reply.starts_with("HTTP/1.1 200"), "{reply}");
     assert!(
