@@ -79,7 +79,7 @@ def test_a_url_scores_like_the_local_file_and_is_revalidated(server: str) -> Non
     local = scorewell.load(ROOT / "examples/fraud/model.json")
     remote = scorewell.load(f"{server}/m/model.json")
     assert remote.digest == local.digest
-    rows = _rows().select([c.name for c in local.inputs])
+    rows = _rows().select(local.inputs)
     assert remote.score(rows).equals(local.score(rows))
     scorewell.load(f"{server}/m/model.json")
     assert _Models.full_bodies == 1, "the second load is a 304, not a second download"
