@@ -156,22 +156,22 @@ fn binary() -> std::path::PathBuf {
         .unwrap_or_else(|| env!("CARGO_BIN_EXE_bootstrap").into())
 }
 
-/// The bootstrap, as Lambda starts it.
-fn bootstrap(runtime: &FakeRuntime, env: &[(&str, String)]) -> Child {
-    let cache = tempfile::tempdir().unwrap().keep();
+/// The bootstrap, as Lambda starts it, with the folder its cache lives in (removed on drop).
+fn bootstrap(runtime: &FakeRuntime, env: &[(&str, String)]) -> (Child, tempfile::TempDir) {
+    let cache = tempfile::tempdir().unwrap();
     let mut cmd = Command::new(binary());
     cmd.env_clear()
         .env("AWS_LAMBDA_RUNTIME_API", &runtime.addr)
         .env("AWS_LAMBDA_FUNCTION_NAME", "scorewell")
         .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "512")
         .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
-        .env("SCOREWELL_CACHE_DIR", cache)
+        .env("SCOREWELL_CACHE_DIR", cache.path())
         .stdout(Stdio::null())
         .stderr(Stdio::piped());
     for (k, v) in env {
         cmd.env(k, v);
     }
-    cmd.spawn().expect("start bootstrap")
+    (cmd.spawn().expect("start bootstrap"), cache)
 }
 
 fn example(name: &str) -> std::path::PathBuf {
@@ -279,6 +279,14 @@ fn alb(body: &str) -> Value {
     })
 }
 
+/// The answer to direct invocation `id`: the JSON body itself.
+fn direct_answer(posted: Posted, id: &str) -> Value {
+    match posted {
+        Posted::Response { id: got, body } if got == id => body,
+        other => panic!("expected the response to {id}, got {other:?}"),
+    }
+}
+
 /// The body of an HTTP-shaped answer, with its status.
 fn http_answer(posted: Posted, id: &str) -> (u64, Value) {
     let Posted::Response { id: got, body } = posted else {
@@ -319,7 +327,7 @@ fn every_event_kind_is_answered_with_xgboosts_predictions() {
     ]);
     let mut env = s3.env();
     env.push(("SCOREWELL_MODEL", "s3://models/lambda/fraud.zip".into()));
-    let mut child = bootstrap(&runtime, &env);
+    let (mut child, _cache) = bootstrap(&runtime, &env);
 
     for id in ["req-0", "req-1", "req-2", "req-3"] {
         let (status, answer) = http_answer(runtime.next(), id);
@@ -327,26 +335,14 @@ fn every_event_kind_is_answered_with_xgboosts_predictions() {
         assert_eq!(answer["model"], "fraud");
         assert_xgboost(&answer, &expected);
     }
-    match runtime.next() {
-        Posted::Response { id, body } => {
-            assert_eq!(id, "req-4");
-            assert_xgboost(&body, &expected);
-        }
-        other => panic!("{other:?}"),
-    }
+    assert_xgboost(&direct_answer(runtime.next(), "req-4"), &expected);
     let (status, answer) = http_answer(runtime.next(), "req-5");
     assert_eq!(status, 400, "{answer}");
     assert!(answer.to_string().contains("amount"), "{answer}");
     let (status, answer) = http_answer(runtime.next(), "req-6");
     assert_eq!(status, 200, "{answer}");
     assert_xgboost(&answer, &expected);
-    match runtime.next() {
-        Posted::Response { id, body } => {
-            assert_eq!(id, "req-7");
-            assert_xgboost(&body, &expected);
-        }
-        other => panic!("{other:?}"),
-    }
+    assert_xgboost(&direct_answer(runtime.next(), "req-7"), &expected);
     assert!(runtime.events.lock().unwrap().is_empty());
     child.kill().unwrap();
     let _ = child.wait();
@@ -360,7 +356,7 @@ fn init_error(model: &str, extra: &[(&str, String)]) -> String {
     let mut env = s3.env();
     env.push(("SCOREWELL_MODEL", model.into()));
     env.extend(extra.iter().cloned());
-    let mut child = bootstrap(&runtime, &env);
+    let (mut child, _cache) = bootstrap(&runtime, &env);
     let posted = runtime.next();
     let status = child.wait().unwrap();
     assert!(

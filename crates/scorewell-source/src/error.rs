@@ -90,6 +90,18 @@ pub enum SourceError {
         /// What failed.
         detail: String,
     },
+    /// The object is larger than [`crate::FetchOptions::max_bytes`].
+    #[error(
+        "{url}: the object is {size} bytes, more than the {limit}-byte limit (SCOREWELL_FETCH_MAX_BYTES); nothing was downloaded"
+    )]
+    TooLarge {
+        /// The URL.
+        url: String,
+        /// Its declared length.
+        size: u64,
+        /// The limit.
+        limit: u64,
+    },
     /// The body ended before the length the server announced.
     #[error("{url}: truncated transfer: received {got} of {expected} bytes; nothing was kept")]
     Truncated {

@@ -45,6 +45,9 @@ pub struct FetchOptions {
     pub connect_timeout: Duration,
     /// Retries of a failed request (connection errors, 5xx, throttling), with backoff.
     pub retries: usize,
+    /// Largest object fetched: a larger declared length is refused before any byte is
+    /// written, so a wrong URL or a forged length cannot fill the disk.
+    pub max_bytes: u64,
 }
 
 impl Default for FetchOptions {
@@ -56,6 +59,8 @@ impl Default for FetchOptions {
             timeout: Duration::from_secs(300),
             connect_timeout: Duration::from_secs(5),
             retries: 3,
+            // Four times the bundle reader's 1 GiB total: room for big models, not for a disk.
+            max_bytes: 4 << 30,
         }
     }
 }
@@ -64,8 +69,13 @@ impl FetchOptions {
     /// The defaults, changed by `SCOREWELL_FETCH_TIMEOUT_S` (seconds per request),
     /// `SCOREWELL_FETCH_RETRIES` and `SCOREWELL_CACHE_DIR` where they are set.
     pub fn from_env() -> Result<Self, SourceError> {
+        Self::from_lookup(|k| std::env::var(k).ok())
+    }
+
+    /// [`FetchOptions::from_env`] reading variables through `lookup`.
+    fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, SourceError> {
         let mut o = Self::default();
-        let var = |name: &'static str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+        let var = |name: &'static str| lookup(name).filter(|v| !v.trim().is_empty());
         let number = |name: &'static str, value: String| {
             value
                 .trim()
@@ -81,6 +91,9 @@ impl FetchOptions {
         }
         if let Some(v) = var("SCOREWELL_FETCH_RETRIES") {
             o.retries = number("SCOREWELL_FETCH_RETRIES", v)? as usize;
+        }
+        if let Some(v) = var("SCOREWELL_FETCH_MAX_BYTES") {
+            o.max_bytes = number("SCOREWELL_FETCH_MAX_BYTES", v)?;
         }
         o.cache_dir = var("SCOREWELL_CACHE_DIR").map(PathBuf::from);
         Ok(o)
@@ -177,4 +190,43 @@ pub const fn remote_enabled() -> bool {
 /// The file name a location's model is known by (its last path segment), for format detection.
 pub fn file_name(path: &Path) -> Option<&str> {
     path.file_name().and_then(|n| n.to_str())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn environment_settings_change_the_defaults_or_are_refused_by_name() {
+        let env = |pairs: &'static [(&'static str, &'static str)]| {
+            move |k: &str| {
+                pairs
+                    .iter()
+                    .find(|(n, _)| *n == k)
+                    .map(|(_, v)| v.to_string())
+            }
+        };
+        let o = FetchOptions::from_lookup(env(&[
+            ("SCOREWELL_FETCH_TIMEOUT_S", "20"),
+            ("SCOREWELL_FETCH_RETRIES", "0"),
+            ("SCOREWELL_FETCH_MAX_BYTES", "1000"),
+            ("SCOREWELL_CACHE_DIR", "/c"),
+        ]))
+        .unwrap();
+        assert_eq!(o.timeout, Duration::from_secs(20));
+        assert_eq!((o.retries, o.max_bytes), (0, 1000));
+        assert_eq!(o.cache_dir, Some(PathBuf::from("/c")));
+        let d = FetchOptions::from_lookup(env(&[("SCOREWELL_FETCH_RETRIES", " ")])).unwrap();
+        assert_eq!(
+            d.retries,
+            FetchOptions::default().retries,
+            "blank means unset"
+        );
+        let err =
+            FetchOptions::from_lookup(env(&[("SCOREWELL_FETCH_TIMEOUT_S", "5m")])).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "SCOREWELL_FETCH_TIMEOUT_S=5m: expected a whole number"
+        );
+    }
 }

@@ -102,6 +102,13 @@ async fn fetch_async(
         Err(e) => return Err(classify(&shown, e, options)),
     };
     let expected = result.range.end - result.range.start;
+    if expected > options.max_bytes {
+        return Err(SourceError::TooLarge {
+            url: shown,
+            size: expected,
+            limit: options.max_bytes,
+        });
+    }
     let etag = result.meta.e_tag.clone();
     let mut tmp = tempfile::Builder::new()
         .prefix(".download-")

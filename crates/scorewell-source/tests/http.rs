@@ -178,6 +178,23 @@ fn each_failure_is_one_line_naming_the_url() {
     );
     assert!(e.to_string().contains("truncated transfer"), "{e}");
 
+    let small = FetchOptions {
+        max_bytes: 500,
+        ..options(cache.path())
+    };
+    let e = resolve(&format!("{base}/models/short.json"), &small).unwrap_err();
+    assert!(
+        matches!(
+            e,
+            SourceError::TooLarge {
+                size: 1000,
+                limit: 500,
+                ..
+            }
+        ),
+        "{e}"
+    );
+
     let e = fail("slow.json");
     assert!(matches!(e, SourceError::Timeout { .. }), "{e}");
 
