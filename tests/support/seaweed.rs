@@ -22,14 +22,12 @@ pub const SECRET_KEY: &str = "SKSCOREWELLTEST";
 /// The bucket that exists.
 pub const BUCKET: &str = "models";
 
-const S3_PORT: u16 = 18333;
-const FILER_PORT: u16 = 18888;
-const MASTER_PORT: u16 = 19333;
-
 /// The running server.
 pub struct Seaweed {
     /// `http://127.0.0.1:PORT`, the S3 endpoint.
     pub endpoint: String,
+    /// The filer's HTTP port, through which objects are seeded.
+    filer_port: u16,
 }
 
 impl Seaweed {
@@ -49,7 +47,8 @@ impl Seaweed {
             "PUT /buckets/{BUCKET}/{key} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
             bytes.len()
         );
-        let mut conn = TcpStream::connect(("127.0.0.1", FILER_PORT)).expect("connect to the filer");
+        let mut conn =
+            TcpStream::connect(("127.0.0.1", self.filer_port)).expect("connect to the filer");
         conn.write_all(head.as_bytes()).expect("write");
         conn.write_all(bytes).expect("write");
         let mut answer = String::new();
@@ -65,17 +64,22 @@ impl Seaweed {
         let head = format!(
             "DELETE /buckets/{BUCKET}/{key} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
         );
-        let mut conn = TcpStream::connect(("127.0.0.1", FILER_PORT)).expect("connect to the filer");
+        let mut conn =
+            TcpStream::connect(("127.0.0.1", self.filer_port)).expect("connect to the filer");
         conn.write_all(head.as_bytes()).expect("write");
         let mut answer = String::new();
         conn.read_to_string(&mut answer).expect("read");
     }
 }
 
-/// The server, started on first use.
+/// The server, started on first use. A start that failed fails every test that asks, with
+/// the same message, rather than each one waiting out its own start.
 pub fn seaweed() -> &'static Seaweed {
-    static SERVER: OnceLock<Seaweed> = OnceLock::new();
-    SERVER.get_or_init(start)
+    static SERVER: OnceLock<Result<Seaweed, String>> = OnceLock::new();
+    match SERVER.get_or_init(start) {
+        Ok(server) => server,
+        Err(why) => panic!("{why}"),
+    }
 }
 
 fn weed_binary() -> PathBuf {
@@ -90,35 +94,106 @@ fn weed_binary() -> PathBuf {
     venv
 }
 
-fn start() -> Seaweed {
+/// A port nothing listens on right now. Every listener gets one: `weed mini`'s defaults
+/// (8080-style fixed ports, gRPC at port + 10000) collide with whatever else the machine runs,
+/// and a server that cannot bind one of them starts half-way and never creates its bucket.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind(("127.0.0.1", 0))
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("find a free loopback port")
+}
+
+/// Removes the `/tmp` sockets of the ended server whose folder is `dir`.
+fn remove_sockets(dir: &Path) {
+    let Ok(ports) = std::fs::read_to_string(dir.join("ports")) else {
+        return;
+    };
+    let ports: Vec<String> = ports.lines().map(|p| format!("-{p}.sock")).collect();
+    for entry in std::fs::read_dir("/tmp").into_iter().flatten().flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.starts_with("seaweedfs-") && ports.iter().any(|p| name.ends_with(p.as_str())) {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+}
+
+fn start() -> Result<Seaweed, String> {
     let weed = weed_binary();
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("seaweedfs");
+    // One folder per test process: two test binaries may run servers at once. Folders of
+    // processes that have ended are removed.
+    let tmp = Path::new(env!("CARGO_TARGET_TMPDIR"));
+    for old in std::fs::read_dir(tmp).into_iter().flatten().flatten() {
+        let name = old.file_name().to_string_lossy().into_owned();
+        if let Some(pid) = name.strip_prefix("seaweedfs-")
+            && !Path::new("/proc").join(pid).exists()
+        {
+            remove_sockets(&old.path());
+            let _ = std::fs::remove_dir_all(old.path());
+        }
+    }
+    let dir = tmp.join(format!("seaweedfs-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(dir.join("data")).expect("create the SeaweedFS folder");
     let ids = format!(
         r#"{{"identities":[{{"name":"test","credentials":[{{"accessKey":"{ACCESS_KEY}","secretKey":"{SECRET_KEY}"}}],"actions":["Admin","Read","Write","List","Tagging"]}}]}}"#
     );
     std::fs::write(dir.join("ids.json"), ids).expect("write ids.json");
-    let log = std::fs::File::create(dir.join("weed.log")).expect("log file");
-    let args: Vec<String> = vec![
+    let log_path = dir.join("weed.log");
+    let log = std::fs::File::create(&log_path).expect("log file");
+    let (s3_port, filer_port) = (free_port(), free_port());
+    let mut args: Vec<String> = vec![
         "mini".into(),
         format!("-dir={}", dir.join("data").display()),
         "-ip=127.0.0.1".into(),
         "-ip.bind=127.0.0.1".into(),
         format!("-s3.config={}", dir.join("ids.json").display()),
         format!("-bucket={BUCKET}"),
-        format!("-master.port={MASTER_PORT}"),
-        format!("-filer.port={FILER_PORT}"),
-        format!("-s3.port={S3_PORT}"),
-        "-admin.port=0".into(),
+        format!("-s3.port={s3_port}"),
+        format!("-filer.port={filer_port}"),
+        "-webdav=false".into(),
+        "-admin.ui=false".into(),
+        "-s3.port.iceberg=0".into(),
+        "-s3.port.lance=0".into(),
         "-master.telemetry=false".into(),
     ];
-    // The server must die with the test process: spawn it from a thread that never ends,
-    // with a parent-death signal (which fires when the spawning thread exits).
-    let (tx, rx) = std::sync::mpsc::channel();
+    for flag in [
+        "master.port",
+        "master.port.grpc",
+        "volume.port",
+        "volume.port.grpc",
+        "filer.port.grpc",
+        "s3.port.grpc",
+        "admin.port",
+        "admin.port.grpc",
+        "debug.port",
+    ] {
+        args.push(format!("-{flag}={}", free_port()));
+    }
+    // weed names its gRPC unix sockets /tmp/seaweedfs-*-<port>.sock whatever TMPDIR says, and
+    // a killed server leaves them: the ports are recorded so the next start removes them.
+    let ports: Vec<&str> = args
+        .iter()
+        .filter_map(|a| a.rsplit_once('='))
+        .map(|(_, p)| p)
+        .collect();
+    std::fs::write(dir.join("ports"), ports.join("\n")).expect("write the port list");
+    args.push(format!(
+        "-filer.localSocket={}",
+        dir.join("filer.sock").display()
+    ));
+    args.push(format!("-s3.localSocket={}", dir.join("s3.sock").display()));
+    // The server must die with the test process: spawn it from a thread that outlives the
+    // server, with a parent-death signal (which fires when the spawning thread exits). The
+    // thread reports the server's exit, so a server that dies is noticed at once.
+    let tmpdir = dir.clone();
+    let (started_tx, started_rx) = std::sync::mpsc::channel();
+    let (exited_tx, exited_rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         let mut cmd = Command::new(weed);
+        // Its scratch files go to TMPDIR: keep them in the test's folder.
         cmd.args(&args)
+            .env("TMPDIR", &tmpdir)
             .stdin(Stdio::null())
             .stdout(log.try_clone().expect("log"))
             .stderr(log);
@@ -130,60 +205,74 @@ fn start() -> Seaweed {
                 Ok(())
             });
         }
-        let child = cmd.spawn().expect("start weed");
-        tx.send(()).expect("started");
-        let _child = child;
-        loop {
-            std::thread::park();
+        match cmd.spawn() {
+            Ok(mut child) => {
+                let _ = started_tx.send(Ok(()));
+                let _ = exited_tx.send(child.wait().map(|s| s.to_string()));
+                loop {
+                    std::thread::park();
+                }
+            }
+            Err(e) => {
+                let _ = started_tx.send(Err(e));
+            }
         }
     });
-    rx.recv().expect("weed started");
-    let server = Seaweed {
-        endpoint: format!("http://127.0.0.1:{S3_PORT}"),
+    let failed = |what: &str| {
+        let log = std::fs::read_to_string(&log_path).unwrap_or_default();
+        let tail: Vec<&str> = log.lines().rev().take(40).collect();
+        let tail: Vec<&str> = tail.into_iter().rev().collect();
+        Err(format!(
+            "SeaweedFS {what} ({}); the end of its log:\n{}",
+            log_path.display(),
+            tail.join("\n")
+        ))
     };
-    // Ready when both the S3 gateway and the filer answer HTTP.
-    let deadline = Instant::now() + Duration::from_secs(60);
-    for port in [S3_PORT, FILER_PORT] {
-        loop {
-            let ok = TcpStream::connect(("127.0.0.1", port)).is_ok_and(|mut c| {
-                c.write_all(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-                    .is_ok()
-                    && {
-                        let mut b = [0u8; 12];
-                        c.read(&mut b).is_ok_and(|n| n > 0)
-                    }
-            });
-            if ok {
-                break;
+    match started_rx.recv() {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => return Err(format!("could not start weed: {e}")),
+        Err(_) => return Err("the thread starting weed died".into()),
+    }
+    let server = Seaweed {
+        endpoint: format!("http://127.0.0.1:{s3_port}"),
+        filer_port,
+    };
+    let answers = |port: u16, request: &str, expect: &str| {
+        TcpStream::connect(("127.0.0.1", port)).is_ok_and(|mut c| {
+            let _ = c.set_read_timeout(Some(Duration::from_secs(10)));
+            let mut a = String::new();
+            c.write_all(request.as_bytes()).is_ok()
+                && c.read_to_string(&mut a).is_ok()
+                && a.starts_with(expect)
+        })
+    };
+    // Ready when both the S3 gateway and the filer answer HTTP, and then when a seeded
+    // object can be written: the bucket is created asynchronously after the gateway is up.
+    let get = "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    let probe = format!(
+        "PUT /buckets/{BUCKET}/.ready HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nConnection: close\r\n\r\nx"
+    );
+    let deadline = Instant::now() + Duration::from_secs(90);
+    for (what, port, request, expect) in [
+        ("S3 gateway never answered", s3_port, get, "HTTP/"),
+        ("filer never answered", filer_port, get, "HTTP/"),
+        (
+            "bucket never appeared",
+            filer_port,
+            probe.as_str(),
+            "HTTP/1.1 20",
+        ),
+    ] {
+        while !answers(port, request, expect) {
+            if let Ok(status) = exited_rx.try_recv() {
+                let status = status.unwrap_or_else(|e| e.to_string());
+                return failed(&format!("exited early ({status})"));
             }
-            assert!(
-                Instant::now() < deadline,
-                "SeaweedFS did not start; see {}",
-                dir.join("weed.log").display()
-            );
+            if Instant::now() > deadline {
+                return failed(what);
+            }
             std::thread::sleep(Duration::from_millis(100));
         }
     }
-    // The bucket is created asynchronously after the gateway is up; wait until a seeded
-    // object can be written.
-    loop {
-        let probe = format!(
-            "PUT /buckets/{BUCKET}/.ready HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nConnection: close\r\n\r\nx"
-        );
-        let ok = TcpStream::connect(("127.0.0.1", FILER_PORT)).is_ok_and(|mut c| {
-            let mut a = String::new();
-            c.write_all(probe.as_bytes()).is_ok()
-                && c.read_to_string(&mut a).is_ok()
-                && a.starts_with("HTTP/1.1 20")
-        });
-        if ok {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "SeaweedFS's bucket never appeared"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    server
+    Ok(server)
 }
