@@ -23,6 +23,7 @@ mod compiled;
 mod error;
 mod float;
 mod ir;
+mod leaves;
 mod link;
 pub mod reference;
 mod source;
@@ -35,6 +36,7 @@ pub use ir::{
     Aggregation, CategoryCast, Comparison, Forest, InputRule, LinearLeaf, LinearTerm, Missing,
     NanRoute, Node, Precision, SplitTest, Tree,
 };
+pub use leaves::{LeafTables, LeafValues};
 pub use link::Link;
 pub use source::{DenseRows, FeatureSource};
 
