@@ -185,7 +185,7 @@ pub enum Head {
     /// Tree ensembles: a leaf-number forest and the values summed per leaf.
     Trees {
         /// The forest (leaves answer their leaf number).
-        predictor: Predictor,
+        predictor: Box<Predictor>,
         /// Features it reads.
         num_features: usize,
         /// Leaf values, base and summing order.
@@ -336,7 +336,9 @@ impl Head {
                 let leaves = if rows == 0 {
                     Vec::new()
                 } else {
-                    predictor.predict(&DenseRows::new(&x.data, (*num_features).max(1)), true)
+                    predictor
+                        .as_ref()
+                        .predict(&DenseRows::new(&x.data, (*num_features).max(1)), true)
                 };
                 let mut raw = vec![0.0; rows * tables.width];
                 tables.accumulate(&leaves, &mut raw);

@@ -29,6 +29,8 @@ pub use scorewell_core::{
 pub use scorewell_forest as forest;
 pub use scorewell_formats::{FORMATS, Format, FormatError};
 pub use scorewell_neighbors as neighbors;
+#[cfg(feature = "sklearn")]
+pub use scorewell_sklearn as sklearn;
 pub use scorewell_source as source;
 pub use scorewell_source::{FetchOptions, Location, Sha256Pin, SourceError};
 pub use scorewell_spark as spark;
@@ -88,6 +90,15 @@ pub enum Error {
         /// What the Keras frontend found.
         source: Box<scorewell_keras::KerasError>,
     },
+    /// A scikit-learn file could not be loaded (or was refused).
+    #[cfg(feature = "sklearn")]
+    #[error("{path}: {source}")]
+    Sklearn {
+        /// The file (or `<bytes>`).
+        path: PathBuf,
+        /// What the scikit-learn frontend found.
+        source: Box<scorewell_sklearn::SklearnError>,
+    },
     /// A model location could not be fetched or failed its sha256 pin.
     #[error(transparent)]
     Source(#[from] SourceError),
@@ -121,6 +132,11 @@ impl Error {
             },
             #[cfg(feature = "keras")]
             Error::Keras { source, .. } => Error::Keras {
+                path: shown,
+                source,
+            },
+            #[cfg(feature = "sklearn")]
+            Error::Sklearn { source, .. } => Error::Sklearn {
                 path: shown,
                 source,
             },
@@ -280,6 +296,14 @@ fn load_local(path: &Path, options: &LoadOptions) -> Result<Scorer, Error> {
         })?;
         return keras_scorer(&bytes, path);
     }
+    #[cfg(feature = "sklearn")]
+    if options.format.is_none() && has_sklearn_extension(path.to_str()) {
+        let bytes = std::fs::read(path).map_err(|source| Error::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        return sklearn_scorer(&bytes, path, options);
+    }
     if scorewell_bundle::is_bundle(path) {
         bundle_options(options)?;
         let in_bundle = |source| Error::Bundle {
@@ -333,6 +357,30 @@ fn keras_scorer(bytes: &[u8], path: &Path) -> Result<Scorer, Error> {
         source: Box::new(e),
     })?;
     Ok(nn_scorer(model))
+}
+
+/// A `.joblib`, `.pkl` or `.pickle` file name (checked first: a pickle has no magic bytes,
+/// and a compressed joblib file starts like any zlib/gzip/xz stream).
+#[cfg(feature = "sklearn")]
+fn has_sklearn_extension(name: Option<&str>) -> bool {
+    name.is_some_and(scorewell_sklearn::has_sklearn_extension)
+}
+
+/// A scorer with one scikit-learn stage for a pickle or joblib file's bytes.
+#[cfg(feature = "sklearn")]
+fn sklearn_scorer(bytes: &[u8], path: &Path, options: &LoadOptions) -> Result<Scorer, Error> {
+    if options.mode == OutputMode::Margin {
+        return Err(Error::BundleOption(format!(
+            "{}: raw margins are not offered for scikit-learn models; they append predict_proba, predict, decision_function or score_samples",
+            path.display()
+        )));
+    }
+    let model = scorewell_sklearn::load(bytes).map_err(|e| Error::Sklearn {
+        path: path.to_path_buf(),
+        source: Box::new(e),
+    })?;
+    let stage = scorewell_sklearn::SklearnStage::new(Arc::new(model));
+    Ok(Scorer::new(Pipeline::new().push(Arc::new(stage))))
 }
 
 #[cfg(feature = "keras")]
@@ -450,6 +498,10 @@ pub fn load_bytes(
     #[cfg(feature = "keras")]
     if options.format.is_none() && has_keras_extension(file_name) {
         return keras_scorer(bytes, Path::new(file_name.unwrap_or("<bytes>")));
+    }
+    #[cfg(feature = "sklearn")]
+    if options.format.is_none() && has_sklearn_extension(file_name) {
+        return sklearn_scorer(bytes, Path::new(file_name.unwrap_or("<bytes>")), options);
     }
     if bytes.starts_with(scorewell_bundle::ZIP_MAGIC) {
         bundle_options(options)?;

@@ -24,6 +24,14 @@ pub fn run(args: Args) -> Result<()> {
     if scorewell::spark::is_spark_model(&path) {
         return inspect_pipeline(&path);
     }
+    if args.model.model_format.is_none()
+        && path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(scorewell::sklearn::has_sklearn_extension)
+    {
+        return inspect_sklearn(&args.model.model, &path);
+    }
     let options = args.model.load_options(OutputMode::Prediction)?;
     if let Some(n) = &options.neighbors {
         return inspect_annoy(&path, n);
@@ -91,6 +99,51 @@ pub fn run(args: Args) -> Result<()> {
             } => format!("category ({} names)", c.len()),
         };
         writeln!(out, "  {i:>4}  {:<24} {kind}", f.name)?;
+    }
+    Ok(())
+}
+
+/// A scikit-learn pickle/joblib file: the estimator tree, the version that saved it, its
+/// inputs and outputs.
+fn inspect_sklearn(shown: &std::path::Path, path: &std::path::Path) -> Result<()> {
+    use scorewell::sklearn::{SklearnStage, model::Categories, model::Head, pickle::joblib};
+    let bytes = std::fs::read(path).with_context(|| path.display().to_string())?;
+    let model = scorewell::sklearn::load(&bytes).with_context(|| shown.display().to_string())?;
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "model:      {}", shown.display())?;
+    let packing = joblib::compressor(&bytes).map_or(String::new(), |c| format!(", {c}-compressed"));
+    writeln!(out, "format:     scikit-learn pickle/joblib{packing}")?;
+    if let Some(v) = &model.version {
+        writeln!(out, "producer:   scikit-learn {v}")?;
+    }
+    writeln!(out, "estimator:  {}", model.summary.join("\n            "))?;
+    match &model.head {
+        Head::Trees { tables, .. } => writeln!(out, "trees:      {}", tables.trees.len())?,
+        Head::Linear {
+            intercept,
+            num_features,
+            ..
+        } => writeln!(
+            out,
+            "linear:     {} x {num_features} coefficients",
+            intercept.len()
+        )?,
+    }
+    let model = std::sync::Arc::new(model);
+    let stage = SklearnStage::new(model.clone());
+    let names: Vec<String> = scorewell::Stage::output_fields(&stage)
+        .iter()
+        .map(|f| format!("{} ({})", f.name(), f.data_type()))
+        .collect();
+    writeln!(out, "outputs:    {}", names.join(", "))?;
+    writeln!(out, "inputs:     {}", model.inputs.len())?;
+    for (i, input) in model.inputs.iter().enumerate() {
+        let kind = match &input.categories {
+            None => "number".to_string(),
+            Some(Categories::Text(c)) => format!("category ({} names)", c.len()),
+            Some(Categories::Numbers(c)) => format!("category ({} values)", c.len()),
+        };
+        writeln!(out, "  {i:>4}  {:<24} {kind}", input.name)?;
     }
     Ok(())
 }

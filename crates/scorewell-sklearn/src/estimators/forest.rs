@@ -64,7 +64,7 @@ impl LeafForest {
     ) -> Result<Head> {
         let forest = self.builder.build()?;
         Ok(Head::Trees {
-            predictor: Predictor::compile(&forest),
+            predictor: Box::new(Predictor::compile(&forest)),
             num_features,
             tables: LeafTables {
                 width,

@@ -90,7 +90,7 @@ pub fn hist_gradient_boosting(est: &Est<'_>, classify: bool) -> Result<(Final, H
     }
     let forest = builder.build()?;
     let head = Head::Trees {
-        predictor: Predictor::compile(&forest),
+        predictor: Box::new(Predictor::compile(&forest)),
         num_features: nf,
         tables: LeafTables {
             width: k,
@@ -298,17 +298,16 @@ pub fn ordinal_categories(est: &Est<'_>, enc: &Est<'_>, cat: &Value) -> Result<C
         _ => None,
     };
     // An object array mixing strings with a NaN (missing seen in fit): keep the strings.
-    if values.is_none() {
-        if let Some(Obj::Array(a)) = est.p.obj(cat) {
-            if let crate::pickle::Data::Objects(items) = &a.data {
-                let map = items
-                    .iter()
-                    .enumerate()
-                    .filter_map(|(i, v)| v.as_str().map(|s| (s.to_string(), i as f64)))
-                    .collect();
-                return Ok(Categories::Text(map));
-            }
-        }
+    if values.is_none()
+        && let Some(Obj::Array(a)) = est.p.obj(cat)
+        && let crate::pickle::Data::Objects(items) = &a.data
+    {
+        let map = items
+            .iter()
+            .enumerate()
+            .filter_map(|(i, v)| v.as_str().map(|s| (s.to_string(), i as f64)))
+            .collect();
+        return Ok(Categories::Text(map));
     }
     let values = values.ok_or_else(|| enc.bad("categories_", "neither strings nor numbers"))?;
     Ok(Categories::Numbers(

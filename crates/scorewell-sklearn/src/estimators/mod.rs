@@ -144,10 +144,10 @@ fn final_estimator(est: &Est<'_>) -> Result<(Final, Option<hgb::HgbExtras>)> {
 /// The input columns of the first estimator: `feature_names_in_` when it was fitted on a
 /// DataFrame, else sklearn's own `x0, x1, …`.
 fn input_names(est: &Est<'_>) -> Result<Vec<String>> {
-    if let Some(v) = est.get("feature_names_in_") {
-        if let Some(names) = strings(est.p, v) {
-            return Ok(names);
-        }
+    if let Some(v) = est.get("feature_names_in_")
+        && let Some(names) = strings(est.p, v)
+    {
+        return Ok(names);
     }
     let n = est.int("n_features_in_")?;
     Ok((0..n.max(0)).map(|i| format!("x{i}")).collect())

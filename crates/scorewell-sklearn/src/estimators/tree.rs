@@ -80,6 +80,11 @@ impl SkTree {
         self.left.len()
     }
 
+    /// Whether the tree has no nodes (never, for a file that loaded).
+    pub fn is_empty(&self) -> bool {
+        self.left.is_empty()
+    }
+
     /// Whether `node` is a leaf.
     pub fn is_leaf(&self, node: usize) -> bool {
         self.left[node] < 0

@@ -400,7 +400,7 @@ impl Vm<'_> {
                 }
                 b'd' => {
                     let items = self.pop_mark(&mut stack, &mut marks)?;
-                    let pairs = pairs(items).or_else(|| None);
+                    let pairs = pairs(items);
                     let Some(pairs) = pairs else {
                         return self.fail("DICT with an odd number of items");
                     };
@@ -677,7 +677,8 @@ impl Vm<'_> {
                     [shape.clone(), dtype.clone(), fortran.clone(), data.clone()]
                 }
                 _ => {
-                    return self.fail("ndarray state is not (version, shape, dtype, fortran, data)");
+                    return self
+                        .fail("ndarray state is not (version, shape, dtype, fortran, data)");
                 }
             };
             let [shape, dtype, fortran, data] = fields;
@@ -825,7 +826,7 @@ fn unquote(line: &str) -> Option<String> {
 
 /// `[k1, v1, k2, v2, …]` as pairs; `None` for an odd count.
 fn pairs(items: Vec<Value>) -> Option<Vec<(Value, Value)>> {
-    if items.len() % 2 != 0 {
+    if !items.len().is_multiple_of(2) {
         return None;
     }
     let mut out = Vec::with_capacity(items.len() / 2);
