@@ -29,6 +29,11 @@ SCOREWELL_ANNOY_CASES="$fresh_annoy" cargo test --locked -p scorewell-neighbors 
 echo "== model routing: per-key models freshly made by XGBoost and LightGBM"
 .venv/bin/python tests/routing/generate.py --out "$fresh/routing"
 SCOREWELL_ROUTING_DIR="$fresh/routing" cargo test --locked -p scorewell-bundle routing::tests
+echo "== scikit-learn: pickle/joblib files made just now by the pinned scikit-learn, scored to its outputs"
+sk_fresh=$(mktemp -d)
+.venv/bin/python tests/conformance/sklearn/generate.py --out "$sk_fresh" >/dev/null
+SCOREWELL_SKLEARN_CASES="$sk_fresh" cargo test --locked -p scorewell-sklearn --test conformance
+rm -rf "$sk_fresh"
 echo "== keras: parity with Keras 3 (JAX CPU backend) on freshly generated cases"
 bash scripts/setup-keras.sh
 keras_fresh=$(mktemp -d)

@@ -161,9 +161,50 @@ impl Bundle {
             });
         }
         let bytes = self.artifact(artifact)?;
+        if params.format.is_none() && scorewell_sklearn::has_sklearn_extension(artifact) {
+            return sklearn_stage(&bytes, artifact, &params, at);
+        }
         let stage = forest_stage(&spec.name, &bytes, artifact, &params, at)?;
         Ok(Arc::new(stage))
     }
+}
+
+/// A scikit-learn pickle/joblib artifact as a stage. Its inputs come from the file
+/// (`feature_names_in_`); `params.features` renames them, as for tree models.
+fn sklearn_stage(
+    bytes: &[u8],
+    artifact: &str,
+    params: &ModelParams,
+    at: &str,
+) -> Result<Arc<dyn Stage>, BundleError> {
+    let refuse = |message: String| BundleError::Stage {
+        at: format!("{at}.params"),
+        message,
+    };
+    if params.output_margin || params.output.is_some() {
+        return Err(refuse(
+            "a scikit-learn stage names its own outputs (prediction_i and label, decision, score); `output_margin` and `output` do not apply".into(),
+        ));
+    }
+    let mut model = scorewell_sklearn::load(bytes).map_err(|e| BundleError::Stage {
+        at: format!("{at}.artifact"),
+        message: format!("{artifact}: {e}"),
+    })?;
+    if let Some(features) = &params.features {
+        if features.len() != model.inputs.len() {
+            return Err(refuse(format!(
+                "`features` lists {} columns but the model reads {}",
+                features.len(),
+                model.inputs.len()
+            )));
+        }
+        for (input, name) in model.inputs.iter_mut().zip(features) {
+            input.name = name.clone();
+        }
+    }
+    Ok(Arc::new(scorewell_sklearn::SklearnStage::new(Arc::new(
+        model,
+    ))))
 }
 
 /// Parse a bare model artifact into a model stage with `params` (format, feature names,

@@ -11,3 +11,4 @@ mod neighbors;
 mod remote;
 mod score;
 mod serve;
+mod sklearn;
