@@ -2,7 +2,7 @@
 
 use scorewell_core::ScoreError;
 use scorewell_core::vector::{VectorColumn, VectorRef};
-use scorewell_forest::{FeatureSource, Float, Forest, Predictor};
+use scorewell_forest::{FeatureSource, Float, Forest, LeafTables, Predictor};
 
 use super::Kernel;
 
@@ -14,15 +14,8 @@ pub(crate) struct ForestKernel {
     /// GBT classification: one margin `m` becomes `[-m, m]`.
     negate_pair: bool,
     /// Classifiers: each tree is its own group whose "margin" is the reached leaf's number;
-    /// the raw values are then summed from this table in tree order, as Spark sums votes.
-    leaves: Option<LeafTable>,
-}
-
-/// Per tree, `k` values per leaf number (`values[tree][leaf * k + class]`).
-#[derive(Debug)]
-pub(crate) struct LeafTable {
-    pub(crate) k: usize,
-    pub(crate) values: Vec<Vec<f64>>,
+    /// the raw values are then summed from these tables in tree order, as Spark sums votes.
+    leaves: Option<LeafTables>,
 }
 
 impl ForestKernel {
@@ -37,7 +30,7 @@ impl ForestKernel {
 
     /// `forest` has one tree per group with leaf numbers as leaf values; `table` maps them
     /// to `k` raw values. One walk per tree instead of one per tree and class.
-    pub(crate) fn with_leaf_table(forest: &Forest, table: LeafTable) -> Self {
+    pub(crate) fn with_leaf_table(forest: &Forest, table: LeafTables) -> Self {
         Self {
             predictor: Predictor::compile(forest),
             num_features: forest.num_features(),
@@ -50,7 +43,7 @@ impl ForestKernel {
 impl Kernel for ForestKernel {
     fn width(&self) -> usize {
         match &self.leaves {
-            Some(t) => t.k,
+            Some(t) => t.width,
             None if self.negate_pair => 2,
             None => self.predictor.num_outputs(true),
         }
@@ -69,20 +62,7 @@ impl Kernel for ForestKernel {
             true,
         );
         if let Some(table) = &self.leaves {
-            let trees = table.values.len();
-            for (o, leaves) in out
-                .chunks_exact_mut(table.k)
-                .zip(margins.chunks_exact(trees))
-            {
-                o.iter_mut().for_each(|v| *v = 0.0);
-                for (values, leaf) in table.values.iter().zip(leaves) {
-                    // Leaf numbers are small integers stored exactly; NaN rows give 0.
-                    let at = *leaf as usize * table.k;
-                    if let Some(v) = values.get(at..at + table.k) {
-                        o.iter_mut().zip(v).for_each(|(o, v)| *o += v);
-                    }
-                }
-            }
+            table.accumulate(&margins, out);
         } else if self.negate_pair {
             for (o, m) in out.chunks_exact_mut(2).zip(margins) {
                 o[0] = -m;

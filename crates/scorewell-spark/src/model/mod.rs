@@ -17,7 +17,7 @@ use scorewell_core::vector::{
 };
 use scorewell_core::{Binding, InputColumn, ScoreError, Stage, StageOutput, find_column};
 
-pub(crate) use forest::{ForestKernel, LeafTable};
+pub(crate) use forest::ForestKernel;
 pub(crate) use head::{Decide, Head, ProbRule, RegressionLink};
 pub(crate) use vector_map::{OnInvalid, Reject, VectorMap, VectorMapStage, bind_vector};
 

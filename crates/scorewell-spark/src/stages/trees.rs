@@ -26,13 +26,15 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use scorewell_core::{ScoreError, Stage};
-use scorewell_forest::{CategoryCast, ForestBuilder, Missing, NanRoute, SplitTest, TreeBuilder};
+use scorewell_forest::{
+    CategoryCast, ForestBuilder, LeafTables, LeafValues, Missing, NanRoute, SplitTest, TreeBuilder,
+};
 
 use super::linear::{class_thresholds, classifier_head, finish, predicts_from_features};
 use super::{Ctx, Registry};
 use crate::error::{Result, SparkError};
 use crate::model::{
-    Decide, Extra, ForestKernel, Head, LeafTable, ModelStage, ProbRule, RegressionLink,
+    Decide, Extra, ForestKernel, Head, ModelStage, ProbRule, RegressionLink,
 };
 use crate::reader::{SparkNode, SparkTree, read_ensemble, read_tree};
 
@@ -191,7 +193,17 @@ fn class_forest(
     let forest = fb.build().map_err(|e| forest_error(ctx, e))?;
     Ok(ForestKernel::with_leaf_table(
         &forest,
-        LeafTable { k, values },
+        LeafTables {
+            width: k,
+            base: vec![0.0; k],
+            trees: values
+                .into_iter()
+                .map(|values| LeafValues {
+                    group: None,
+                    values,
+                })
+                .collect(),
+        },
     ))
 }
 
