@@ -10,6 +10,9 @@ use scorewell_forest::{DenseRows, LeafTables, Predictor};
 pub struct SklearnModel {
     /// The columns read, in the order the estimator's `X` has them.
     pub inputs: Vec<Input>,
+    /// A ColumnTransformer or encoder building the matrix from the inputs (else the inputs
+    /// are the matrix's columns).
+    pub front: Option<Front>,
     /// Preprocessing steps (a `Pipeline`'s transformers), in order.
     pub steps: Vec<Step>,
     /// The final estimator.
@@ -31,6 +34,10 @@ pub struct Input {
     /// `OrdinalEncoder`, e.g. HistGradientBoosting's own); unknown values and missing ones
     /// become NaN.
     pub categories: Option<Categories>,
+    /// Read as strings (an encoder's string categories), not numbers.
+    pub text: bool,
+    /// False for columns a ColumnTransformer drops: they are not read, so need not exist.
+    pub used: bool,
 }
 
 /// Category → code maps.
@@ -482,5 +489,272 @@ pub fn label_index(rule: LabelRule, raw: &[f64], values: &[f64]) -> usize {
             positive as usize
         }
         _ => argmax(raw),
+    }
+}
+
+/// How a Pipeline's first step (a ColumnTransformer or an encoder) turns the input columns
+/// into the estimator's matrix: blocks whose outputs are concatenated in order.
+#[derive(Debug, Clone)]
+pub struct Front {
+    /// The blocks, in `transformers_` order.
+    pub blocks: Vec<Block>,
+}
+
+/// One input column's values for a batch.
+#[derive(Debug)]
+pub enum Raw {
+    /// Numbers (nulls are NaN).
+    Num(Vec<f64>),
+    /// Strings (nulls are `None`).
+    Text(arrow_array::StringArray),
+}
+
+/// One ColumnTransformer block.
+#[derive(Debug, Clone)]
+pub enum Block {
+    /// Numeric columns through matrix steps (none: passthrough).
+    Numeric {
+        /// Input positions.
+        columns: Vec<usize>,
+        /// Steps applied to those columns.
+        steps: Vec<Step>,
+    },
+    /// One encoder per column.
+    Encode {
+        /// Input positions.
+        columns: Vec<usize>,
+        /// Encoders, one per column.
+        encoders: Vec<Encoder>,
+    },
+}
+
+/// Category positions of one encoded column.
+#[derive(Debug, Clone, Default)]
+pub struct Lookup {
+    /// String categories.
+    pub text: HashMap<String, usize>,
+    /// Numeric categories by `f64` bits (`-0.0` as `0.0`).
+    pub numbers: HashMap<u64, usize>,
+    /// The `None` category.
+    pub none: Option<usize>,
+    /// The NaN category.
+    pub nan: Option<usize>,
+    /// Number of categories.
+    pub len: usize,
+}
+
+/// A SimpleImputer's fill ahead of an encoder.
+#[derive(Debug, Clone)]
+pub struct Fill {
+    /// The fill when it is a string.
+    pub text: Option<String>,
+    /// The fill when it is a number.
+    pub number: Option<f64>,
+    /// `missing_values=None` (nulls in string columns are missing) rather than NaN.
+    pub none_is_missing: bool,
+}
+
+/// What an encoder does with an unknown value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unknown {
+    /// Refuse the row (`handle_unknown='error'`).
+    Error,
+    /// All zeros.
+    Ignore,
+    /// The infrequent category's column.
+    Column(usize),
+}
+
+/// An encoder of one column.
+#[derive(Debug, Clone)]
+pub struct Encoder {
+    /// Its categories.
+    pub lookup: Lookup,
+    /// An imputer ahead of it.
+    pub fill: Option<Fill>,
+    /// One-hot or ordinal.
+    pub kind: EncoderKind,
+}
+
+/// The two encoders.
+#[derive(Debug, Clone)]
+pub enum EncoderKind {
+    /// OneHotEncoder: per category its output column (`None`: dropped).
+    OneHot {
+        /// Output column per category.
+        columns: Vec<Option<usize>>,
+        /// Output columns.
+        width: usize,
+        /// Unknown values.
+        unknown: Unknown,
+    },
+    /// OrdinalEncoder.
+    Ordinal {
+        /// `unknown_value`; `None` refuses unknown values.
+        unknown: Option<f64>,
+        /// `encoded_missing_value`.
+        missing: f64,
+    },
+}
+
+impl Encoder {
+    fn width(&self) -> usize {
+        match &self.kind {
+            EncoderKind::OneHot { width, .. } => *width,
+            EncoderKind::Ordinal { .. } => 1,
+        }
+    }
+
+    /// The category of a cell, after the imputer; `Err` carries the value for messages.
+    fn category(&self, raw: &Raw, row: usize) -> std::result::Result<usize, String> {
+        use arrow_array::Array;
+        match raw {
+            Raw::Text(a) => {
+                let mut v = (!a.is_null(row)).then(|| a.value(row));
+                if v.is_none()
+                    && let Some(f) = &self.fill
+                    && f.none_is_missing
+                {
+                    v = f.text.as_deref();
+                }
+                match v {
+                    Some(s) => self
+                        .lookup
+                        .text
+                        .get(s)
+                        .copied()
+                        .ok_or_else(|| s.to_string()),
+                    None => self.lookup.none.ok_or_else(|| "None".to_string()),
+                }
+            }
+            Raw::Num(x) => {
+                let mut v = x[row];
+                if v.is_nan()
+                    && let Some(f) = &self.fill
+                    && !f.none_is_missing
+                    && let Some(n) = f.number
+                {
+                    v = n;
+                }
+                if v.is_nan() {
+                    return self.lookup.nan.ok_or_else(|| "nan".to_string());
+                }
+                self.lookup
+                    .numbers
+                    .get(&(v + 0.0).to_bits())
+                    .copied()
+                    .ok_or_else(|| v.to_string())
+            }
+        }
+    }
+}
+
+impl Block {
+    /// Columns this block appends.
+    pub fn width(&self) -> usize {
+        match self {
+            Block::Numeric { columns, steps } => {
+                steps.iter().fold(columns.len(), |w, s| s.width_out(w))
+            }
+            Block::Encode { encoders, .. } => encoders.iter().map(Encoder::width).sum(),
+        }
+    }
+}
+
+impl Front {
+    /// Columns out.
+    pub fn width(&self) -> usize {
+        self.blocks.iter().map(Block::width).sum()
+    }
+
+    /// Build the matrix from the raw input columns. An error names the column (from
+    /// `names`), the row and the value.
+    pub fn apply(
+        &self,
+        raw: &[Raw],
+        rows: usize,
+        names: &[String],
+    ) -> std::result::Result<Matrix, (String, usize, String)> {
+        let width = self.width();
+        let mut data = vec![0.0f64; rows * width];
+        let mut at = 0usize;
+        for block in &self.blocks {
+            match block {
+                Block::Numeric { columns, steps } => {
+                    let mut sub = Vec::with_capacity(rows * columns.len());
+                    for r in 0..rows {
+                        for &c in columns {
+                            sub.push(match &raw[c] {
+                                Raw::Num(x) => x[r],
+                                Raw::Text(_) => f64::NAN,
+                            });
+                        }
+                    }
+                    let mut m = Matrix {
+                        data: sub,
+                        width: columns.len(),
+                    };
+                    for s in steps {
+                        m = s.apply(m);
+                    }
+                    for r in 0..rows {
+                        data[r * width + at..][..m.width]
+                            .copy_from_slice(&m.data[r * m.width..][..m.width]);
+                    }
+                    at += m.width;
+                }
+                Block::Encode { columns, encoders } => {
+                    for (&c, enc) in columns.iter().zip(encoders) {
+                        for r in 0..rows {
+                            let cat = enc.category(&raw[c], r);
+                            let out = &mut data[r * width + at..][..enc.width()];
+                            match (&enc.kind, cat) {
+                                (EncoderKind::OneHot { columns: map, .. }, Ok(k)) => {
+                                    if let Some(Some(o)) = map.get(k) {
+                                        out[*o] = 1.0;
+                                    }
+                                }
+                                (EncoderKind::OneHot { unknown, .. }, Err(v)) => match unknown {
+                                    Unknown::Ignore => {}
+                                    Unknown::Column(o) => out[*o] = 1.0,
+                                    Unknown::Error => {
+                                        return Err((
+                                            names[c].clone(),
+                                            r,
+                                            format!(
+                                                "unknown category `{v}` (the OneHotEncoder was fitted with handle_unknown='error')"
+                                            ),
+                                        ));
+                                    }
+                                },
+                                (EncoderKind::Ordinal { missing, .. }, Ok(k)) => {
+                                    // Only a NaN category is "missing"; a None category is a
+                                    // category like any other (`is_scalar_nan(None)` is false).
+                                    out[0] = if Some(k) == enc.lookup.nan {
+                                        *missing
+                                    } else {
+                                        k as f64
+                                    };
+                                }
+                                (EncoderKind::Ordinal { unknown, .. }, Err(v)) => match unknown {
+                                    Some(u) => out[0] = *u,
+                                    None => {
+                                        return Err((
+                                            names[c].clone(),
+                                            r,
+                                            format!(
+                                                "unknown category `{v}` (the OrdinalEncoder was fitted with handle_unknown='error')"
+                                            ),
+                                        ));
+                                    }
+                                },
+                            }
+                        }
+                        at += enc.width();
+                    }
+                }
+            }
+        }
+        Ok(Matrix { data, width })
     }
 }

@@ -10,7 +10,7 @@ use arrow_array::{
 use arrow_schema::{DataType, Field, FieldRef, Schema};
 use scorewell_core::{Binding, InputColumn, ScoreError, Stage, StageOutput, find_column};
 
-use crate::model::{Categories, Classes, Matrix, Output, SklearnModel, label_index};
+use crate::model::{Categories, Classes, Matrix, Output, Raw, SklearnModel, label_index};
 
 /// Scores a scikit-learn model; see [`SklearnStage::output_fields`] for what it appends.
 #[derive(Debug)]
@@ -95,6 +95,46 @@ impl SklearnStage {
     /// The input columns as one matrix, categories encoded; nulls are NaN.
     fn matrix(&self, binding: &Binding, batch: &RecordBatch) -> Result<Matrix, ScoreError> {
         let rows = batch.num_rows();
+        if let Some(front) = &self.model.front {
+            let mut raw = Vec::with_capacity(self.model.inputs.len());
+            let mut bound = binding.columns.iter();
+            for input in &self.model.inputs {
+                if !input.used {
+                    raw.push(Raw::Num(Vec::new()));
+                    continue;
+                }
+                let Some(&idx) = bound.next() else {
+                    break;
+                };
+                let column = batch.column(idx);
+                raw.push(if input.text {
+                    let text = arrow_cast::cast(column, &DataType::Utf8)?;
+                    Raw::Text(text.as_string::<i32>().clone())
+                } else {
+                    let numbers = arrow_cast::cast(column, &DataType::Float64)?;
+                    let numbers = numbers.as_primitive::<Float64Type>();
+                    Raw::Num(
+                        (0..rows)
+                            .map(|i| {
+                                if numbers.is_null(i) {
+                                    f64::NAN
+                                } else {
+                                    numbers.value(i)
+                                }
+                            })
+                            .collect(),
+                    )
+                });
+            }
+            let names: Vec<String> = self.model.inputs.iter().map(|i| i.name.clone()).collect();
+            return front
+                .apply(&raw, rows, &names)
+                .map_err(|(column, row, message)| ScoreError::InvalidValue {
+                    column,
+                    row,
+                    message,
+                });
+        }
         let n = self.model.inputs.len();
         let mut data = vec![0.0f64; rows * n];
         for (j, (input, &idx)) in self.model.inputs.iter().zip(&binding.columns).enumerate() {
@@ -163,8 +203,9 @@ impl Stage for SklearnStage {
         self.model
             .inputs
             .iter()
+            .filter(|i| i.used)
             .map(|i| {
-                let text = matches!(i.categories, Some(Categories::Text(_)));
+                let text = i.text || matches!(i.categories, Some(Categories::Text(_)));
                 InputColumn::new(i.name.clone(), !text)
             })
             .collect()
@@ -176,11 +217,12 @@ impl Stage for SklearnStage {
 
     fn bind(&self, schema: &Schema) -> Result<Binding, ScoreError> {
         let mut columns = Vec::with_capacity(self.model.inputs.len());
-        for input in &self.model.inputs {
+        for input in self.model.inputs.iter().filter(|i| i.used) {
             let name = &input.name;
             let idx = find_column(schema, name, || format!("scikit-learn input `{name}`"))?;
             let dt = schema.field(idx).data_type();
             let (ok, expected) = match input.categories {
+                _ if input.text => (is_text(dt), "strings (categories)"),
                 Some(Categories::Text(_)) => {
                     (is_text(dt) || is_numeric(dt), "strings (categories)")
                 }

@@ -139,6 +139,8 @@ fn inspect_sklearn(shown: &std::path::Path, path: &std::path::Path) -> Result<()
     writeln!(out, "inputs:     {}", model.inputs.len())?;
     for (i, input) in model.inputs.iter().enumerate() {
         let kind = match &input.categories {
+            _ if !input.used => "not read (dropped by the ColumnTransformer)".to_string(),
+            None if input.text => "text (encoded)".to_string(),
             None => "number".to_string(),
             Some(Categories::Text(c)) => format!("category ({} names)", c.len()),
             Some(Categories::Numbers(c)) => format!("category ({} values)", c.len()),

@@ -2,6 +2,7 @@
 //! refused by name when it is not one of them.
 
 pub mod attrs;
+mod columns;
 mod forest;
 mod hgb;
 mod linear;
@@ -65,13 +66,13 @@ fn refusal(name: &str) -> Option<&'static str> {
             "holds a Python function, which scorewell never runs; move the function into the data preparation or replace it with a supported transformer"
         }
         "ColumnTransformer" | "OneHotEncoder" | "OrdinalEncoder" => {
-            "is not supported yet (planned: ColumnTransformer with OneHotEncoder/OrdinalEncoder)"
+            "is supported as the first step of a Pipeline only"
         }
         _ => return None,
     })
 }
 
-fn unsupported(est: &Est<'_>) -> SklearnError {
+pub(crate) fn unsupported(est: &Est<'_>) -> SklearnError {
     let name = est.name();
     if let Some(why) = refusal(name) {
         return est.unsupported(why.to_string());
@@ -186,8 +187,37 @@ pub fn model(p: &Pickle) -> Result<SklearnModel> {
         .map(|name| Input {
             name,
             categories: None,
+            text: false,
+            used: true,
         })
         .collect();
+    let names: Vec<String> = inputs.iter().map(|i| i.name.clone()).collect();
+    let front = match transformers.first() {
+        Some(t) => columns::front(t, &names)?,
+        None => None,
+    };
+    let transformers = if front.is_some() {
+        &transformers[1..]
+    } else {
+        transformers
+    };
+    if let Some(f) = &front {
+        inputs.iter_mut().for_each(|i| i.used = false);
+        for b in &f.blocks {
+            let (crate::model::Block::Encode { columns, .. }
+            | crate::model::Block::Numeric { columns, .. }) = b;
+            for c in columns {
+                inputs[*c].used = true;
+            }
+            if let crate::model::Block::Encode { columns, encoders } = b {
+                for (c, e) in columns.iter().zip(encoders) {
+                    if !e.lookup.text.is_empty() {
+                        inputs[*c].text = true;
+                    }
+                }
+            }
+        }
+    }
     let mut steps: Vec<Step> = Vec::new();
     for t in transformers {
         match preprocess::step(t)? {
@@ -197,7 +227,7 @@ pub fn model(p: &Pickle) -> Result<SklearnModel> {
     }
     let (fin, extras) = final_estimator(last)?;
     if let Some(x) = extras {
-        if !x.categories.is_empty() && !steps.is_empty() {
+        if !x.categories.is_empty() && (!steps.is_empty() || front.is_some()) {
             return Err(last.unsupported(
                 "categorical features after other Pipeline steps are not supported yet",
             ));
@@ -210,7 +240,8 @@ pub fn model(p: &Pickle) -> Result<SklearnModel> {
         }
         steps.extend(x.reorder);
     }
-    let width = steps.iter().fold(inputs.len(), |w, s| s.width_out(w));
+    let start = front.as_ref().map_or(inputs.len(), |f| f.width());
+    let width = steps.iter().fold(start, |w, s| s.width_out(w));
     if width != fin.head.num_features() {
         return Err(last.unsupported(format!(
             "the Pipeline gives {width} features but the estimator was fitted on {}",
@@ -222,6 +253,7 @@ pub fn model(p: &Pickle) -> Result<SklearnModel> {
     }
     Ok(SklearnModel {
         inputs,
+        front,
         steps,
         head: fin.head,
         output: fin.output,
