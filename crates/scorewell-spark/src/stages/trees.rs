@@ -33,9 +33,7 @@ use scorewell_forest::{
 use super::linear::{class_thresholds, classifier_head, finish, predicts_from_features};
 use super::{Ctx, Registry};
 use crate::error::{Result, SparkError};
-use crate::model::{
-    Decide, Extra, ForestKernel, Head, ModelStage, ProbRule, RegressionLink,
-};
+use crate::model::{Decide, Extra, ForestKernel, Head, ModelStage, ProbRule, RegressionLink};
 use crate::reader::{SparkNode, SparkTree, read_ensemble, read_tree};
 
 pub(crate) fn register(reg: &mut Registry) {
