@@ -21,7 +21,8 @@ use scorewell_io::{BatchReader, DataFormat, ReadOptions};
 #[derive(Debug, Clone, ClapArgs)]
 pub struct ModelArgs {
     /// Model file: XGBoost JSON/UBJSON (`Booster.save_model`), LightGBM text (`save_model`), a
-    /// bundle (directory or zip), a saved Spark ML folder, or an Annoy index (`.ann`). Also a
+    /// scikit-learn joblib/pickle file (`.joblib`, `.pkl`), a Keras `.keras` file, a bundle
+    /// (directory or zip), a saved Spark ML folder, or an Annoy index (`.ann`). Also a
     /// URL: s3://, gs://, az://, http(s)://, file:// (fetched into SCOREWELL_CACHE_DIR and
     /// revalidated by ETag), optionally ending in `#sha256=<hex>`.
     pub model: PathBuf,
