@@ -36,7 +36,10 @@ impl LeafTables {
             .chunks_exact_mut(self.width.max(1))
             .zip(leaves.chunks_exact(trees))
         {
-            o.copy_from_slice(&self.base[..o.len()]);
+            // A base shorter than the row (which the frontends never build) starts at zero.
+            for (j, o) in o.iter_mut().enumerate() {
+                *o = self.base.get(j).copied().unwrap_or(0.0);
+            }
             for (table, leaf) in self.trees.iter().zip(row) {
                 let leaf = *leaf as usize;
                 match table.group {

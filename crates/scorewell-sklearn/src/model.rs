@@ -111,6 +111,42 @@ pub enum Step {
 }
 
 impl Step {
+    /// Check that the step's vectors fit `width` input columns (a corrupt or hand-made file
+    /// could disagree with itself; scoring must then fail at load, not index out of bounds).
+    pub fn check(&self, width: usize) -> std::result::Result<(), String> {
+        let fits = |v: &Option<Vec<f64>>| v.as_ref().is_none_or(|v| v.len() == width);
+        match self {
+            Step::Affine { sub, div, mul, add } => {
+                if [sub, div, mul, add].into_iter().all(fits) {
+                    Ok(())
+                } else {
+                    Err(format!("a scaler's vectors do not have {width} entries"))
+                }
+            }
+            Step::Impute {
+                fill,
+                keep,
+                indicator,
+                ..
+            } => {
+                if fill.len() == width && keep.iter().chain(indicator).all(|&j| j < width) {
+                    Ok(())
+                } else {
+                    Err(format!(
+                        "an imputer's statistics do not cover {width} columns"
+                    ))
+                }
+            }
+            Step::Select(c) => {
+                if c.iter().all(|&j| j < width) {
+                    Ok(())
+                } else {
+                    Err("a column reorder points past the columns".into())
+                }
+            }
+        }
+    }
+
     /// Apply to every row.
     pub fn apply(&self, m: Matrix) -> Matrix {
         match self {
@@ -323,6 +359,17 @@ pub struct Scored {
 }
 
 impl Head {
+    /// Raw values per row, and finished values per row.
+    pub fn widths(&self) -> (usize, usize) {
+        let (raw, finish) = match self {
+            Head::Trees { tables, finish, .. } => (tables.width, *finish),
+            Head::Linear {
+                intercept, finish, ..
+            } => (intercept.len(), *finish),
+        };
+        (raw, finish.out_width(raw))
+    }
+
     /// Features the head reads.
     pub fn num_features(&self) -> usize {
         match self {
@@ -393,6 +440,15 @@ fn softmax(row: &mut [f64]) {
 }
 
 impl Finish {
+    /// Values per row out for `width` raw values per row.
+    pub fn out_width(self, width: usize) -> usize {
+        match self {
+            Finish::Expit2(_) | Finish::SoftmaxPair => 2,
+            Finish::OneVsRest | Finish::ModifiedHuber if width == 1 => 2,
+            _ => width,
+        }
+    }
+
     /// Apply to `raw` (`rows × width`); returns the values and their width.
     pub fn apply(self, raw: &[f64], width: usize) -> (Vec<f64>, usize) {
         let w = width.max(1);
@@ -662,6 +718,20 @@ impl Block {
 }
 
 impl Front {
+    /// Check every block's steps against its columns.
+    pub fn check(&self) -> std::result::Result<(), String> {
+        for b in &self.blocks {
+            if let Block::Numeric { columns, steps } = b {
+                let mut w = columns.len();
+                for s in steps {
+                    s.check(w)?;
+                    w = s.width_out(w);
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Columns out.
     pub fn width(&self) -> usize {
         self.blocks.iter().map(Block::width).sum()

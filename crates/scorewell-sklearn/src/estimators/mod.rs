@@ -241,7 +241,42 @@ pub fn model(p: &Pickle) -> Result<SklearnModel> {
         steps.extend(x.reorder);
     }
     let start = front.as_ref().map_or(inputs.len(), |f| f.width());
-    let width = steps.iter().fold(start, |w, s| s.width_out(w));
+    let inconsistent = |m: String| root.unsupported(format!("inconsistent file: {m}"));
+    if let Some(f) = &front {
+        f.check().map_err(inconsistent)?;
+    }
+    let mut width = start;
+    for s in &steps {
+        s.check(width).map_err(inconsistent)?;
+        width = s.width_out(width);
+    }
+    let (raw_width, out_width) = fin.head.widths();
+    let classes_needed = match &fin.output {
+        Output::Proba { classes, .. } => Some((classes.len(), out_width)),
+        Output::Decision { classes } => {
+            Some((classes.len(), if raw_width == 1 { 2 } else { raw_width }))
+        }
+        _ => None,
+    };
+    if let Some((have, need)) = classes_needed
+        && have != need
+    {
+        return Err(inconsistent(format!("{have} classes for {need} outputs")));
+    }
+    if let Head::Linear {
+        coef,
+        intercept,
+        num_features,
+        ..
+    } = &fin.head
+        && coef.len() != intercept.len() * num_features
+    {
+        return Err(inconsistent(format!(
+            "{} coefficients for {} outputs of {num_features} features",
+            coef.len(),
+            intercept.len()
+        )));
+    }
     if width != fin.head.num_features() {
         return Err(last.unsupported(format!(
             "the Pipeline gives {width} features but the estimator was fitted on {}",

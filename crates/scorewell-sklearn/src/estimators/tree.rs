@@ -63,6 +63,9 @@ impl SkTree {
             ));
         }
         let stride = values.len() / n;
+        if stride == 0 {
+            return Err(tree.bad("values", "no value per node"));
+        }
         Ok(Self {
             left,
             right,
