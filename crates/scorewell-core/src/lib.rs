@@ -34,6 +34,7 @@ mod columns;
 mod error;
 mod model;
 mod nn;
+mod positional;
 mod scorer;
 mod stage;
 pub mod vector;
@@ -41,6 +42,7 @@ pub mod vector;
 pub use error::{Result, ScoreError};
 pub use model::{FeatureKind, FeatureSpec, ForestModel, ForestStage, ModelInfo, OutputMode};
 pub use nn::NnStage;
+pub use positional::ByPosition;
 pub use scorer::{BoundScorer, Pipeline, Scorer};
 pub use stage::{Binding, InputColumn, Stage, StageOutput, find_column};
 

@@ -14,10 +14,7 @@ fn fixtures() -> Vec<PathBuf> {
         .unwrap()
         .flat_map(|e| std::fs::read_dir(e.unwrap().path()).unwrap())
         .map(|e| e.unwrap().path())
-        .filter(|p| {
-            p.extension()
-                .is_some_and(|e| e == "joblib" || e == "pkl")
-        })
+        .filter(|p| p.extension().is_some_and(|e| e == "joblib" || e == "pkl"))
         .collect();
     files.sort();
     files

@@ -60,6 +60,11 @@ pub struct Args {
     /// Copy every input column into the output (the default).
     #[arg(long)]
     keep_all: bool,
+    /// Read the model's inputs by position: the input's first columns, in order, are the
+    /// model's features whatever their names (for models fitted on bare arrays, whose files
+    /// name them `x0…`, `Column_0…` or `f0…`). They are also written under the model's names.
+    #[arg(long)]
+    columns_by_position: bool,
 }
 
 enum ToWriter {
@@ -82,6 +87,11 @@ pub fn run(args: Args) -> Result<()> {
         OutputMode::Prediction
     };
     let scorer = scorewell::load_with(&args.model.model, &args.model.load_options(mode)?)?;
+    let scorer = if args.columns_by_position {
+        scorer.by_position()
+    } else {
+        scorer
+    };
     let reader = open_input(&args.input, in_format, args.batch_rows, &[&scorer])?;
     let bound = scorer
         .bind(reader.schema())

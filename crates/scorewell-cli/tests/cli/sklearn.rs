@@ -136,3 +136,30 @@ fn refused_files_are_one_line_naming_what_was_refused() {
         assert!(!out.exists(), "{name}: no output file on failure");
     }
 }
+
+/// `--columns-by-position` reads a model fitted on a bare array (here a LightGBM stump whose
+/// one feature is named `x`) from data whose column has another name.
+#[test]
+fn columns_by_position_binds_the_first_columns_in_order() {
+    let dir = Dir::new();
+    let model = dir.write("stump.txt", crate::util::STUMP);
+    let input = dir.write("rows.csv", "amount,other\n0.25,9\n0.75,9\n");
+    let out = dir.path("out.csv");
+    let line = scorewell(&[&"score", &model, &"-i", &input, &"-o", &out])
+        .err()
+        .to_string();
+    assert!(line.contains("no column `x`"), "{line}");
+    scorewell(&[
+        &"score",
+        &model,
+        &"-i",
+        &input,
+        &"-o",
+        &out,
+        &"--columns-by-position",
+    ])
+    .ok();
+    let text = std::fs::read_to_string(&out).unwrap_or_default();
+    assert_eq!(column(&text, "prediction"), vec![1.0, 2.0], "{text}");
+    assert_eq!(column(&text, "x"), vec![0.25, 0.75], "{text}");
+}
