@@ -245,8 +245,13 @@ fn init_raw(est: &Est<'_>, classify: bool, k: usize, loss: &str) -> Result<Vec<f
                 let logit = (p / (1.0 - p)).ln();
                 return Ok(vec![if loss == "exponential" { 0.5 * logit } else { logit }]);
             }
-            // Symmetric multinomial logit: log(p / gmean(p)), gmean = exp(mean(log p)).
             let p: Vec<f64> = prior.iter().map(|&p| clip(p)).collect();
+            // Before the common loss module (scikit-learn < 1.3), MultinomialDeviance started
+            // from plain log(p); softmax makes the probabilities the same either way.
+            if est.version().is_some_and(|v| v < (1, 3)) {
+                return Ok(p.iter().map(|x| x.ln()).collect());
+            }
+            // Symmetric multinomial logit: log(p / gmean(p)), gmean = exp(mean(log p)).
             let mean_log = p.iter().map(|x| x.ln()).sum::<f64>() / p.len() as f64;
             let gm = mean_log.exp();
             Ok(p.iter().map(|x| (x / gm).ln()).collect())
