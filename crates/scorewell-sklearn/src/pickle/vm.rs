@@ -43,7 +43,7 @@ pub fn read(bytes: &[u8]) -> Result<Pickle> {
 /// Whether a pickle may record a call to `name` (`module.qualname`). Recording is all that
 /// happens: the list keeps out names no scikit-learn file needs, so a hostile file is
 /// refused with the name it asked for rather than silently carried along.
-fn callable_allowed(name: &str) -> bool {
+pub(crate) fn callable_allowed(name: &str) -> bool {
     const EXACT: &[&str] = &[
         "builtins.set",
         "builtins.frozenset",
