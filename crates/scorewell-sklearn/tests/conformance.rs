@@ -27,6 +27,9 @@ struct Case {
     rtol: f64,
     atol: f64,
     expect_error: String,
+    /// Scoring (not loading) must fail with a message containing this.
+    #[serde(default)]
+    score_error: String,
 }
 
 fn cases_dir() -> PathBuf {
@@ -138,9 +141,21 @@ fn run(dir: &Path) -> Result<(), String> {
     let binding = stage
         .bind(&input.schema())
         .map_err(|e| format!("bind: {e}"))?;
-    let out = stage
-        .apply(&binding, &input)
-        .map_err(|e| format!("score: {e}"))?;
+    let scored = stage.apply(&binding, &input);
+    if !case.score_error.is_empty() {
+        return match scored {
+            Ok(_) => Err(format!(
+                "scored, but should fail with `{}`",
+                case.score_error
+            )),
+            Err(e) if e.to_string().contains(&case.score_error) => Ok(()),
+            Err(e) => Err(format!(
+                "failed with `{e}`, expected `{}`",
+                case.score_error
+            )),
+        };
+    }
+    let out = scored.map_err(|e| format!("score: {e}"))?;
     let expected = read_parquet(&dir.join(&case.expected));
     let fields = stage.output_fields();
     for (i, f) in expected.schema().fields().iter().enumerate() {

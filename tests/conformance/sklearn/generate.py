@@ -1,14 +1,18 @@
 """Generate scikit-learn conformance cases for crates/scorewell-sklearn.
 
     .venv/bin/python tests/conformance/sklearn/generate.py [--out DIR] [--only SUBSTR ...]
+    bash scripts/generate-sklearn-legacy.sh [--out DIR]      (= generate.py --legacy, sklearn 1.2)
 
 Each case is a folder DIR/<name>/ (default DIR = tests/conformance/sklearn/cases):
 
-    model.joblib | model.pkl   the fitted estimator exactly as joblib.dump / pickle.dump wrote it
+    model.joblib | model.pkl | model.skops
+                               the fitted estimator exactly as joblib.dump / pickle.dump /
+                               skops.io.dump wrote it (skops: ids and timestamps canonicalised)
     input.parquet              the scoring rows, one column per input feature, in model order
-    expected.parquet           scikit-learn's own outputs for input.parquet (absent for refusals)
+    expected.parquet           scikit-learn's own outputs for input.parquet (absent for refusals
+                               and scoring errors)
     case.toml                  description, producer, producer_version, model, input, expected,
-                               rtol, atol, expect_error
+                               rtol, atol, expect_error [, score_error]
 
 Output columns (see README.md): classifiers with predict_proba -> prediction_0..k-1 + label;
 classifiers without -> decision (binary) / decision_0..k-1 + label; regressors -> prediction;
@@ -17,17 +21,24 @@ IsolationForest -> score, decision, label.
 Everything is seeded and single-threaded. Expected outputs are computed by the model *reloaded
 from the written file*, on the frame *read back from input.parquet*, so the case is exactly
 what a consumer of the folder sees.
+
+A normal run writes (and, without --only, first deletes) every case except the legacy_* ones;
+--legacy writes (and deletes) only legacy_<major>_<minor>_* cases and must run under that
+old scikit-learn (tests/conformance/sklearn/requirements-legacy.txt).
 """
 from __future__ import annotations
 
 import argparse
+import inspect
 import io
+import json
 import os
 import pickle
 import shutil
 import sys
 import time
 import warnings
+import zipfile
 from pathlib import Path
 
 import joblib
@@ -37,6 +48,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import sklearn
 from sklearn.base import is_classifier
+from sklearn.compose import ColumnTransformer
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.ensemble import (
     ExtraTreesClassifier,
@@ -61,13 +73,28 @@ from sklearn.linear_model import (
 )
 from sklearn.neighbors import KNeighborsClassifier
 from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import FunctionTransformer, MinMaxScaler, StandardScaler
+from sklearn.preprocessing import (
+    FunctionTransformer,
+    MinMaxScaler,
+    OneHotEncoder,
+    OrdinalEncoder,
+    StandardScaler,
+)
 from sklearn.svm import LinearSVC
 from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
+
+try:  # optional: the legacy (scikit-learn 1.2) venv has no skops
+    import skops
+    import skops.io as sio
+except ImportError:  # pragma: no cover
+    skops = sio = None
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_OUT = HERE / "cases"
 VERSION = sklearn.__version__
+# Cases written by `--legacy` (an old scikit-learn in its own venv) start with this prefix;
+# a normal run neither writes nor deletes them, a legacy run touches nothing else.
+LEGACY_PREFIX = "legacy_"
 
 N_TRAIN = 300
 N_SCORE = 64
@@ -329,7 +356,8 @@ def toml_str(s: str) -> str:
 
 
 def save_model(model, case_dir: Path, save) -> str:
-    """save: "joblib" | ("joblib", compress) | ("pickle", protocol) | ("bytes", name, data)."""
+    """save: "joblib" | ("joblib", compress) | ("pickle", protocol) | ("bytes", name, data)
+    | ("skops", zip compression: zipfile.ZIP_STORED (skops' default) | zipfile.ZIP_DEFLATED)."""
     if save == "joblib":
         save = ("joblib", 0)
     kind = save[0]
@@ -343,15 +371,79 @@ def save_model(model, case_dir: Path, save) -> str:
     elif kind == "bytes":
         path = case_dir / save[1]
         path.write_bytes(save[2])
+    elif kind == "skops":
+        if sio is None:
+            raise RuntimeError("skops is not installed (bash scripts/setup-python.sh)")
+        path = case_dir / "model.skops"
+        buf = io.BytesIO()
+        sio.dump(model, buf, compression=save[1])
+        path.write_bytes(canonical_skops(buf.getvalue()))
     else:
         raise ValueError(save)
     return path.name
+
+
+# skops names every node `"__id__": id(obj)` and every array file `<id(obj)>.npy` (CPython
+# addresses), and zips them with the current time: two dumps of one model differ. Renumber
+# both in order of first appearance in schema.json (same number for the same id, so shared
+# objects stay shared) and pin the zip timestamps; nothing else changes (entry order,
+# ZIP_STORED, schema.json formatting, .npy bytes).
+SKOPS_ID_BASE = 140_000_000_000_000  # address-sized, like the ids skops writes
+SKOPS_ZIP_TIME = (1980, 1, 1, 0, 0, 0)
+
+
+def canonical_skops(data: bytes) -> bytes:
+    src = zipfile.ZipFile(io.BytesIO(data))
+    schema = json.loads(src.read("schema.json"))
+    ids: dict[int, int] = {}
+
+    def renum(i: int) -> int:
+        if i not in ids:
+            ids[i] = SKOPS_ID_BASE + 16 * (len(ids) + 1)
+        return ids[i]
+
+    files: dict[str, str] = {}
+
+    def walk(node):
+        if isinstance(node, dict):
+            for k, v in node.items():
+                if k == "__id__" and isinstance(v, int):
+                    node[k] = renum(v)
+                elif k == "file" and isinstance(v, str):
+                    stem, ext = v.rsplit(".", 1)
+                    if not stem.isdigit():
+                        raise ValueError(f"unexpected skops file name {v!r}")
+                    files[v] = f"{renum(int(stem))}.{ext}"
+                    node[k] = files[v]
+                else:
+                    walk(v)
+        elif isinstance(node, list):
+            for v in node:
+                walk(v)
+
+    walk(schema)
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_STORED) as dst:
+        for info in src.infolist():
+            if info.filename == "schema.json":
+                body = json.dumps(schema, indent=2).encode()
+                name = info.filename
+            else:
+                body = src.read(info.filename)
+                name = files[info.filename]
+            zi = zipfile.ZipInfo(name, date_time=SKOPS_ZIP_TIME)
+            zi.compress_type = info.compress_type
+            zi.external_attr = info.external_attr
+            dst.writestr(zi, body)
+    return out.getvalue()
 
 
 def load_model(path: Path):
     if path.suffix == ".pkl":
         with open(path, "rb") as fh:
             return pickle.load(fh)
+    if path.suffix == ".skops":
+        return sio.load(path, trusted=sio.get_untrusted_types(file=path))
     return joblib.load(path)
 
 
@@ -364,16 +456,22 @@ class Writer:
         self.out = out
         self.only = only
         self.written: list[str] = []
+        # every case's arguments, written or not, so later families can re-save a model
+        self.made: dict[str, dict] = {}
 
     def wanted(self, name: str) -> bool:
         return not self.only or any(s in name for s in self.only)
 
     def case(self, name: str, *, description: str, model, input_df: pd.DataFrame,
              fitted_on_frame: bool, tol=TREE_TOL, save="joblib", expect_error: str = "",
-             notes: list[str] | None = None) -> None:
+             score_error: str = "", notes: list[str] | None = None) -> None:
         """Write one case. `model` is the fitted estimator (or None with save=("bytes", ...));
         `input_df` holds the scoring rows with the parquet column names; `fitted_on_frame`
-        says whether to score with the DataFrame itself or its float64 values."""
+        says whether to score with the DataFrame itself or its float64 values. A non-empty
+        `score_error`: the model loads, but scoring input_df must fail with an error message
+        containing it (no expected.parquet; the key is written only when set)."""
+        self.made[name] = dict(model=model, input_df=input_df, fitted_on_frame=fitted_on_frame,
+                               tol=tol, notes=notes)
         if not self.wanted(name):
             return
         case_dir = self.out / name
@@ -390,7 +488,19 @@ class Writer:
             f"model = {toml_str(model_name)}",
             'input = "input.parquet"',
         ]
-        if not expect_error:
+        assert not (expect_error and score_error)
+        if score_error:
+            df = pq.read_table(case_dir / "input.parquet").to_pandas()
+            X = df if fitted_on_frame else df.to_numpy(dtype=np.float64)
+            for m in (load_model(case_dir / model_name), model):
+                try:
+                    outputs(m, X)
+                except Exception as e:  # noqa: BLE001 - any error, checked by message
+                    assert score_error in str(e), (score_error, str(e))
+                else:
+                    raise AssertionError(f"{name}: scoring did not fail")
+            lines.append('expected = ""')
+        elif not expect_error:
             df = pq.read_table(case_dir / "input.parquet").to_pandas()
             X = df if fitted_on_frame else df.to_numpy(dtype=np.float64)
             reloaded = load_model(case_dir / model_name)
@@ -406,6 +516,8 @@ class Writer:
         lines.append(f"rtol = {tol[0]!r}")
         lines.append(f"atol = {tol[1]!r}")
         lines.append(f"expect_error = {toml_str(expect_error)}")
+        if score_error:
+            lines.append(f"score_error = {toml_str(score_error)}")
         for note in notes or []:
             lines.append(f"# note: {note}")
         (case_dir / "case.toml").write_text("\n".join(lines) + "\n")
@@ -861,31 +973,616 @@ def refusals(w: Writer, rf_joblib: bytes) -> None:
 
 
 # ---------------------------------------------------------------------------------------
+# ColumnTransformer / encoders on mixed numeric + string DataFrames
+# ---------------------------------------------------------------------------------------
+def ohe(**kw) -> OneHotEncoder:
+    """OneHotEncoder, spelling `sparse_output` as `sparse` where the installed scikit-learn
+    predates it (< 1.2)."""
+    if "sparse_output" in kw and "sparse_output" not in inspect.signature(OneHotEncoder).parameters:
+        kw["sparse"] = kw.pop("sparse_output")
+    return OneHotEncoder(**kw)
+
+
+def strings(values) -> np.ndarray:
+    return np.array(list(values), dtype=object)
+
+
+def draw(r, values, n: int, p=None) -> np.ndarray:
+    """n draws from `values` (an object array of strings / None)."""
+    values = strings(values)
+    return values[r.choice(len(values), size=n, p=p)]
+
+
+def exact_counts(r, counts: dict, n: int) -> np.ndarray:
+    """An object column with exactly counts[v] copies of each v (None allowed), shuffled."""
+    col = strings(v for v, c in counts.items() for _ in range(c))
+    assert len(col) == n, (len(col), n)
+    return col[r.permutation(n)]
+
+
+def put(col: np.ndarray, specials: list, start: int = 0) -> np.ndarray:
+    """Overwrite col[start:start+len(specials)] (a copy) with `specials`."""
+    col = col.copy()
+    col[start:start + len(specials)] = specials
+    return col
+
+
+def effect(col: np.ndarray, eff: dict) -> np.ndarray:
+    return np.array([eff[v] for v in col], dtype=np.float64)
+
+
+def logit_labels(r, z: np.ndarray) -> np.ndarray:
+    return (z + 0.4 * r.normal(size=len(z)) > np.median(z)).astype(np.int64)
+
+
+def ct_notes(m: Pipeline) -> list[str]:
+    """Describe the fitted ColumnTransformer's output order (first step of `m`)."""
+    ct = m.steps[0][1]
+    order = ", ".join(f"{k}[{s.start}:{s.stop}]" for k, s in ct.output_indices_.items()
+                      if s.stop > s.start)
+    return [f"ColumnTransformer output columns: {order}; sparse_output_ = {ct.sparse_output_}",
+            f"feature names out: {', '.join(ct.get_feature_names_out())}"]
+
+
+def column_transformers(w: Writer) -> None:
+    n, k = N_TRAIN, N_SCORE
+    null_note = ("input.parquet string columns are plain parquet strings; NULL reads back as "
+                 "Python None (not NaN), which is what expected.parquet was computed from")
+
+    # -- ct_ohe_ordinal_logreg ---------------------------------------------------------
+    r = np.random.default_rng(40)
+    colours = ["red", "green", "blue", "yellow", "black"]
+    bands = ["low", "mid", "high"]
+    age = 40 + 12 * r.normal(size=n)
+    income = np.exp(10 + 0.5 * r.normal(size=n))
+    score = r.normal(size=n)
+    colour = draw(r, colours, n)
+    band = draw(r, bands, n, p=[0.5, 0.3, 0.2])
+    z = (0.05 * (age - 40) + 0.8 * np.log(income / 22000) + score
+         + effect(colour, dict(red=1.0, green=-0.5, blue=0.0, yellow=0.8, black=-1.2))
+         + effect(band, dict(low=-0.7, mid=0.1, high=0.9)))
+    y = logit_labels(r, z)
+    age[r.random(n) < 0.08] = np.nan
+    income[r.random(n) < 0.08] = np.nan
+    train = pd.DataFrame({"age": age, "colour": colour, "income": income, "band": band,
+                          "score": score})
+    m = Pipeline([
+        ("ct", ColumnTransformer([
+            ("num", Pipeline([("imp", SimpleImputer(strategy="median")),
+                              ("sc", StandardScaler())]), ["age", "income", "score"]),
+            ("cat", OneHotEncoder(handle_unknown="ignore"), ["colour"]),
+            ("ord", OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=-1),
+             ["band"]),
+        ], remainder="drop")),
+        ("clf", LogisticRegression(max_iter=1000)),
+    ]).fit(train, y)
+    s_age = 40 + 15 * r.normal(size=k)
+    s_income = np.exp(10 + 0.6 * r.normal(size=k))
+    s_score = 1.2 * r.normal(size=k)
+    for col in (s_age, s_income, s_score):
+        col[r.random(k) < 0.1] = np.nan
+    s_colour = put(draw(r, colours, k), ["purple", "Red", "", None, " red", "red "])
+    s_colour[10 + r.permutation(k - 10)[:3]] = None
+    s_band = put(draw(r, bands, k), ["extreme", None, "LOW", "Mid"], start=3)
+    score_df = pd.DataFrame({"age": s_age, "colour": s_colour, "income": s_income,
+                             "band": s_band, "score": s_score})
+    w.case("ct_ohe_ordinal_logreg",
+           description="Pipeline(ColumnTransformer([num: SimpleImputer(median)+StandardScaler "
+                       "on age/income/score, cat: OneHotEncoder(handle_unknown='ignore') on "
+                       "colour, ord: OrdinalEncoder(use_encoded_value, unknown_value=-1) on "
+                       "band], remainder='drop'), LogisticRegression); NaN in numerics, unseen "
+                       "and NULL categories in scoring",
+           model=m, input_df=score_df, fitted_on_frame=True, tol=SMOOTH_TOL,
+           notes=[null_note,
+                  "unseen colour ('purple', 'Red', '', ' red', 'red ', NULL) -> all-zero one-hot "
+                  "block; unseen band ('extreme', 'LOW', 'Mid', NULL) -> -1",
+                  "OrdinalEncoder codes follow sorted categories_: high=0, low=1, mid=2"]
+           + ct_notes(m))
+
+    # -- ct_ohe_drop_first_rf / ohe_unknown_error_case ----------------------------------
+    r = np.random.default_rng(41)
+    cities = ["paris", "berlin", "rome", "madrid"]
+    X = gaussian(41, n, 3)
+    city = draw(r, cities, n)
+    y = ((latent(X, 41) + effect(city, dict(paris=0.8, berlin=-0.6, rome=0.3, madrid=-1.0))
+          + 0.3 * r.normal(size=n)) > 0).astype(np.int64)
+    Xn = sprinkle_nan(X, 41, 0.08, cols=[0, 2])
+    train = pd.DataFrame({"x0": Xn[:, 0], "city": city, "x1": Xn[:, 1], "x2": Xn[:, 2]})
+    m = Pipeline([
+        ("ct", ColumnTransformer([("city", OneHotEncoder(drop="first", handle_unknown="error"),
+                                   ["city"])], remainder="passthrough")),
+        ("rf", RandomForestClassifier(**FOREST_KW)),
+    ]).fit(train, y)
+    Xs = scoring_matrix(41, 3, nan=True)
+    s_city = draw(r, cities, k)
+    score_df = pd.DataFrame({"x0": Xs[:, 0], "city": s_city, "x1": Xs[:, 1], "x2": Xs[:, 2]})
+    w.case("ct_ohe_drop_first_rf",
+           description="Pipeline(ColumnTransformer([OneHotEncoder(drop='first', "
+                       "handle_unknown='error') on city (2nd column)], remainder='passthrough'), "
+                       "RandomForestClassifier binary); NaN in the numeric columns; scoring has "
+                       "only known cities",
+           model=m, input_df=score_df, fitted_on_frame=True,
+           notes=["categories_ sorted: berlin, madrid, paris, rome; drop_idx_ = [0] drops "
+                  "'berlin' (encoded as all zeros)",
+                  "output order: the transformers' columns first, then the remainder columns "
+                  "x0, x1, x2 in input order; NaN passes through to the forest"] + ct_notes(m))
+    s_city_bad = put(s_city, ["lisbon"], start=5)
+    s_city_bad[20] = "lisbon"
+    w.case("ohe_unknown_error_case",
+           description="the ct_ohe_drop_first_rf model; scoring has an unseen city 'lisbon' in "
+                       "rows 5 and 20: OneHotEncoder(handle_unknown='error') must fail scoring",
+           model=m, input_df=score_df.assign(city=s_city_bad), fitted_on_frame=True,
+           score_error="lisbon",
+           notes=["scikit-learn: ValueError: Found unknown categories ['lisbon'] in column 0 "
+                  "during transform"])
+
+    # -- ct_ohe_if_binary_gb -------------------------------------------------------------
+    r = np.random.default_rng(42)
+    X = gaussian(42, n, 3)
+    smoker = draw(r, ["yes", "no"], n, p=[0.3, 0.7])
+    region = draw(r, ["north", "south", "west"], n)
+    y = (reg_target(X, 42) + effect(smoker, dict(yes=4.0, no=0.0))
+         + effect(region, dict(north=-1.0, south=2.0, west=0.5)))
+    train = pd.DataFrame({"smoker": smoker, "n0": X[:, 0], "region": region, "n1": X[:, 1],
+                          "n2": X[:, 2]})
+    m = Pipeline([
+        ("ct", ColumnTransformer([("cat", OneHotEncoder(drop="if_binary"), ["smoker", "region"])],
+                                 remainder="passthrough")),
+        ("gb", GradientBoostingRegressor(**GB_KW)),
+    ]).fit(train, y)
+    Xs = scoring_matrix(42, 3)
+    score_df = pd.DataFrame({"smoker": draw(r, ["yes", "no"], k), "n0": Xs[:, 0],
+                             "region": draw(r, ["north", "south", "west"], k), "n1": Xs[:, 1],
+                             "n2": Xs[:, 2]})
+    w.case("ct_ohe_if_binary_gb",
+           description="Pipeline(ColumnTransformer([OneHotEncoder(drop='if_binary') on smoker "
+                       "(yes/no) and region (3 values)], remainder='passthrough'), "
+                       "GradientBoostingRegressor); no NaN, no unseen categories",
+           model=m, input_df=score_df, fitted_on_frame=True, tol=SMOOTH_TOL,
+           notes=["drop_idx_ = [0, None] (object array): smoker keeps one column (smoker_yes; "
+                  "'no' is index 0 and dropped), region keeps all three"] + ct_notes(m))
+
+    # -- ct_ohe_infrequent ---------------------------------------------------------------
+    r = np.random.default_rng(43)
+    X = gaussian(43, n, 2)
+    product = exact_counts(r, {"A": 95, "B": 70, "C": 50, "D": 30, "E": 14, "F": 15, "G": 8,
+                               "H": 6, None: 12}, n)
+    channel = exact_counts(r, {"web": 160, "store": 130, "phone": 10}, n)
+    peff = dict(A=0.0, B=1.0, C=-1.0, D=0.5, E=2.0, F=-2.0, G=1.5, H=-1.5)
+    peff[None] = 0.7
+    z = (latent(X, 43) + effect(product, peff)
+         + effect(channel, dict(web=0.4, store=-0.4, phone=1.0)))
+    y = logit_labels(r, z)
+    train = pd.DataFrame({"product": product, "n0": X[:, 0], "channel": channel, "n1": X[:, 1]})
+    m = Pipeline([
+        ("ct", ColumnTransformer([
+            ("cat", OneHotEncoder(handle_unknown="infrequent_if_exist", min_frequency=15),
+             ["product", "channel"]),
+        ], remainder="passthrough")),
+        ("clf", LogisticRegression(max_iter=1000)),
+    ]).fit(train, y)
+    Xs = scoring_matrix(43, 2)
+    s_product = put(draw(r, ["A", "B", "C", "D", "E", "F", "G", "H"], k),
+                    ["Z", "E", "G", "H", None, "F", "", "a", "D"])
+    s_channel = put(draw(r, ["web", "store", "phone"], k), ["fax", "phone", None, "Web"],
+                    start=9)
+    score_df = pd.DataFrame({"product": s_product, "n0": Xs[:, 0], "channel": s_channel,
+                             "n1": Xs[:, 1]})
+    w.case("ct_ohe_infrequent",
+           description="Pipeline(ColumnTransformer([OneHotEncoder(handle_unknown="
+                       "'infrequent_if_exist', min_frequency=15) on product and channel], "
+                       "remainder='passthrough'), LogisticRegression); training counts product "
+                       "A95 B70 C50 D30 E14 F15 G8 H6 None12, channel web160 store130 phone10",
+           model=m, input_df=score_df, fitted_on_frame=True, tol=SMOOTH_TOL,
+           notes=[null_note,
+                  "None is a category of its own (categories_ ends with None) and with 12 rows "
+                  "it is infrequent: a NULL product maps to product_infrequent_sklearn",
+                  "product: E (14 < 15), G, H, None infrequent; F (15) is frequent "
+                  "(count >= min_frequency is kept); channel: only 'phone' infrequent",
+                  "unseen values (Z, '', a, fax, Web, NULL channel) go to the infrequent column"]
+           + ct_notes(m))
+
+    # -- ct_ohe_max_categories -----------------------------------------------------------
+    r = np.random.default_rng(44)
+    X = gaussian(44, n, 2)
+    grade = exact_counts(r, {"a": 90, "b": 60, "c": 60, "d": 40, "e": 30, "f": 20}, n)
+    y = reg_target(X, 44) + effect(grade, dict(a=0.0, b=2.0, c=-2.0, d=1.0, e=3.0, f=-3.0))
+    train = pd.DataFrame({"n0": X[:, 0], "grade": grade, "n1": X[:, 1]})
+    m = Pipeline([
+        ("ct", ColumnTransformer([
+            ("grade", OneHotEncoder(max_categories=3, handle_unknown="infrequent_if_exist"),
+             ["grade"]),
+            ("num", "passthrough", ["n0", "n1"]),
+        ])),
+        ("ridge", Ridge(alpha=1.0)),
+    ]).fit(train, y)
+    Xs = scoring_matrix(44, 2)
+    s_grade = put(draw(r, list("abcdef"), k), ["z", None, "A", "", "b", "c"])
+    score_df = pd.DataFrame({"n0": Xs[:, 0], "grade": s_grade, "n1": Xs[:, 1]})
+    w.case("ct_ohe_max_categories",
+           description="Pipeline(ColumnTransformer([OneHotEncoder(max_categories=3, "
+                       "handle_unknown='infrequent_if_exist') on a 6-valued grade, num: "
+                       "'passthrough' n0/n1]), Ridge); training counts a90 b60 c60 d40 e30 f20 "
+                       "(b/c tie)",
+           model=m, input_df=score_df, fitted_on_frame=True, tol=SMOOTH_TOL,
+           notes=[null_note,
+                  "max_categories=3 counts the infrequent column: 2 frequent + 1 infrequent",
+                  "the b/c tie is broken by a stable argsort of the counts: b (earlier) becomes "
+                  "infrequent, c stays frequent: outputs grade_a, grade_c, "
+                  "grade_infrequent_sklearn; read _infrequent_indices, do not recount",
+                  "unseen ('z', 'A', '', NULL) -> the infrequent column"] + ct_notes(m))
+
+    # -- ct_ohe_numeric_categories -------------------------------------------------------
+    r = np.random.default_rng(45)
+    X = gaussian(45, n, 2)
+    ids = np.array([3, 7, 11, 42, 100], dtype=np.int64)
+    store = ids[r.integers(0, len(ids), n)]
+    sid = {3: 0.0, 7: 1.5, 11: -1.0, 42: 2.5, 100: -2.0}
+    y = np.digitize(latent(X, 45) + np.array([sid[int(v)] for v in store])
+                    + 0.3 * r.normal(size=n), [-0.8, 0.8]).astype(np.int64)
+    train = pd.DataFrame({"f0": X[:, 0], "store_id": store, "f1": X[:, 1]})
+    m = Pipeline([
+        ("ct", ColumnTransformer([("store", OneHotEncoder(handle_unknown="ignore"),
+                                   ["store_id"])], remainder="passthrough")),
+        ("dt", DecisionTreeClassifier(**TREE_KW)),
+    ]).fit(train, y)
+    Xs = scoring_matrix(45, 2)
+    s_store = ids[r.integers(0, len(ids), k)]
+    s_store[:6] = [5, -1, 0, 99999, 2**40, 42]
+    score_df = pd.DataFrame({"f0": Xs[:, 0], "store_id": s_store.astype(np.int64),
+                             "f1": Xs[:, 1]})
+    w.case("ct_ohe_numeric_categories",
+           description="Pipeline(ColumnTransformer([OneHotEncoder(handle_unknown='ignore') on "
+                       "an int64 store_id (3, 7, 11, 42, 100)], remainder='passthrough'), "
+                       "DecisionTreeClassifier 3 classes); scoring has unseen ids",
+           model=m, input_df=score_df, fitted_on_frame=True,
+           notes=["store_id is an int64 parquet column; categories_ is an int64 array",
+                  "unseen ids (5, -1, 0, 99999, 2**40) -> all-zero one-hot block"]
+           + ct_notes(m))
+
+    # -- ct_string_imputer_ohe / ct_string_imputer_none_ohe -------------------------------
+    for name, imputer, seed in [
+        ("ct_string_imputer_ohe", SimpleImputer(strategy="most_frequent"), 46),
+        ("ct_string_imputer_none_ohe",
+         SimpleImputer(missing_values=None, strategy="constant", fill_value="missing"), 50),
+    ]:
+        r = np.random.default_rng(seed)
+        X = gaussian(seed, n, 3)
+        colour = draw(r, ["red", "green", "blue", "grey"], n, p=[0.4, 0.3, 0.2, 0.1])
+        colour[r.random(n) < 0.1] = None
+        ceff = dict(red=0.5, green=-0.5, blue=1.0, grey=-1.0)
+        ceff[None] = 1.5
+        y = logit_labels(r, latent(X, seed) + effect(colour, ceff))
+        train = pd.DataFrame({"a": X[:, 0], "b": X[:, 1], "colour": colour, "c": X[:, 2]})
+        m = Pipeline([
+            ("ct", ColumnTransformer([
+                ("cat", Pipeline([("imp", imputer),
+                                  ("ohe", OneHotEncoder(handle_unknown="ignore"))]), ["colour"]),
+                ("num", "passthrough", ["a", "b", "c"]),
+            ])),
+            ("clf", LogisticRegression(max_iter=1000)),
+        ]).fit(train, y)
+        Xs = scoring_matrix(seed, 3)
+        s_colour = put(draw(r, ["red", "green", "blue", "grey"], k), [None, "pink", None, ""])
+        s_colour[4 + r.permutation(k - 4)[:5]] = None
+        score_df = pd.DataFrame({"a": Xs[:, 0], "b": Xs[:, 1], "colour": s_colour,
+                                 "c": Xs[:, 2]})
+        if name == "ct_string_imputer_ohe":
+            desc = ("Pipeline(ColumnTransformer([cat: Pipeline(SimpleImputer(strategy="
+                    "'most_frequent'), OneHotEncoder(handle_unknown='ignore')) on colour, num: "
+                    "'passthrough' a/b/c]), LogisticRegression); colour has None in training "
+                    "and scoring")
+            quirk = ["SimpleImputer's default missing_values=np.nan does NOT match None in an "
+                     "object column: None is left alone (statistics_ = ['red'] is never used "
+                     "here), and OneHotEncoder learns None as a category (categories_ = "
+                     "[blue, green, grey, red, None]): a NULL colour sets the colour_None "
+                     "column", null_note]
+        else:
+            desc = ("like ct_string_imputer_ohe with SimpleImputer(missing_values=None, "
+                    "strategy='constant', fill_value='missing'): None is imputed to 'missing'")
+            quirk = ["NULL colour -> 'missing' -> the colour_missing column; "
+                     "categories_ = [blue, green, grey, missing, red]", null_note]
+        w.case(name, description=desc, model=m, input_df=score_df, fitted_on_frame=True,
+               tol=SMOOTH_TOL, notes=quirk + ct_notes(m))
+
+    # -- ct_ordinal_missing --------------------------------------------------------------
+    r = np.random.default_rng(47)
+    X = gaussian(47, n, 3)
+    colour = draw(r, ["red", "green", "blue"], n)
+    u = r.random(n)
+    colour[u < 0.06] = None
+    colour[(u >= 0.06) & (u < 0.12)] = np.nan
+    ceff = {"red": 1.0, "green": -1.0, "blue": 0.0, None: 2.0}
+    y = reg_target(X, 47) + np.array([ceff.get(v, -2.0) for v in colour])  # NaN: -2
+    Xn = sprinkle_nan(X, 47, 0.08, cols=[0, 2])
+    train = pd.DataFrame({"n0": Xn[:, 0], "colour": colour, "n1": Xn[:, 1], "n2": Xn[:, 2]})
+    m = Pipeline([
+        ("ct", ColumnTransformer([
+            ("ord", OrdinalEncoder(encoded_missing_value=-2, handle_unknown="use_encoded_value",
+                                   unknown_value=-1), [1]),
+            ("sc", StandardScaler(), [3]),
+        ], remainder="passthrough")),
+        ("hgb", HistGradientBoostingRegressor(**HGB_KW)),
+    ]).fit(train, y)
+    Xs = scoring_matrix(47, 3, nan=True)
+    s_colour = put(draw(r, ["red", "green", "blue"], k), [None, "purple", "", "RED", None])
+    s_colour[5 + r.permutation(k - 5)[:5]] = None
+    score_df = pd.DataFrame({"n0": Xs[:, 0], "colour": s_colour, "n1": Xs[:, 1], "n2": Xs[:, 2]})
+    w.case("ct_ordinal_missing",
+           description="Pipeline(ColumnTransformer([ord: OrdinalEncoder(encoded_missing_value=-2, "
+                       "handle_unknown='use_encoded_value', unknown_value=-1) on column [1] "
+                       "(colour), sc: StandardScaler on column [3]], remainder='passthrough'), "
+                       "HistGradientBoostingRegressor); colour has both None and float NaN in "
+                       "training; columns selected by integer position",
+           model=m, input_df=score_df, fitted_on_frame=True,
+           notes=[null_note,
+                  "categories_ = [blue, green, red, None, nan]: None is an ordinary category "
+                  "(code 3); only float NaN is 'missing' (_missing_indices = {0: 4}) and "
+                  "encodes to encoded_missing_value -2, which a parquet NULL never reaches",
+                  "NULL colour -> 3.0; unseen ('purple', '', 'RED') -> -1.0",
+                  "the HGB sees the codes as plain numbers (no categorical_features)"]
+           + ct_notes(m))
+
+    # -- ct_column_by_bool_mask_and_slice ------------------------------------------------
+    p = 7
+    names = [f"c{i}" for i in range(p)]
+    X = gaussian(48, n, p) * np.arange(1, p + 1) + np.arange(p)
+    y = reg_target(gaussian(48, n, p), 48)
+    mask = np.array([True, False, True, False, False, False, False])
+    m = Pipeline([
+        ("ct", ColumnTransformer([("std", StandardScaler(), mask),
+                                  ("mm", MinMaxScaler(), slice(3, 5))],
+                                 remainder="passthrough")),
+        ("lr", LinearRegression()),
+    ]).fit(frame(X, names), y)
+    Xs = scoring_matrix(48, p) * np.arange(1, p + 1) + np.arange(p)
+    w.case("ct_column_by_bool_mask_and_slice",
+           description="Pipeline(ColumnTransformer([std: StandardScaler on a boolean mask "
+                       "(c0, c2), mm: MinMaxScaler on slice(3, 5) (c3, c4)], "
+                       "remainder='passthrough' (c1, c5, c6)), LinearRegression)",
+           model=m, input_df=frame(Xs, names), fitted_on_frame=True, tol=SMOOTH_TOL,
+           notes=["transformers_ keep the column spec as given (numpy bool array, "
+                  "builtins.slice(3, 5, None)); the remainder holds the int list [1, 5, 6]",
+                  "output order c0, c2, c3, c4, c1, c5, c6"] + ct_notes(m))
+
+    # -- ct_sparse_output_logreg ---------------------------------------------------------
+    r = np.random.default_rng(51)
+    X = gaussian(51, n, 1)
+    towns = [f"town{i:02d}" for i in range(12)]
+    shops = [f"shop{i}" for i in range(9)]
+    town = draw(r, towns, n)
+    shop = draw(r, shops, n)
+    teff = dict(zip(towns, np.linspace(-1.5, 1.5, len(towns))))
+    seff = dict(zip(shops, np.linspace(1.0, -1.0, len(shops))))
+    y = logit_labels(r, X[:, 0] + effect(town, teff) + effect(shop, seff))
+    train = pd.DataFrame({"town": town, "x": X[:, 0], "shop": shop})
+    m = Pipeline([
+        ("ct", ColumnTransformer([("oh", OneHotEncoder(handle_unknown="ignore"),
+                                   ["town", "shop"])], remainder="passthrough")),
+        ("clf", LogisticRegression(max_iter=1000)),
+    ]).fit(train, y)
+    assert m.steps[0][1].sparse_output_
+    s_town = put(draw(r, towns, k), ["town99", None, "TOWN01"])
+    s_shop = put(draw(r, shops, k), [None, "shop9"], start=2)
+    score_df = pd.DataFrame({"town": s_town, "x": 1.2 * r.normal(size=k), "shop": s_shop})
+    w.case("ct_sparse_output_logreg",
+           description="Pipeline(ColumnTransformer([OneHotEncoder(handle_unknown='ignore') on "
+                       "town (12 values) and shop (9 values)], remainder='passthrough' x), "
+                       "LogisticRegression): output density 3/22 < sparse_threshold 0.3, so the "
+                       "ColumnTransformer returns a scipy CSR matrix (sparse_output_ = True)",
+           model=m, input_df=score_df, fitted_on_frame=True, tol=SMOOTH_TOL,
+           notes=[null_note, "the sparse/dense choice does not change the values, only the "
+                             "summation order inside LogisticRegression"] + ct_notes(m))
+
+    # -- pipeline_ohe_only ---------------------------------------------------------------
+    r = np.random.default_rng(49)
+    cols = {"colour": ["red", "green", "blue"], "size": ["S", "M", "L", "XL"],
+            "shape": ["round", "square"]}
+    train = pd.DataFrame({c: draw(r, v, n) for c, v in cols.items()})
+    z = (effect(train["colour"].to_numpy(), dict(red=1.0, green=0.0, blue=-1.0))
+         + effect(train["size"].to_numpy(), dict(S=-1.0, M=0.0, L=0.8, XL=1.5))
+         + effect(train["shape"].to_numpy(), dict(round=0.5, square=-0.5))
+         + 0.7 * r.normal(size=n))
+    y = strings(["cheap", "mid", "premium"])[np.digitize(z, [-0.7, 0.7])]
+    m = Pipeline([("ohe", ohe(handle_unknown="ignore", sparse_output=False)),
+                  ("clf", LogisticRegression(max_iter=1000))]).fit(train, y)
+    score_df = pd.DataFrame({c: draw(r, v, k) for c, v in cols.items()})
+    score_df["colour"] = put(score_df["colour"].to_numpy(), ["purple", None, "Red"])
+    score_df["size"] = put(score_df["size"].to_numpy(), ["XXL", None, "s"], start=3)
+    score_df["shape"] = put(score_df["shape"].to_numpy(), [None, "oval"], start=6)
+    score_df.loc[9, :] = None
+    w.case("pipeline_ohe_only",
+           description="Pipeline(OneHotEncoder(handle_unknown='ignore', sparse_output=False), "
+                       "LogisticRegression 3 string classes) on an all-string DataFrame "
+                       "(colour, size, shape); scoring has unseen values and NULLs (row 9 all NULL)",
+           model=m, input_df=score_df, fitted_on_frame=True, tol=SMOOTH_TOL,
+           notes=[null_note, "unseen / NULL -> all-zero block for that column"])
+
+
+# ---------------------------------------------------------------------------------------
+# skops (.skops zip: schema.json + .npy files)
+# ---------------------------------------------------------------------------------------
+def skops_cases(w: Writer) -> None:
+    """Models of other cases re-saved with skops.io.dump: same input, same expected."""
+    stored, deflated = zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED
+    for name, src, what, comp in [
+        ("skops_rf_classifier_nan", "rf_classifier_binary_nan", "RandomForestClassifier", deflated),
+        ("skops_hgb_categorical", "hgb_regressor_categorical",
+         "HistGradientBoostingRegressor with a categorical string column", stored),
+        ("skops_pipeline_scaler_logreg", "pipeline_scaler_logreg",
+         "Pipeline(StandardScaler, LogisticRegression)", stored),
+        ("skops_gb_classifier", "gb_classifier_multiclass",
+         "GradientBoostingClassifier 3 classes", deflated),
+    ]:
+        c = w.made[src]
+        how = ("compression=zipfile.ZIP_DEFLATED" if comp == deflated
+               else "default compression (ZIP_STORED)")
+        w.case(name,
+               description=f"{what}: the {src} model and rows, saved with skops.io.dump, "
+                           f"{how} (skops {skops.__version__})",
+               model=c["model"], input_df=c["input_df"], fitted_on_frame=c["fitted_on_frame"],
+               tol=c["tol"], save=("skops", comp),
+               notes=(c["notes"] or []) + [
+                   "expected.parquet equals the source case's",
+                   "the zip is canonicalised after skops.io.dump: __id__ values and .npy names "
+                   "renumbered in order of appearance, zip timestamps 1980-01-01"])
+
+
+# ---------------------------------------------------------------------------------------
+# Legacy scikit-learn 1.2 fixtures (--legacy, from .venv-sklearn12)
+# ---------------------------------------------------------------------------------------
+def legacy(w: Writer) -> None:
+    """Files written by an old scikit-learn (no NaN: 1.2 trees reject it). Names carry the
+    version; run only under that version."""
+    tag = LEGACY_PREFIX + "_".join(VERSION.split(".")[:2]) + "_"
+    sk = f"scikit-learn {VERSION}"
+
+    p = 5
+    names = ["age", "income", "balance", "tenure", "score"]
+    X = gaussian(60, N_TRAIN, p)
+    y = multiclass_target(X, 60)
+    m = RandomForestClassifier(**FOREST_KW).fit(frame(X, names), y)
+    Xs = scoring_matrix(60, p, threshold_rows(m.estimators_, p, 60))
+    w.case(tag + "rf_classifier",
+           description=f"RandomForestClassifier 3 classes, DataFrame with names, no NaN; {sk}",
+           model=m, input_df=frame(Xs, names), fitted_on_frame=True,
+           notes=["scikit-learn < 1.3 Tree nodes have 7 fields (no missing_go_to_left, "
+                  "itemsize 56)",
+                  "scikit-learn < 1.4 classifier trees store weighted class counts in value "
+                  "(not fractions): predict_proba normalises each tree's leaf by its sum"])
+
+    X = gaussian(61, N_TRAIN, p)
+    y = reg_target(X, 61)
+    m = DecisionTreeRegressor(**TREE_KW).fit(X, y)
+    Xs = scoring_matrix(61, p, threshold_rows([m], p, 61))
+    w.case(tag + "dt_regressor",
+           description=f"DecisionTreeRegressor, numpy array, no NaN; {sk}",
+           model=m, input_df=frame(Xs, names_x(p)), fitted_on_frame=False)
+
+    X = gaussian(62, N_TRAIN, p)
+    y = multiclass_target(X, 62)
+    m = GradientBoostingClassifier(**GB_KW).fit(X, y)
+    Xs = scoring_matrix(62, p, threshold_rows(list(m.estimators_.ravel()), p, 62))
+    w.case(tag + "gb_classifier_multiclass",
+           description=f"GradientBoostingClassifier 3 classes (prior init), numpy array; {sk}",
+           model=m, input_df=frame(Xs, names_x(p)), fitted_on_frame=False, tol=SMOOTH_TOL,
+           notes=["scikit-learn < 1.3 (loss object sklearn.ensemble._gb_losses."
+                  "MultinomialDeviance) starts multiclass raw scores from "
+                  "log(clip(prior, float32 eps)); >= 1.3 uses the symmetric logit "
+                  "log(p) - mean(log(p)); softmax removes the difference"])
+
+    X = gaussian(63, N_TRAIN, p)
+    y = np.where(binary_target(X, 63) == 1, 7, 3)
+    m = HistGradientBoostingClassifier(**HGB_KW).fit(frame(X, names_f(p)), y)
+    Xs = scoring_matrix(63, p, threshold_rows(hgb_trees(m), p, 63))
+    w.case(tag + "hgb_classifier",
+           description=f"HistGradientBoostingClassifier binary, int classes 3/7, DataFrame "
+                       f"f0..f4, no NaN; {sk}",
+           model=m, input_df=frame(Xs, names_f(p)), fitted_on_frame=True, tol=SMOOTH_TOL)
+
+    p = 6
+    for name, mc, k, seed in [("logreg_multiclass", "multinomial", 4, 64),
+                              ("logreg_ovr", "ovr", 3, 65)]:
+        X = gaussian(seed, N_TRAIN, p)
+        y = multiclass_target(X, seed, k=k)
+        m = LogisticRegression(multi_class=mc, max_iter=1000).fit(X, y)
+        w.case(tag + name,
+               description=f"LogisticRegression(multi_class={mc!r}) {k} classes, numpy array; "
+                           f"{sk}",
+               model=m, input_df=frame(scoring_matrix(seed, p), names_x(p)),
+               fitted_on_frame=False, tol=SMOOTH_TOL,
+               notes=(["ovr: predict_proba = expit(decision) per class, then divided by the row "
+                       "sum"] if mc == "ovr" else ["multinomial: softmax of decision_function"]))
+
+    # ColumnTransformer + OneHotEncoder as 1.2 stores them ("passthrough" kept as a string)
+    r = np.random.default_rng(67)
+    X = gaussian(67, N_TRAIN, 2)
+    colour = exact_counts(r, {"red": 120, "green": 90, "blue": 70, "pink": 12, None: 8}, N_TRAIN)
+    ceff = {"red": 0.5, "green": -0.5, "blue": 1.0, "pink": -1.5, None: 1.5}
+    y = logit_labels(r, latent(X, 67) + effect(colour, ceff))
+    train = pd.DataFrame({"n0": X[:, 0], "colour": colour, "n1": X[:, 1]})
+    m = Pipeline([
+        ("ct", ColumnTransformer([
+            ("num", "passthrough", ["n1"]),
+            ("cat", OneHotEncoder(handle_unknown="infrequent_if_exist", min_frequency=15),
+             ["colour"]),
+        ], remainder=StandardScaler())),
+        ("clf", LogisticRegression(max_iter=1000)),
+    ]).fit(train, y)
+    Xs = scoring_matrix(67, 2)
+    s_colour = put(draw(r, ["red", "green", "blue", "pink"], N_SCORE),
+                   ["purple", None, "pink", "", "Red"])
+    w.case(tag + "ct_ohe_logreg",
+           description=f"Pipeline(ColumnTransformer([num: 'passthrough' n1, cat: OneHotEncoder("
+                       f"handle_unknown='infrequent_if_exist', min_frequency=15) on colour], "
+                       f"remainder=StandardScaler() (n0)), LogisticRegression); colour counts "
+                       f"red120 green90 blue70 pink12 None8; {sk}",
+           model=m, input_df=pd.DataFrame({"n0": Xs[:, 0], "colour": s_colour, "n1": Xs[:, 1]}),
+           fitted_on_frame=True, tol=SMOOTH_TOL,
+           notes=["input.parquet string columns are plain parquet strings; NULL reads back as "
+                  "Python None",
+                  "scikit-learn 1.2 keeps a named 'passthrough' as the string in transformers_ "
+                  "and stores the remainder's columns as ints ([0]); the remainder here is a "
+                  "fitted StandardScaler",
+                  "pink (12) and None (8) are infrequent; unseen values -> the infrequent "
+                  "column"] + ct_notes(m))
+
+    p = 5
+    names = ["alpha", "beta", "gamma", "delta", "epsilon"]
+    scale = np.array([1.0, 10.0, 0.1, 5.0, 100.0])
+    shift = np.array([0, 50, -1, 3, 1000])
+    X = gaussian(66, N_TRAIN, p) * scale + shift
+    y = binary_target((X - shift) / scale, 66)
+    m = Pipeline([("scale", StandardScaler()), ("rf", RandomForestClassifier(**FOREST_KW))])
+    m.fit(frame(X, names), y)
+    Xs = scoring_matrix(66, p) * scale + shift
+    w.case(tag + "pipeline_scaler_rf",
+           description=f"Pipeline(StandardScaler, RandomForestClassifier binary), DataFrame "
+                       f"with names, no NaN; {sk}",
+           model=m, input_df=frame(Xs, names), fitted_on_frame=True)
+
+
+# ---------------------------------------------------------------------------------------
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output folder (default: %(default)s)")
     ap.add_argument("--only", nargs="*", help="only cases whose name contains one of these")
+    ap.add_argument("--legacy", action="store_true",
+                    help=f"write only the {LEGACY_PREFIX}<major>_<minor>_* cases, for an old "
+                         "scikit-learn (scripts/generate-sklearn-legacy.sh)")
     args = ap.parse_args(argv)
+    if args.legacy and not VERSION.startswith("1.2."):
+        ap.error(f"--legacy expects scikit-learn 1.2.x (this is {VERSION}); "
+                 "run scripts/generate-sklearn-legacy.sh")
+    if not args.legacy and sio is None:
+        ap.error("skops is not installed: bash scripts/setup-python.sh")
     np.random.seed(0)  # nothing should use the global RNG; pin it anyway
     warnings.filterwarnings("error", category=ConvergenceWarning)
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
-    if not args.only:  # drop stale cases (only folders that look like cases)
+    if not args.only:  # drop stale cases (only folders that look like cases, of this mode)
         for child in sorted(out.iterdir()):
-            if child.is_dir() and (child / "case.toml").exists():
+            if (child.is_dir() and (child / "case.toml").exists()
+                    and child.name.startswith(LEGACY_PREFIX) == args.legacy):
                 shutil.rmtree(child)
     w = Writer(out, args.only)
     t0 = time.perf_counter()
-    decision_trees(w)
-    random_forests(w)
-    extra_trees(w)
-    gradient_boosting(w)
-    hist_gradient_boosting(w)
-    isolation_forests(w)
-    linear_models(w)
-    pipelines(w)
-    rf_bytes = serialization(w)
-    refusals(w, rf_bytes)
+    if args.legacy:
+        legacy(w)
+    else:
+        decision_trees(w)
+        random_forests(w)
+        extra_trees(w)
+        gradient_boosting(w)
+        hist_gradient_boosting(w)
+        isolation_forests(w)
+        linear_models(w)
+        pipelines(w)
+        rf_bytes = serialization(w)
+        refusals(w, rf_bytes)
+        column_transformers(w)
+        skops_cases(w)
+    assert all(n.startswith(LEGACY_PREFIX) == args.legacy for n in w.written)
     for name in w.written:
         size = sum(f.stat().st_size for f in (out / name).iterdir())
         print(f"{name:36s} {size / 1024:8.1f} KiB")
