@@ -163,3 +163,51 @@ fn columns_by_position_binds_the_first_columns_in_order() {
     assert_eq!(column(&text, "prediction"), vec![1.0, 2.0], "{text}");
     assert_eq!(column(&text, "x"), vec![0.25, 0.75], "{text}");
 }
+
+/// `serve` scores a ColumnTransformer pipeline (numbers, strings, a null, an unseen category)
+/// over HTTP with the same values `score` writes.
+#[test]
+fn serve_answers_a_column_transformer_pipeline_like_score() {
+    use std::io::BufReader;
+    use std::process::{Command, Stdio};
+
+    let c = case("ct_ohe_ordinal_logreg");
+    let dir = Dir::new();
+    let rows = dir.write(
+        "rows.csv",
+        "age,colour,income,band,score\n32.5,purple,9907.5,mid,\n26.5,Red,37875.0,low,1.75\n",
+    );
+    let out = dir.path("out.csv");
+    scorewell(&[&"score", &c.join("model.joblib"), &"-i", &rows, &"-o", &out]).ok();
+    let text = std::fs::read_to_string(&out).unwrap_or_default();
+    let want = column(&text, "prediction_1");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_scorewell"))
+        .args(["serve", "--port", "0", "--log-format", "json"])
+        .arg(format!("m={}", c.join("model.joblib").display()))
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let mut logs = BufReader::new(child.stderr.take().expect("stderr"));
+    let port = crate::util::listening_port(&mut logs);
+    let reply = crate::util::http(
+        port,
+        "POST",
+        "/v1/models/m/score",
+        r#"{"rows":[{"age":32.5,"colour":"purple","income":9907.5,"band":"mid","score":null},{"age":26.5,"colour":"Red","income":37875.0,"band":"low","score":1.75}]}"#,
+    );
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(reply.starts_with("HTTP/1.1 200"), "{reply}");
+    let body = reply.split("\r\n\r\n").nth(1).unwrap_or("");
+    let json: serde_json::Value = serde_json::from_str(body).expect("JSON body");
+    let got: Vec<f64> = json["rows"]
+        .as_array()
+        .map(|r| {
+            r.iter()
+                .filter_map(|row| row["prediction_1"].as_f64())
+                .collect()
+        })
+        .unwrap_or_default();
+    assert_eq!(got, want, "{body}");
+}
