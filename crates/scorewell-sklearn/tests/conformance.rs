@@ -117,23 +117,26 @@ fn compare(name: &str, got: &ArrayRef, want: &ArrayRef, case: &Case) -> Option<S
     }
 }
 
+/// `Ok` when `result` is an error whose message contains `want`.
+fn failed_with<T, E: std::fmt::Display>(
+    result: Result<T, E>,
+    done: &str,
+    want: &str,
+) -> Result<(), String> {
+    match result {
+        Ok(_) => Err(format!("{done}, but should fail with `{want}`")),
+        Err(e) if e.to_string().contains(want) => Ok(()),
+        Err(e) => Err(format!("failed with `{e}`, expected `{want}`")),
+    }
+}
+
 fn run(dir: &Path) -> Result<(), String> {
     let case: Case = toml::from_str(&std::fs::read_to_string(dir.join("case.toml")).unwrap())
         .map_err(|e| format!("case.toml: {e}"))?;
     let bytes = std::fs::read(dir.join(&case.model)).unwrap();
     let loaded = scorewell_sklearn::load(&bytes);
     if !case.expect_error.is_empty() {
-        return match loaded {
-            Ok(_) => Err(format!(
-                "loaded, but should fail with `{}`",
-                case.expect_error
-            )),
-            Err(e) if e.to_string().contains(&case.expect_error) => Ok(()),
-            Err(e) => Err(format!(
-                "failed with `{e}`, expected `{}`",
-                case.expect_error
-            )),
-        };
+        return failed_with(loaded, "loaded", &case.expect_error);
     }
     let model = loaded.map_err(|e| format!("load: {e}"))?;
     let stage = SklearnStage::new(Arc::new(model));
@@ -143,17 +146,7 @@ fn run(dir: &Path) -> Result<(), String> {
         .map_err(|e| format!("bind: {e}"))?;
     let scored = stage.apply(&binding, &input);
     if !case.score_error.is_empty() {
-        return match scored {
-            Ok(_) => Err(format!(
-                "scored, but should fail with `{}`",
-                case.score_error
-            )),
-            Err(e) if e.to_string().contains(&case.score_error) => Ok(()),
-            Err(e) => Err(format!(
-                "failed with `{e}`, expected `{}`",
-                case.score_error
-            )),
-        };
+        return failed_with(scored, "scored", &case.score_error);
     }
     let out = scored.map_err(|e| format!("score: {e}"))?;
     let expected = read_parquet(&dir.join(&case.expected));

@@ -103,6 +103,26 @@ fn single_output(est: &Est<'_>) -> Result<()> {
     }
 }
 
+/// The trees of a forest (`estimators_`), or the tree itself.
+fn members<'p>(est: &Est<'p>, ensemble: bool) -> Result<Vec<Est<'p>>> {
+    if !ensemble {
+        return Ok(vec![*est]);
+    }
+    est.list("estimators_")?
+        .iter()
+        .map(|t| est.p.estimator(t))
+        .collect()
+}
+
+/// A forest averages its trees (`/= len(estimators_)`); a lone tree is its own answer.
+fn mean_of(ensemble: bool, trees: usize) -> Finish {
+    if ensemble {
+        Finish::Divide(trees as f64)
+    } else {
+        Finish::Identity
+    }
+}
+
 /// `DecisionTreeClassifier`, `ExtraTreeClassifier`, `RandomForestClassifier`,
 /// `ExtraTreesClassifier`.
 pub fn classifier(est: &Est<'_>, ensemble: bool) -> Result<Final> {
@@ -110,14 +130,7 @@ pub fn classifier(est: &Est<'_>, ensemble: bool) -> Result<Final> {
     let nf = n_features(est)?;
     let classes = classes_of(est)?;
     let k = classes.len();
-    let trees: Vec<Est<'_>> = if ensemble {
-        est.list("estimators_")?
-            .iter()
-            .map(|t| est.p.estimator(t))
-            .collect::<Result<_>>()?
-    } else {
-        vec![*est]
-    };
+    let trees = members(est, ensemble)?;
     let mut forest = LeafForest::new(nf, trees.len());
     for t in &trees {
         let tree = SkTree::of(t)?;
@@ -129,11 +142,7 @@ pub fn classifier(est: &Est<'_>, ensemble: bool) -> Result<Final> {
             class_values(&tree, n, k, normalise)
         })?;
     }
-    let finish = if ensemble {
-        Finish::Divide(trees.len() as f64)
-    } else {
-        Finish::Identity
-    };
+    let finish = mean_of(ensemble, trees.len());
     Ok(Final {
         head: forest.finish(nf, k, vec![0.0; k], finish)?,
         output: Output::Proba {
@@ -148,24 +157,13 @@ pub fn classifier(est: &Est<'_>, ensemble: bool) -> Result<Final> {
 pub fn regressor(est: &Est<'_>, ensemble: bool) -> Result<Final> {
     single_output(est)?;
     let nf = n_features(est)?;
-    let trees: Vec<Est<'_>> = if ensemble {
-        est.list("estimators_")?
-            .iter()
-            .map(|t| est.p.estimator(t))
-            .collect::<Result<_>>()?
-    } else {
-        vec![*est]
-    };
+    let trees = members(est, ensemble)?;
     let mut forest = LeafForest::new(nf, trees.len());
     for t in &trees {
         let tree = SkTree::of(t)?;
         forest.push(t, &tree, None, Some(0), |n| vec![tree.value(n)[0]])?;
     }
-    let finish = if ensemble {
-        Finish::Divide(trees.len() as f64)
-    } else {
-        Finish::Identity
-    };
+    let finish = mean_of(ensemble, trees.len());
     Ok(Final {
         head: forest.finish(nf, 1, vec![0.0], finish)?,
         output: Output::Regression { targets: 1 },

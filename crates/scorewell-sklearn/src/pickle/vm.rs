@@ -214,6 +214,14 @@ impl Vm<'_> {
         })
     }
 
+    /// The container on top of the stack, to fill in place (APPEND, SETITEM, ADDITEMS).
+    fn top_mut(&mut self, stack: &[Value]) -> Option<&mut Obj> {
+        match stack.last() {
+            Some(Value::Ref(i)) => self.arena.get_mut(*i),
+            _ => None,
+        }
+    }
+
     fn pop(&mut self, stack: &mut Vec<Value>) -> Result<Value> {
         match stack.pop() {
             Some(v) => Ok(v),
@@ -385,11 +393,7 @@ impl Vm<'_> {
                     } else {
                         self.pop_mark(&mut stack, &mut marks)?
                     };
-                    let target = stack.last().cloned();
-                    match target.and_then(|t| match t {
-                        Value::Ref(i) => self.arena.get_mut(i),
-                        _ => None,
-                    }) {
+                    match self.top_mut(&stack) {
                         Some(Obj::List(l)) | Some(Obj::Set(l)) => l.extend(items),
                         _ => return self.fail("APPEND to something that is not a list"),
                     }
@@ -418,11 +422,7 @@ impl Vm<'_> {
                     let Some(new) = pairs(items) else {
                         return self.fail("SETITEMS with an odd number of items");
                     };
-                    let target = stack.last().cloned();
-                    match target.and_then(|t| match t {
-                        Value::Ref(i) => self.arena.get_mut(i),
-                        _ => None,
-                    }) {
+                    match self.top_mut(&stack) {
                         Some(Obj::Dict(d)) => d.extend(new),
                         _ => return self.fail("SETITEM on something that is not a dict"),
                     }
@@ -433,11 +433,7 @@ impl Vm<'_> {
                 }
                 0x90 => {
                     let items = self.pop_mark(&mut stack, &mut marks)?;
-                    let target = stack.last().cloned();
-                    match target.and_then(|t| match t {
-                        Value::Ref(i) => self.arena.get_mut(i),
-                        _ => None,
-                    }) {
+                    match self.top_mut(&stack) {
                         Some(Obj::Set(s)) => s.extend(items),
                         _ => return self.fail("ADDITEMS on something that is not a set"),
                     }
