@@ -211,24 +211,27 @@ impl Scorer {
     ///
     /// The binding of the previous call is reused when the batch has the same schema.
     pub fn score(&self, batch: &RecordBatch) -> Result<RecordBatch> {
-        let schema = batch.schema();
+        self.bind_cached(batch.schema())?.score(batch)
+    }
+
+    /// [`Scorer::bind`], reusing the binding of the previous call when `schema` is the same
+    /// (the same `Arc`, or equal fields): what callers sending a stream of same-shaped batches
+    /// (one row each, say) use so binding is paid once.
+    pub fn bind_cached(&self, schema: SchemaRef) -> Result<Arc<BoundScorer>> {
         let cached = self
             .last
             .lock()
             .ok()
             .and_then(|last| last.clone())
             .filter(|b| Arc::ptr_eq(&b.input, &schema) || b.input.fields() == schema.fields());
-        let bound = match cached {
-            Some(bound) => bound,
-            None => {
-                let bound = Arc::new(self.bind(schema)?);
-                if let Ok(mut last) = self.last.lock() {
-                    *last = Some(bound.clone());
-                }
-                bound
-            }
-        };
-        bound.score(batch)
+        if let Some(bound) = cached {
+            return Ok(bound);
+        }
+        let bound = Arc::new(self.bind(schema)?);
+        if let Ok(mut last) = self.last.lock() {
+            *last = Some(bound.clone());
+        }
+        Ok(bound)
     }
 }
 
@@ -290,6 +293,25 @@ impl BoundScorer {
 
     /// Score a batch with the bound input schema.
     pub fn score(&self, batch: &RecordBatch) -> Result<RecordBatch> {
+        let (columns, rows) = self.run(batch, true)?;
+        let options = arrow_array::RecordBatchOptions::new().with_row_count(Some(rows));
+        Ok(RecordBatch::try_new_with_options(
+            self.output.clone(),
+            columns,
+            &options,
+        )?)
+    }
+
+    /// Score a batch and return only the columns scoring appends (the fields of
+    /// [`BoundScorer::output_schema`] after the input's), with the number of rows: for callers
+    /// that hold the inputs already and want the outputs alone (a one-row call from Python),
+    /// which then skip carrying the input columns through.
+    pub fn score_outputs(&self, batch: &RecordBatch) -> Result<(Vec<ArrayRef>, usize)> {
+        self.run(batch, false)
+    }
+
+    /// The scored columns (the inputs first when `with_inputs`) and the row count.
+    fn run(&self, batch: &RecordBatch, with_inputs: bool) -> Result<(Vec<ArrayRef>, usize)> {
         let schema = batch.schema();
         if !Arc::ptr_eq(&schema, &self.input) && schema.fields() != self.input.fields() {
             return Err(ScoreError::SchemaMismatch(format!(
@@ -299,8 +321,14 @@ impl BoundScorer {
             )));
         }
         let stages = &self.pipeline.stages;
+        let n_in = batch.num_columns();
+        // The inputs travel with the outputs when the caller wants them or a later stage
+        // reads them.
+        let carry = with_inputs || stages.len() > 1;
         let mut columns = Vec::with_capacity(self.all.fields().len());
-        columns.extend_from_slice(batch.columns());
+        if carry {
+            columns.extend_from_slice(batch.columns());
+        }
         let mut rows = batch.num_rows();
         // Later stages see earlier outputs; a one-stage pipeline reads the input batch as is.
         let mut later: Option<RecordBatch> = None;
@@ -341,15 +369,19 @@ impl BoundScorer {
                 )?);
             }
         }
+        // Where `columns[0]` sits among `all`'s fields.
+        let offset = if carry { 0 } else { n_in };
         if let Some(indices) = &self.projection {
-            columns = project(columns, indices);
+            let kept: Vec<usize> = indices
+                .iter()
+                .filter(|&&i| i >= offset && (with_inputs || i >= n_in))
+                .map(|&i| i - offset)
+                .collect();
+            columns = project(columns, &kept);
+        } else if !with_inputs && carry {
+            columns.drain(..n_in);
         }
-        let options = arrow_array::RecordBatchOptions::new().with_row_count(Some(rows));
-        Ok(RecordBatch::try_new_with_options(
-            self.output.clone(),
-            columns,
-            &options,
-        )?)
+        Ok((columns, rows))
     }
 }
 

@@ -386,3 +386,34 @@ fn a_stage_returning_the_wrong_column_count_is_an_error_not_a_panic() {
          returned 0 columns, its binding appends 1"
     );
 }
+
+#[test]
+fn score_outputs_returns_what_score_appends_for_every_pipeline_shape() {
+    let model = scorer(OutputMode::Prediction, None);
+    let forest = model.pipeline().stages()[0].clone();
+    let a: ArrayRef = Arc::new(Float64Array::from(vec![0.1, -1.0, 0.9]));
+    let b: ArrayRef = Arc::new(Float64Array::from(vec![1.0, 1.0, 0.0]));
+    let input = RecordBatch::try_from_iter([("a", a), ("b", b)]).unwrap();
+    let shapes = [
+        // One stage; one stage dropping rows; two stages; two stages with a selection.
+        Pipeline::new().push(forest.clone()),
+        Pipeline::new().push(Arc::new(DropNegative)),
+        Pipeline::new()
+            .push(Arc::new(DropNegative))
+            .push(forest.clone()),
+        Pipeline::new()
+            .push(Arc::new(DropNegative))
+            .push(forest)
+            .select_outputs(vec!["prediction".into(), "kept".into()]),
+    ];
+    for pipeline in shapes {
+        let bound = Scorer::new(pipeline).bind(input.schema()).unwrap();
+        let whole = bound.score(&input).unwrap();
+        let (outputs, rows) = bound.score_outputs(&input).unwrap();
+        assert_eq!(rows, whole.num_rows());
+        assert_eq!(outputs.len(), whole.num_columns() - input.num_columns());
+        for (got, want) in outputs.iter().zip(&whole.columns()[input.num_columns()..]) {
+            assert_eq!(got.to_data(), want.to_data());
+        }
+    }
+}
