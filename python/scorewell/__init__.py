@@ -13,8 +13,10 @@ Spark can broadcast a scorer to its executors cheaply (:mod:`scorewell.spark`).
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Union, cast, overload
 
+import numpy as np
 import pyarrow as pa
 
 from . import _scorewell
@@ -119,15 +121,22 @@ class Scorer:
     Make one with :func:`load`. Pickling stores the model bytes only.
     """
 
-    __slots__ = ("_native",)
+    __slots__ = ("_native", "_columns")
 
     def __init__(self, native: _scorewell.NativeScorer) -> None:
         self._native = native
+        # (inputs, numeric inputs), asked of the native side once: each ask builds lists.
+        self._columns: tuple[list[str], frozenset[str]] | None = None
 
     @property
     def inputs(self) -> list[str]:
         """The columns the model reads, in the model's order (builds the model if lazy)."""
-        return self._native.inputs()
+        return list(self._input_columns()[0])
+
+    def _input_columns(self) -> tuple[list[str], frozenset[str]]:
+        if self._columns is None:
+            self._columns = (self._native.inputs(), frozenset(self._native.numeric_inputs()))
+        return self._columns
 
     @property
     def outputs(self) -> list[str]:
@@ -195,6 +204,95 @@ class Scorer:
             f"not {type(data).__name__}"
         )
 
+    def score_one(self, row: Mapping[str, Any]) -> dict[str, Any] | None:
+        """Score one row given as a dict of input values; returns a dict of the outputs.
+
+        >>> scorer.score_one({"amount": 12.5, "country": "NL", "hour": None})
+        {'fraud_probability': 0.06, 'decision': 'allow'}
+
+        The fast path for online scoring: the row goes straight into the engine, with no
+        pandas or pyarrow object built, and scores exactly as the same row in a DataFrame does.
+
+        Args:
+            row: the model's inputs by name (:attr:`inputs`); other keys are ignored. A missing
+                key, ``None`` and a float NaN are missing values. Numeric inputs take ``int``,
+                ``float``, ``bool`` and NumPy scalars; others also take ``str`` (category names,
+                text) and lists (vectors, flattened row-major when nested).
+
+        Returns:
+            The output columns (:attr:`outputs`) by name: ``float``, ``int``, ``str``, ``bool``
+            or ``list`` (an ML vector as its dense values); ``None`` for a missing output value.
+            ``None`` instead of a dict when the pipeline drops the row (a Spark stage with
+            ``handleInvalid="skip"`` meeting an unseen value).
+
+        Raises:
+            SchemaError: a value of a type its input cannot take (the message names the key),
+                or the model's own column checks, as :meth:`score` raises them.
+        """
+        if type(row) is not dict:
+            if not isinstance(row, Mapping):
+                raise TypeError(f"score_one() takes a dict, not {type(row).__name__}")
+            row = dict(row)
+        return self._native.score_one(row)
+
+    def score_rows(self, rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any] | None]:
+        """Score a list of dict rows at once (one batch); returns a list of output dicts.
+
+        The list lines up with ``rows``: a row the pipeline drops is ``None``.
+
+        Each row is read as in :meth:`score_one`; a key's values must share one type across the
+        rows (``int`` and ``float`` mix, as in pandas). Faster per row than calling
+        :meth:`score_one` in a loop.
+
+        Raises:
+            SchemaError: as :meth:`score_one`, or a key holding values of mixed types.
+            TypeError: ``rows`` is not a sequence of dicts.
+        """
+        if type(rows) is not list:
+            rows = list(rows)
+        if any(type(r) is not dict for r in rows):
+            rows = [dict(r) if isinstance(r, Mapping) else r for r in rows]
+        return self._native.score_rows(rows)
+
+    def predict(self, X: Any, columns: Sequence[str] | None = None) -> Any:
+        """Score a NumPy array of rows; returns NumPy.
+
+        >>> scorer.predict(X)                     # X: rows × inputs, in the order of `inputs`
+        array([0.061, 0.734, ...])
+
+        Args:
+            X: a 2-D array (rows × columns) of float64 or float32, C or Fortran order; a 1-D
+                array is one row. Integer and boolean arrays are read as float64; anything
+                array-like goes through ``numpy.asarray``. A Fortran-ordered array is scored
+                without being copied. NaN is a missing value. The GIL is released while scoring.
+            columns: the array's column names. Without it the columns are the model's required
+                inputs in the order of :attr:`inputs`, and the width must match.
+
+        Returns:
+            One output column (``prediction``): a 1-D array, a value per row. Several float
+            outputs (``prediction_0 …`` of a multiclass model): a 2-D array, a row per input
+            row. Other output sets (e.g. a probability and a label): a dict of 1-D arrays by
+            output name. Floats are float64 (NaN for a missing value); strings are object
+            arrays.
+
+        Raises:
+            SchemaError: the width does not match, or a named column has the wrong type for
+                its input (a model reading category names cannot take a float array).
+            TypeError: ``X`` cannot be read as a numeric array.
+        """
+        if type(X) is np.ndarray and X.dtype in _FLOATS and (columns is None or type(columns) is list):
+            # The common case goes straight to the native call (1-D or 2-D; it checks the rest).
+            return self._native.predict(X, columns)
+        X = np.asarray(X)
+        if X.dtype not in _FLOATS:
+            if X.dtype.kind not in "biuf":
+                raise TypeError(
+                    f"predict() takes a numeric array; got dtype {X.dtype} (score a "
+                    "DataFrame or use score_rows() for strings)"
+                )
+            X = X.astype(np.float64)
+        return self._native.predict(X, None if columns is None else [str(c) for c in columns])
+
     def output_schema(self, schema: pa.Schema) -> pa.Schema:
         """The schema :meth:`score` returns for input of ``schema``.
 
@@ -222,12 +320,51 @@ class Scorer:
         # Only the model's inputs cross into Arrow; the other columns stay as they are.
         import pandas as pd
 
-        inputs = self.inputs
-        numeric = set(self._native.numeric_inputs())
+        inputs, numeric = self._input_columns()
+        present = [name for name in inputs if name in df.columns]
+        plain = df.columns.is_unique and not any(
+            isinstance(df[name].dtype, pd.CategoricalDtype) for name in present
+        )
+        table = None
+        if plain:
+            # One conversion of all input columns (pandas' NaN becomes null, as below); a frame
+            # it refuses (mixed object columns) takes the column-by-column path, which says
+            # which column is wrong.
+            try:
+                table = pa.Table.from_pandas(df, columns=present, preserve_index=False)
+            except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+                table = None
+        if table is None:
+            table = pa.Table.from_batches([self._pandas_batch(df, present, numeric)])
+        try:
+            scored = self._native.score_table(table)
+        except SchemaError:
+            # Report against every column of the frame, as the CLI reports against a file's.
+            self._check_frame_schema(df, table)
+            raise
+        if scored.num_rows != table.num_rows:
+            # A stage dropped rows (Spark's handleInvalid="skip"): score again with row
+            # numbers carried through, and keep those rows of the frame.
+            numbered = table.append_column(_ROW_NUMBER, pa.array(np.arange(table.num_rows)))
+            scored = self._native.score_table(numbered)
+            df = df.iloc[scored.column(_ROW_NUMBER).to_numpy()]
+            table = numbered
+        new = {
+            name: scored.column(name).to_numpy()
+            for name in scored.schema.names[table.num_columns :]
+        }
+        if any(name in df.columns for name in new):
+            self._check_frame_schema(df, table)  # an output name the frame already has
+        out = df.copy(deep=False)
+        for name, values in new.items():
+            out[name] = values
+        return out
+
+    def _pandas_batch(self, df: pd.DataFrame, present: list[str], numeric: frozenset[str]) -> pa.RecordBatch:
+        import pandas as pd
+
         arrays: dict[str, pa.Array] = {}
-        for name in inputs:
-            if name not in df.columns:
-                continue
+        for name in present:
             column = df[name]
             if isinstance(column, pd.DataFrame):
                 raise SchemaError(f"column `{name}` appears more than once in the DataFrame")
@@ -241,19 +378,17 @@ class Scorer:
                     f"column `{name}` (pandas dtype {column.dtype}) cannot be read as one Arrow "
                     f"type; its values have mixed types: {e}"
                 ) from None
-        # Check names and types against every column of the frame, as the CLI checks a file's
-        # columns: a missing input lists what the frame has.
-        fields = [
-            pa.field(str(c), arrays[c].type if c in arrays else pa.null()) for c in df.columns
-        ]
+        return pa.RecordBatch.from_arrays(list(arrays.values()), names=list(arrays))
+
+    def _check_frame_schema(self, df: pd.DataFrame, table: pa.Table) -> None:
+        """Raise the schema error for the frame's columns (inputs typed as converted)."""
+        types = dict(zip(table.schema.names, table.schema.types))
+        fields = [pa.field(str(c), types.get(str(c), pa.null())) for c in df.columns]
         self._native.output_schema(pa.schema(fields))
-        batch = pa.RecordBatch.from_arrays(list(arrays.values()), names=list(arrays))
-        scored = self._native.score_batch(batch)
-        new = {
-            name: scored.column(name).to_numpy(zero_copy_only=False)
-            for name in scored.schema.names[batch.num_columns :]
-        }
-        return df.assign(**new)
+
+
+_FLOATS = (np.dtype(np.float64), np.dtype(np.float32))
+_ROW_NUMBER = "__scorewell_row_number__"
 
 
 def _category_array(column: pd.Series, *, by_name: bool) -> pa.Array:

@@ -7,8 +7,11 @@
 //! pure-Python package (`python/scorewell`), and the tests are pytest (`python/tests`).
 
 mod annoy;
+mod arrays;
 mod errors;
 mod routing;
+mod rows;
+mod values;
 
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
@@ -16,9 +19,11 @@ use std::sync::OnceLock;
 
 use arrow_array::RecordBatch;
 use arrow_pyarrow::{PyArrowType, Table};
+use arrow_schema::SchemaRef;
 use arrow_schema::{ArrowError, Schema};
+use numpy::{PyArrayDyn, PyUntypedArrayMethods};
 use pyo3::prelude::*;
-use pyo3::types::PyBytes;
+use pyo3::types::{PyBytes, PyDict, PyList};
 use scorewell::{Error, LazyScorer, LoadOptions, OutputMode, ScoreError, Scorer};
 
 use errors::{load_error, score_error};
@@ -31,6 +36,13 @@ struct NativeScorer {
     /// The path the model was read from, for error messages (absent after unpickling).
     origin: Option<PathBuf>,
     built: OnceLock<Scorer>,
+    /// How dict rows are read (made at the first dict call).
+    rows: OnceLock<rows::RowReader>,
+    /// The model's required inputs in order: the columns of an unnamed NumPy array.
+    features: OnceLock<Vec<String>>,
+    /// The schemas of unnamed float64 and float32 arrays, made once so that a stream of arrays
+    /// finds its binding by pointer.
+    array_schemas: [OnceLock<SchemaRef>; 2],
 }
 
 /// What can fail while the GIL is released.
@@ -103,7 +115,86 @@ impl NativeScorer {
             lazy,
             origin,
             built: OnceLock::new(),
+            rows: OnceLock::new(),
+            features: OnceLock::new(),
+            array_schemas: Default::default(),
         }
+    }
+
+    /// Score dict rows: read them under the GIL, score without it.
+    fn score_dicts<'py>(
+        &self,
+        py: Python<'py>,
+        rows: &[Bound<'py, PyDict>],
+    ) -> PyResult<Vec<Option<Bound<'py, PyDict>>>> {
+        let scorer = self.scorer_in(py)?;
+        let reader = self.rows.get_or_init(|| rows::RowReader::new(py, &scorer));
+        let batch = reader.read(py, &scorer, rows)?;
+        let scored = py.detach(|| batch.score(&scorer)).map_err(score_error)?;
+        batch.dicts(py, &scored)
+    }
+
+    /// The built scorer, building it with the GIL released when it is not built yet.
+    fn scorer_in(&self, py: Python<'_>) -> Result<Scorer, Failure> {
+        match self.built.get() {
+            Some(scorer) => Ok(scorer.clone()),
+            None => py.detach(|| self.scorer()),
+        }
+    }
+
+    /// Score a 2-D float array whose columns are `names` (or the model's required inputs).
+    fn predict_typed<'py, T: arrays::Real>(
+        &self,
+        py: Python<'py>,
+        x: &Bound<'py, PyArrayDyn<T>>,
+        columns: Option<Vec<String>>,
+        slot: usize,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let scorer = self.scorer_in(py)?;
+        let features = self.features.get_or_init(|| {
+            scorer
+                .inputs()
+                .into_iter()
+                .filter(|c| !c.optional)
+                .map(|c| c.name)
+                .collect()
+        });
+        let shape = x.shape();
+        if !matches!(shape.len(), 1 | 2) {
+            return Err(pyo3::exceptions::PyTypeError::new_err(format!(
+                "predict() takes a 1-D or 2-D array, not {}-D",
+                shape.len()
+            )));
+        }
+        let width = shape[shape.len() - 1];
+        let schema = match &columns {
+            Some(names) => {
+                arrays::check_width(width, names, true)?;
+                arrays::array_schema::<T>(names)
+            }
+            None => {
+                arrays::check_width(width, features, false)?;
+                self.array_schemas[slot]
+                    .get_or_init(|| arrays::array_schema::<T>(features))
+                    .clone()
+            }
+        };
+        let bound = scorer.bind_cached(schema.clone()).map_err(score_error)?;
+        let batch = arrays::batch_from_array(x, schema)?;
+        let (outputs, rows) = py
+            .detach(|| bound.score_outputs(&batch))
+            .map_err(score_error)?;
+        if rows != batch.num_rows() {
+            return Err(errors::ScorewellError::new_err(format!(
+                "the pipeline dropped {} of {} rows (a stage skips invalid rows), so its outputs \
+                 do not line up with the array; use score_rows() (None for a dropped row) or \
+                 score() on a DataFrame",
+                batch.num_rows() - rows,
+                batch.num_rows()
+            )));
+        }
+        let schema = bound.output_schema();
+        arrays::outputs_to_numpy(py, &schema.fields()[batch.num_columns()..], &outputs, rows)
     }
 }
 
@@ -265,6 +356,63 @@ impl NativeScorer {
             Table::try_new(scored, bound.output_schema()).map_err(Failure::Arrow)
         })?;
         Ok(PyArrowType(out))
+    }
+
+    /// Score one row given as a dict: a dict of the output columns (`None` when the pipeline
+    /// drops the row).
+    fn score_one<'py>(
+        &self,
+        py: Python<'py>,
+        row: Bound<'py, PyDict>,
+    ) -> PyResult<Option<Bound<'py, PyDict>>> {
+        Ok(self
+            .score_dicts(py, std::slice::from_ref(&row))?
+            .pop()
+            .flatten())
+    }
+
+    /// Score a list of dict rows: a list of dicts of the output columns.
+    fn score_rows<'py>(
+        &self,
+        py: Python<'py>,
+        rows: &Bound<'py, PyList>,
+    ) -> PyResult<Vec<Option<Bound<'py, PyDict>>>> {
+        let rows: Vec<Bound<'py, PyDict>> = rows
+            .iter()
+            .enumerate()
+            .map(|(i, r)| {
+                r.cast_into::<PyDict>().map_err(|e| {
+                    pyo3::exceptions::PyTypeError::new_err(format!(
+                        "score_rows() takes a list of dicts; item {i} is a {}",
+                        e.into_inner()
+                            .get_type()
+                            .name()
+                            .map(|n| n.to_string())
+                            .unwrap_or_default()
+                    ))
+                })
+            })
+            .collect::<PyResult<_>>()?;
+        self.score_dicts(py, &rows)
+    }
+
+    /// Score a float64 or float32 NumPy array: 2-D (rows × columns) or 1-D (one row).
+    #[pyo3(signature = (x, columns=None))]
+    fn predict<'py>(
+        &self,
+        py: Python<'py>,
+        x: &Bound<'py, PyAny>,
+        columns: Option<Vec<String>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        if let Ok(x) = x.cast::<PyArrayDyn<f64>>() {
+            return self.predict_typed(py, x, columns, 0);
+        }
+        if let Ok(x) = x.cast::<PyArrayDyn<f32>>() {
+            return self.predict_typed(py, x, columns, 1);
+        }
+        Err(pyo3::exceptions::PyTypeError::new_err(
+            "predict() takes a float64 or float32 numpy array",
+        ))
     }
 
     fn __repr__(&self) -> String {
