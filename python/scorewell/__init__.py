@@ -125,18 +125,34 @@ class Scorer:
 
     def __init__(self, native: _scorewell.NativeScorer) -> None:
         self._native = native
-        # (inputs, numeric inputs), asked of the native side once: each ask builds lists.
-        self._columns: tuple[list[str], frozenset[str]] | None = None
+        # (inputs, numeric inputs, outputs), asked of the native side once: each ask builds
+        # lists.
+        self._columns: tuple[list[str], frozenset[str], list[str]] | None = None
 
     @property
     def inputs(self) -> list[str]:
         """The columns the model reads, in the model's order (builds the model if lazy)."""
         return list(self._input_columns()[0])
 
-    def _input_columns(self) -> tuple[list[str], frozenset[str]]:
+    def _input_columns(self) -> tuple[list[str], frozenset[str], list[str]]:
         if self._columns is None:
-            self._columns = (self._native.inputs(), frozenset(self._native.numeric_inputs()))
+            n = self._native
+            self._columns = (n.inputs(), frozenset(n.numeric_inputs()), n.outputs())
         return self._columns
+
+    def _score_batch(self, batch: pa.RecordBatch) -> pa.RecordBatch:
+        # Only the appended columns cross back from Rust (importing the inputs back into
+        # pyarrow cost more than scoring a row); they are appended to the batch held here,
+        # whose columns are the caller's own arrays.
+        schema = batch.schema
+        if any(schema.get_all_field_indices(name) for name in self._input_columns()[2]):
+            return self._native.score_batch(batch)  # an output name is taken: its error
+        out = self._native.score_appended(batch)
+        if out.num_rows != batch.num_rows:
+            return out  # a stage dropped rows: the whole scored batch came back
+        for i in range(out.num_columns):
+            batch = batch.append_column(out.schema.field(i), out.column(i))
+        return batch
 
     @property
     def outputs(self) -> list[str]:
@@ -190,8 +206,11 @@ class Scorer:
             TypeError: ``data`` is not a DataFrame or Arrow data.
         """
         if isinstance(data, pa.RecordBatch):
-            return self._native.score_batch(data)
+            return self._score_batch(data)
         if isinstance(data, pa.Table):
+            batches = data.to_batches()
+            if len(batches) == 1:
+                return pa.Table.from_batches([self._score_batch(batches[0])])
             return self._native.score_table(data)
         if _is_pandas(data):
             return self._score_pandas(data)
@@ -320,45 +339,35 @@ class Scorer:
         # Only the model's inputs cross into Arrow; the other columns stay as they are.
         import pandas as pd
 
-        inputs, numeric = self._input_columns()
+        inputs, numeric, _ = self._input_columns()
+        if df.columns.is_unique and len(df.columns) and len(set(df.dtypes.tolist())) == 1:
+            # All one float dtype (the usual feature frame): the frame's values as one array
+            # through the NumPy path, skipping pyarrow's per-column pandas conversion, which
+            # costs milliseconds for a one-row frame of 50 columns. Same batch, same scores.
+            if df.dtypes.iloc[0] in _FLOATS:
+                names = [str(c) for c in df.columns]
+                new = self._native.predict(df.to_numpy(), names, True)
+                if new is not None:
+                    return _append(df, new)
         present = [name for name in inputs if name in df.columns]
-        plain = df.columns.is_unique and not any(
-            isinstance(df[name].dtype, pd.CategoricalDtype) for name in present
-        )
-        table = None
-        if plain:
-            # One conversion of all input columns (pandas' NaN becomes null, as below); a frame
-            # it refuses (mixed object columns) takes the column-by-column path, which says
-            # which column is wrong.
-            try:
-                table = pa.Table.from_pandas(df, columns=present, preserve_index=False)
-            except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
-                table = None
-        if table is None:
-            table = pa.Table.from_batches([self._pandas_batch(df, present, numeric)])
+        batch = self._pandas_batch(df, present, numeric)
         try:
-            scored = self._native.score_table(table)
+            out = self._native.score_appended(batch)
         except SchemaError:
             # Report against every column of the frame, as the CLI reports against a file's.
-            self._check_frame_schema(df, table)
+            self._check_frame_schema(df, batch.schema)
             raise
-        if scored.num_rows != table.num_rows:
+        if out.num_rows != batch.num_rows:
             # A stage dropped rows (Spark's handleInvalid="skip"): score again with row
             # numbers carried through, and keep those rows of the frame.
-            numbered = table.append_column(_ROW_NUMBER, pa.array(np.arange(table.num_rows)))
-            scored = self._native.score_table(numbered)
+            numbered = batch.append_column(_ROW_NUMBER, pa.array(np.arange(batch.num_rows)))
+            scored = self._native.score_batch(numbered)
             df = df.iloc[scored.column(_ROW_NUMBER).to_numpy()]
-            table = numbered
-        new = {
-            name: scored.column(name).to_numpy()
-            for name in scored.schema.names[table.num_columns :]
-        }
+            out = scored.select(scored.schema.names[numbered.num_columns :])
+        new = {name: out.column(i).to_numpy(zero_copy_only=False) for i, name in enumerate(out.schema.names)}
         if any(name in df.columns for name in new):
-            self._check_frame_schema(df, table)  # an output name the frame already has
-        out = df.copy(deep=False)
-        for name, values in new.items():
-            out[name] = values
-        return out
+            self._check_frame_schema(df, batch.schema)  # an output name the frame already has
+        return _append(df, new)
 
     def _pandas_batch(self, df: pd.DataFrame, present: list[str], numeric: frozenset[str]) -> pa.RecordBatch:
         import pandas as pd
@@ -371,6 +380,10 @@ class Scorer:
             try:
                 if isinstance(column.dtype, pd.CategoricalDtype):
                     arrays[name] = _category_array(column, by_name=name not in numeric)
+                elif isinstance(column.dtype, np.dtype) and column.dtype.kind in "biufO":
+                    # What pa.Array.from_pandas does for NumPy-backed columns, without its
+                    # per-call pandas bookkeeping (several times the cost for one row).
+                    arrays[name] = pa.array(column.to_numpy(), from_pandas=True)
                 else:
                     arrays[name] = pa.Array.from_pandas(column)
             except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError) as e:
@@ -380,14 +393,23 @@ class Scorer:
                 ) from None
         return pa.RecordBatch.from_arrays(list(arrays.values()), names=list(arrays))
 
-    def _check_frame_schema(self, df: pd.DataFrame, table: pa.Table) -> None:
+    def _check_frame_schema(self, df: pd.DataFrame, schema: pa.Schema) -> None:
         """Raise the schema error for the frame's columns (inputs typed as converted)."""
-        types = dict(zip(table.schema.names, table.schema.types))
+        types = dict(zip(schema.names, schema.types))
         fields = [pa.field(str(c), types.get(str(c), pa.null())) for c in df.columns]
         self._native.output_schema(pa.schema(fields))
 
 
 _FLOATS = (np.dtype(np.float64), np.dtype(np.float32))
+
+
+def _append(df: pd.DataFrame, new: dict[str, Any]) -> pd.DataFrame:
+    """`df` with the `new` columns after its own (a shallow copy: the frame's data is shared)."""
+    out = df.copy(deep=False)
+    for name, values in new.items():
+        out[name] = values
+    return out
+
 _ROW_NUMBER = "__scorewell_row_number__"
 
 

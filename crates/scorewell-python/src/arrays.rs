@@ -126,15 +126,19 @@ fn column<T: Real>(values: ScalarBuffer<T>) -> ArrayRef {
 
 /// The output columns as NumPy: one column → a 1-D array; several float columns (class
 /// probabilities, quantiles) → a 2-D array, a row per input row; anything else → a dict of
-/// 1-D arrays by column name. Floats are float64 with NaN for a null; integers int64;
+/// 1-D arrays by column name (always, with `by_name`). Floats are float64 with NaN for a null; integers int64;
 /// booleans bool; strings and other values object arrays.
 pub(crate) fn outputs_to_numpy<'py>(
     py: Python<'py>,
     fields: &[FieldRef],
     columns: &[ArrayRef],
     rows: usize,
+    by_name: bool,
 ) -> PyResult<Bound<'py, PyAny>> {
     let names: Vec<&String> = fields.iter().map(|f| f.name()).collect();
+    if by_name {
+        return by_name_dict(py, &names, columns);
+    }
     let floats: Option<Vec<Vec<f64>>> = columns.iter().map(|c| floats(c.as_ref())).collect();
     match (columns.len(), floats) {
         (1, Some(mut f)) => Ok(PyArray1::from_vec(py, f.remove(0)).into_any()),
@@ -148,14 +152,21 @@ pub(crate) fn outputs_to_numpy<'py>(
             Ok(PyArray2::from_owned_array(py, array).into_any())
         }
         (1, None) => one(py, columns[0].as_ref(), names[0]),
-        _ => {
-            let dict = PyDict::new(py);
-            for (name, c) in names.iter().zip(columns) {
-                dict.set_item(name.as_str(), one(py, c.as_ref(), name)?)?;
-            }
-            Ok(dict.into_any())
-        }
+        _ => by_name_dict(py, &names, columns),
     }
+}
+
+/// The output columns as a dict of 1-D arrays by name.
+fn by_name_dict<'py>(
+    py: Python<'py>,
+    names: &[&String],
+    columns: &[ArrayRef],
+) -> PyResult<Bound<'py, PyAny>> {
+    let dict = PyDict::new(py);
+    for (name, c) in names.iter().zip(columns) {
+        dict.set_item(name.as_str(), one(py, c.as_ref(), name)?)?;
+    }
+    Ok(dict.into_any())
 }
 
 /// A float column's values (null → NaN); `None` for other types.
@@ -188,6 +199,12 @@ fn one<'py>(py: Python<'py>, array: &dyn Array, name: &str) -> PyResult<Bound<'p
         return Ok(PyArray1::from_vec(py, f).into_any());
     }
     let no_nulls = array.null_count() == 0;
+    if !no_nulls && array.data_type().is_integer() {
+        // As pandas holds an integer column with missing values: float64, NaN for missing.
+        let cast = arrow_cast::cast(array, &DataType::Float64)
+            .map_err(|e| ScorewellError::new_err(e.to_string()))?;
+        return Ok(PyArray1::from_vec(py, floats(cast.as_ref()).unwrap_or_default()).into_any());
+    }
     match array.data_type() {
         DataType::Int64 if no_nulls => Ok(PyArray1::from_slice(
             py,

@@ -149,6 +149,7 @@ impl NativeScorer {
         x: &Bound<'py, PyArrayDyn<T>>,
         columns: Option<Vec<String>>,
         slot: usize,
+        by_name: bool,
     ) -> PyResult<Bound<'py, PyAny>> {
         let scorer = self.scorer_in(py)?;
         let features = self.features.get_or_init(|| {
@@ -180,10 +181,23 @@ impl NativeScorer {
             }
         };
         let bound = scorer.bind_cached(schema.clone()).map_err(score_error)?;
+        let width = schema.fields().len();
+        if by_name
+            && bound.output_schema().fields()[width..]
+                .iter()
+                .any(|f| f.data_type().is_nested())
+        {
+            // Vectors and lists: the pandas path gives them as pyarrow's `to_numpy` does.
+            return Ok(py.None().into_bound(py));
+        }
         let batch = arrays::batch_from_array(x, schema)?;
         let (outputs, rows) = py
             .detach(|| bound.score_outputs(&batch))
             .map_err(score_error)?;
+        if rows != batch.num_rows() && by_name {
+            // The pandas path then scores the frame through Arrow, which keeps the rows.
+            return Ok(py.None().into_bound(py));
+        }
         if rows != batch.num_rows() {
             return Err(errors::ScorewellError::new_err(format!(
                 "the pipeline dropped {} of {} rows (a stage skips invalid rows), so its outputs \
@@ -194,7 +208,13 @@ impl NativeScorer {
             )));
         }
         let schema = bound.output_schema();
-        arrays::outputs_to_numpy(py, &schema.fields()[batch.num_columns()..], &outputs, rows)
+        arrays::outputs_to_numpy(
+            py,
+            &schema.fields()[batch.num_columns()..],
+            &outputs,
+            rows,
+            by_name,
+        )
     }
 }
 
@@ -338,6 +358,36 @@ impl NativeScorer {
         Ok(PyArrowType(out))
     }
 
+    /// Score one `pyarrow.RecordBatch` and return only the columns scoring appends, for the
+    /// caller to append to the batch it holds (so the inputs do not cross back); or, when a
+    /// stage dropped rows, the whole scored batch, whose inputs are filtered.
+    fn score_appended(
+        &self,
+        py: Python<'_>,
+        batch: PyArrowType<RecordBatch>,
+    ) -> PyResult<PyArrowType<RecordBatch>> {
+        let batch = batch.0;
+        let out = py.detach(|| -> Result<_, Failure> {
+            let bound = self
+                .scorer()?
+                .bind_cached(batch.schema())
+                .map_err(Failure::Score)?;
+            let (outputs, rows) = bound.score_outputs(&batch).map_err(Failure::Score)?;
+            if rows != batch.num_rows() {
+                return bound.score(&batch).map_err(Failure::Score);
+            }
+            let schema = bound.output_schema();
+            let appended = Schema::new(schema.fields()[batch.num_columns()..].to_vec());
+            RecordBatch::try_new_with_options(
+                std::sync::Arc::new(appended),
+                outputs,
+                &arrow_array::RecordBatchOptions::new().with_row_count(Some(rows)),
+            )
+            .map_err(Failure::Arrow)
+        })?;
+        Ok(PyArrowType(out))
+    }
+
     /// Score a `pyarrow.Table` (or any object exporting `__arrow_c_stream__`) batch by batch,
     /// binding its schema once.
     fn score_table(
@@ -397,18 +447,21 @@ impl NativeScorer {
     }
 
     /// Score a float64 or float32 NumPy array: 2-D (rows × columns) or 1-D (one row).
-    #[pyo3(signature = (x, columns=None))]
+    /// `by_name`: always a dict of output arrays by name, and `None` (nothing scored, or a
+    /// stage dropped rows) where the pandas path must go through Arrow instead.
+    #[pyo3(signature = (x, columns=None, by_name=false))]
     fn predict<'py>(
         &self,
         py: Python<'py>,
         x: &Bound<'py, PyAny>,
         columns: Option<Vec<String>>,
+        by_name: bool,
     ) -> PyResult<Bound<'py, PyAny>> {
         if let Ok(x) = x.cast::<PyArrayDyn<f64>>() {
-            return self.predict_typed(py, x, columns, 0);
+            return self.predict_typed(py, x, columns, 0, by_name);
         }
         if let Ok(x) = x.cast::<PyArrayDyn<f32>>() {
-            return self.predict_typed(py, x, columns, 1);
+            return self.predict_typed(py, x, columns, 1, by_name);
         }
         Err(pyo3::exceptions::PyTypeError::new_err(
             "predict() takes a float64 or float32 numpy array",
