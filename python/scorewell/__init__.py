@@ -299,9 +299,15 @@ class Scorer:
                 its input (a model reading category names cannot take a float array).
             TypeError: ``X`` cannot be read as a numeric array.
         """
-        if type(X) is np.ndarray and X.dtype in _FLOATS and (columns is None or type(columns) is list):
-            # The common case goes straight to the native call (1-D or 2-D; it checks the rest).
+        try:
+            # The common case (a float64/float32 ndarray, 1-D or 2-D) goes straight to the
+            # native call, which checks the rest; anything else is converted below.
             return self._native.predict(X, columns)
+        except TypeError:
+            if type(X) is np.ndarray and X.dtype in _FLOATS and X.ndim not in (1, 2):
+                raise
+            if isinstance(columns, str):
+                raise TypeError("columns= takes a list of names, not one string") from None
         X = np.asarray(X)
         if X.dtype not in _FLOATS:
             if X.dtype.kind not in "biuf":

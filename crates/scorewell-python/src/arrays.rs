@@ -83,9 +83,7 @@ pub(crate) fn batch_from_array<T: Real>(
         let buffer = unsafe {
             Buffer::from_custom_allocation(ptr, elements * std::mem::size_of::<T>(), owner)
         };
-        (0..cols)
-            .map(|c| column::<T>(ScalarBuffer::new(buffer.clone(), c * col_step, rows)))
-            .collect()
+        columns::<T>(buffer, elements, cols, rows, col_step)
     } else {
         // Transpose into one column-major buffer, sliced per column.
         let mut values: Vec<T> = Vec::with_capacity(rows * cols);
@@ -93,9 +91,7 @@ pub(crate) fn batch_from_array<T: Real>(
             values.extend(view.column(c).iter().copied());
         }
         let buffer = Buffer::from_vec(values);
-        (0..cols)
-            .map(|c| column::<T>(ScalarBuffer::new(buffer.clone(), c * rows, rows)))
-            .collect()
+        columns::<T>(buffer, rows * cols, cols, rows, rows)
     };
     RecordBatch::try_new_with_options(
         schema,
@@ -114,14 +110,32 @@ pub(crate) fn array_schema<T: Real>(names: &[String]) -> SchemaRef {
     Arc::new(Schema::new(fields))
 }
 
-/// One column, NaN marked missing.
-fn column<T: Real>(values: ScalarBuffer<T>) -> ArrayRef {
-    let nulls = values.iter().any(|v| v.is_nan()).then(|| {
-        NullBuffer::new(BooleanBuffer::collect_bool(values.len(), |i| {
-            !values[i].is_nan()
-        }))
-    });
-    Arc::new(PrimitiveArray::<T::Arrow>::new(values, nulls))
+/// `cols` columns of `rows` values each, column `c` starting at value `c × step` of
+/// `buffer` (`elements` values long); NaN marked missing. Slicing one array over the whole
+/// buffer is the cheapest way to many small columns: a one-row call makes fifty.
+fn columns<T: Real>(
+    buffer: Buffer,
+    elements: usize,
+    cols: usize,
+    rows: usize,
+    step: usize,
+) -> Vec<ArrayRef> {
+    let whole = PrimitiveArray::<T::Arrow>::new(ScalarBuffer::new(buffer, 0, elements), None);
+    let any_nan = whole.values().iter().any(|v| v.is_nan());
+    (0..cols)
+        .map(|c| {
+            let column = whole.slice(c * step, rows);
+            if !any_nan || !column.values().iter().any(|v| v.is_nan()) {
+                return Arc::new(column) as ArrayRef;
+            }
+            let values = column.values();
+            let valid = BooleanBuffer::collect_bool(rows, |i| !values[i].is_nan());
+            Arc::new(PrimitiveArray::<T::Arrow>::new(
+                values.clone(),
+                Some(NullBuffer::new(valid)),
+            ))
+        })
+        .collect()
 }
 
 /// The output columns as NumPy: one column → a 1-D array; several float columns (class

@@ -6,8 +6,8 @@
 //! when a DataFrame crosses into Arrow, and this path must score exactly as that one does).
 //!
 //! Numeric inputs (the usual case: model features) are written into one shared column-major
-//! buffer and one validity bitmap, sliced per column, so a row of fifty features costs two
-//! allocations rather than a hundred. Other inputs (category names, text, vectors) take their
+//! buffer (NaN marking a missing value until the column gets its null mask), sliced per
+//! column, so a row of fifty features costs one buffer and fifty small array headers. Other inputs (category names, text, vectors) take their
 //! Arrow type from the values they hold, as pandas would infer it.
 
 use std::sync::{Arc, Mutex};
@@ -18,7 +18,7 @@ use arrow_array::builder::{
 use arrow_array::{
     ArrayRef, Float64Array, NullArray, RecordBatch, RecordBatchOptions, UInt64Array, new_null_array,
 };
-use arrow_buffer::{BooleanBuffer, BooleanBufferBuilder, Buffer, NullBuffer, ScalarBuffer};
+use arrow_buffer::{BooleanBuffer, NullBuffer, ScalarBuffer};
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
@@ -172,7 +172,6 @@ impl RowReader {
     ) -> PyResult<RowBatch> {
         let n = rows.len();
         let mut values = vec![0f64; self.numbers * n];
-        let mut valid = BooleanBufferBuilder::new(self.numbers * n);
         // Which numeric columns hold a missing value: only those get a null mask.
         let mut missing = vec![false; self.numbers];
         let mut kinds = Vec::with_capacity(self.inputs.len());
@@ -186,20 +185,16 @@ impl RowReader {
                 for (r, row) in rows.iter().enumerate() {
                     let value = row.get_item(key)?.filter(|v| !v.is_none());
                     match value.as_ref().map(|v| number(v)).transpose() {
-                        Ok(Some(x)) if !x.is_nan() => {
-                            out[r] = x;
-                            valid.append(true);
-                        }
+                        Ok(Some(x)) if !x.is_nan() => out[r] = x,
                         Ok(_) => {
+                            // NaN marks it here; the column's null mask is made from the NaNs.
                             out[r] = f64::NAN;
-                            valid.append(false);
                             missing[slot] = true;
                         }
                         Err(()) => {
                             // Not a number: a vector for an input that takes both, or a value
                             // of the wrong type. Read the column as its values ask and let the
                             // binding judge it, as it judges a DataFrame column.
-                            valid.append_n(n - r, false);
                             numbers = false;
                             break;
                         }
@@ -232,8 +227,7 @@ impl RowReader {
         }
 
         let bound = self.bound(py, scorer, &kinds)?;
-        let values = Buffer::from_vec(values);
-        let valid = valid.finish();
+        let numbers = Float64Array::new(ScalarBuffer::from(values), None);
         let mut arrays: Vec<ArrayRef> = Vec::with_capacity(self.inputs.len());
         let (mut slot, mut other) = (0, 0);
         for (input, kind) in self.inputs.iter().zip(&kinds) {
@@ -241,8 +235,7 @@ impl RowReader {
             slot += usize::from(input.number);
             match kind {
                 Kind::Number => {
-                    let mask = missing[this].then(|| valid.slice(this * n, n));
-                    arrays.push(shared_column(&values, mask, this, n));
+                    arrays.push(shared_column(&numbers, missing[this], this, n));
                 }
                 Kind::Absent => other += 1,
                 Kind::Null => {
@@ -405,11 +398,19 @@ fn data_type(kind: Kind) -> DataType {
     }
 }
 
-/// Column `slot` of the shared numeric buffer: no copy; `valid` marks its present values when
-/// it has a missing one.
-fn shared_column(values: &Buffer, valid: Option<BooleanBuffer>, slot: usize, n: usize) -> ArrayRef {
-    let data = ScalarBuffer::<f64>::new(values.clone(), slot * n, n);
-    Arc::new(Float64Array::new(data, valid.map(NullBuffer::new)))
+/// Column `slot` of the shared numeric buffer, a slice of it (no copy); where it has a
+/// missing value (a NaN there), a null mask marks them.
+fn shared_column(numbers: &Float64Array, missing: bool, slot: usize, n: usize) -> ArrayRef {
+    let column = numbers.slice(slot * n, n);
+    if !missing {
+        return Arc::new(column);
+    }
+    let values = column.values();
+    let valid = BooleanBuffer::collect_bool(n, |i| !values[i].is_nan());
+    Arc::new(Float64Array::new(
+        values.clone(),
+        Some(NullBuffer::new(valid)),
+    ))
 }
 
 /// A non-numeric column of `kind` from its values (already checked to fit `kind`).
