@@ -63,9 +63,21 @@ pub fn document() -> &'static Value {
 
 fn build() -> Value {
     let schema = |name: &str| json!({"$ref": format!("#/components/schemas/{name}")});
+    // With the binary tensor data extension the body is the JSON request followed by raw
+    // tensor data, split by the Inference-Header-Content-Length header (docs/SERVER.md).
+    let binary_body = json!({"schema": {"type": "string", "format": "binary",
+        "description": "binary tensor data extension: the JSON request, then raw tensor data"}});
     let infer = json!({
         "summary": "Open Inference Protocol inference: one input tensor per column",
-        "requestBody": {"required": true, "content": {"application/json": {"schema": schema("InferRequest")}}},
+        "parameters": [{
+            "name": "Inference-Header-Content-Length", "in": "header", "required": false,
+            "description": "length of the JSON part when binary tensor data follow it",
+            "schema": {"type": "integer", "minimum": 0},
+        }],
+        "requestBody": {"required": true, "content": {
+            "application/json": {"schema": schema("InferRequest")},
+            "application/octet-stream": binary_body,
+        }},
         "responses": scoring_errors(json!({"200": ok("Outputs, one tensor per output column", schema("InferResponse"))})),
     });
     let model_ready = json!({
@@ -89,6 +101,10 @@ fn build() -> Value {
         if version {
             params.push(version_param());
         }
+        // After the path parameters, the operation's own (headers).
+        if let Some(Value::Array(own)) = op.get_mut("parameters").map(Value::take) {
+            params.extend(own);
+        }
         op["parameters"] = Value::Array(params);
         op
     };
@@ -97,7 +113,7 @@ fn build() -> Value {
         "info": {
             "title": "scorewell",
             "version": env!("CARGO_PKG_VERSION"),
-            "description": "Score trained models over HTTP: a JSON API and the Open Inference Protocol (KServe v2). Non-finite numbers are sent and returned as the strings \"NaN\", \"Infinity\", \"-Infinity\"; the bare literals are not JSON and are refused.",
+            "description": "Score trained models over HTTP: a JSON API and the Open Inference Protocol (KServe v2). Non-finite numbers are sent and returned as the strings \"NaN\", \"Infinity\", \"-Infinity\"; the bare literals are not JSON: /v1 refuses them, /v2 reads them as those strings (tritonclient writes them).",
         },
         "paths": {
             "/v1/models": {"get": {

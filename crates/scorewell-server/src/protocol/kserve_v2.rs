@@ -14,12 +14,12 @@ use std::fmt;
 
 use arrow_array::RecordBatch;
 use arrow_schema::DataType;
-use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, SeqAccess, Visitor};
+use serde::de::{self, DeserializeSeed, Deserializer, SeqAccess, Visitor};
 use serde::ser::SerializeMap;
 use serde::{Deserialize, Serialize, Serializer};
 
 use super::json::ColumnOut;
-use super::{BatchBuilder, Built, Value, decode_error};
+use super::{BatchBuilder, Built, Value, binary, decode_error, literal_at, quote_non_finite};
 use crate::error::ApiError;
 use crate::limits::Limits;
 use crate::repository::LoadedModel;
@@ -29,11 +29,25 @@ struct InferRequest {
     #[serde(default)]
     id: Option<String>,
     #[serde(default)]
-    #[allow(dead_code)]
-    parameters: Option<IgnoredAny>,
+    parameters: Params,
     inputs: Vec<InferInput>,
     #[serde(default)]
     outputs: Option<Vec<RequestedOutput>>,
+}
+
+/// The `parameters` this server reads (of a request, an input or an output); the others are
+/// ignored.
+#[derive(Debug, Default, Deserialize)]
+struct Params {
+    /// Every output as binary data (binary tensor data extension).
+    #[serde(default)]
+    binary_data_output: Option<bool>,
+    /// An input's data is this many bytes of the binary part, not `data`.
+    #[serde(default)]
+    binary_data_size: Option<u64>,
+    /// An output as binary data.
+    #[serde(default)]
+    binary_data: Option<bool>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -42,14 +56,16 @@ struct InferInput {
     shape: Vec<i64>,
     datatype: String,
     #[serde(default)]
-    #[allow(dead_code)]
-    parameters: Option<IgnoredAny>,
-    data: Flat,
+    parameters: Params,
+    #[serde(default)]
+    data: Option<Flat>,
 }
 
 #[derive(Debug, Deserialize)]
 struct RequestedOutput {
     name: String,
+    #[serde(default)]
+    parameters: Params,
 }
 
 /// A tensor's `data`, flattened row-major.
@@ -112,7 +128,8 @@ impl<'de> Visitor<'de> for FlatSeed<'_> {
 pub(crate) struct Request {
     pub(crate) built: Built,
     id: Option<String>,
-    outputs: Vec<String>,
+    /// The outputs to answer with, and whether each goes as binary data.
+    outputs: Vec<(String, bool)>,
 }
 
 impl Request {
@@ -160,14 +177,28 @@ pub(crate) fn datatype(dt: &DataType) -> &'static str {
     }
 }
 
-/// Parse an inference request into a batch for `model`.
+/// Parse an inference request into a batch for `model`; `header_len` is the JSON part's
+/// length when the body carries binary tensor data after it.
 pub(crate) fn parse(
     model: &LoadedModel,
     body: &[u8],
     limits: &Limits,
+    header_len: Option<usize>,
 ) -> Result<Request, ApiError> {
     let max_rows = limits.max_rows;
-    let req: InferRequest = serde_json::from_slice(body).map_err(|e| decode_error(e, body))?;
+    let (json, mut binary_data) = match header_len {
+        Some(n) => binary::split(body, n)?,
+        None => (body, &[][..]),
+    };
+    let req: InferRequest = match serde_json::from_slice(json) {
+        Ok(req) => req,
+        // tritonclient writes NaN and infinities as bare literals: read them as the strings
+        // "NaN", "Infinity", "-Infinity" (which floating-point tensors take) and try again.
+        Err(e) if literal_at(json, e.line(), e.column()) => {
+            serde_json::from_slice(&quote_non_finite(json)).map_err(|_| decode_error(e, json))?
+        }
+        Err(e) => return Err(decode_error(e, json)),
+    };
     let bad = |m: String| ApiError::InvalidRequest(m);
     let mut b = BatchBuilder::new(model, limits);
     let mut rows: Option<usize> = None;
@@ -196,11 +227,36 @@ pub(crate) fn parse(
             }
         };
         let values = n.saturating_mul(width.unwrap_or(1));
-        if input.data.0.len() != values {
+        let data: Vec<Value<'_>> = match (input.parameters.binary_data_size, input.data) {
+            (Some(size), None) => {
+                let size = usize::try_from(size).unwrap_or(usize::MAX);
+                if size > binary_data.len() {
+                    return Err(bad(format!(
+                        "input `{name}`: binary_data_size is {size} but {} bytes of binary data are left",
+                        binary_data.len()
+                    )));
+                }
+                let (mine, rest) = binary_data.split_at(size);
+                binary_data = rest;
+                binary::decode(name, &input.datatype, mine, values).map_err(bad)?
+            }
+            (None, Some(data)) => data.0,
+            (Some(_), Some(_)) => {
+                return Err(bad(format!(
+                    "input `{name}` has both `data` and binary_data_size; send one"
+                )));
+            }
+            (None, None) => {
+                return Err(bad(format!(
+                    "input `{name}` has no `data` (nor binary_data_size for binary data)"
+                )));
+            }
+        };
+        if data.len() != values {
             return Err(bad(format!(
                 "input `{name}`: shape {:?} needs {values} values, data has {}",
                 input.shape,
-                input.data.0.len()
+                data.len()
             )));
         }
         match rows {
@@ -227,7 +283,7 @@ pub(crate) fn parse(
                     input.datatype
                 )));
             }
-            let mut data = input.data.0.into_iter();
+            let mut data = data.into_iter();
             for row in 0..n {
                 let mut items = Vec::with_capacity(d);
                 for (k, v) in data.by_ref().take(d).enumerate() {
@@ -249,7 +305,7 @@ pub(crate) fn parse(
             }
             continue;
         }
-        for (row, v) in input.data.0.into_iter().enumerate() {
+        for (row, v) in data.into_iter().enumerate() {
             let fits = match (&v, k) {
                 (Value::Null, _) => true,
                 (Value::Num(_), Kind::Number { .. }) => true,
@@ -271,10 +327,23 @@ pub(crate) fn parse(
             })?;
         }
     }
-    let produced = model.outputs().iter().map(|f| f.name().clone());
+    if !binary_data.is_empty() {
+        return Err(bad(format!(
+            "{} bytes of binary data follow the inputs' binary_data_size",
+            binary_data.len()
+        )));
+    }
+    let all_binary = req.parameters.binary_data_output.unwrap_or(false);
     let outputs = match req.outputs {
-        None => produced.collect(),
-        Some(list) => list.into_iter().map(|o| o.name).collect(),
+        None => model
+            .outputs()
+            .iter()
+            .map(|f| (f.name().clone(), all_binary))
+            .collect(),
+        Some(list) => list
+            .into_iter()
+            .map(|o| (o.name, o.parameters.binary_data.unwrap_or(all_binary)))
+            .collect(),
     };
     let built = b.finish(rows.unwrap_or(0))?;
     Ok(Request {
@@ -284,16 +353,25 @@ pub(crate) fn parse(
     })
 }
 
+/// An encoded answer: the body, and the length of its JSON part when binary tensor data
+/// follow it (the `Inference-Header-Content-Length` of the response).
+pub(crate) struct Answer {
+    pub(crate) body: Vec<u8>,
+    pub(crate) json_len: Option<usize>,
+}
+
 /// Write the inference response for `req`, scored as `scored`.
 pub(crate) fn answer(
     model: &LoadedModel,
     req: &Request,
     scored: &RecordBatch,
-) -> Result<Vec<u8>, ApiError> {
+) -> Result<Answer, ApiError> {
     let schema = scored.schema_ref();
     let first = req.built.inputs_present;
-    let mut picked = Vec::with_capacity(req.outputs.len());
-    for name in &req.outputs {
+    let mut tensors = Vec::with_capacity(req.outputs.len());
+    let mut tail = Vec::new();
+    let mut any_binary = false;
+    for (name, binary) in &req.outputs {
         let i = schema.fields()[first..]
             .iter()
             .position(|f| f.name() == name)
@@ -307,22 +385,48 @@ pub(crate) fn answer(
                     available.join(", ")
                 ))
             })?;
-        picked.push(first + i);
+        let column = scored.column(first + i);
+        // A list column whose rows all hold k values (a nearest-neighbour stage's ids and
+        // distances) is the [N, k] tensor of its item type, row-major.
+        let (values, shape) = match uniform_list(column.as_ref()) {
+            Some((values, k)) => (values, vec![column.len(), k]),
+            None => (column.clone(), vec![column.len()]),
+        };
+        // An output with no binary form here (a struct) is sent as JSON even when asked for.
+        let binary_size = match binary.then(|| binary::encode(values.as_ref())).flatten() {
+            Some(bytes) => {
+                any_binary = true;
+                let size = bytes.len();
+                tail.extend_from_slice(&bytes);
+                Some(size)
+            }
+            None => None,
+        };
+        tensors.push(Tensor {
+            name,
+            values,
+            shape,
+            binary_size,
+        });
     }
     let body = Response {
         model,
         id: req.id.as_deref(),
-        batch: scored,
-        picked,
+        tensors,
     };
-    serde_json::to_vec(&body).map_err(|e| ApiError::Internal(e.to_string()))
+    let mut out = serde_json::to_vec(&body).map_err(|e| ApiError::Internal(e.to_string()))?;
+    let json_len = any_binary.then_some(out.len());
+    out.extend_from_slice(&tail);
+    Ok(Answer {
+        body: out,
+        json_len,
+    })
 }
 
 struct Response<'a> {
     model: &'a LoadedModel,
     id: Option<&'a str>,
-    batch: &'a RecordBatch,
-    picked: Vec<usize>,
+    tensors: Vec<Tensor<'a>>,
 }
 
 impl Serialize for Response<'_> {
@@ -333,39 +437,32 @@ impl Serialize for Response<'_> {
         if let Some(id) = self.id {
             map.serialize_entry("id", id)?;
         }
-        let tensors: Vec<Tensor<'_>> = self
-            .picked
-            .iter()
-            .map(|&i| Tensor {
-                name: self.batch.schema_ref().field(i).name(),
-                array: self.batch.column(i).as_ref(),
-            })
-            .collect();
-        map.serialize_entry("outputs", &tensors)?;
+        map.serialize_entry("outputs", &self.tensors)?;
         map.end()
     }
 }
 
+/// One output tensor: its values flattened row-major, and where they go.
 struct Tensor<'a> {
     name: &'a str,
-    array: &'a dyn arrow_array::Array,
+    values: arrow_array::ArrayRef,
+    shape: Vec<usize>,
+    /// Sent after the JSON as this many bytes, instead of as `data`.
+    binary_size: Option<usize>,
 }
 
 impl Serialize for Tensor<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut map = s.serialize_map(Some(4))?;
         map.serialize_entry("name", self.name)?;
-        // A list column whose rows all hold k values (a nearest-neighbour stage's ids and
-        // distances) is the [N, k] tensor of its item type, row-major.
-        if let Some((values, k)) = uniform_list(self.array) {
-            map.serialize_entry("datatype", datatype(values.data_type()))?;
-            map.serialize_entry("shape", &[self.array.len(), k])?;
-            map.serialize_entry("data", &ColumnOut(values.as_ref()))?;
-            return map.end();
+        map.serialize_entry("datatype", datatype(self.values.data_type()))?;
+        map.serialize_entry("shape", &self.shape)?;
+        match self.binary_size {
+            Some(size) => {
+                map.serialize_entry("parameters", &serde_json::json!({"binary_data_size": size}))?
+            }
+            None => map.serialize_entry("data", &ColumnOut(self.values.as_ref()))?,
         }
-        map.serialize_entry("datatype", datatype(self.array.data_type()))?;
-        map.serialize_entry("shape", &[self.array.len()])?;
-        map.serialize_entry("data", &ColumnOut(self.array))?;
         map.end()
     }
 }

@@ -15,11 +15,13 @@
 //!   fields (a field missing from some rows counts in each of them, as it becomes a null);
 //!   the count is checked before any column is padded, so a small body cannot make the
 //!   server allocate more than that.
-//! - **NaN and infinities**: JSON has no such numbers, and the bare literals `NaN`,
-//!   `Infinity`, `-Infinity` are refused as malformed JSON. Send the strings `"NaN"`,
-//!   `"Infinity"` or `"-Infinity"` in a numeric column instead. Answers encode non-finite
-//!   numbers the same way, as those strings.
+//! - **NaN and infinities**: JSON has no such numbers. Send the strings `"NaN"`,
+//!   `"Infinity"` or `"-Infinity"` in a numeric column. The bare literals `NaN`, `Infinity`,
+//!   `-Infinity` are refused as malformed JSON by `v1`; `v2` reads them as those strings,
+//!   because Python's `json` module (and so `tritonclient`) writes them. Answers encode
+//!   non-finite numbers as the strings.
 
+pub(crate) mod binary;
 pub mod json;
 pub mod kserve_v2;
 
@@ -603,8 +605,49 @@ pub(crate) fn decode_error(e: serde_json::Error, body: &[u8]) -> ApiError {
     }
 }
 
+/// `body` with the bare literals `NaN`, `Infinity` and `-Infinity` (outside strings) quoted,
+/// so they parse as the strings a floating-point tensor reads as those numbers. Python's
+/// `json` module, and so `tritonclient`, writes NaN that way; Triton accepts it.
+pub(crate) fn quote_non_finite(body: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(body.len() + 16);
+    let (mut in_string, mut escaped) = (false, false);
+    let mut i = 0;
+    while i < body.len() {
+        let b = body[i];
+        if in_string {
+            out.push(b);
+            match (escaped, b) {
+                (true, _) => escaped = false,
+                (false, b'\\') => escaped = true,
+                (false, b'"') => in_string = false,
+                _ => {}
+            }
+            i += 1;
+            continue;
+        }
+        let rest = &body[i..];
+        let literal = [&b"-Infinity"[..], b"Infinity", b"NaN"]
+            .into_iter()
+            .find(|lit| rest.starts_with(lit));
+        match literal {
+            Some(lit) => {
+                out.push(b'"');
+                out.extend_from_slice(lit);
+                out.push(b'"');
+                i += lit.len();
+            }
+            None => {
+                in_string = b == b'"';
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    out
+}
+
 /// Whether a `NaN`/`Infinity` literal sits near `line`:`column` (1-based) of `body`.
-fn literal_at(body: &[u8], line: usize, column: usize) -> bool {
+pub(crate) fn literal_at(body: &[u8], line: usize, column: usize) -> bool {
     let start: usize = body
         .split(|&b| b == b'\n')
         .take(line.saturating_sub(1))
@@ -616,4 +659,20 @@ fn literal_at(body: &[u8], line: usize, column: usize) -> bool {
     body.get(from..to).is_some_and(|window| {
         window.windows(3).any(|w| w == b"NaN") || window.windows(8).any(|w| w == b"Infinity")
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::quote_non_finite;
+
+    #[test]
+    fn bare_non_finite_literals_are_quoted_outside_strings_only() {
+        let body = br#"{"data":[NaN,-Infinity,1,Infinity],"s":"NaN \"Infinity\" \\","t":[NaN]}"#;
+        let quoted = quote_non_finite(body);
+        assert_eq!(
+            std::str::from_utf8(&quoted).unwrap(),
+            r#"{"data":["NaN","-Infinity",1,"Infinity"],"s":"NaN \"Infinity\" \\","t":["NaN"]}"#
+        );
+        assert!(serde_json::from_slice::<serde_json::Value>(&quoted).is_ok());
+    }
 }

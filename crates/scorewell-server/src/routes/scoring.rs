@@ -20,7 +20,8 @@ use crate::App;
 use crate::error::ApiError;
 use crate::limits::{INLINE_BODY_BYTES, INLINE_ROWS, Limits};
 use crate::metrics::UNKNOWN_MODEL;
-use crate::protocol::{json, kserve_v2};
+use crate::protocol::kserve_v2::Answer;
+use crate::protocol::{binary, json, kserve_v2};
 use crate::repository::LoadedModel;
 
 /// Which API a scoring request came through.
@@ -68,10 +69,13 @@ pub(crate) async fn handle(
         _ => name.as_str(),
     };
     match result {
-        Ok((body, rows)) => {
+        Ok((answer, rows)) => {
             metrics.request(model_label, protocol.label(), 200, None, elapsed, rows);
             tracing::debug!(model = %name, rows, micros = elapsed.as_micros() as u64, "scored");
-            super::json_ok(body)
+            match answer.json_len {
+                None => super::json_ok(answer.body),
+                Some(json_len) => binary_response(answer.body, json_len),
+            }
         }
         Err(e) => {
             let status = e.status();
@@ -100,7 +104,7 @@ async fn run(
     protocol: Protocol,
     headers: &HeaderMap,
     body: Body,
-) -> Result<(Vec<u8>, usize), ApiError> {
+) -> Result<(Answer, usize), ApiError> {
     let limits = &app.config().limits;
     let model = app.repository().model(name)?;
     if let Some(v) = version
@@ -114,22 +118,48 @@ async fn run(
     }
     let permit = app.gate().enter()?;
     let bytes = read_body(headers, body, limits.max_body_bytes).await?;
+    let header_len = match protocol {
+        Protocol::V2 => binary::header_length(headers)?,
+        Protocol::V1 => None,
+    };
     let limits = limits.clone();
     if bytes.len() > INLINE_BODY_BYTES {
         // The permit travels with the work: a request that times out still counts against
         // the concurrency limit until its scoring really ends.
         return blocking(permit, move || {
-            score(&model, &parse(&model, protocol, &bytes, &limits)?)
+            score(
+                &model,
+                &parse(&model, protocol, &bytes, &limits, header_len)?,
+            )
         })
         .await;
     }
-    let parsed = guard(|| parse(&model, protocol, &bytes, &limits))?;
+    let parsed = guard(|| parse(&model, protocol, &bytes, &limits, header_len))?;
     if parsed.rows() <= INLINE_ROWS {
         let out = guard(|| score(&model, &parsed));
         drop(permit);
         return out;
     }
     blocking(permit, move || score(&model, &parsed)).await
+}
+
+/// A 200 whose body is a JSON header of `json_len` bytes followed by binary tensor data.
+fn binary_response(body: Vec<u8>, json_len: usize) -> Response {
+    (
+        axum::http::StatusCode::OK,
+        [
+            (
+                header::CONTENT_TYPE,
+                axum::http::HeaderValue::from_static("application/octet-stream"),
+            ),
+            (
+                axum::http::HeaderName::from_static(binary::HEADER_LENGTH),
+                axum::http::HeaderValue::from(json_len),
+            ),
+        ],
+        body,
+    )
+        .into_response()
 }
 
 /// Run `job` here, turning a panic into a 500.
@@ -211,18 +241,26 @@ fn parse(
     protocol: Protocol,
     body: &[u8],
     limits: &Limits,
+    header_len: Option<usize>,
 ) -> Result<Parsed, ApiError> {
     Ok(match protocol {
         Protocol::V1 => Parsed::V1(json::parse(model, body, limits)?),
-        Protocol::V2 => Parsed::V2(kserve_v2::parse(model, body, limits)?),
+        Protocol::V2 => Parsed::V2(kserve_v2::parse(model, body, limits, header_len)?),
     })
 }
 
-fn score(model: &Arc<LoadedModel>, req: &Parsed) -> Result<(Vec<u8>, usize), ApiError> {
+fn score(model: &Arc<LoadedModel>, req: &Parsed) -> Result<(Answer, usize), ApiError> {
     match req {
         Parsed::V1(req) => {
             let scored = model.scorer().score(&req.built.batch)?;
-            Ok((json::answer(model, req, &scored)?, scored.num_rows()))
+            let body = json::answer(model, req, &scored)?;
+            Ok((
+                Answer {
+                    body,
+                    json_len: None,
+                },
+                scored.num_rows(),
+            ))
         }
         Parsed::V2(req) => {
             let scored = model.scorer().score(&req.built.batch)?;

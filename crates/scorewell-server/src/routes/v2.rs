@@ -15,7 +15,7 @@ pub(super) async fn server_metadata() -> Response {
     super::value_ok(&json!({
         "name": "scorewell",
         "version": env!("CARGO_PKG_VERSION"),
-        "extensions": [],
+        "extensions": ["binary_tensor_data"],
     }))
 }
 

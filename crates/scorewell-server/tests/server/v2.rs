@@ -164,34 +164,37 @@ async fn infer_errors_name_the_tensor() {
 }
 
 #[tokio::test]
-async fn non_finite_numbers_are_strings_and_bare_literals_are_refused() {
+async fn non_finite_numbers_are_strings_or_the_bare_literals_tritonclient_writes() {
     let (_dir, server) = stump_server().await;
     let tensors = |x: &str| {
         format!(
             r#"{{"inputs":[{{"name":"x","shape":[1],"datatype":"FP64","data":[{x}]}},{{"name":"y","shape":[1],"datatype":"FP64","data":[0]}}]}}"#
         )
     };
-    // As strings in a floating-point tensor: NaN is missing (the stump sends it left).
+    // As strings in a floating-point tensor, or as the bare literals Python's json module
+    // writes (tritonclient's JSON tensors): NaN is missing (the stump sends it left).
     for (x, expected) in [
         (r#""NaN""#, 1.0),
         (r#""Infinity""#, 2.0),
         (r#""-Infinity""#, 1.0),
+        ("NaN", 1.0),
+        ("Infinity", 2.0),
+        ("-Infinity", 1.0),
     ] {
         let r = server.post("/v2/models/m/infer", &tensors(x)).await;
         assert_eq!(r.status, 200, "{x}: {}", r.text());
         assert_eq!(r.json()["outputs"][0]["data"], json!([expected]), "{x}");
     }
-    for literal in ["NaN", "Infinity", "-Infinity"] {
-        let msg = server
-            .post("/v2/models/m/infer", &tensors(literal))
-            .await
-            .error(400, "invalid_json");
-        assert!(
-            msg.contains("NaN and Infinity are not JSON numbers"),
-            "{literal}: {msg}"
-        );
-        assert!(msg.contains(r#""Infinity""#), "{msg}");
-    }
+    // A literal inside a string stays text; JSON broken elsewhere still says where.
+    let broken = tensors("NaN").replacen("]}]}", "]}", 1);
+    let msg = server
+        .post("/v2/models/m/infer", &broken)
+        .await
+        .error(400, "invalid_json");
+    assert!(
+        msg.contains("NaN and Infinity are not JSON numbers"),
+        "{msg}"
+    );
     // Integer tensors hold no non-finite numbers.
     let body = tensors(r#""NaN""#).replacen("FP64", "INT64", 1);
     let msg = server
@@ -311,4 +314,75 @@ async fn vector_inputs_are_n_by_d_tensors_and_neighbours_n_by_k() {
         r.text()
     );
     server.stop().await;
+}
+
+/// The binary tensor data extension: tensors after the JSON header, mixed with JSON ones,
+/// answered in binary where asked, and the header's length checked.
+#[tokio::test]
+async fn binary_tensors_in_and_out() {
+    let (_dir, server) = stump_server().await;
+    let x: Vec<u8> = [0.1f32, 0.9, f32::NAN]
+        .iter()
+        .flat_map(|v| v.to_le_bytes())
+        .collect();
+    let header = json!({
+        "inputs": [
+            {"name": "x", "shape": [3], "datatype": "FP32", "parameters": {"binary_data_size": 12}},
+            {"name": "y", "shape": [3], "datatype": "FP64", "data": [0, 0, 0]},
+        ],
+        "outputs": [{"name": "prediction", "parameters": {"binary_data": true}}],
+    })
+    .to_string();
+    let post = |body: Vec<u8>, length: String| {
+        let addr = server.addr;
+        async move {
+            let headers = [("Inference-Header-Content-Length", length.as_str())];
+            call(addr, "POST", "/v2/models/m/infer", &headers, &body).await
+        }
+    };
+    let body = [header.as_bytes(), &x].concat();
+    let r = post(body.clone(), header.len().to_string()).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.header("content-type"), Some("application/octet-stream"));
+    let json_len: usize = r
+        .header("inference-header-content-length")
+        .expect("the header")
+        .parse()
+        .expect("a length");
+    let answer: serde_json::Value = serde_json::from_slice(&r.body[..json_len]).expect("JSON");
+    let out = &answer["outputs"][0];
+    assert_eq!(out["parameters"]["binary_data_size"], 24);
+    assert!(out.get("data").is_none());
+    let values: Vec<f64> = r.body[json_len..]
+        .chunks_exact(8)
+        .map(|c| f64::from_le_bytes(c.try_into().expect("8 bytes")))
+        .collect();
+    assert_eq!(values, [1.0, 2.0, 1.0]);
+    // The same tensors as JSON score the same.
+    let plain = json!({"inputs": [
+        {"name": "x", "shape": [3], "datatype": "FP32", "data": [0.1, 0.9, "NaN"]},
+        {"name": "y", "shape": [3], "datatype": "FP64", "data": [0, 0, 0]},
+    ]});
+    let r = server.post("/v2/models/m/infer", &plain.to_string()).await;
+    assert_eq!(r.json()["outputs"][0]["data"], json!([1.0, 2.0, 1.0]));
+    // Too little binary data, a header longer than the body, a stray tail.
+    let short = [header.as_bytes(), &x[..8]].concat();
+    let msg = post(short, header.len().to_string())
+        .await
+        .error(400, "invalid_request");
+    assert!(
+        msg.contains("input `x`: binary_data_size is 12 but 8 bytes"),
+        "{msg}"
+    );
+    let msg = post(body.clone(), (body.len() + 1).to_string())
+        .await
+        .error(400, "invalid_request");
+    assert!(msg.contains("Inference-Header-Content-Length is"), "{msg}");
+    let tail = [body.as_slice(), b"!"].concat();
+    let msg = post(tail, header.len().to_string())
+        .await
+        .error(400, "invalid_request");
+    assert!(msg.contains("1 bytes of binary data follow"), "{msg}");
+    let r = server.get("/v2").await;
+    assert_eq!(r.json()["extensions"], json!(["binary_tensor_data"]));
 }
