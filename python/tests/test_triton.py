@@ -1,7 +1,8 @@
-"""`scorewell serve` as a backend for Triton's own HTTP client (`tritonclient.http`), which sends
-and asks for tensors with the binary tensor data extension by default: the answers equal the
-CLI's scores, for numeric tensors and for strings as BYTES, binary or JSON, mixed; errors come
-back as the client's exception carrying the server's message."""
+"""`scorewell serve` as a backend for Triton's own clients: `tritonclient.http`, which sends and
+asks for tensors with the binary tensor data extension by default, and `tritonclient.grpc`
+(`serve --grpc-port`). The answers equal the CLI's scores, for numeric tensors and for strings
+as BYTES, binary or JSON, mixed; errors come back as the client's exception carrying the
+server's message."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
+import tritonclient.grpc as tritonclient_grpc
 import tritonclient.http as tritonclient_http
 from tritonclient.utils import InferenceServerException
 
@@ -28,31 +30,44 @@ FRAUD = ROOT / "examples/fraud/bundle"
 
 
 @pytest.fixture(scope="module")
-def server() -> Iterator[str]:
-    """`scorewell serve` on a free loopback port, serving the XGBoost case and the fraud bundle."""
+def servers() -> Iterator[tuple[str, str]]:
+    """`scorewell serve` on free loopback ports (HTTP, gRPC), serving the XGBoost case and the
+    fraud bundle."""
     proc = subprocess.Popen(
         [str(cli_path()), "serve", f"xgb={XGB / 'model.json'}", f"fraud={FRAUD}",
-         "--port", "0", "--log-format", "json"],
+         "--port", "0", "--grpc-port", "0", "--log-format", "json"],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
     )
     assert proc.stdout is not None
-    url = None
+    urls: dict[str, str] = {}
     for line in proc.stdout:
         message = json.loads(line).get("message", "")
-        if message.startswith("listening on http://"):
-            url = message.removeprefix("listening on http://")
+        for scheme in ("http", "grpc"):
+            if message.startswith(f"listening on {scheme}://"):
+                urls[scheme] = message.removeprefix(f"listening on {scheme}://")
+        if len(urls) == 2:
             break
-    assert url, "the server exited before listening"
+    assert len(urls) == 2, f"the server exited before listening: {urls}"
     # Keep reading its log so the server never blocks on a full pipe.
     drain = threading.Thread(target=lambda: [None for _ in proc.stdout], daemon=True)
     drain.start()
-    yield url
+    yield urls["http"], urls["grpc"]
     proc.terminate()
     proc.wait(timeout=30)
     drain.join(timeout=30)
     proc.stdout.close()
+
+
+@pytest.fixture(scope="module")
+def server(servers: tuple[str, str]) -> str:
+    return servers[0]
+
+
+@pytest.fixture(scope="module")
+def grpc_server(servers: tuple[str, str]) -> str:
+    return servers[1]
 
 
 def cli_scores(model: Path, frame: pd.DataFrame, tmp_path: Path) -> pd.DataFrame:
@@ -149,3 +164,53 @@ def test_malformed_binary_bodies_are_400s_naming_the_problem(server: str) -> Non
     assert status == 400 and "Inference-Header-Content-Length is" in text
     status, text = post(server, header + data, "many")
     assert status == 400 and "not a byte count" in text
+
+
+def grpc_tensor(name: str, values: np.ndarray, datatype: str) -> Any:
+    t = tritonclient_grpc.InferInput(name, [len(values)], datatype)
+    t.set_data_from_numpy(values)
+    return t
+
+
+def test_grpc_health_and_metadata(grpc_server: str) -> None:
+    client = tritonclient_grpc.InferenceServerClient(grpc_server)
+    assert client.is_server_live() and client.is_server_ready()
+    assert client.is_model_ready("xgb") and client.is_model_ready("fraud", "1")
+    assert client.get_server_metadata().name == "scorewell"
+    meta = client.get_model_metadata("fraud", as_json=True)
+    kinds = {t["name"]: t["datatype"] for t in meta["inputs"]}
+    assert kinds["country"] == "BYTES" and kinds["amount"] == "FP64"
+    assert [t["name"] for t in meta["outputs"]] == ["fraud_probability", "decision"]
+
+
+def test_grpc_scores_as_the_cli(grpc_server: str, tmp_path: Path) -> None:
+    client = tritonclient_grpc.InferenceServerClient(grpc_server)
+    frame = pq.read_table(XGB / "input.parquet").to_pandas().head(64)
+    want = cli_scores(XGB / "model.json", frame, tmp_path)["prediction"].to_numpy()
+    inputs = [grpc_tensor(c, frame[c].to_numpy(np.float64), "FP64") for c in frame.columns]
+    got = client.infer("xgb", inputs).as_numpy("prediction")
+    assert got.tobytes() == want.tobytes()
+    fraud = pd.read_csv(ROOT / "examples/fraud/transactions.csv").head(50).dropna(subset=["channel"])
+    want = cli_scores(FRAUD, fraud, tmp_path)
+    numbers = ["amount", "hour", "account_age_days", "n_tx_24h", "merchant_risk"]
+    inputs = [grpc_tensor(c, fraud[c].to_numpy(np.float64), "FP64") for c in numbers]
+    inputs += [grpc_tensor(c, fraud[c].to_numpy(object), "BYTES") for c in ("country", "channel")]
+    outputs = [tritonclient_grpc.InferRequestedOutput(n) for n in ("decision", "fraud_probability")]
+    result = client.infer("fraud", inputs, outputs=outputs)
+    assert result.as_numpy("fraud_probability").tobytes() == want["fraud_probability"].to_numpy().tobytes()
+    assert [d.decode() for d in result.as_numpy("decision")] == want["decision"].tolist()
+    names = [o.name for o in result.get_response().outputs]
+    assert names == ["decision", "fraud_probability"]
+
+
+def test_grpc_errors_carry_the_servers_message(grpc_server: str) -> None:
+    client = tritonclient_grpc.InferenceServerClient(grpc_server)
+    x = np.zeros(2)
+    with pytest.raises(InferenceServerException, match="no model named `nope`") as caught:
+        client.infer("nope", [grpc_tensor("f0", x, "FP64")])
+    assert caught.value.status() == "StatusCode.NOT_FOUND"
+    with pytest.raises(InferenceServerException, match="input `f0` has 1 rows but") as caught:
+        client.infer("xgb", [grpc_tensor("f1", x, "FP64"), grpc_tensor("f0", x[:1], "FP64")])
+    assert caught.value.status() == "StatusCode.INVALID_ARGUMENT"
+    with pytest.raises(InferenceServerException, match="serving version 1"):
+        client.infer("xgb", [grpc_tensor("f0", x, "FP64")], model_version="7")

@@ -20,6 +20,8 @@
 #![warn(missing_docs)]
 
 pub mod error;
+#[cfg(feature = "grpc")]
+pub mod grpc;
 pub mod limits;
 pub mod metrics;
 pub mod openapi;

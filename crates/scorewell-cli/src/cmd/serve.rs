@@ -40,6 +40,12 @@ pub struct Args {
     /// Knative), else $FUNCTIONS_CUSTOMHANDLER_PORT (Azure Functions custom handlers), else 8080.
     #[arg(long)]
     port: Option<u16>,
+
+    /// Also serve the Open Inference Protocol's gRPC API (inference.GRPCInferenceService: what
+    /// tritonclient.grpc and KServe clients call) on this port, same host (0 picks a free one;
+    /// the log says which). Same models, limits, metrics and shutdown as HTTP
+    #[arg(long)]
+    grpc_port: Option<u16>,
     /// Threads serving requests (0 = one per core).
     #[arg(long, default_value_t = 0)]
     workers: usize,
@@ -190,9 +196,34 @@ pub fn run(args: Args) -> Result<()> {
             admin = app.config().admin_token.is_some(),
             "listening on http://{local}"
         );
-        scorewell_server::serve(listener, app, shutdown_signal())
+        let Some(grpc_port) = args.grpc_port else {
+            return scorewell_server::serve(listener, app, shutdown_signal())
+                .await
+                .context("server failed");
+        };
+        let grpc_addr = SocketAddr::new(addr.ip(), grpc_port);
+        let grpc_listener = tokio::net::TcpListener::bind(grpc_addr)
             .await
-            .context("server failed")
+            .with_context(|| format!("cannot listen on {grpc_addr} (--grpc-port)"))?;
+        tracing::info!("listening on grpc://{}", grpc_listener.local_addr()?);
+        // One signal stops both: HTTP drains as usual, gRPC lets its calls in flight end.
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let grpc = tokio::spawn(scorewell_server::grpc::serve(
+            grpc_listener,
+            app.clone(),
+            async move {
+                let mut stopped = stopped;
+                let _ = stopped.wait_for(|s| *s).await;
+            },
+        ));
+        let http = scorewell_server::serve(listener, app, async move {
+            shutdown_signal().await;
+            let _ = stop.send(true);
+        })
+        .await;
+        let grpc = grpc.await.context("the gRPC server task failed")?;
+        http.context("server failed")?;
+        grpc.context("gRPC server failed")
     })
 }
 

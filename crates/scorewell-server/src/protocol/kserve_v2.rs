@@ -137,6 +137,11 @@ impl Request {
     pub(crate) fn rows(&self) -> usize {
         self.built.batch.num_rows()
     }
+
+    /// The request's id, echoed in the answer.
+    pub(crate) fn id(&self) -> Option<&str> {
+        self.id.as_deref()
+    }
 }
 
 #[derive(Clone, Copy, PartialEq)]
@@ -177,6 +182,25 @@ pub(crate) fn datatype(dt: &DataType) -> &'static str {
     }
 }
 
+/// A tensor in a metadata answer: its name and datatype.
+pub(crate) type TensorMeta = (String, &'static str);
+
+/// A model's input and output tensors for metadata answers: `FP64` for numeric inputs,
+/// `BYTES` for inputs that take category names or text; outputs by type.
+pub(crate) fn tensor_metadata(model: &LoadedModel) -> (Vec<TensorMeta>, Vec<TensorMeta>) {
+    let inputs = model
+        .inputs()
+        .iter()
+        .map(|c| (c.name.clone(), if c.numeric { "FP64" } else { "BYTES" }))
+        .collect();
+    let outputs = model
+        .outputs()
+        .iter()
+        .map(|f| (f.name().clone(), datatype(f.data_type())))
+        .collect();
+    (inputs, outputs)
+}
+
 /// Parse an inference request into a batch for `model`; `header_len` is the JSON part's
 /// length when the body carries binary tensor data after it.
 pub(crate) fn parse(
@@ -185,7 +209,6 @@ pub(crate) fn parse(
     limits: &Limits,
     header_len: Option<usize>,
 ) -> Result<Request, ApiError> {
-    let max_rows = limits.max_rows;
     let (json, mut binary_data) = match header_len {
         Some(n) => binary::split(body, n)?,
         None => (body, &[][..]),
@@ -200,9 +223,93 @@ pub(crate) fn parse(
         Err(e) => return Err(decode_error(e, json)),
     };
     let bad = |m: String| ApiError::InvalidRequest(m);
+    let mut tensors = Vec::with_capacity(req.inputs.len());
+    for input in req.inputs {
+        let name = &input.name;
+        let data: Vec<Value<'_>> = match (input.parameters.binary_data_size, input.data) {
+            (Some(size), None) => {
+                let size = usize::try_from(size).unwrap_or(usize::MAX);
+                if size > binary_data.len() {
+                    return Err(bad(format!(
+                        "input `{name}`: binary_data_size is {size} but {} bytes of binary data are left",
+                        binary_data.len()
+                    )));
+                }
+                let (mine, rest) = binary_data.split_at(size);
+                binary_data = rest;
+                let count = elements(&input.shape);
+                binary::decode(name, &input.datatype, mine, count).map_err(bad)?
+            }
+            (None, Some(data)) => data.0,
+            (Some(_), Some(_)) => {
+                return Err(bad(format!(
+                    "input `{name}` has both `data` and binary_data_size; send one"
+                )));
+            }
+            (None, None) => {
+                return Err(bad(format!(
+                    "input `{name}` has no `data` (nor binary_data_size for binary data)"
+                )));
+            }
+        };
+        tensors.push(TensorIn {
+            name: input.name,
+            datatype: input.datatype,
+            shape: input.shape,
+            data,
+        });
+    }
+    if !binary_data.is_empty() {
+        return Err(bad(format!(
+            "{} bytes of binary data follow the inputs' binary_data_size",
+            binary_data.len()
+        )));
+    }
+    let all_binary = req.parameters.binary_data_output.unwrap_or(false);
+    let outputs = req.outputs.map(|list| {
+        list.into_iter()
+            .map(|o| (o.name, o.parameters.binary_data.unwrap_or(all_binary)))
+            .collect()
+    });
+    build(model, limits, tensors, req.id, outputs, all_binary)
+}
+
+/// How many values a tensor of `shape` holds (0 for a shape with a negative dimension,
+/// which [`build`] then refuses).
+pub(crate) fn elements(shape: &[i64]) -> usize {
+    shape
+        .iter()
+        .try_fold(1usize, |n, &d| {
+            usize::try_from(d).ok().map(|d| n.saturating_mul(d))
+        })
+        .unwrap_or(0)
+}
+
+/// One input tensor, its values flattened row-major: from JSON `data`, binary tensor data or
+/// a gRPC request.
+pub(crate) struct TensorIn<'a> {
+    pub(crate) name: String,
+    pub(crate) datatype: String,
+    pub(crate) shape: Vec<i64>,
+    pub(crate) data: Vec<Value<'a>>,
+}
+
+/// The batch for `model` from its input tensors; `outputs` names (and says which to send as
+/// binary data) the outputs to answer with, or `None` for every model output, binary when
+/// `all_binary`.
+pub(crate) fn build(
+    model: &LoadedModel,
+    limits: &Limits,
+    inputs: Vec<TensorIn<'_>>,
+    id: Option<String>,
+    outputs: Option<Vec<(String, bool)>>,
+    all_binary: bool,
+) -> Result<Request, ApiError> {
+    let max_rows = limits.max_rows;
+    let bad = |m: String| ApiError::InvalidRequest(m);
     let mut b = BatchBuilder::new(model, limits);
     let mut rows: Option<usize> = None;
-    for (i, input) in req.inputs.into_iter().enumerate() {
+    for (i, input) in inputs.into_iter().enumerate() {
         let name = &input.name;
         let k = kind(&input.datatype).ok_or_else(|| {
             bad(format!(
@@ -227,31 +334,7 @@ pub(crate) fn parse(
             }
         };
         let values = n.saturating_mul(width.unwrap_or(1));
-        let data: Vec<Value<'_>> = match (input.parameters.binary_data_size, input.data) {
-            (Some(size), None) => {
-                let size = usize::try_from(size).unwrap_or(usize::MAX);
-                if size > binary_data.len() {
-                    return Err(bad(format!(
-                        "input `{name}`: binary_data_size is {size} but {} bytes of binary data are left",
-                        binary_data.len()
-                    )));
-                }
-                let (mine, rest) = binary_data.split_at(size);
-                binary_data = rest;
-                binary::decode(name, &input.datatype, mine, values).map_err(bad)?
-            }
-            (None, Some(data)) => data.0,
-            (Some(_), Some(_)) => {
-                return Err(bad(format!(
-                    "input `{name}` has both `data` and binary_data_size; send one"
-                )));
-            }
-            (None, None) => {
-                return Err(bad(format!(
-                    "input `{name}` has no `data` (nor binary_data_size for binary data)"
-                )));
-            }
-        };
+        let data = input.data;
         if data.len() != values {
             return Err(bad(format!(
                 "input `{name}`: shape {:?} needs {values} values, data has {}",
@@ -327,30 +410,15 @@ pub(crate) fn parse(
             })?;
         }
     }
-    if !binary_data.is_empty() {
-        return Err(bad(format!(
-            "{} bytes of binary data follow the inputs' binary_data_size",
-            binary_data.len()
-        )));
-    }
-    let all_binary = req.parameters.binary_data_output.unwrap_or(false);
-    let outputs = match req.outputs {
-        None => model
+    let outputs = outputs.unwrap_or_else(|| {
+        model
             .outputs()
             .iter()
             .map(|f| (f.name().clone(), all_binary))
-            .collect(),
-        Some(list) => list
-            .into_iter()
-            .map(|o| (o.name, o.parameters.binary_data.unwrap_or(all_binary)))
-            .collect(),
-    };
+            .collect()
+    });
     let built = b.finish(rows.unwrap_or(0))?;
-    Ok(Request {
-        built,
-        id: req.id,
-        outputs,
-    })
+    Ok(Request { built, id, outputs })
 }
 
 /// An encoded answer: the body, and the length of its JSON part when binary tensor data
@@ -360,40 +428,71 @@ pub(crate) struct Answer {
     pub(crate) json_len: Option<usize>,
 }
 
+/// One output tensor of an answer: its values flattened row-major, its shape, and whether the
+/// request asked for it as binary data.
+pub(crate) struct OutTensor<'a> {
+    pub(crate) name: &'a str,
+    pub(crate) values: arrow_array::ArrayRef,
+    pub(crate) shape: Vec<usize>,
+    pub(crate) binary: bool,
+}
+
+/// The output tensors `req` asks for, from `scored`.
+pub(crate) fn out_tensors<'a>(
+    req: &'a Request,
+    scored: &RecordBatch,
+) -> Result<Vec<OutTensor<'a>>, ApiError> {
+    let schema = scored.schema_ref();
+    let first = req.built.inputs_present;
+    req.outputs
+        .iter()
+        .map(|(name, binary)| {
+            let i = schema.fields()[first..]
+                .iter()
+                .position(|f| f.name() == name)
+                .ok_or_else(|| {
+                    let available: Vec<&str> = schema.fields()[first..]
+                        .iter()
+                        .map(|f| f.name().as_str())
+                        .collect();
+                    ApiError::InvalidRequest(format!(
+                        "no output named `{name}` (outputs: {})",
+                        available.join(", ")
+                    ))
+                })?;
+            let column = scored.column(first + i);
+            // A list column whose rows all hold k values (a nearest-neighbour stage's ids and
+            // distances) is the [N, k] tensor of its item type, row-major.
+            let (values, shape) = match uniform_list(column.as_ref()) {
+                Some((values, k)) => (values, vec![column.len(), k]),
+                None => (column.clone(), vec![column.len()]),
+            };
+            Ok(OutTensor {
+                name,
+                values,
+                shape,
+                binary: *binary,
+            })
+        })
+        .collect()
+}
+
 /// Write the inference response for `req`, scored as `scored`.
 pub(crate) fn answer(
     model: &LoadedModel,
     req: &Request,
     scored: &RecordBatch,
 ) -> Result<Answer, ApiError> {
-    let schema = scored.schema_ref();
-    let first = req.built.inputs_present;
     let mut tensors = Vec::with_capacity(req.outputs.len());
     let mut tail = Vec::new();
     let mut any_binary = false;
-    for (name, binary) in &req.outputs {
-        let i = schema.fields()[first..]
-            .iter()
-            .position(|f| f.name() == name)
-            .ok_or_else(|| {
-                let available: Vec<&str> = schema.fields()[first..]
-                    .iter()
-                    .map(|f| f.name().as_str())
-                    .collect();
-                ApiError::InvalidRequest(format!(
-                    "no output named `{name}` (outputs: {})",
-                    available.join(", ")
-                ))
-            })?;
-        let column = scored.column(first + i);
-        // A list column whose rows all hold k values (a nearest-neighbour stage's ids and
-        // distances) is the [N, k] tensor of its item type, row-major.
-        let (values, shape) = match uniform_list(column.as_ref()) {
-            Some((values, k)) => (values, vec![column.len(), k]),
-            None => (column.clone(), vec![column.len()]),
-        };
+    for out in out_tensors(req, scored)? {
         // An output with no binary form here (a struct) is sent as JSON even when asked for.
-        let binary_size = match binary.then(|| binary::encode(values.as_ref())).flatten() {
+        let binary_size = match out
+            .binary
+            .then(|| binary::encode(out.values.as_ref()))
+            .flatten()
+        {
             Some(bytes) => {
                 any_binary = true;
                 let size = bytes.len();
@@ -403,15 +502,15 @@ pub(crate) fn answer(
             None => None,
         };
         tensors.push(Tensor {
-            name,
-            values,
-            shape,
+            name: out.name,
+            values: out.values,
+            shape: out.shape,
             binary_size,
         });
     }
     let body = Response {
         model,
-        id: req.id.as_deref(),
+        id: req.id(),
         tensors,
     };
     let mut out = serde_json::to_vec(&body).map_err(|e| ApiError::Internal(e.to_string()))?;

@@ -3,7 +3,7 @@
 
 mod admin;
 mod ops;
-mod scoring;
+pub(crate) mod scoring;
 mod v1;
 mod v2;
 

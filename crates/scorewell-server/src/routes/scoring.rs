@@ -163,14 +163,14 @@ fn binary_response(body: Vec<u8>, json_len: usize) -> Response {
 }
 
 /// Run `job` here, turning a panic into a 500.
-fn guard<T>(job: impl FnOnce() -> Result<T, ApiError>) -> Result<T, ApiError> {
+pub(crate) fn guard<T>(job: impl FnOnce() -> Result<T, ApiError>) -> Result<T, ApiError> {
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(job))
         .unwrap_or_else(|_| Err(ApiError::Internal("scoring panicked".into())))
 }
 
 /// Run `job` on the blocking pool, holding `permit` until it ends. Awaiting it can be cut
 /// short by the request timeout.
-async fn blocking<T: Send + 'static>(
+pub(crate) async fn blocking<T: Send + 'static>(
     permit: OwnedSemaphorePermit,
     job: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
 ) -> Result<T, ApiError> {

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use super::scoring::{Protocol, handle};
 use crate::App;
 use crate::error::ApiError;
-use crate::protocol::kserve_v2::datatype;
+use crate::protocol::kserve_v2::tensor_metadata;
 
 /// `GET /v2`: server metadata.
 pub(super) async fn server_metadata() -> Response {
@@ -58,22 +58,10 @@ fn metadata(app: &App, name: &str, version: Option<&str>) -> Response {
         Ok(m) => m,
         Err(e) => return e.into_response(),
     };
-    let inputs: Vec<Value> = model
-        .inputs()
-        .iter()
-        .map(|c| {
-            json!({
-                "name": c.name,
-                "datatype": if c.numeric { "FP64" } else { "BYTES" },
-                "shape": [-1],
-            })
-        })
-        .collect();
-    let outputs: Vec<Value> = model
-        .outputs()
-        .iter()
-        .map(|f| json!({"name": f.name(), "datatype": datatype(f.data_type()), "shape": [-1]}))
-        .collect();
+    let (inputs, outputs) = tensor_metadata(&model);
+    let tensor = |(name, datatype): (String, &str)| json!({"name": name, "datatype": datatype, "shape": [-1]});
+    let inputs: Vec<Value> = inputs.into_iter().map(tensor).collect();
+    let outputs: Vec<Value> = outputs.into_iter().map(tensor).collect();
     super::value_ok(&json!({
         "name": model.name(),
         "versions": [model.version()],
