@@ -271,7 +271,7 @@ class Scorer:
             rows = list(rows)
         if any(type(r) is not dict for r in rows):
             rows = [dict(r) if isinstance(r, Mapping) else r for r in rows]
-        return self._native.score_rows(rows)
+        return self._native.score_rows(cast("list[dict[str, Any]]", rows))
 
     def predict(self, X: Any, columns: Sequence[str] | None = None) -> Any:
         """Score a NumPy array of rows; returns NumPy.
