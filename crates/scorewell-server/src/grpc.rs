@@ -46,7 +46,9 @@ pub async fn serve(
     tonic::transport::Server::builder()
         .add_service(service)
         .serve_with_incoming_shutdown(
-            tonic::transport::server::TcpIncoming::from(listener),
+            // Small answers go out at once, not held back by Nagle's algorithm behind the
+            // acknowledgement of an earlier frame (a ping reply, say).
+            tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true)),
             shutdown,
         )
         .await

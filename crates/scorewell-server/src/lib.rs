@@ -150,6 +150,13 @@ pub async fn serve(
     let drained = started.notified();
     let drain_timeout = app.config().drain_timeout;
     let router = router(app.clone());
+    // TCP_NODELAY: a small answer goes out at once instead of waiting for the client to
+    // acknowledge an earlier segment (Nagle's algorithm meeting delayed ACKs).
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %e, "could not set TCP_NODELAY");
+        }
+    });
     let server = axum::serve(listener, router).with_graceful_shutdown(signal);
     let result = tokio::select! {
         r = server => r,
