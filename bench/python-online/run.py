@@ -50,7 +50,6 @@ import datetime as _dt
 import functools
 import gc
 import importlib.metadata
-import importlib.util
 import json
 import platform
 import shutil
@@ -78,17 +77,10 @@ ONNX_TOL = 1e-4  # ONNX Runtime's TreeEnsemble thresholds and sums are float32
 NORMAL_NAN_RATE = 0.05
 
 
-def _load_core():
-    """bench/run.py as a module: its data generator and trainers, so "the project's data" here
-    is the same data the main benchmark scores. Loaded by path because this file is also run.py."""
-    spec = importlib.util.spec_from_file_location("bench_core", BENCH / "run.py")
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = mod  # its dataclasses look their module up there
-    spec.loader.exec_module(mod)
-    return mod
+sys.path.insert(0, str(BENCH))
+import shared  # noqa: E402  (bench/shared.py)
 
-
-core = _load_core()
+core = shared.load_core()
 FEATURES = core.FEATURES
 
 
@@ -858,16 +850,10 @@ def main() -> None:
     ap.add_argument("--batch-rows", type=int, default=1000, help="rows per batch call (default 1000)")
     ap.add_argument("--models", default="xgboost,lightgbm,fraud", help="any of xgboost,lightgbm,fraud")
     ap.add_argument("--data", default="project,normal", help="tree-model datasets: project,normal")
-    ap.add_argument("--train-rows", type=int, default=30_000)
-    ap.add_argument("--trees", type=int, default=500)
-    ap.add_argument("--depth", type=int, default=6, help="XGBoost max_depth")
     ap.add_argument("--leaves", type=int, default=63, help="LightGBM num_leaves")
-    ap.add_argument("--seed", type=int, default=42)
     ap.add_argument("--scorewell", type=Path, default=ROOT / "target" / "release" / "scorewell",
                     help="the CLI for the engine-alone numbers (skipped if missing)")
-    ap.add_argument("--out", type=Path, default=BENCH / "out" / "python-online", help="cache dir")
-    ap.add_argument("--results", type=Path, default=BENCH / "results", help="results dir")
-    ap.add_argument("--no-write", action="store_true", help="print the report only")
+    shared.add_model_and_output_args(ap, BENCH / "out" / "python-online")
     a = ap.parse_args()
     a.calls = a.calls if a.calls is not None else (500 if a.quick else 2000)
     a.warmup = a.warmup if a.warmup is not None else (100 if a.quick else 300)
