@@ -4,7 +4,7 @@
 //!
 //! It shares everything with the REST API but the wire: the model registry (hot reload
 //! included), the concurrency gate and request timeout, the metrics (protocol label `grpc`),
-//! graceful shutdown, and the tensor-to-batch code ([`kserve_v2::build`]), so a tensor scores
+//! graceful shutdown, and the tensor-to-batch code (`kserve_v2::build`), so a tensor scores
 //! the same whichever way it came. Inputs come as raw little-endian bytes
 //! (`raw_input_contents`, the clients' default, in the binary layout of the REST extension) or
 //! as typed `contents`; outputs always go back as `raw_output_contents`.
