@@ -23,6 +23,9 @@
 
 use rayon::prelude::*;
 
+#[cfg(feature = "jit")]
+use crate::engine::Chooser;
+use crate::engine::{Engine, EngineInfo};
 use crate::float::Float;
 use crate::ir::{
     Aggregation, CategoryCast, Comparison, Forest, InputRule, Missing, NanRoute, Node, SplitTest,
@@ -31,11 +34,17 @@ use crate::link::Link;
 use crate::reference::{ZERO_THRESHOLD, in_category_set, prepare};
 use crate::source::FeatureSource;
 
-const DEFAULT_LEFT: u32 = 1 << 31;
-const LEAF: u32 = 1 << 30;
-const SPECIAL: u32 = 1 << 29;
-const FEATURE_MASK: u32 = SPECIAL - 1;
-const NO_LINEAR: u32 = u32::MAX;
+pub(crate) const DEFAULT_LEFT: u32 = 1 << 31;
+pub(crate) const LEAF: u32 = 1 << 30;
+pub(crate) const SPECIAL: u32 = 1 << 29;
+pub(crate) const FEATURE_MASK: u32 = SPECIAL - 1;
+pub(crate) const NO_LINEAR: u32 = u32::MAX;
+
+/// [`Engine::Auto`] interprets forests smaller than this: generating their code costs more
+/// than it can save.
+const AUTO_MIN_NODES: usize = 256;
+/// The largest forest generated into code (about 16 bytes of code a node).
+const MAX_JIT_NODES: usize = 4 << 20;
 
 /// Rows walked together through a tree in one lockstep loop.
 const LANES: usize = 8;
@@ -45,18 +54,18 @@ const BLOCK_ROWS: usize = 128;
 
 #[derive(Clone, Copy, Debug)]
 #[repr(C)]
-struct CNode<T> {
+pub(crate) struct CNode<T> {
     /// Threshold for a split (already in `<=` form), leaf value for a leaf, index into
     /// `specials` for a flagged split.
-    value: T,
+    pub(crate) value: T,
     /// Feature index plus the flag bits above.
-    feature: u32,
+    pub(crate) feature: u32,
     /// The left child; the right one is next to it. A leaf points at itself.
-    left: u32,
+    pub(crate) left: u32,
 }
 
 #[derive(Clone, Debug)]
-enum Special<T> {
+pub(crate) enum Special<T> {
     Categorical {
         words: std::ops::Range<usize>,
         in_set_goes_left: bool,
@@ -95,18 +104,18 @@ const TOP_MAX_LEVELS: usize = 10;
 const TOP_MAX_WASTE: usize = 4;
 
 #[derive(Clone, Debug)]
-struct CLinear {
-    constant: f64,
-    features: Vec<u32>,
-    coefficients: Vec<f64>,
+pub(crate) struct CLinear {
+    pub(crate) constant: f64,
+    pub(crate) features: Vec<u32>,
+    pub(crate) coefficients: Vec<f64>,
 }
 
 /// A forest compiled for scoring in precision `T`.
 #[derive(Clone, Debug)]
 pub struct CompiledForest<T> {
-    nodes: Vec<CNode<T>>,
-    roots: Vec<u32>,
-    groups: Vec<u32>,
+    pub(crate) nodes: Vec<CNode<T>>,
+    pub(crate) roots: Vec<u32>,
+    pub(crate) groups: Vec<u32>,
     /// Per tree: the implicit layout of its top levels.
     tops: Vec<Top>,
     /// Implicit layouts: node `i`'s children are `2i+1` and `2i+2`; feature|flags per node.
@@ -117,22 +126,22 @@ pub struct CompiledForest<T> {
     top_leaf: Vec<T>,
     /// Per last-level slot: the pointer-layout node the walk continues from.
     top_next: Vec<u32>,
-    specials: Vec<Special<T>>,
-    category_words: Vec<u32>,
+    pub(crate) specials: Vec<Special<T>>,
+    pub(crate) category_words: Vec<u32>,
     /// Per node: index into `linear_leaves`, or `NO_LINEAR`. Empty when no leaf is linear.
-    linear_of: Vec<u32>,
-    linear_leaves: Vec<CLinear>,
+    pub(crate) linear_of: Vec<u32>,
+    pub(crate) linear_leaves: Vec<CLinear>,
     /// Per leaf-bearing tree weight is folded into constant leaves; linear leaves need it here.
-    tree_weight: Vec<T>,
+    pub(crate) tree_weight: Vec<T>,
     base: Vec<T>,
     mean_divisor: Option<T>,
     num_features: usize,
     /// Features per row copy (at least one, so padding nodes can read feature 0).
-    width: usize,
+    pub(crate) width: usize,
     /// Values per row in a block: the NaN→-∞ copy, the NaN→+∞ copy, then the -∞ slot
     /// leaves read (`2 * width`).
-    stride: usize,
-    num_groups: usize,
+    pub(crate) stride: usize,
+    pub(crate) num_groups: usize,
     link: Link,
     input_rule: InputRule,
     zero_missing: Vec<usize>,
@@ -141,6 +150,13 @@ pub struct CompiledForest<T> {
     even_chunks: Vec<bool>,
     /// The linear term in precision `T`: feature-major weights, then one bias per group.
     linear: Option<(Vec<T>, Vec<T>)>,
+    /// Generated code for the tree walks, shared by clones; `None` interprets.
+    #[cfg(feature = "jit")]
+    jit: Option<std::sync::Arc<crate::jit::Code>>,
+    /// With [`Engine::Auto`] and code: which of the two runs (shared by clones).
+    #[cfg(feature = "jit")]
+    chooser: Option<std::sync::Arc<Chooser>>,
+    engine: EngineInfo,
 }
 
 /// The compiled form of a forest in its own precision.
@@ -153,11 +169,29 @@ pub enum Predictor {
 }
 
 impl Predictor {
-    /// Compile `forest` in its declared precision.
+    /// Compile `forest` in its declared precision, with the process's
+    /// [`default_engine`](crate::default_engine).
     pub fn compile(forest: &Forest) -> Self {
+        Self::with_engine(forest, crate::default_engine())
+    }
+
+    /// Compile `forest` in its declared precision for `engine`.
+    pub fn with_engine(forest: &Forest, engine: Engine) -> Self {
         match forest.precision {
-            crate::Precision::F32 => Predictor::F32(CompiledForest::compile(forest)),
-            crate::Precision::F64 => Predictor::F64(CompiledForest::compile(forest)),
+            crate::Precision::F32 => {
+                Predictor::F32(CompiledForest::compile(forest).with_engine(engine))
+            }
+            crate::Precision::F64 => {
+                Predictor::F64(CompiledForest::compile(forest).with_engine(engine))
+            }
+        }
+    }
+
+    /// Which engine scores this forest now, and what generating its code cost.
+    pub fn engine(&self) -> EngineInfo {
+        match self {
+            Predictor::F32(c) => c.engine(),
+            Predictor::F64(c) => c.engine(),
         }
     }
 
@@ -250,6 +284,11 @@ impl<T: Float> CompiledForest<T> {
                 let cast = |v: &[f64]| v.iter().map(|w| T::from_f64(*w)).collect();
                 (cast(&term.weights), cast(&term.bias))
             }),
+            #[cfg(feature = "jit")]
+            jit: None,
+            #[cfg(feature = "jit")]
+            chooser: None,
+            engine: EngineInfo::interpreted(None),
         };
 
         for (t, tree) in forest.trees.iter().enumerate() {
@@ -395,6 +434,67 @@ impl<T: Float> CompiledForest<T> {
         out
     }
 
+    /// Generate native code for the tree walks when `engine` asks for it and this build and
+    /// model allow it; otherwise keep interpreting, with the reason in [`Self::engine`].
+    pub fn with_engine(mut self, engine: Engine) -> Self {
+        let nodes = self.nodes.len();
+        let reason = match engine {
+            Engine::Interpret => {
+                self.engine = EngineInfo::interpreted(None);
+                return self;
+            }
+            _ if !crate::JIT_AVAILABLE => {
+                "this build has no code generator (cargo feature `jit`)".to_string()
+            }
+            Engine::Auto if nodes < AUTO_MIN_NODES => {
+                format!("a small model ({nodes} nodes) is scored as fast interpreted")
+            }
+            _ if nodes > MAX_JIT_NODES => format!(
+                "{nodes} nodes would make more than the {} MiB of code allowed",
+                (MAX_JIT_NODES * 16) >> 20
+            ),
+            _ => return self.generate(engine == Engine::Auto),
+        };
+        if engine == Engine::Compile {
+            tracing::warn!("forest interpreted: {reason}");
+        }
+        self.engine = EngineInfo::interpreted(Some(reason));
+        self
+    }
+
+    #[cfg(feature = "jit")]
+    fn generate(mut self, adaptive: bool) -> Self {
+        match crate::jit::compile(&self) {
+            Ok(code) => {
+                self.engine = code.info.clone();
+                self.jit = Some(std::sync::Arc::new(code));
+                if adaptive {
+                    self.chooser = Some(Default::default());
+                }
+            }
+            Err(reason) => {
+                tracing::warn!("forest interpreted: {reason}");
+                self.engine = EngineInfo::interpreted(Some(reason));
+            }
+        }
+        self
+    }
+
+    #[cfg(not(feature = "jit"))]
+    fn generate(self, _adaptive: bool) -> Self {
+        self
+    }
+
+    /// Which engine scores this forest now.
+    pub fn engine(&self) -> EngineInfo {
+        let mut info = self.engine.clone();
+        #[cfg(feature = "jit")]
+        if let Some(c) = &self.chooser {
+            info.running = c.running();
+        }
+        info
+    }
+
     /// Trees stored whole in the implicit layout, and trees that continue in the pointer one.
     #[cfg(test)]
     pub(crate) fn layout_counts(&self) -> (usize, usize) {
@@ -512,11 +612,26 @@ impl<T: Float> CompiledForest<T> {
         if let Some((weights, bias)) = &self.linear {
             self.add_linear(weights, bias, x, rows, margins);
         }
-        if self.specials.is_empty() {
-            self.accumulate::<false>(x, rows, margins);
+        #[cfg(feature = "jit")]
+        if let Some(code) = &self.jit {
+            let (use_code, timed) = match &self.chooser {
+                Some(c) => c.pick(),
+                None => (true, false),
+            };
+            let started = timed.then(std::time::Instant::now);
+            if use_code {
+                code.accumulate(self, x, rows, margins);
+            } else {
+                self.interpret(x, rows, margins);
+            }
+            if let (Some(c), Some(t)) = (&self.chooser, started) {
+                c.record(use_code, rows, t.elapsed().as_nanos() as u64);
+            }
         } else {
-            self.accumulate::<true>(x, rows, margins);
+            self.interpret(x, rows, margins);
         }
+        #[cfg(not(feature = "jit"))]
+        self.interpret(x, rows, margins);
         // LightGBM's `raw_score=True` returns the plain sum for averaged (rf) models; only the
         // transformed prediction is averaged.
         if let (Some(div), false) = (self.mean_divisor, margin_only) {
@@ -538,6 +653,15 @@ impl<T: Float> CompiledForest<T> {
             } else {
                 self.link.apply(m, o);
             }
+        }
+    }
+
+    /// The interpreter's tree walks for a prepared block.
+    fn interpret(&self, x: &[T], rows: usize, margins: &mut [T]) {
+        if self.specials.is_empty() {
+            self.accumulate::<false>(x, rows, margins);
+        } else {
+            self.accumulate::<true>(x, rows, margins);
         }
     }
 

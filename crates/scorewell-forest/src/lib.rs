@@ -20,9 +20,12 @@
 
 mod builder;
 mod compiled;
+mod engine;
 mod error;
 mod float;
 mod ir;
+#[cfg(feature = "jit")]
+mod jit;
 mod leaves;
 mod link;
 pub mod reference;
@@ -30,6 +33,7 @@ mod source;
 
 pub use builder::{ForestBuilder, TreeBuilder};
 pub use compiled::{CompiledForest, Predictor};
+pub use engine::{Engine, EngineInfo, JIT_AVAILABLE, Running, default_engine, set_default_engine};
 pub use error::ForestError;
 pub use float::Float;
 pub use ir::{

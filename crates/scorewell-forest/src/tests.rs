@@ -217,41 +217,48 @@ fn same(a: &[f64], b: &[f64]) -> bool {
             .all(|(x, y)| x.to_bits() == y.to_bits() || (x.is_nan() && y.is_nan()))
 }
 
+/// Both engines; with the `jit` feature the second generates native code.
+const ENGINES: [Engine; 2] = [Engine::Interpret, Engine::Compile];
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(300))]
     #[test]
     fn compiled_equals_reference_bit_for_bit(seed in any::<u64>()) {
         let (forest, data, nf) = random_forest(seed);
-        let predictor = Predictor::compile(&forest);
-        for margin in [true, false] {
-            let got = predictor.predict(&DenseRows::new(&data, nf), margin);
-            let want = reference_all(&forest, &data, nf, margin);
-            prop_assert!(same(&got, &want), "seed {seed} margin {margin}\n got {got:?}\nwant {want:?}");
+        for engine in ENGINES {
+            let predictor = Predictor::with_engine(&forest, engine);
+            prop_assert_eq!(predictor.engine().compiled, engine == Engine::Compile && JIT_AVAILABLE);
+            for margin in [true, false] {
+                let got = predictor.predict(&DenseRows::new(&data, nf), margin);
+                let want = reference_all(&forest, &data, nf, margin);
+                prop_assert!(same(&got, &want), "seed {seed} {engine} margin {margin}\n got {got:?}\nwant {want:?}");
+            }
         }
     }
 }
 
 /// A one-split forest over one feature.
-fn one_split(
-    test: SplitTest,
-    default_left: bool,
-    cmp: Comparison,
-    precision: Precision,
-) -> Predictor {
+fn one_split(test: SplitTest, default_left: bool, cmp: Comparison, precision: Precision) -> Forest {
     let mut t = TreeBuilder::new();
     t.split(0, test, default_left, 1, 2);
     t.leaf(-1.0);
     t.leaf(1.0);
     let mut b = ForestBuilder::new(1, 1);
     b.comparison(cmp).precision(precision).push_tree(t, 0, 1.0);
-    Predictor::compile(&b.build().expect("valid"))
+    b.build().expect("valid")
 }
 
-fn sides(p: &Predictor, xs: &[f64]) -> Vec<&'static str> {
-    p.predict(&DenseRows::new(xs, 1), false)
-        .into_iter()
-        .map(|v| if v < 0.0 { "L" } else { "R" })
-        .collect()
+/// Which way each value goes, the same with both engines.
+fn sides(forest: &Forest, xs: &[f64]) -> Vec<&'static str> {
+    let [a, b] = ENGINES.map(|e| {
+        Predictor::with_engine(forest, e)
+            .predict(&DenseRows::new(xs, 1), false)
+            .into_iter()
+            .map(|v| if v < 0.0 { "L" } else { "R" })
+            .collect::<Vec<_>>()
+    });
+    assert_eq!(a, b, "interpreter and generated code disagree");
+    a
 }
 
 #[test]
@@ -352,12 +359,14 @@ fn categorical_rules_of_both_libraries() {
 #[test]
 fn single_rows_and_large_batches_agree() {
     let (forest, data, nf) = random_forest(7);
-    let p = Predictor::compile(&forest);
-    let batch = p.predict(&DenseRows::new(&data, nf), false);
-    let k = p.num_outputs(false);
-    for (r, row) in data.chunks(nf).enumerate() {
-        let one = p.predict(&DenseRows::new(row, nf), false);
-        assert!(same(&one, &batch[r * k..(r + 1) * k]));
+    for engine in ENGINES {
+        let p = Predictor::with_engine(&forest, engine);
+        let batch = p.predict(&DenseRows::new(&data, nf), false);
+        let k = p.num_outputs(false);
+        for (r, row) in data.chunks(nf).enumerate() {
+            let one = p.predict(&DenseRows::new(row, nf), false);
+            assert!(same(&one, &batch[r * k..(r + 1) * k]), "{engine}");
+        }
     }
 }
 
@@ -365,10 +374,124 @@ fn single_rows_and_large_batches_agree() {
 fn many_rows_use_all_blocks() {
     let (forest, data, nf) = random_forest(11);
     let big: Vec<f64> = data.iter().cycle().take(nf * 5000).copied().collect();
-    let p = Predictor::compile(&forest);
-    let got = p.predict(&DenseRows::new(&big, nf), false);
     let want = reference_all(&forest, &big, nf, false);
-    assert!(same(&got, &want));
+    for engine in ENGINES {
+        let got = Predictor::with_engine(&forest, engine).predict(&DenseRows::new(&big, nf), false);
+        assert!(same(&got, &want), "{engine}");
+    }
+}
+
+/// A forest far larger than one generated function (hundreds of trees of up to 2^11 nodes),
+/// scored by both engines on the same rows: the code is split into many functions, each
+/// adding its run of trees in model order.
+#[test]
+fn a_large_forest_spans_many_generated_functions() {
+    let mut rng = Rng(99);
+    let nf = 8;
+    for precision in [Precision::F32, Precision::F64] {
+        let mut b = ForestBuilder::new(nf, 3);
+        b.precision(precision).link(Link::Softmax);
+        for i in 0..300 {
+            let depth = 1 + rng.below(10) as u32;
+            let tree = random_tree(
+                &mut rng,
+                nf as u32,
+                CategoryCast::TruncateThenCheck,
+                depth,
+                i % 2 == 0,
+                10,
+            );
+            b.push_tree(tree, i % 3, 1.0);
+        }
+        let forest = b.build().expect("valid");
+        let data: Vec<f64> = (0..nf * 1000).map(|_| rng.value()).collect();
+        let compiled = Predictor::with_engine(&forest, Engine::Compile);
+        if JIT_AVAILABLE {
+            assert!(compiled.engine().functions > 10, "{:?}", compiled.engine());
+        }
+        for margin in [true, false] {
+            let want = reference_all(&forest, &data, nf, margin);
+            let got = compiled.predict(&DenseRows::new(&data, nf), margin);
+            assert!(same(&got, &want), "{precision:?} margin {margin}");
+        }
+    }
+}
+
+/// `auto` with code times both evaluators on the first rows, then keeps one; every answer on
+/// the way equals the reference, whichever evaluator gave it.
+#[test]
+fn auto_measures_both_evaluators_then_keeps_one() {
+    let mut rng = Rng(5);
+    let nf = 6;
+    let mut b = ForestBuilder::new(nf, 1);
+    b.precision(Precision::F32).comparison(Comparison::Less);
+    for _ in 0..40 {
+        b.push_tree(
+            random_tree(
+                &mut rng,
+                nf as u32,
+                CategoryCast::CheckThenTruncate,
+                6,
+                false,
+                10,
+            ),
+            0,
+            1.0,
+        );
+    }
+    let forest = b.build().expect("valid");
+    assert!(forest.num_nodes() >= 256, "{}", forest.num_nodes());
+    let p = Predictor::with_engine(&forest, Engine::Auto);
+    if !JIT_AVAILABLE {
+        assert_eq!(p.engine().running, Running::Interpreter);
+        return;
+    }
+    assert_eq!(p.engine().running, Running::Measuring);
+    let data: Vec<f64> = (0..nf * 200).map(|_| rng.value()).collect();
+    let want = reference_all(&forest, &data, nf, false);
+    for _ in 0..60 {
+        let got = p.predict(&DenseRows::new(&data, nf), false);
+        assert!(same(&got, &want));
+    }
+    assert_ne!(p.engine().running, Running::Measuring, "{}", p.engine());
+    assert!(p.engine().compiled);
+}
+
+#[test]
+fn the_engine_choice_says_what_runs_and_why() {
+    let forest = one_split(
+        SplitTest::Numeric {
+            threshold: 0.5,
+            missing: Missing::NanDefault,
+        },
+        true,
+        Comparison::Less,
+        Precision::F32,
+    );
+    let interpreted = Predictor::with_engine(&forest, Engine::Interpret);
+    assert_eq!(interpreted.engine().name(), "interpret");
+    assert_eq!(interpreted.engine().reason, None);
+    // A forest this small is not worth compiling unless asked.
+    let auto = Predictor::with_engine(&forest, Engine::Auto);
+    assert!(!auto.engine().compiled);
+    let why = auto.engine().reason.clone().expect("a reason");
+    assert!(
+        why.contains("small model") || why.contains("feature `jit`"),
+        "{why}"
+    );
+    let compiled = Predictor::with_engine(&forest, Engine::Compile);
+    assert_eq!(compiled.engine().compiled, JIT_AVAILABLE);
+    if JIT_AVAILABLE {
+        assert!(compiled.engine().code_bytes > 0 && compiled.engine().compile_ms >= 0.0);
+        assert!(compiled.engine().to_string().starts_with("native code"));
+    }
+    assert_eq!("Compile".parse::<Engine>(), Ok(Engine::Compile));
+    assert!(
+        "fast"
+            .parse::<Engine>()
+            .unwrap_err()
+            .contains("unknown engine")
+    );
 }
 
 #[test]
@@ -431,13 +554,15 @@ fn deep_sparse_trees_walk_ties_and_nan_like_the_reference() {
             data.push(2.0);
             data.push([1.0, f64::NAN, 2.0, 0.5, 1.0][r % 5]);
         }
-        let got = Predictor::compile(&forest).predict(&DenseRows::new(&data, 3), true);
+        let got = Predictor::with_engine(&forest, Engine::Compile)
+            .predict(&DenseRows::new(&data, 3), true);
         let want = reference_all(&forest, &data, 3, true);
         assert!(
             same(&got, &want),
             "{precision:?} {cmp:?}\n got {got:?}\nwant {want:?}"
         );
-        let single = Predictor::compile(&forest).predict(&DenseRows::new(&data[..3], 3), true);
+        let single = Predictor::with_engine(&forest, Engine::Compile)
+            .predict(&DenseRows::new(&data[..3], 3), true);
         assert!(same(&single, &want[..1]));
     }
 }
