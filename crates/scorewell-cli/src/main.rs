@@ -15,6 +15,17 @@ use clap::{Parser, Subcommand};
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// How tree models are scored: `compile` generates native code at load time, `interpret`
+    /// walks the trees' arrays, `auto` compiles all but small models.
+    #[arg(
+        long,
+        global = true,
+        value_name = "ENGINE",
+        env = "SCOREWELL_ENGINE",
+        default_value = "auto",
+        value_parser = ["auto", "interpret", "compile"]
+    )]
+    engine: String,
 }
 
 #[derive(Debug, Subcommand)]
@@ -39,6 +50,13 @@ enum Command {
 
 fn main() {
     let cli = Cli::parse();
+    match cli.engine.parse::<scorewell::forest::Engine>() {
+        Ok(engine) => scorewell::forest::set_default_engine(engine),
+        Err(e) => {
+            eprintln!("scorewell: {e}");
+            std::process::exit(2);
+        }
+    }
     let result = match cli.command {
         Command::Score(args) => cmd::score::run(args),
         Command::Inspect(args) => cmd::inspect::run(args),

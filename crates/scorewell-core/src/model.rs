@@ -185,6 +185,10 @@ impl Stage for ForestStage {
         self.outputs.clone()
     }
 
+    fn engines(&self) -> Vec<scorewell_forest::EngineInfo> {
+        vec![self.predictor.engine()]
+    }
+
     fn forest_model(&self) -> Option<&ForestModel> {
         Some(&self.model)
     }

@@ -69,6 +69,15 @@ impl Scorer {
         &self.pipeline
     }
 
+    /// Which engine scores each forest of the pipeline, stage by stage (stage name, engine).
+    pub fn engines(&self) -> Vec<(String, scorewell_forest::EngineInfo)> {
+        self.pipeline
+            .stages()
+            .iter()
+            .flat_map(|s| s.engines().into_iter().map(|e| (s.name().to_string(), e)))
+            .collect()
+    }
+
     /// The input columns the pipeline reads (columns produced by an earlier stage excluded). A
     /// column is [optional](InputColumn::optional) only when every stage reading it says so.
     pub fn inputs(&self) -> Vec<InputColumn> {

@@ -6,6 +6,8 @@ use arrow_array::{ArrayRef, BooleanArray, RecordBatch};
 use arrow_schema::{FieldRef, Schema};
 
 use crate::error::{Result, ScoreError};
+use scorewell_forest::EngineInfo;
+
 use crate::model::ForestModel;
 
 /// The resolved positions of a stage's input columns in one schema. Made once by
@@ -105,6 +107,12 @@ pub trait Stage: Send + Sync + Debug {
     /// for transforms and other stages.
     fn forest_model(&self) -> Option<&ForestModel> {
         None
+    }
+
+    /// Which engine scores each forest this stage holds (interpreter or generated code), for
+    /// `inspect` and `bench`. Empty for stages without a forest.
+    fn engines(&self) -> Vec<EngineInfo> {
+        Vec::new()
     }
 }
 

@@ -10,7 +10,7 @@ use arrow_array::{
 use arrow_schema::{DataType, Field, FieldRef, Schema};
 use scorewell_core::{Binding, InputColumn, ScoreError, Stage, StageOutput, find_column};
 
-use crate::model::{Categories, Classes, Matrix, Output, Raw, SklearnModel, label_index};
+use crate::model::{Categories, Classes, Head, Matrix, Output, Raw, SklearnModel, label_index};
 
 /// Scores a scikit-learn model; see [`SklearnStage::output_fields`] for what it appends.
 #[derive(Debug)]
@@ -197,6 +197,13 @@ fn columns_of(values: &[f64], width: usize) -> Vec<ArrayRef> {
 impl Stage for SklearnStage {
     fn name(&self) -> &str {
         "sklearn"
+    }
+
+    fn engines(&self) -> Vec<scorewell_forest::EngineInfo> {
+        match &self.model.head {
+            Head::Trees { predictor, .. } => vec![predictor.engine()],
+            _ => Vec::new(),
+        }
     }
 
     fn inputs(&self) -> Vec<InputColumn> {

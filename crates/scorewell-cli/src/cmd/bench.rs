@@ -111,8 +111,18 @@ pub fn run(args: Args) -> Result<()> {
     } else {
         lat_us.iter().sum::<f64>() / lat_us.len() as f64
     };
+    let engines = scorer.engines();
+    // After the timed passes: with `auto`, the evaluator each forest settled on.
+    let mut names: Vec<&str> = engines.iter().map(|(_, e)| e.name()).collect();
+    names.dedup();
+    let engine = if names.is_empty() {
+        "none".to_string()
+    } else {
+        names.join("+")
+    };
+    let compile_ms: f64 = engines.iter().map(|(_, e)| e.compile_ms).sum();
     println!(
-        "{{\"rows\":{rows},\"threads\":{},\"load_ms\":{},\"batch_best_s\":{:.6},\"batch_median_s\":{:.6},\"rows_per_s\":{:.1},\"single_rows\":{},\"latency_p50_us\":{},\"latency_p99_us\":{},\"latency_mean_us\":{},\"checksum\":{checksum}}}",
+        "{{\"engine\":\"{engine}\",\"compile_ms\":{compile_ms:.1},\"rows\":{rows},\"threads\":{},\"load_ms\":{},\"batch_best_s\":{:.6},\"batch_median_s\":{:.6},\"rows_per_s\":{:.1},\"single_rows\":{},\"latency_p50_us\":{},\"latency_p99_us\":{},\"latency_mean_us\":{},\"checksum\":{checksum}}}",
         rayon::current_num_threads(),
         num(load_ms),
         secs[0],

@@ -86,6 +86,9 @@ pub fn run(args: Args) -> Result<()> {
             forest.num_nodes()
         )?;
     }
+    for (_, engine) in scorer.engines() {
+        writeln!(out, "engine:     {engine}")?;
+    }
     writeln!(out, "link:       {}", forest.link().name())?;
     writeln!(out, "outputs:    {}", outputs(&scorer).join(", "))?;
     writeln!(out, "margins:    {}", outputs(&margin).join(", "))?;

@@ -41,6 +41,10 @@ impl ForestKernel {
 }
 
 impl Kernel for ForestKernel {
+    fn engine(&self) -> Option<scorewell_forest::EngineInfo> {
+        Some(self.predictor.engine())
+    }
+
     fn width(&self) -> usize {
         match &self.leaves {
             Some(t) => t.width,

@@ -34,6 +34,10 @@ pub(crate) trait Kernel: Send + Sync + std::fmt::Debug {
     fn check_row(&self, _x: VectorRef<'_>) -> Result<(), String> {
         Ok(())
     }
+    /// The engine of the forest this kernel scores, if it is a forest.
+    fn engine(&self) -> Option<scorewell_forest::EngineInfo> {
+        None
+    }
 }
 
 /// A row-at-a-time kernel body: most Spark models are a few dot products per row.
@@ -193,6 +197,10 @@ impl ModelStage {
 impl Stage for ModelStage {
     fn name(&self) -> &str {
         &self.name
+    }
+
+    fn engines(&self) -> Vec<scorewell_forest::EngineInfo> {
+        self.kernel.engine().into_iter().collect()
     }
 
     fn inputs(&self) -> Vec<InputColumn> {
