@@ -15,6 +15,7 @@ use arrow_array::cast::AsArray;
 use arrow_array::types::Float64Type;
 use arrow_array::{Array, RecordBatch};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use scorewell::forest::{Engine, set_default_engine};
 use scorewell::{LoadOptions, OutputMode};
 use serde::Deserialize;
 
@@ -206,7 +207,27 @@ fn run_case(dir: &Path, scratch: &Path) -> Result<String, String> {
         if want.is_empty() {
             return Err(format!("expected.parquet has no `{prefix}` columns"));
         }
+        // Both evaluators, bit for bit: forests compiled to native code must answer exactly
+        // as the interpreter does, and the interpreter as the original library (below).
+        // (The process-wide default is safe to switch: this binary runs one test.)
+        set_default_engine(Engine::Compile);
+        let compiled = run_library(dir, &case, mode)?;
+        set_default_engine(Engine::Interpret);
         let lib = run_library(dir, &case, mode)?;
+        set_default_engine(Engine::Auto);
+        let (a, b) = (columns(&compiled, prefix), columns(&lib, prefix));
+        let same = a.len() == b.len()
+            && a.iter().zip(&b).all(|((_, x), (_, y))| {
+                x.len() == y.len()
+                    && x.iter()
+                        .zip(y)
+                        .all(|(u, v)| u.to_bits() == v.to_bits() || (u.is_nan() && v.is_nan()))
+            });
+        if !same {
+            return Err(format!(
+                "{prefix}: native code and interpreter differ in the last bits"
+            ));
+        }
         compare(
             &format!("library {prefix}"),
             &columns(&lib, prefix),

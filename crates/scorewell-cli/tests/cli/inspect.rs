@@ -101,3 +101,39 @@ fn inspect_describes_a_saved_spark_folder() {
     assert!(out.contains("RandomForest"), "{out}");
     assert!(out.contains("outputs:    "), "{out}");
 }
+
+/// `--engine` picks the evaluator; `inspect` says which one scores the model and `bench`
+/// reports it with the code generation time. A bad name is a usage error.
+#[test]
+fn engine_option_is_reported_by_inspect_and_bench() {
+    let c = case("lightgbm_4_7_categorical_pandas");
+    let model = c.join("model.txt");
+    let out = scorewell(&[&"--engine", &"compile", &"inspect", &model])
+        .ok()
+        .to_string();
+    assert!(out.contains("engine:     native code ("), "{out}");
+    let out = scorewell(&[&"inspect", &model, &"--engine", &"interpret"])
+        .ok()
+        .to_string();
+    assert!(out.contains("engine:     interpreter"), "{out}");
+    for engine in ["compile", "interpret"] {
+        let json = scorewell(&[
+            &"bench",
+            &model,
+            &"--input",
+            &c.join("input.parquet"),
+            &"--repeat",
+            &"1",
+            &"--single-rows",
+            &"10",
+            &"--engine",
+            &engine,
+        ])
+        .ok()
+        .to_string();
+        assert!(json.contains(&format!("\"engine\":\"{engine}\"")), "{json}");
+    }
+    let bad = scorewell(&[&"--engine", &"fast", &"inspect", &model]);
+    assert_eq!(bad.code, 2, "{}", bad.stderr);
+    assert!(bad.stderr.contains("fast"), "{}", bad.stderr);
+}
