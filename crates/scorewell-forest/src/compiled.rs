@@ -24,7 +24,7 @@
 use rayon::prelude::*;
 
 #[cfg(feature = "jit")]
-use crate::engine::Chooser;
+use crate::engine::{Chooser, Running};
 use crate::engine::{Engine, EngineInfo};
 use crate::float::Float;
 use crate::ir::{
@@ -153,9 +153,11 @@ pub struct CompiledForest<T> {
     /// Generated code for the tree walks, shared by clones; `None` interprets.
     #[cfg(feature = "jit")]
     jit: Option<std::sync::Arc<crate::jit::Code>>,
-    /// With [`Engine::Auto`] and code: which of the two runs (shared by clones).
+    /// With [`Engine::Auto`] and code: which of the two runs (shared by clones), chosen
+    /// apart for calls of fewer than [`LANES`] rows (index 0: single-row requests, where the
+    /// interpreter walks trees in lockstep) and for larger ones (index 1: rows in lockstep).
     #[cfg(feature = "jit")]
-    chooser: Option<std::sync::Arc<Chooser>>,
+    chooser: Option<std::sync::Arc<[Chooser; 2]>>,
     engine: EngineInfo,
 }
 
@@ -470,6 +472,8 @@ impl<T: Float> CompiledForest<T> {
                 self.jit = Some(std::sync::Arc::new(code));
                 if adaptive {
                     self.chooser = Some(Default::default());
+                    self.engine.running = Running::Measuring;
+                    self.engine.running_small = Running::Measuring;
                 }
             }
             Err(reason) => {
@@ -489,8 +493,9 @@ impl<T: Float> CompiledForest<T> {
     pub fn engine(&self) -> EngineInfo {
         let mut info = self.engine.clone();
         #[cfg(feature = "jit")]
-        if let Some(c) = &self.chooser {
-            info.running = c.running();
+        if let Some([small, blocks]) = self.chooser.as_deref() {
+            info.running = blocks.running();
+            info.running_small = small.running();
         }
         info
     }
@@ -614,17 +619,18 @@ impl<T: Float> CompiledForest<T> {
         }
         #[cfg(feature = "jit")]
         if let Some(code) = &self.jit {
-            let (use_code, timed) = match &self.chooser {
-                Some(c) => c.pick(),
-                None => (true, false),
-            };
+            let chooser = self
+                .chooser
+                .as_deref()
+                .map(|c| &c[usize::from(rows >= LANES)]);
+            let (use_code, timed) = chooser.map_or((true, false), Chooser::pick);
             let started = timed.then(std::time::Instant::now);
             if use_code {
                 code.accumulate(self, x, rows, margins);
             } else {
                 self.interpret(x, rows, margins);
             }
-            if let (Some(c), Some(t)) = (&self.chooser, started) {
+            if let (Some(c), Some(t)) = (chooser, started) {
                 c.record(use_code, rows, t.elapsed().as_nanos() as u64);
             }
         } else {

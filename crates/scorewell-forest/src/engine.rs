@@ -98,13 +98,28 @@ pub enum Running {
     Measuring,
 }
 
+impl Running {
+    /// `"compile"`, `"interpret"` or `"measuring"`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Running::Code => "compile",
+            Running::Interpreter => "interpret",
+            Running::Measuring => "measuring",
+        }
+    }
+}
+
 /// What scores a compiled forest, and what generating its code cost.
 #[derive(Debug, Clone, PartialEq)]
 pub struct EngineInfo {
     /// True when native code was generated for it.
     pub compiled: bool,
-    /// Which evaluator scores rows now.
+    /// Which evaluator scores rows now (calls of 8 rows or more).
     pub running: Running,
+    /// Which evaluator scores calls of fewer than 8 rows (single-row requests), chosen apart:
+    /// the interpreter walks such rows through eight trees at once instead of eight rows
+    /// through one tree, so the faster evaluator can differ.
+    pub running_small: Running,
     /// Why the interpreter runs when native code was not generated (`None` when compiled, or
     /// when the interpreter was asked for).
     pub reason: Option<String>,
@@ -121,6 +136,7 @@ impl EngineInfo {
         Self {
             compiled: false,
             running: Running::Interpreter,
+            running_small: Running::Interpreter,
             reason,
             compile_ms: 0.0,
             code_bytes: 0,
@@ -130,11 +146,7 @@ impl EngineInfo {
 
     /// `"compile"`, `"interpret"` or `"measuring"`: the evaluator that runs now.
     pub fn name(&self) -> &'static str {
-        match self.running {
-            Running::Code => "compile",
-            Running::Interpreter => "interpret",
-            Running::Measuring => "measuring",
-        }
+        self.running.name()
     }
 }
 
@@ -157,7 +169,11 @@ impl fmt::Display for EngineInfo {
                     f,
                     "native code ({code}) and interpreter, timed on the first rows to keep the faster"
                 ),
+            }?;
+            if self.running_small != self.running {
+                write!(f, "; single rows: {}", self.running_small.name())?;
             }
+            Ok(())
         } else {
             match &self.reason {
                 Some(r) => write!(f, "interpreter ({r})"),

@@ -455,6 +455,18 @@ fn auto_measures_both_evaluators_then_keeps_one() {
     }
     assert_ne!(p.engine().running, Running::Measuring, "{}", p.engine());
     assert!(p.engine().compiled);
+    // Single rows are timed apart: still measuring until they have scored enough.
+    assert_eq!(p.engine().running_small, Running::Measuring);
+    for row in data.chunks(nf).cycle().take(8200) {
+        let got = p.predict(&DenseRows::new(row, nf), false);
+        assert!(same(&got, &reference_all(&forest, row, nf, false)));
+    }
+    assert_ne!(
+        p.engine().running_small,
+        Running::Measuring,
+        "{}",
+        p.engine()
+    );
 }
 
 #[test]

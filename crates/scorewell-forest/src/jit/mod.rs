@@ -166,6 +166,7 @@ pub(crate) fn compile<T: Float>(forest: &CompiledForest<T>) -> Result<Code, Stri
     let info = EngineInfo {
         compiled: true,
         running: Running::Code,
+        running_small: Running::Code,
         reason: None,
         compile_ms: started.elapsed().as_secs_f64() * 1e3,
         code_bytes,
