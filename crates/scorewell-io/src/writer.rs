@@ -3,13 +3,14 @@
 //!
 //! Parquet columns are encoded in parallel: parquet's `ArrowWriter` encodes and compresses a
 //! row group's columns one after another on the calling thread, so a wide output was encoded
-//! on one core while scoring used them all. `ParquetSink` drives the same column writers
-//! (`ArrowRowGroupWriterFactory`) with the same slices of each batch, one rayon task per
-//! column, so the file is the one `ArrowWriter` would write, byte for byte.
+//! on one core however many scored it. `ParquetSink` drives the same column writers
+//! (`ArrowRowGroupWriterFactory`) with the same slices of each batch, a column at a time per
+//! thread, so the file is the one `ArrowWriter` would write, byte for byte.
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
+use std::sync::{Mutex, PoisonError};
 
 use arrow_array::RecordBatch;
 use arrow_schema::SchemaRef;
@@ -19,7 +20,6 @@ use parquet::basic::Compression;
 use parquet::errors::ParquetError;
 use parquet::file::properties::{WriterProperties, WriterPropertiesBuilder};
 use parquet::file::writer::SerializedFileWriter;
-use rayon::prelude::*;
 use tempfile::NamedTempFile;
 
 use crate::error::{IoError, Result};
@@ -252,14 +252,17 @@ impl ParquetSink {
             tasks.push((field, column, mine));
             free = others;
         }
-        tasks.into_par_iter().try_for_each(
+        on_threads(
+            tasks,
             |(field, column, writers)| -> Result<(), ParquetError> {
                 for (writer, leaf) in writers.iter_mut().zip(compute_leaves(field, column)?) {
                     writer.write(&leaf)?;
                 }
                 Ok(())
             },
-        )?;
+        )
+        .into_iter()
+        .collect::<Result<(), _>>()?;
         self.rows += part.num_rows();
         Ok(())
     }
@@ -271,9 +274,8 @@ impl ParquetSink {
             return Ok(());
         };
         self.rows = 0;
-        let chunks = writers
-            .into_par_iter()
-            .map(ArrowColumnWriter::close)
+        let chunks = on_threads(writers, ArrowColumnWriter::close)
+            .into_iter()
             .collect::<Result<Vec<_>, _>>()?;
         let mut row_group = self.file.next_row_group()?;
         for chunk in chunks {
@@ -288,4 +290,43 @@ impl ParquetSink {
         self.flush()?;
         self.file.into_inner()
     }
+}
+
+/// `tasks.map(f)`, run on this thread and as many more as the rayon pool that scores has
+/// (`--threads`), each taking the next task from a shared queue; results in task order.
+///
+/// Why not rayon itself: its tasks would queue behind the scoring in that same pool while this
+/// thread sat idle, so `--threads 1` would encode on the one scoring thread where it used to
+/// run beside it. Here this thread always works, and helpers add what the machine has spare.
+fn on_threads<T: Send, R: Send>(tasks: Vec<T>, f: impl Fn(T) -> R + Sync) -> Vec<R> {
+    let helpers = rayon::current_num_threads()
+        .min(tasks.len())
+        .saturating_sub(1);
+    let queue = Mutex::new(tasks.into_iter().enumerate());
+    // The guard drops before `f` runs, so a panicking task cannot poison the queue for others.
+    let next = || queue.lock().unwrap_or_else(PoisonError::into_inner).next();
+    let work = || {
+        let mut done = Vec::new();
+        while let Some((i, task)) = next() {
+            done.push((i, f(task)));
+        }
+        done
+    };
+    let mut done = std::thread::scope(|s| {
+        // A helper the OS will not start is work this thread does instead.
+        let started: Vec<_> = (0..helpers)
+            .filter_map(|_| std::thread::Builder::new().spawn_scoped(s, work).ok())
+            .collect();
+        let mut done = work();
+        for helper in started {
+            done.extend(
+                helper
+                    .join()
+                    .unwrap_or_else(|p| std::panic::resume_unwind(p)),
+            );
+        }
+        done
+    });
+    done.sort_unstable_by_key(|(i, _)| *i);
+    done.into_iter().map(|(_, r)| r).collect()
 }
