@@ -23,8 +23,8 @@ Runs take turns (baseline, scorewell, python per round) so the machine's slow sp
 all alike; medians are reported. Before anything is timed the outputs must agree: every input
 column bit for bit, XGBoost's prediction exactly as float32, LightGBM's within 1e-12; the
 baseline's file must equal the tested binary's byte for byte.
-Peak memory: each job once more on --mem-rows rows, peak RSS from wait4(2)'s ru_maxrss for that
-process alone.
+Peak memory: each job once more on --mem-rows rows, peak RSS of the job's process from GNU time
+(/usr/bin/time -f %M); CPU seconds (user + sys) from the same.
 """
 
 from __future__ import annotations
@@ -106,21 +106,30 @@ def python_job(kind: str, model: Path, src: Path, dst: Path, threads: int) -> No
 # --------------------------------------------------------------------------------------------
 
 
-def run_child(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, int, str]:
-    """Run cmd; (wall seconds, peak RSS bytes of that process, stdout). wait4 reports the
-    child's own rusage (getrusage(RUSAGE_CHILDREN) would give the largest child so far)."""
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+TIME = Path("/usr/bin/time")
+
+
+def run_child(cmd: list[str], env: dict[str, str] | None = None) -> dict:
+    """Run cmd: wall seconds, the process's peak RSS (bytes) and CPU seconds, stdout.
+
+    The RSS comes from GNU time (/usr/bin/time), which forks the job from its own small
+    process: a child forked from this Python inherits its high-water RSS through exec, so
+    wait4's or RUSAGE_CHILDREN's ru_maxrss would report this script's RSS for a small job."""
+    if not TIME.exists():
+        raise SystemExit("the peak-RSS figures need GNU time at /usr/bin/time (apt-get install time)")
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err, \
+            tempfile.NamedTemporaryFile("r") as usage:
         t = time.perf_counter()
-        p = subprocess.Popen(cmd, stdout=out, stderr=err, env=env)
-        _, status, usage = os.wait4(p.pid, 0)
+        p = subprocess.run([str(TIME), "-f", "%M %U %S", "-o", usage.name, *cmd], stdout=out, stderr=err, env=env)
         wall = time.perf_counter() - t
-        p.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
         err.seek(0)
         stdout, stderr = out.read().decode(), err.read().decode()
+        fields = usage.read().split()
     if p.returncode != 0:
         raise SystemExit(f"{' '.join(cmd)} failed ({p.returncode}):\n{stderr}")
-    return wall, usage.ru_maxrss * 1024, stdout
+    kb, user, sys_s = fields[-3:]
+    return {"wall_s": wall, "rss": int(kb) * 1024, "cpu_s": float(user) + float(sys_s), "stdout": stdout}
 
 
 class Jobs:
@@ -137,12 +146,13 @@ class Jobs:
         if name == "python":
             cmd = [sys.executable, __file__, "--python-job", self.kind, str(self.model), str(src),
                    str(dst), str(self.a.threads)]
-            wall, rss, out = run_child(cmd, self.env)
-            return {"wall_s": wall, "rss": rss, **json.loads(out.strip().splitlines()[-1])}
+            r = run_child(cmd, self.env)
+            return {**r, **json.loads(r.pop("stdout").strip().splitlines()[-1])}
         cmd = [str(self.binaries[name]), "score", str(self.model), "--input", str(src), "--output",
                str(dst), "--threads", str(self.a.threads), "--quiet"]
-        wall, rss, _ = run_child(cmd, self.env)
-        return {"wall_s": wall, "rss": rss}
+        r = run_child(cmd, self.env)
+        del r["stdout"]
+        return r
 
 
 def check(jobs: Jobs, src: Path, outs: dict[str, Path]) -> list[str]:
@@ -245,8 +255,8 @@ def render(a, env: dict, states: list[str], results: dict, checks: dict, mem: di
         "taking turns; medians (min-max). Python's own timer excludes the interpreter start and the "
         "imports of pyarrow and the library.",
         "",
-        "| model | job | median s | min-max s | rows/s | Python's own timer s (read / predict / write) |",
-        "|---|---|---:|---:|---:|---|",
+        "| model | job | median s | min-max s | rows/s | CPU s (user + sys), median | Python's own timer s (read / predict / write) |",
+        "|---|---|---:|---:|---:|---:|---|",
     ]
     for kind, res in results.items():
         for name, runs in res.items():
@@ -259,7 +269,7 @@ def render(a, env: dict, states: list[str], results: dict, checks: dict, mem: di
                        f"{statistics.median(r['predict_s'] for r in runs):.2f} / "
                        f"{statistics.median(r['write_s'] for r in runs):.2f})")
             lines.append(f"| {kind} | {env['labels'][name]} | {med:.2f} | {min(walls):.2f}-{max(walls):.2f} "
-                         f"| {core.fmt_rate(a.rows / med)} | {own} |")
+                         f"| {core.fmt_rate(a.rows / med)} | {statistics.median(r['cpu_s'] for r in runs):.2f} | {own} |")
     lines += ["", "Ratios (rows/s of the first ÷ rows/s of the second = the second's median time ÷ the first's):", ""]
     for kind, res in results.items():
         med = {n: statistics.median(r["wall_s"] for r in runs) for n, runs in res.items()}
@@ -274,11 +284,11 @@ def render(a, env: dict, states: list[str], results: dict, checks: dict, mem: di
                          f"({med['baseline']:.2f} s -> {med['scorewell']:.2f} s)")
     if mem:
         lines += ["", f"## Peak memory, {a.mem_rows:,} rows", "",
-                  "One run each, peak RSS of that process from wait4(2) (`ru_maxrss`).", "",
-                  "| model | job | peak RSS | wall s |", "|---|---|---:|---:|"]
+                  "One run each; peak RSS of the job's process from GNU time (`/usr/bin/time -f %M`).", "",
+                  "| model | job | peak RSS | wall s | CPU s (user + sys) |", "|---|---|---:|---:|---:|"]
         for kind, res in mem.items():
             for name, r in res.items():
-                lines.append(f"| {kind} | {env['labels'][name]} | {fmt_mb(r['rss'])} | {r['wall_s']:.2f} |")
+                lines.append(f"| {kind} | {env['labels'][name]} | {fmt_mb(r['rss'])} | {r['wall_s']:.2f} | {r['cpu_s']:.2f} |")
     lines += ["", "## Checks", ""]
     for kind, notes in checks.items():
         lines += [f"- {kind}: {n}" for n in notes]
