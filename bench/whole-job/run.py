@@ -381,7 +381,8 @@ def main() -> None:
     print(report)
     if not a.no_write:
         a.results.mkdir(parents=True, exist_ok=True)
-        dest = a.results / f"whole-job-{_dt.date.today().isoformat()}{'-quick' if a.quick else ''}.md"
+        tags = ("" if a.threads == 2 else f"-t{a.threads}") + ("-quick" if a.quick else "")
+        dest = a.results / f"whole-job-{_dt.date.today().isoformat()}{tags}.md"
         dest.write_text(report)
         log(f"wrote {rel(dest)}")
 
