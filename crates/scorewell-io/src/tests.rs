@@ -5,8 +5,13 @@ use std::sync::Arc;
 
 use arrow_array::cast::AsArray;
 use arrow_array::types::Float64Type;
-use arrow_array::{Array, ArrayRef, Float64Array, Int64Array, RecordBatch};
-use arrow_schema::DataType;
+use arrow_array::{
+    Array, ArrayRef, BooleanArray, Float32Array, Float64Array, Int64Array, ListArray, RecordBatch,
+    StringArray, StructArray,
+};
+use arrow_schema::{DataType, Field};
+use parquet::arrow::ArrowWriter;
+use parquet::file::reader::{FileReader, SerializedFileReader};
 
 use crate::*;
 
@@ -86,4 +91,104 @@ fn dropped_writer_leaves_no_file_and_empty_input_is_an_error() {
         "{err}"
     );
     assert!(DataFormat::from_path(std::path::Path::new("x.txt")).is_err());
+}
+
+/// Rows `start..start + rows` of a batch with a column of each kind the writer meets: floats
+/// with nulls and NaN, integers, booleans and strings with nulls, a list of floats (null lists,
+/// empty lists, null items) and a struct (two leaf columns from one field).
+fn wide(start: usize, rows: usize) -> RecordBatch {
+    let idx = || start..start + rows;
+    let f64s = Float64Array::from_iter(idx().map(|i| match i % 7 {
+        0 => None,
+        3 => Some(f64::NAN),
+        _ => Some(i as f64 * 0.25),
+    }));
+    let f32s = Float32Array::from_iter_values(idx().map(|i| i as f32 / 3.0));
+    let ints = Int64Array::from_iter(idx().map(|i| (i % 13 != 0).then_some(i as i64 - 500)));
+    let bools = BooleanArray::from_iter(idx().map(|i| (i % 17 != 0).then_some(i % 3 == 0)));
+    let strings =
+        StringArray::from_iter(idx().map(|i| (i % 5 != 0).then(|| format!("row {}", i % 37))));
+    let lists = ListArray::from_iter_primitive::<Float64Type, _, _>(idx().map(|i| {
+        (i % 11 != 0).then(|| (0..i % 4).map(move |k| (k != 2).then_some((i + k) as f64)))
+    }));
+    let inner: ArrayRef = Arc::new(Int64Array::from_iter_values(idx().map(|i| i as i64)));
+    let label: ArrayRef = Arc::new(StringArray::from_iter_values(
+        idx().map(|i| format!("k{}", i % 3)),
+    ));
+    let pair = StructArray::from(vec![
+        (Arc::new(Field::new("id", DataType::Int64, false)), inner),
+        (Arc::new(Field::new("label", DataType::Utf8, false)), label),
+    ]);
+    RecordBatch::try_from_iter([
+        ("f64", Arc::new(f64s) as ArrayRef),
+        ("f32", Arc::new(f32s)),
+        ("int", Arc::new(ints)),
+        ("bool", Arc::new(bools)),
+        ("string", Arc::new(strings)),
+        ("list", Arc::new(lists)),
+        ("pair", Arc::new(pair)),
+    ])
+    .expect("batch")
+}
+
+#[test]
+fn parquet_columns_encoded_in_parallel_write_arrow_writers_bytes_and_read_back_equal() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("wide.parquet");
+    // Row groups of 1,000 rows over batches of 700: groups end inside a batch, as they do at
+    // 1,048,576 rows over 65,536-row batches.
+    let batches: Vec<RecordBatch> = [700, 700, 700, 400]
+        .iter()
+        .scan(0, |start, &n| {
+            *start += n;
+            Some(wide(*start - n, n))
+        })
+        .collect();
+    let props = || {
+        crate::writer::parquet_properties()
+            .set_max_row_group_row_count(Some(1000))
+            .build()
+    };
+    let schema = batches[0].schema();
+    let mut w = BatchWriter::create_with(&path, DataFormat::Parquet, schema.clone(), props())
+        .expect("create");
+    for b in &batches {
+        w.write(b).expect("write");
+    }
+    w.finish().expect("finish");
+
+    // parquet's own ArrowWriter, one column after another, writes the very same bytes.
+    let mut want = Vec::new();
+    let mut serial = ArrowWriter::try_new(&mut want, schema, Some(props())).expect("writer");
+    for b in &batches {
+        serial.write(b).expect("write");
+    }
+    serial.close().expect("close");
+    let got = std::fs::read(&path).expect("read");
+    assert!(
+        got == want,
+        "{} bytes vs ArrowWriter's {}",
+        got.len(),
+        want.len()
+    );
+
+    let file = std::fs::File::open(&path).expect("open");
+    let meta = SerializedFileReader::new(file).expect("parquet");
+    let groups: Vec<i64> = meta
+        .metadata()
+        .row_groups()
+        .iter()
+        .map(|g| g.num_rows())
+        .collect();
+    assert_eq!(groups, vec![1000, 1000, 500]);
+
+    let opts = ReadOptions {
+        batch_rows: 700,
+        ..Default::default()
+    };
+    let read: Vec<RecordBatch> = BatchReader::open(&path, DataFormat::Parquet, &opts)
+        .expect("open")
+        .collect::<Result<_>>()
+        .expect("read");
+    assert_eq!(read, batches);
 }
