@@ -57,6 +57,16 @@ fn main() {
             std::process::exit(2);
         }
     }
+    if !matches!(cli.command, Command::Serve(_)) {
+        // Library warnings (a forest left to the interpreter under `--engine compile`, an
+        // ignored setting) on stderr; `serve` installs its own logger.
+        let _ = tracing_subscriber::fmt()
+            .with_writer(std::io::stderr)
+            .with_max_level(tracing::Level::WARN)
+            .without_time()
+            .with_target(false)
+            .try_init();
+    }
     let result = match cli.command {
         Command::Score(args) => cmd::score::run(args),
         Command::Inspect(args) => cmd::inspect::run(args),
