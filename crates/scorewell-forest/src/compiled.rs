@@ -491,13 +491,14 @@ impl<T: Float> CompiledForest<T> {
 
     /// Which engine scores this forest now.
     pub fn engine(&self) -> EngineInfo {
-        let mut info = self.engine.clone();
         #[cfg(feature = "jit")]
         if let Some([small, blocks]) = self.chooser.as_deref() {
+            let mut info = self.engine.clone();
             info.running = blocks.running();
             info.running_small = small.running();
+            return info;
         }
-        info
+        self.engine.clone()
     }
 
     /// Trees stored whole in the implicit layout, and trees that continue in the pointer one.

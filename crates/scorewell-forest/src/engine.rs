@@ -3,7 +3,7 @@
 
 use std::fmt;
 use std::str::FromStr;
-use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU8, Ordering};
 
 /// How a forest is turned into something that scores rows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -184,21 +184,24 @@ impl fmt::Display for EngineInfo {
 }
 
 /// Rows each evaluator scores, timed, before [`Engine::Auto`] keeps the faster one.
+#[cfg(feature = "jit")]
 const MEASURE_ROWS: u64 = 4096;
 
 /// [`Engine::Auto`]'s choice between generated code and the interpreter for one forest, made
 /// by timing both on the rows it is first given: which is faster depends on the rows as much
 /// as on the model (branchy native code wins when splits are predictable, the interpreter's
 /// branch-free lockstep walks when they are not), so no rule decided at load time fits all.
+#[cfg(feature = "jit")]
 #[derive(Debug, Default)]
 pub(crate) struct Chooser {
     /// 0 measuring, 1 interpreter, 2 code.
     state: AtomicU8,
-    turn: AtomicU64,
-    nanos: [AtomicU64; 2],
-    rows: [AtomicU64; 2],
+    turn: std::sync::atomic::AtomicU64,
+    nanos: [std::sync::atomic::AtomicU64; 2],
+    rows: [std::sync::atomic::AtomicU64; 2],
 }
 
+#[cfg(feature = "jit")]
 impl Chooser {
     /// Whether this call uses the code, and whether to time it.
     pub(crate) fn pick(&self) -> (bool, bool) {
