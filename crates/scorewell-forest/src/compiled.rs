@@ -941,11 +941,7 @@ impl<T: Float> CompiledForest<T> {
                 cast,
             } => {
                 if x.is_nan() {
-                    match nan {
-                        NanRoute::Default => default_left,
-                        NanRoute::Left => true,
-                        NanRoute::Right => false,
-                    }
+                    nan.goes_left(default_left)
                 } else {
                     in_category_set(&self.category_words[words.clone()], *cast, x.to_f64())
                         == *in_set_goes_left

@@ -47,6 +47,17 @@ pub enum NanRoute {
     Right,
 }
 
+impl NanRoute {
+    /// Whether NaN goes left at a node whose default direction is `default_left`.
+    pub fn goes_left(self, default_left: bool) -> bool {
+        match self {
+            NanRoute::Default => default_left,
+            NanRoute::Left => true,
+            NanRoute::Right => false,
+        }
+    }
+}
+
 /// How a float feature value becomes a category index in a categorical split.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CategoryCast {

@@ -3,7 +3,7 @@
 
 use crate::float::Float;
 use crate::ir::{
-    Aggregation, CategoryCast, Comparison, Forest, InputRule, Missing, NanRoute, Node, SplitTest,
+    Aggregation, CategoryCast, Comparison, Forest, InputRule, Missing, Node, SplitTest,
 };
 
 /// LightGBM's `kZeroThreshold` (a `float` literal widened to `double`).
@@ -171,11 +171,7 @@ fn leaf_value<T: Float>(forest: &Forest, nodes: &[Node], x: &[T]) -> T {
                     } => {
                         let v = v.to_f64();
                         if v.is_nan() {
-                            match nan {
-                                NanRoute::Default => *default_left,
-                                NanRoute::Left => true,
-                                NanRoute::Right => false,
-                            }
+                            nan.goes_left(*default_left)
                         } else {
                             in_category_set(bitset, *cast, v) == *in_set_goes_left
                         }

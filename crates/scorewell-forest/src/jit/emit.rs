@@ -13,7 +13,7 @@ use crate::compiled::{
     CLinear, CNode, CompiledForest, DEFAULT_LEFT, FEATURE_MASK, LEAF, NO_LINEAR, SPECIAL, Special,
 };
 use crate::float::Float;
-use crate::ir::{CategoryCast, NanRoute};
+use crate::ir::CategoryCast;
 use crate::reference::ZERO_THRESHOLD;
 
 /// Emit `fn(x, rows, margins)` for `trees` into `func`.
@@ -260,11 +260,7 @@ impl<T: Float> Emitter<'_, T> {
                 } else {
                     b.ins().icmp_imm_u(IntCC::Equal, in_set, 0)
                 };
-                let nan_left = match nan {
-                    NanRoute::Default => default_left,
-                    NanRoute::Left => true,
-                    NanRoute::Right => false,
-                };
+                let nan_left = nan.goes_left(default_left);
                 let is_nan = b.ins().fcmp(FloatCC::Unordered, raw, raw);
                 let nl = b.ins().iconst(types::I8, i64::from(nan_left));
                 b.ins().select(is_nan, nl, left)
