@@ -408,6 +408,15 @@ def scorewell_score(exe: Path, model: Path, src: Path, engine: str | None) -> np
     return papq.read_table(dst, columns=["prediction"]).column("prediction").to_numpy()
 
 
+def drop_engine(key: str, engine: str | None, err: Exception, engines: list, skipped: list[str]) -> None:
+    """A non-default engine that fails is dropped from the run and listed; the interpreter
+    (or a build without --engine) failing ends the benchmark."""
+    if engine in (None, "interpret"):
+        raise SystemExit(f"{key}: {err}")
+    skipped.append(f"{key}: scorewell engine {engine}: {err}")
+    engines.remove(engine)
+
+
 def gate(exe, model_key, path, peers, data, a, engines: list, skipped: list[str]) -> list[dict]:
     """Checks every engine in `engines`; one that fails to run a non-default engine is dropped
     from the list (and noted in `skipped`), so it is not timed either."""
@@ -424,10 +433,7 @@ def gate(exe, model_key, path, peers, data, a, engines: list, skipped: list[str]
             try:
                 got = scorewell_score(exe, path, src, engine)
             except ScorewellFailed as e:
-                if engine in (None, "interpret"):
-                    raise SystemExit(f"{model_key}: {e}") from None
-                skipped.append(f"{model_key}: scorewell engine {engine}: {e}")
-                engines.remove(engine)
+                drop_engine(model_key, engine, e, engines, skipped)
                 continue
             for p in peers:
                 # XGBoost returns float32 and scorewell writes float64: tolerance 0 holds only if
@@ -714,10 +720,7 @@ def main() -> None:
                             try:
                                 s = scorewell_bench(snap, path, pq, n, a.repeat, single, c)
                             except ScorewellFailed as e:
-                                if c in (None, "interpret"):
-                                    raise SystemExit(f"{m}: {e}") from None
-                                skipped.append(f"{m}: scorewell engine {c}: {e}")
-                                model_engines.remove(c)
+                                drop_engine(m, c, e, model_engines, skipped)
                                 continue
                             if s["rows"] != len(X):
                                 raise SystemExit(f"scorewell bench read {s['rows']} rows, expected {len(X)}")
