@@ -53,6 +53,7 @@ def load(
     format: str | None = None,
     lazy: bool = False,
     sha256: str | None = None,
+    weights: ModelSource | None = None,
 ) -> Scorer:
     """Load a model file or bundle into a :class:`Scorer`.
 
@@ -69,6 +70,10 @@ def load(
             at first use instead of here.
         sha256: refuse the model unless its file hashes to this (64 hex digits, ``sha256:``
             optional); checked before it is parsed. Only for a path or URL.
+        weights: the weights file (path or bytes) of a Keras architecture JSON given as
+            ``source`` (``model.to_json()`` + ``save_weights``, Keras 2 or 3 layout). The two
+            are packed into one ``.keras`` archive, so the scorer pickles as one blob and is
+            built once per process like any other.
 
     Returns:
         A scorer; cheap to pickle (its bytes), safe to share between threads.
@@ -79,7 +84,12 @@ def load(
             format is not recognised.
         TypeError: ``source`` is neither a path nor bytes.
     """
-    if isinstance(source, (bytes, bytearray, memoryview)):
+    if weights is not None:
+        if sha256 is not None:
+            raise TypeError("sha256= pins one file; with weights= check both files yourself")
+        archive = _scorewell.keras_archive(_read(source), _read(weights))
+        native = _scorewell.NativeScorer.from_bytes(archive, "model.keras", output_margin, format)
+    elif isinstance(source, (bytes, bytearray, memoryview)):
         if sha256 is not None:
             raise TypeError("sha256= pins a path or URL; check bytes yourself (hashlib.sha256)")
         native = _scorewell.NativeScorer.from_bytes(bytes(source), None, output_margin, format)
@@ -94,6 +104,16 @@ def load(
     if not lazy:
         native.build()
     return Scorer(native)
+
+
+def _read(source: ModelSource) -> bytes:
+    """The bytes of a path or of a bytes-like object (the parts of a Keras JSON + weights pair)."""
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        return bytes(source)
+    if isinstance(source, (str, os.PathLike)):
+        with open(os.fspath(source), "rb") as f:
+            return f.read()
+    raise TypeError(f"scorewell.load() takes a path or bytes, not {type(source).__name__}")
 
 
 def build_count() -> int:

@@ -9,6 +9,7 @@ __all__ = [
     "NativeAnnoyIndex",
     "NativeScorer",
     "build_count",
+    "keras_archive",
     "create_model_set",
     "ScorewellError",
     "SchemaError",
@@ -25,6 +26,7 @@ class ModelLoadError(ScorewellError): ...
 class UnsupportedModelError(ScorewellError): ...
 
 def build_count() -> int: ...
+def keras_archive(json: bytes, weights: bytes) -> bytes: ...
 def create_model_set(
     key: str,
     models: dict[str, tuple[str, bytes]],

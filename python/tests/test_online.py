@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import json
 import math
+import pickle
 import struct
 import threading
 import time
@@ -284,3 +285,23 @@ def test_keras_tensors_from_dicts_of_lists(case: Path) -> None:
     arrays = [{k: np.asarray(v) for k, v in r.items()} for r in nested]
     assert [canonical(r) for r in scorer.score_rows(arrays)] == want
     assert canonical(scorer.score_one(nested[1])) == want[1]
+
+
+def test_keras_json_and_weights_load_from_paths_and_bytes_and_pickle_as_one_blob() -> None:
+    # The Spark pattern: to_json() + save_weights() shipped as bytes, built once per process.
+    case = KERAS_CASES / "mlp_sequential"
+    inputs = json.loads((case / "data.json").read_text())["inputs"]
+    frame = pa.table({k: pa.array(vs) for k, vs in inputs.items()})
+    want = scorewell.load(case / "model.keras").score(frame)
+    parts = scorewell.load(case / "model.json", weights=case / "model.weights.h5")
+    from_bytes = scorewell.load(
+        (case / "model.json").read_bytes(), weights=(case / "model.weights.h5").read_bytes()
+    )
+    for scorer in (parts, from_bytes, pickle.loads(pickle.dumps(from_bytes))):
+        assert scorer.score(frame).equals(want)
+    # A .keras archive's bytes need no file name: its members say what it is.
+    assert scorewell.load((case / "model.keras").read_bytes()).score(frame).equals(want)
+    with pytest.raises(scorewell.ModelLoadError, match="model.to_json"):
+        scorewell.load(b'{"learner": {}}', weights=b"")
+    with pytest.raises(TypeError, match="sha256"):
+        scorewell.load(case / "model.json", weights=case / "model.weights.h5", sha256="0" * 64)

@@ -160,6 +160,15 @@ impl Bundle {
                 artifact: artifact.to_string(),
             });
         }
+        if params.format.is_none() && crate::keras::is_keras_artifact(artifact, &params) {
+            return self.keras_stage(spec, artifact, &params, at);
+        }
+        if params.weights.is_some() || params.inputs.is_some() {
+            return Err(BundleError::Stage {
+                at: format!("{at}.params"),
+                message: "`weights` and `inputs` apply to Keras models (a `.keras` or architecture `.json` artifact)".into(),
+            });
+        }
         let bytes = self.artifact(artifact)?;
         if params.format.is_none() && scorewell_sklearn::has_sklearn_extension(artifact) {
             return sklearn_stage(&bytes, artifact, &params, at);

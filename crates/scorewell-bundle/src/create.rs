@@ -118,6 +118,13 @@ fn build_new(options: &CreateOptions) -> Result<NewBundle, BundleError> {
             })?,
         };
         stage.artifact = Some(add_artifact(&mut artifacts, &stage.name, &source)?);
+        // A Keras architecture JSON's weights file, named relative to the spec like the
+        // artifact, is stored too and named by its bundle path.
+        if let Some(weights) = stage.params.get("weights").and_then(|w| w.as_str()) {
+            let source = spec_dir.clone().unwrap_or_default().join(weights);
+            let stored = add_artifact(&mut artifacts, &stage.name, &source)?;
+            stage.params["weights"] = serde_json::Value::String(stored);
+        }
     }
     for (i, stage) in stages.iter_mut().enumerate() {
         routed_artifacts(stage, i, spec_dir.as_deref(), &mut artifacts)?;

@@ -15,6 +15,7 @@ mod bundle;
 mod create;
 mod error;
 mod files;
+mod keras;
 pub mod manifest;
 mod neighbors;
 pub mod routing;

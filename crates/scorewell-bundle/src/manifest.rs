@@ -169,6 +169,10 @@ fn empty_object() -> serde_json::Value {
 /// - `output_margin`: raw margins instead of predictions (default false).
 /// - `features`: column names to read the model's features from, in the model's feature
 ///   order, when they differ from the names stored in the model file.
+/// - `weights` (Keras): the artifact holding the weights of an architecture JSON artifact
+///   (`model.to_json()` + `save_weights`); a `.keras` artifact needs none.
+/// - `inputs` (Keras): model input name → the column it reads, for inputs whose column is
+///   not named as the input layer.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ModelParams {
@@ -184,6 +188,12 @@ pub struct ModelParams {
     /// Feature column names, in the model's feature order.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub features: Option<Vec<String>>,
+    /// Keras: the weights artifact of an architecture JSON artifact.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weights: Option<String>,
+    /// Keras: model input name → column name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inputs: Option<std::collections::BTreeMap<String, String>>,
     /// Producer of the artifact as the model file states it (written by `bundle create`,
     /// informational).
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -24,6 +24,8 @@ pub struct NnStage {
     outputs: Vec<FieldRef>,
     /// Per graph input: its name and element count per row.
     inputs: Vec<(String, usize)>,
+    /// Per graph input: the column it reads (its own name unless renamed).
+    columns: Vec<String>,
 }
 
 impl NnStage {
@@ -35,28 +37,52 @@ impl NnStage {
         } else {
             graph.outputs().map(|(n, _)| n.to_owned()).collect()
         };
-        let mut outputs = Vec::new();
-        for (base, &k) in names.iter().zip(&widths) {
-            for i in 0..k {
-                let col = if k == 1 {
-                    base.clone()
-                } else {
-                    format!("{base}_{i}")
-                };
-                outputs.push(Arc::new(Field::new(col, DataType::Float64, false)));
-            }
-        }
-        let inputs = graph
+        let inputs: Vec<(String, usize)> = graph
             .inputs()
             .map(|(n, s)| (n.to_owned(), s.iter().product()))
             .collect();
         Self {
             name: name.to_owned(),
+            outputs: output_fields(&names, &widths),
+            columns: inputs.iter().map(|(n, _)| n.clone()).collect(),
             graph,
             widths,
-            outputs,
             inputs,
         }
+    }
+
+    /// The same stage reading renamed columns (`input name → column`, every key a graph
+    /// input) and, for a graph with one output, naming its columns `output` (`output`,
+    /// `output_0`, ...) instead of `prediction`: a bundle's stages must not collide.
+    pub fn with_names(
+        mut self,
+        columns: &std::collections::BTreeMap<String, String>,
+        output: Option<&str>,
+    ) -> std::result::Result<Self, String> {
+        for (input, column) in columns {
+            let i = self
+                .inputs
+                .iter()
+                .position(|(n, _)| n == input)
+                .ok_or_else(|| {
+                    let known: Vec<&str> = self.inputs.iter().map(|(n, _)| n.as_str()).collect();
+                    format!(
+                        "`{input}` is not a model input (inputs: {})",
+                        known.join(", ")
+                    )
+                })?;
+            self.columns[i] = column.clone();
+        }
+        if let Some(output) = output {
+            if self.widths.len() != 1 {
+                return Err(format!(
+                    "`output` names the columns of a one-output model; this one has {} outputs, named after their layers",
+                    self.widths.len()
+                ));
+            }
+            self.outputs = output_fields(&[output.to_owned()], &self.widths);
+        }
+        Ok(self)
     }
 
     /// The graph this stage scores.
@@ -65,15 +91,31 @@ impl NnStage {
     }
 }
 
+/// One Float64 column per output value: `base` for a one-value output, else `base_<i>`.
+fn output_fields(names: &[String], widths: &[usize]) -> Vec<FieldRef> {
+    let mut outputs = Vec::new();
+    for (base, &k) in names.iter().zip(widths) {
+        for i in 0..k {
+            let col = if k == 1 {
+                base.clone()
+            } else {
+                format!("{base}_{i}")
+            };
+            outputs.push(Arc::new(Field::new(col, DataType::Float64, false)));
+        }
+    }
+    outputs
+}
+
 impl Stage for NnStage {
     fn name(&self) -> &str {
         &self.name
     }
 
     fn inputs(&self) -> Vec<InputColumn> {
-        self.inputs
+        self.columns
             .iter()
-            .map(|(n, _)| InputColumn::vector(n.clone()))
+            .map(|c| InputColumn::vector(c.clone()))
             .collect()
     }
 
@@ -83,8 +125,8 @@ impl Stage for NnStage {
 
     fn bind(&self, schema: &Schema) -> Result<Binding> {
         let mut columns = Vec::with_capacity(self.inputs.len());
-        for (name, _) in &self.inputs {
-            let idx = find_column(schema, name, || format!("model input `{name}`"))?;
+        for ((input, _), name) in self.inputs.iter().zip(&self.columns) {
+            let idx = find_column(schema, name, || format!("model input `{input}`"))?;
             let dt = schema.field(idx).data_type();
             if !is_vector(dt) {
                 return Err(ScoreError::ColumnType {
@@ -101,7 +143,9 @@ impl Stage for NnStage {
     fn apply(&self, binding: &Binding, batch: &RecordBatch) -> Result<StageOutput> {
         let rows = batch.num_rows();
         let mut tensors = Vec::with_capacity(self.inputs.len());
-        for ((name, width), &idx) in self.inputs.iter().zip(&binding.columns) {
+        for (((input, width), name), &idx) in
+            self.inputs.iter().zip(&self.columns).zip(&binding.columns)
+        {
             let column = VectorColumn::try_new(batch.column(idx), name)?;
             let mut data = Vec::with_capacity(rows * width);
             for row in 0..rows {
@@ -125,7 +169,7 @@ impl Stage for NnStage {
             shape.extend_from_slice(
                 self.graph
                     .inputs()
-                    .find(|(n, _)| n == name)
+                    .find(|(n, _)| n == input)
                     .map_or(&[][..], |(_, s)| s),
             );
             // Every row was checked to hold `width` values, the product of this shape.
@@ -208,6 +252,24 @@ mod tests {
         // row 0: [1*1 + 2*2 + 0.5, 1*-1 + 2*0.5] = [5.5, 0]; row 1: [-1 + 0.5 -> 0, 1]
         assert_eq!(col(0), [5.5, 0.0]);
         assert_eq!(col(1), [0.0, 1.0]);
+    }
+
+    #[test]
+    fn renamed_inputs_and_output_bind_and_name_columns() {
+        let renames = [("x".to_owned(), "embedding".to_owned())].into();
+        let s = stage().with_names(&renames, Some("risk")).unwrap();
+        let names: Vec<String> = s.output_fields().iter().map(|f| f.name().clone()).collect();
+        assert_eq!(names, ["risk_0", "risk_1"]);
+        let list = ListArray::from_iter_primitive::<Float64Type, _, _>(vec![Some(vec![
+            Some(1.0),
+            Some(2.0),
+        ])]);
+        let b = RecordBatch::try_from_iter([("embedding", Arc::new(list) as ArrayRef)]).unwrap();
+        let out = s.apply(&s.bind(&b.schema()).unwrap(), &b).unwrap();
+        assert_eq!(out.columns.len(), 2);
+        let unknown = [("nope".to_owned(), "c".to_owned())].into();
+        let err = stage().with_names(&unknown, None).unwrap_err();
+        assert_eq!(err, "`nope` is not a model input (inputs: x)");
     }
 
     #[test]

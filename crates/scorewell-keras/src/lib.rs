@@ -6,11 +6,13 @@
 //! naming their class and name; weights are checked against the shapes the architecture implies
 //! before they are read, so a file declaring a huge dataset costs nothing.
 
+mod archive;
 mod config;
 mod error;
 mod layers;
 mod weights;
 
+pub use archive::{archive_from_parts, is_keras_archive};
 pub use error::KerasError;
 
 use scorewell_nn::Graph;
@@ -35,9 +37,9 @@ const MAX_WEIGHTS_BYTES: u64 = 4 << 30;
 pub fn load_keras(bytes: &[u8]) -> Result<KerasModel, KerasError> {
     let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes))
         .map_err(|e| KerasError::Archive(format!("not a .keras (zip) archive: {e}")))?;
-    let config = read_member(&mut zip, "config.json", MAX_CONFIG_BYTES)?;
-    let metadata = read_member(&mut zip, "metadata.json", MAX_CONFIG_BYTES).ok();
-    let weights = read_member(&mut zip, "model.weights.h5", MAX_WEIGHTS_BYTES)?;
+    let config = archive::read_member(&mut zip, "config.json", MAX_CONFIG_BYTES)?;
+    let metadata = archive::read_member(&mut zip, "metadata.json", MAX_CONFIG_BYTES).ok();
+    let weights = archive::read_member(&mut zip, "model.weights.h5", MAX_WEIGHTS_BYTES)?;
     let version = metadata
         .and_then(|m| serde_json::from_slice::<serde_json::Value>(&m).ok())
         .and_then(|m| m.get("keras_version")?.as_str().map(str::to_owned));
@@ -63,27 +65,4 @@ fn build(config: &[u8], weights: &[u8], version: Option<String>) -> Result<Keras
         keras_version: version,
         name: model.name,
     })
-}
-
-fn read_member(
-    zip: &mut zip::ZipArchive<std::io::Cursor<&[u8]>>,
-    name: &str,
-    limit: u64,
-) -> Result<Vec<u8>, KerasError> {
-    use std::io::Read;
-    let file = zip
-        .by_name(name)
-        .map_err(|_| KerasError::Archive(format!("the archive has no `{name}`")))?;
-    if file.size() > limit {
-        return Err(KerasError::Archive(format!(
-            "`{name}` declares {} bytes, more than the {limit} allowed",
-            file.size()
-        )));
-    }
-    let mut out = Vec::with_capacity(usize::try_from(file.size()).unwrap_or(0));
-    // take() bounds what a lying header can make us inflate.
-    file.take(limit)
-        .read_to_end(&mut out)
-        .map_err(|e| KerasError::Archive(format!("reading `{name}`: {e}")))?;
-    Ok(out)
 }

@@ -81,6 +81,12 @@ pub(crate) fn load_error(err: Error) -> PyErr {
             _ => ModelLoadError::new_err(message),
         },
         Error::UnknownFormat { .. } => UnsupportedModelError::new_err(message),
+        // A layer class scorewell does not implement: the file is fine, the model unsupported.
+        Error::Keras { source, .. }
+            if matches!(**source, scorewell::keras::KerasError::Unsupported { .. }) =>
+        {
+            UnsupportedModelError::new_err(message)
+        }
         // An option that does not apply to bundles: a usage error, not a bad file.
         Error::BundleOption(_) => ScorewellError::new_err(message),
         // A model that parsed but could not become a scorer is still a bad model file.

@@ -72,6 +72,7 @@ fn options(output_margin: bool, format: Option<String>) -> LoadOptions {
         format,
         neighbors: None,
         fetch: Default::default(),
+        weights: None,
     }
 }
 
@@ -486,6 +487,13 @@ fn build_count() -> u64 {
     scorewell::lazy_builds()
 }
 
+/// Packs a Keras architecture JSON and its weights file into `.keras` archive bytes
+/// (`scorewell::keras_archive`): one blob to pickle and broadcast.
+#[pyfunction]
+fn keras_archive(json: &[u8], weights: &[u8]) -> PyResult<Vec<u8>> {
+    scorewell::keras_archive(json, weights).map_err(load_error)
+}
+
 /// The native module.
 #[pymodule]
 fn _scorewell(m: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -493,6 +501,7 @@ fn _scorewell(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<NativeScorer>()?;
     m.add_class::<annoy::NativeAnnoyIndex>()?;
     m.add_function(wrap_pyfunction!(build_count, m)?)?;
+    m.add_function(wrap_pyfunction!(keras_archive, m)?)?;
     m.add_function(wrap_pyfunction!(routing::create_model_set, m)?)?;
     m.add("ScorewellError", py.get_type::<errors::ScorewellError>())?;
     m.add("SchemaError", py.get_type::<errors::SchemaError>())?;

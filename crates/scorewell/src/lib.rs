@@ -24,10 +24,12 @@ pub use scorewell_bundle::{Bundle, BundleError};
 pub use scorewell_core::vector;
 pub use scorewell_core::{
     Binding, BoundScorer, FeatureKind, FeatureSpec, ForestModel, ForestStage, InputColumn,
-    ModelInfo, OutputMode, Pipeline, ScoreError, Scorer, Stage,
+    ModelInfo, NnStage, OutputMode, Pipeline, ScoreError, Scorer, Stage,
 };
 pub use scorewell_forest as forest;
 pub use scorewell_formats::{FORMATS, Format, FormatError};
+#[cfg(feature = "keras")]
+pub use scorewell_keras as keras;
 pub use scorewell_neighbors as neighbors;
 #[cfg(feature = "sklearn")]
 pub use scorewell_sklearn as sklearn;
@@ -167,6 +169,10 @@ pub struct LoadOptions {
     pub neighbors: Option<NeighborOptions>,
     /// How a remote location (or a pinned one) is fetched and verified.
     pub fetch: FetchOptions,
+    /// The weights file of a Keras architecture JSON (`model.to_json()`): Keras 3
+    /// `.weights.h5` or Keras 2 `save_weights` output. Given, the model path is read as that
+    /// JSON.
+    pub weights: Option<PathBuf>,
 }
 
 /// Make `path` local: a URL (`s3://…`, `https://…`) is fetched into the cache and a
@@ -289,12 +295,15 @@ pub fn load_with(path: impl AsRef<Path>, options: &LoadOptions) -> Result<Scorer
 fn load_local(path: &Path, options: &LoadOptions) -> Result<Scorer, Error> {
     // Before the bundle check: a `.keras` archive is a zip too.
     #[cfg(feature = "keras")]
-    if options.format.is_none() && has_keras_extension(path.to_str()) {
-        let bytes = std::fs::read(path).map_err(|source| Error::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        return keras_scorer(&bytes, path);
+    if let Some(model) = keras_model_at(path, options)? {
+        return Ok(nn_scorer(model));
+    }
+    #[cfg(not(feature = "keras"))]
+    if options.weights.is_some() {
+        return Err(Error::BundleOption(format!(
+            "{}: a weights file goes with a Keras architecture JSON, and this build has no Keras support (feature `keras`)",
+            path.display()
+        )));
     }
     #[cfg(feature = "sklearn")]
     if options.format.is_none() && has_sklearn_extension(path.to_str()) {
@@ -323,23 +332,84 @@ fn load_local(path: &Path, options: &LoadOptions) -> Result<Scorer, Error> {
         let index = neighbors::AnnoyIndex::open(path, o.metric, o.dims)?;
         return Ok(neighbors_scorer(index, o));
     }
-    #[cfg(feature = "keras")]
-    if let Some((json, weights)) = keras_folder(path) {
-        let read = |p: &Path| {
-            std::fs::read(p).map_err(|source| Error::Io {
-                path: p.to_path_buf(),
-                source,
-            })
-        };
-        let model = scorewell_keras::load_json_and_weights(&read(&json)?, &read(&weights)?)
-            .map_err(|e| Error::Keras {
-                path: path.to_path_buf(),
-                source: Box::new(e),
-            })?;
-        return Ok(nn_scorer(model));
-    }
     let model = load_model(path, options.format.as_deref())?;
     scorer_for(model, options.mode)
+}
+
+/// The Keras model at `path`, when it is one: a `.keras` archive, a folder holding one
+/// architecture JSON and one weights file, or an architecture JSON given with
+/// [`LoadOptions::weights`]. `None` when `path` is something else.
+#[cfg(feature = "keras")]
+pub fn keras_model_at(
+    path: &Path,
+    options: &LoadOptions,
+) -> Result<Option<scorewell_keras::KerasModel>, Error> {
+    let read = |p: &Path| {
+        std::fs::read(p).map_err(|source| Error::Io {
+            path: p.to_path_buf(),
+            source,
+        })
+    };
+    let named = |e| Error::Keras {
+        path: path.to_path_buf(),
+        source: Box::new(e),
+    };
+    // Which files make the model, decided before anything is read.
+    let (architecture, weights) = if let Some(weights) = &options.weights {
+        (path.to_path_buf(), Some(weights.clone()))
+    } else if options.format.is_some() {
+        return Ok(None);
+    } else if has_keras_extension(path.to_str()) {
+        (path.to_path_buf(), None)
+    } else if let Some((json, weights)) = keras_folder(path) {
+        (json, Some(weights))
+    } else if looks_like_keras_json(path) {
+        return Err(Error::BundleOption(format!(
+            "{}: a Keras architecture JSON (`model.to_json()`) needs its weights file: give it with --weights (Python: weights=), or put both in one folder",
+            path.display()
+        )));
+    } else {
+        return Ok(None);
+    };
+    if options.mode == OutputMode::Margin || options.neighbors.is_some() {
+        return Err(Error::BundleOption(format!(
+            "{}: a Keras model has no margins or Annoy options",
+            path.display()
+        )));
+    }
+    let model = match weights {
+        Some(w) => scorewell_keras::load_json_and_weights(&read(&architecture)?, &read(&w)?),
+        None => scorewell_keras::load_keras(&read(&architecture)?),
+    };
+    model.map(Some).map_err(named)
+}
+
+/// Packs a Keras architecture JSON (`model.to_json()`) and its weights file into one `.keras`
+/// archive's bytes, so the pair travels as one blob (pickles, Spark broadcasts) and loads
+/// with [`load_bytes`] under any name ending in `.keras`.
+#[cfg(feature = "keras")]
+pub fn keras_archive(json: &[u8], weights: &[u8]) -> Result<Vec<u8>, Error> {
+    scorewell_keras::archive_from_parts(json, weights).map_err(|e| Error::Keras {
+        path: PathBuf::from("<architecture JSON>"),
+        source: Box::new(e),
+    })
+}
+
+/// A `.json` file that starts like `model.to_json()` output: its first kilobytes name a
+/// `class_name` (XGBoost's JSON starts with `learner`/`version`). Only a prefix is read: tree
+/// models in JSON can be hundreds of megabytes.
+#[cfg(feature = "keras")]
+fn looks_like_keras_json(path: &Path) -> bool {
+    use std::io::Read;
+    if path
+        .extension()
+        .is_none_or(|e| !e.eq_ignore_ascii_case("json"))
+    {
+        return false;
+    }
+    let mut head = Vec::new();
+    let read = std::fs::File::open(path).and_then(|f| f.take(4096).read_to_end(&mut head));
+    read.is_ok() && head.windows(12).any(|w| w == b"\"class_name\"")
 }
 
 /// A `.keras` file name: checked before the zip magic, since a `.keras` archive is a zip too
@@ -495,6 +565,11 @@ pub fn load_bytes(
     file_name: Option<&str>,
     options: &LoadOptions,
 ) -> Result<Scorer, Error> {
+    if options.weights.is_some() {
+        return Err(Error::BundleOption(
+            "a weights file path applies to a model path; pack in-memory Keras JSON and weights with `keras_archive`".into(),
+        ));
+    }
     #[cfg(feature = "keras")]
     if options.format.is_none() && has_keras_extension(file_name) {
         return keras_scorer(bytes, Path::new(file_name.unwrap_or("<bytes>")));
@@ -502,6 +577,15 @@ pub fn load_bytes(
     #[cfg(feature = "sklearn")]
     if options.format.is_none() && has_sklearn_extension(file_name) {
         return sklearn_scorer(bytes, Path::new(file_name.unwrap_or("<bytes>")), options);
+    }
+    // A `.keras` archive without its name (bytes from Python or a broadcast) is a zip too:
+    // its members, not a manifest, say what it is.
+    #[cfg(feature = "keras")]
+    if options.format.is_none()
+        && bytes.starts_with(scorewell_bundle::ZIP_MAGIC)
+        && scorewell_keras::is_keras_archive(bytes)
+    {
+        return keras_scorer(bytes, Path::new(file_name.unwrap_or("<bytes>")));
     }
     if bytes.starts_with(scorewell_bundle::ZIP_MAGIC) {
         bundle_options(options)?;

@@ -21,7 +21,8 @@ use scorewell_io::{BatchReader, DataFormat, ReadOptions};
 #[derive(Debug, Clone, ClapArgs)]
 pub struct ModelArgs {
     /// Model file: XGBoost JSON/UBJSON (`Booster.save_model`), LightGBM text (`save_model`), a
-    /// scikit-learn joblib/pickle file (`.joblib`, `.pkl`), a Keras `.keras` file, a bundle
+    /// scikit-learn joblib/pickle file (`.joblib`, `.pkl`), a Keras `.keras` file (or an
+    /// architecture JSON with `--weights`), a bundle
     /// (directory or zip), a saved Spark ML folder, or an Annoy index (`.ann`). Also a
     /// URL: s3://, gs://, az://, http(s)://, file:// (fetched into SCOREWELL_CACHE_DIR and
     /// revalidated by ETag), optionally ending in `#sha256=<hex>`.
@@ -33,6 +34,10 @@ pub struct ModelArgs {
     /// Model format instead of detecting it: xgboost-json, xgboost-ubj, lightgbm-text.
     #[arg(long, value_name = "NAME")]
     pub model_format: Option<String>,
+    /// The weights file of a Keras architecture JSON given as the model (`model.to_json()` +
+    /// `save_weights`, Keras 2 or 3 layout).
+    #[arg(long, value_name = "H5")]
+    pub weights: Option<PathBuf>,
     #[command(flatten)]
     pub annoy: AnnoyArgs,
 }
@@ -94,6 +99,7 @@ impl ModelArgs {
             format: self.model_format.clone(),
             neighbors,
             fetch: self.fetch_options()?,
+            weights: self.weights.clone(),
         })
     }
 }

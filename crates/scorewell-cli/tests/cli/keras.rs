@@ -81,3 +81,126 @@ fn a_row_of_the_wrong_width_is_one_error_line() {
         "{err}"
     );
 }
+
+/// Keras' predictions for the committed case: input rows and the three outputs per row.
+fn keras_rows() -> (Vec<serde_json::Value>, Vec<Vec<f64>>) {
+    let text = std::fs::read(keras_case().join("data.json")).expect("data.json");
+    let data: serde_json::Value = serde_json::from_slice(&text).expect("JSON");
+    let rows = data["inputs"]["features"].as_array().expect("rows").clone();
+    let want = serde_json::from_value(data["outputs"]["dense_2"].clone()).expect("outputs");
+    (rows, want)
+}
+
+#[test]
+fn an_architecture_json_scores_with_weights_and_inspects_without_them_says_what_is_missing() {
+    let (rows, want) = keras_rows();
+    let dir = Dir::new();
+    let lines: Vec<String> = rows
+        .iter()
+        .map(|r| serde_json::json!({ "features": r }).to_string())
+        .collect();
+    let input = dir.write("rows.jsonl", lines.join("\n") + "\n");
+    let out = dir.path("out.jsonl");
+    let json = keras_case().join("model.json");
+    let weights = keras_case().join("model.weights.h5");
+    scorewell(&[
+        &"score",
+        &json,
+        &"--weights",
+        &weights,
+        &"-i",
+        &input,
+        &"-o",
+        &out,
+        &"--quiet",
+    ])
+    .ok();
+    let got: Vec<serde_json::Value> = std::fs::read_to_string(&out)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    for (g, w) in got.iter().zip(&want) {
+        let g = g["prediction_2"].as_f64().unwrap();
+        assert!(
+            (g - w[2]).abs() <= 1e-5 * (1.0 + w[2].abs()),
+            "{g} vs {}",
+            w[2]
+        );
+    }
+    let shown = scorewell(&[&"inspect", &json, &"--weights", &weights]);
+    let text = shown.ok();
+    for line in [
+        "format:     keras",
+        "inputs:     1",
+        "  features ",
+        "(None, 8)",
+    ] {
+        assert!(text.contains(line), "{line:?} in {text}");
+    }
+    let err = scorewell(&[&"inspect", &json]);
+    assert!(
+        err.err()
+            .contains("needs its weights file: give it with --weights"),
+        "{}",
+        err.err()
+    );
+}
+
+#[test]
+fn a_bundle_chains_a_keras_model_into_a_tree_model_with_renamed_columns() {
+    // JSON + weights artifacts, the input read from column `emb`, the outputs named `nn_*`,
+    // and a LightGBM stump on `nn_0`: a neural network feeding a tree model in one bundle.
+    let (rows, want) = keras_rows();
+    let dir = Dir::new();
+    std::fs::copy(keras_case().join("model.json"), dir.path("arch.json")).unwrap();
+    std::fs::copy(keras_case().join("model.weights.h5"), dir.path("w.h5")).unwrap();
+    let threshold = 0.1;
+    let stump = format!(
+        "tree\nversion=v4\nnum_class=1\nnum_tree_per_iteration=1\nlabel_index=0\nmax_feature_idx=0\nobjective=regression\nfeature_names=nn_0\nfeature_infos=[0:1]\ntree_sizes=100\n\nTree=0\nnum_leaves=2\nnum_cat=0\nsplit_feature=0\nsplit_gain=1\nthreshold={threshold}\ndecision_type=2\nleft_child=-1\nright_child=-2\nleaf_value=1 2\nleaf_weight=1 1\nleaf_count=1 1\ninternal_value=0\ninternal_weight=0\ninternal_count=2\nis_linear=0\nshrinkage=1\n\n\nend of trees\n"
+    );
+    dir.write("stump.txt", stump);
+    dir.write(
+        "spec.yaml",
+        "inputs:\n  - {name: emb, type: vector}\nstages:\n  - kind: model\n    name: embed\n    artifact: arch.json\n    params: {weights: w.h5, inputs: {features: emb}, output: nn}\n  - kind: model\n    name: risk\n    artifact: stump.txt\noutputs: [nn_0, nn_1, nn_2, prediction]\n",
+    );
+    let zip = dir.path("chain.zip");
+    scorewell(&[
+        &"bundle",
+        &"create",
+        &"--transforms",
+        &dir.path("spec.yaml"),
+        &"--name",
+        &"chain",
+        &"-o",
+        &zip,
+    ])
+    .ok();
+    let lines: Vec<String> = rows
+        .iter()
+        .map(|r| serde_json::json!({ "emb": r }).to_string())
+        .collect();
+    let input = dir.write("rows.jsonl", lines.join("\n") + "\n");
+    let out = dir.path("out.jsonl");
+    scorewell(&[&"score", &zip, &"-i", &input, &"-o", &out, &"--quiet"]).ok();
+    let got: Vec<serde_json::Value> = std::fs::read_to_string(&out)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(got.len(), want.len());
+    let mut leaves = std::collections::BTreeSet::new();
+    for (g, w) in got.iter().zip(&want) {
+        let nn0 = g["nn_0"].as_f64().unwrap();
+        assert!(
+            (nn0 - w[0]).abs() <= 1e-5 * (1.0 + w[0].abs()),
+            "{nn0} vs {}",
+            w[0]
+        );
+        let leaf = g["prediction"].as_f64().unwrap();
+        assert_eq!(leaf, if nn0 <= threshold { 1.0 } else { 2.0 });
+        leaves.insert(leaf as i64);
+    }
+    // The softmax outputs straddle the threshold, so both leaves are exercised.
+    assert_eq!(leaves.len(), 2, "{got:?}");
+}

@@ -8,6 +8,8 @@ use scorewell::{FeatureKind, OutputMode};
 
 use super::ModelArgs;
 
+mod nn;
+
 /// Arguments of `scorewell inspect`.
 #[derive(Debug, ClapArgs)]
 pub struct Args {
@@ -18,6 +20,11 @@ pub struct Args {
 /// Run `scorewell inspect`.
 pub fn run(args: Args) -> Result<()> {
     let path = args.model.local_path()?;
+    // Before the bundle check: a `.keras` archive is a zip too.
+    let options = args.model.load_options(OutputMode::Prediction)?;
+    if let Some(model) = scorewell::keras_model_at(&path, &options)? {
+        return nn::inspect_keras(&args.model.model, model);
+    }
     if scorewell::bundle::is_bundle(&path) {
         return inspect_bundle(&path);
     }
@@ -32,7 +39,6 @@ pub fn run(args: Args) -> Result<()> {
     {
         return inspect_sklearn(&args.model.model, &path);
     }
-    let options = args.model.load_options(OutputMode::Prediction)?;
     if let Some(n) = &options.neighbors {
         return inspect_annoy(&path, n);
     }
