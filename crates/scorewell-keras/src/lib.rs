@@ -9,6 +9,8 @@
 mod config;
 mod error;
 mod layers;
+mod mask_ops;
+mod recurrent;
 mod weights;
 
 pub use error::KerasError;

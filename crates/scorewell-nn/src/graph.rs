@@ -1,15 +1,19 @@
 use crate::error::NnError;
 use crate::layer::Layer;
+use crate::mask;
 use crate::ops;
 use crate::tensor::Tensor;
+use crate::time_distributed;
 
 /// A node handed out by [`GraphBuilder`]; only valid for the builder that made it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct NodeId(usize);
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 struct Node {
     name: String,
+    /// The output carries a Keras timestep mask (see `mask.rs`).
+    masked: bool,
     /// `None` for a graph input.
     layer: Option<Layer>,
     inputs: Vec<usize>,
@@ -43,12 +47,18 @@ impl GraphBuilder {
         self.nodes.get(node).map(|n| n.shape.as_slice())
     }
 
+    /// Whether a node's output carries a Keras timestep mask.
+    pub fn masked(&self, NodeId(node): NodeId) -> bool {
+        self.nodes.get(node).is_some_and(|n| n.masked)
+    }
+
     /// Declares a graph input with a per-sample `shape`.
     pub fn add_input(&mut self, name: &str, shape: Vec<usize>) -> Result<NodeId, NnError> {
         self.check_name(name)?;
         let id = self.nodes.len();
         self.nodes.push(Node {
             name: name.to_owned(),
+            masked: false,
             layer: None,
             inputs: Vec::new(),
             shape,
@@ -66,17 +76,21 @@ impl GraphBuilder {
     ) -> Result<NodeId, NnError> {
         self.check_name(name)?;
         let mut shapes = Vec::with_capacity(inputs.len());
+        let mut masks = Vec::with_capacity(inputs.len());
         for &NodeId(i) in inputs {
             let node = self.nodes.get(i).ok_or_else(|| NnError::UnknownNode {
                 layer: name.to_owned(),
                 node: i,
             })?;
             shapes.push(node.shape.as_slice());
+            masks.push(node.masked);
         }
         let shape = layer.output_shape(name, &shapes)?;
+        let masked = mask::output_masked(&layer, name, &masks, &shapes, &shape)?;
         let id = self.nodes.len();
         self.nodes.push(Node {
             name: name.to_owned(),
+            masked,
             layer: Some(layer),
             inputs: inputs.iter().map(|n| n.0).collect(),
             shape,
@@ -125,7 +139,7 @@ impl GraphBuilder {
 }
 
 /// A validated network: nodes in topological order with resolved per-sample shapes.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Graph {
     nodes: Vec<Node>,
     inputs: Vec<usize>,
@@ -170,6 +184,11 @@ impl Graph {
                 }
                 Layer::LayerNorm(n) => len(&n.gamma) + len(&n.beta),
                 Layer::Embedding(e) => e.table.len(),
+                Layer::Recurrent(r) => r.parameter_count(),
+                Layer::Bidirectional(b) => {
+                    b.forward.parameter_count() + b.backward.parameter_count()
+                }
+                Layer::TimeDistributed(g) => g.parameter_count(),
                 _ => 0,
             })
             .sum()
@@ -190,6 +209,7 @@ impl Graph {
         }
         let batch = inputs.first().map_or(0, Tensor::batch);
         let mut values: Vec<Option<Vec<f32>>> = vec![None; self.nodes.len()];
+        let mut masks: Vec<Option<Vec<bool>>> = vec![None; self.nodes.len()];
         for (&node, t) in self.inputs.iter().zip(inputs) {
             let n = &self.nodes[node];
             if t.shape().first() != Some(&batch) || t.shape()[1..] != n.shape[..] {
@@ -206,12 +226,32 @@ impl Graph {
         }
         for (i, node) in self.nodes.iter().enumerate() {
             let Some(layer) = &node.layer else { continue };
-            let out = self.eval(i, node, layer, &mut values, batch)?;
+            // The mask is made before the layer runs, from inputs it may consume in place.
+            if node.masked {
+                let in_masks: Vec<Option<&[bool]>> =
+                    node.inputs.iter().map(|&j| masks[j].as_deref()).collect();
+                let shapes: Vec<&[usize]> = node
+                    .inputs
+                    .iter()
+                    .map(|&j| self.nodes[j].shape.as_slice())
+                    .collect();
+                let first = values[node.inputs[0]].as_deref().unwrap_or_default();
+                masks[i] = Some(mask::output_mask(layer, &in_masks, &shapes, batch, first));
+            }
+            let out = self.eval(
+                i,
+                node,
+                layer,
+                &mut values,
+                masks[node.inputs[0]].as_deref(),
+                batch,
+            )?;
             values[i] = Some(out);
             // Drop inputs nothing later reads.
             for &j in &node.inputs {
                 if self.last_use[j] == i {
                     values[j] = None;
+                    masks[j] = None;
                 }
             }
         }
@@ -232,6 +272,7 @@ impl Graph {
         node: &Node,
         layer: &Layer,
         values: &mut [Option<Vec<f32>>],
+        mask: Option<&[bool]>,
         batch: usize,
     ) -> Result<Vec<f32>, NnError> {
         let first = node.inputs[0];
@@ -297,6 +338,29 @@ impl Graph {
                     .map(|&j| self.nodes[j].shape.as_slice())
                     .collect();
                 ops::concatenate(*axis, &refs, &shapes, batch)
+            }
+            Layer::Masking(value) => {
+                let mut x = owned(values);
+                mask::masking(*value, &mut x, in_width);
+                x
+            }
+            Layer::Recurrent(r) => {
+                let x = values[first].as_deref().unwrap_or_default();
+                let s = &self.nodes[first].shape;
+                r.run(x, batch, s[0], s[1], mask)
+            }
+            Layer::Bidirectional(b) => {
+                let x = values[first].as_deref().unwrap_or_default();
+                let s = &self.nodes[first].shape;
+                b.run(x, batch, s[0], s[1], mask)
+            }
+            Layer::TimeDistributed(inner) => {
+                let x = owned(values);
+                time_distributed::run(inner, x, batch, &self.nodes[first].shape)?
+            }
+            Layer::GlobalPool1D(p) => {
+                let x = values[first].as_deref().unwrap_or_default();
+                p.run(x, &self.nodes[first].shape, mask)
             }
         })
     }
