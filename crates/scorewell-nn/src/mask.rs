@@ -176,3 +176,7 @@ pub(crate) fn masking(value: f32, x: &mut [f32], width: usize) {
         }
     }
 }
+
+#[cfg(test)]
+#[path = "mask_tests.rs"]
+mod tests;

@@ -306,8 +306,9 @@ fn run_avx2_fma(
     run_chunks::<true>(r, x, batch, steps, width, mask, out);
 }
 
-/// Projected inputs per chunk of the batch, in floats (4 MB).
-const CHUNK_FLOATS: usize = 1 << 20;
+/// Projected inputs per chunk of the batch, in floats (16 MB): enough rows that each step's
+/// `h · U` GEMM pays back matrixmultiply's packing of `U`.
+const CHUNK_FLOATS: usize = 1 << 22;
 /// Below this many rows a step's `h · U` is a matrix-vector product per row (matrixmultiply
 /// packs `U` on every call, which a handful of rows does not pay back).
 const GEMM_ROWS: usize = 8;
@@ -630,3 +631,7 @@ fn step<const FMA: bool>(
         }
     }
 }
+
+#[cfg(test)]
+#[path = "recurrent_tests.rs"]
+mod tests;

@@ -21,7 +21,8 @@ const ROUND: f32 = 12_582_912.0;
 pub(crate) fn exp(x: f32) -> f32 {
     // clamp (unlike min/max) keeps NaN.
     let x = x.clamp(EXP_LO, EXP_HI);
-    let n = (x * LOG2E + ROUND) - ROUND;
+    let t = x * LOG2E + ROUND;
+    let n = t - ROUND;
     let r = x - n * LN2_HI - n * LN2_LO;
     let mut p = 1.987_569_1e-4f32;
     p = p * r + 1.398_199_9e-3;
@@ -30,8 +31,11 @@ pub(crate) fn exp(x: f32) -> f32 {
     p = p * r + 1.666_666_5e-1;
     p = p * r + 0.5;
     let y = p * r * r + r + 1.0;
-    // n is in -126..=127 after the clamp, so the biased exponent is a valid normal one.
-    let scale = f32::from_bits((((n as i32) + 127) as u32) << 23);
+    // t's low mantissa bits hold n (ROUND's ulp is 1), so 2^n is built from bits alone: a
+    // float-to-int cast does not vectorise (Rust's saturating `as`). n is in -126..=127 after
+    // the clamp, so the biased exponent is a valid normal one.
+    let biased = t.to_bits().wrapping_sub(ROUND.to_bits()).wrapping_add(127);
+    let scale = f32::from_bits(biased << 23);
     y * scale
 }
 

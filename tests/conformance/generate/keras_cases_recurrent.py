@@ -145,7 +145,7 @@ def case_mask_merges(rng):
 CASES = {
     "lstm_masked": (case_lstm_masked, ["keras", "json"]),
     "lstm_sequential_masked": (case_lstm_sequential, ["keras", "json"]),
-    "gru_reset_after_and_before": (case_gru, ["keras"]),
+    "gru_reset_after_and_before": (case_gru, ["keras", "json"]),
     "simple_rnn_go_backwards": (case_simple_rnn, ["keras"]),
     "bidirectional_lstm": (case_bidirectional_lstm, ["keras", "json"]),
     "bidirectional_gru": (case_bidirectional_gru, ["keras"]),
