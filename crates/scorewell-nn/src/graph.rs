@@ -1,7 +1,9 @@
 use crate::error::NnError;
+use crate::fold::{self, Fold};
 use crate::layer::Layer;
 use crate::mask;
 use crate::ops;
+use crate::recurrent::Source;
 use crate::tensor::Tensor;
 use crate::time_distributed;
 
@@ -129,11 +131,35 @@ impl GraphBuilder {
         for &(_, o) in &self.outputs {
             last_use[o] = usize::MAX;
         }
+        // An Embedding read only by a recurrent layer is folded into it (see `fold.rs`).
+        let mut readers = vec![0usize; self.nodes.len()];
+        self.nodes
+            .iter()
+            .flat_map(|n| &n.inputs)
+            .for_each(|&j| readers[j] += 1);
+        let mut folds = vec![None; self.nodes.len()];
+        let mut folded = vec![false; self.nodes.len()];
+        for (i, n) in self.nodes.iter().enumerate() {
+            let (Some(layer), Some(&j)) = (&n.layer, n.inputs.first()) else {
+                continue;
+            };
+            if readers[j] != 1 || last_use[j] != i {
+                continue;
+            }
+            if let Some(emb) = &self.nodes[j].layer
+                && let Some(f) = fold::plan(emb, layer)
+            {
+                folds[i] = Some(f);
+                folded[j] = true;
+            }
+        }
         Ok(Graph {
             nodes: self.nodes,
             inputs: self.inputs,
             outputs: self.outputs,
             last_use,
+            folds,
+            folded,
         })
     }
 }
@@ -145,6 +171,10 @@ pub struct Graph {
     inputs: Vec<usize>,
     outputs: Vec<(String, usize)>,
     last_use: Vec<usize>,
+    /// Per node: the folded input projection of a recurrent layer whose Embedding was folded.
+    folds: Vec<Option<Fold>>,
+    /// Per node: an Embedding whose value is its (validated) ids, for the fold that reads it.
+    folded: Vec<bool>,
 }
 
 impl Graph {
@@ -317,6 +347,11 @@ impl Graph {
                 let x = values[first].as_deref().unwrap_or_default();
                 ops::permute(perm, x, &self.nodes[first].shape)
             }
+            Layer::Embedding(e) if self.folded[i] => {
+                let ids = owned(values);
+                ops::check_ids(e, &node.name, &ids)?;
+                ids
+            }
             Layer::Embedding(e) => {
                 let ids = values[first].as_deref().unwrap_or_default();
                 ops::embedding(e, &node.name, ids)?
@@ -347,12 +382,26 @@ impl Graph {
             Layer::Recurrent(r) => {
                 let x = values[first].as_deref().unwrap_or_default();
                 let s = &self.nodes[first].shape;
-                r.run(x, batch, s[0], s[1], mask)
+                let src = match &self.folds[i] {
+                    Some(f) => Source::Table {
+                        ids: x,
+                        table: &f.tables[0],
+                    },
+                    None => Source::Values { x, width: s[1] },
+                };
+                r.run_source(src, batch, s[0], mask)
             }
             Layer::Bidirectional(b) => {
                 let x = values[first].as_deref().unwrap_or_default();
                 let s = &self.nodes[first].shape;
-                b.run(x, batch, s[0], s[1], mask)
+                let src = |d: usize| match &self.folds[i] {
+                    Some(f) => Source::Table {
+                        ids: x,
+                        table: &f.tables[d],
+                    },
+                    None => Source::Values { x, width: s[1] },
+                };
+                b.run_sources([src(0), src(1)], batch, s[0], mask)
             }
             Layer::TimeDistributed(inner) => {
                 let x = owned(values);

@@ -10,6 +10,7 @@
 
 mod activation;
 mod error;
+mod fold;
 mod graph;
 mod layer;
 mod mask;

@@ -91,6 +91,37 @@ pub struct Bidirectional {
     pub merge: BiMerge,
 }
 
+/// Where a recurrent layer's input projection `x · kernel + bias` comes from.
+#[derive(Clone, Copy)]
+pub(crate) enum Source<'a> {
+    /// `batch × steps × width` inputs.
+    Values { x: &'a [f32], width: usize },
+    /// Token ids (validated by the Embedding) and the folded `vocab × gates·units` table.
+    Table { ids: &'a [f32], table: &'a [f32] },
+}
+
+/// `out (+)= x (rows × width) · kernel (width × cols)`, for the fold.
+pub(crate) fn project(
+    x: &[f32],
+    rows: usize,
+    width: usize,
+    kernel: &[f32],
+    cols: usize,
+    out: &mut [f32],
+) {
+    gemm::<false>(
+        (rows, width, cols),
+        x,
+        width,
+        kernel,
+        cols,
+        out,
+        cols,
+        true,
+        |_| false,
+    );
+}
+
 fn shape_err(layer: &str, message: String) -> NnError {
     NnError::Shape {
         layer: layer.to_owned(),
@@ -188,6 +219,7 @@ impl Recurrent {
 
     /// Runs `batch` sequences of `steps × width` (row-major); `mask` is `batch × steps`, true
     /// where a step is used. Outputs are in the order the steps were walked.
+    #[cfg(test)]
     pub(crate) fn run(
         &self,
         x: &[f32],
@@ -196,14 +228,24 @@ impl Recurrent {
         width: usize,
         mask: Option<&[bool]>,
     ) -> Vec<f32> {
+        self.run_source(Source::Values { x, width }, batch, steps, mask)
+    }
+
+    pub(crate) fn run_source(
+        &self,
+        src: Source<'_>,
+        batch: usize,
+        steps: usize,
+        mask: Option<&[bool]>,
+    ) -> Vec<f32> {
         let mut out = vec![0.0f32; batch * self.out_row(steps)];
         #[cfg(target_arch = "x86_64")]
         if has_avx2_fma() {
             // SAFETY: both features were detected on this CPU.
-            unsafe { run_avx2_fma(self, x, batch, steps, width, mask, &mut out) };
+            unsafe { run_avx2_fma(self, src, batch, steps, mask, &mut out) };
             return out;
         }
-        run_chunks::<false>(self, x, batch, steps, width, mask, &mut out);
+        run_chunks::<false>(self, src, batch, steps, mask, &mut out);
         out
     }
 }
@@ -237,6 +279,7 @@ impl Bidirectional {
         Ok(out)
     }
 
+    #[cfg(test)]
     pub(crate) fn run(
         &self,
         x: &[f32],
@@ -245,8 +288,20 @@ impl Bidirectional {
         width: usize,
         mask: Option<&[bool]>,
     ) -> Vec<f32> {
-        let fw = self.forward.run(x, batch, steps, width, mask);
-        let mut bw = self.backward.run(x, batch, steps, width, mask);
+        let src = Source::Values { x, width };
+        self.run_sources([src, src], batch, steps, mask)
+    }
+
+    /// `src`: the forward and the backward layer's inputs.
+    pub(crate) fn run_sources(
+        &self,
+        src: [Source<'_>; 2],
+        batch: usize,
+        steps: usize,
+        mask: Option<&[bool]>,
+    ) -> Vec<f32> {
+        let fw = self.forward.run_source(src[0], batch, steps, mask);
+        let mut bw = self.backward.run_source(src[1], batch, steps, mask);
         let (uf, ub) = (self.forward.units, self.backward.units);
         let positions = if self.forward.return_sequences {
             for row in bw.chunks_exact_mut(steps * ub) {
@@ -296,14 +351,13 @@ fn has_avx2_fma() -> bool {
 #[target_feature(enable = "avx2,fma")]
 fn run_avx2_fma(
     r: &Recurrent,
-    x: &[f32],
+    src: Source<'_>,
     batch: usize,
     steps: usize,
-    width: usize,
     mask: Option<&[bool]>,
     out: &mut [f32],
 ) {
-    run_chunks::<true>(r, x, batch, steps, width, mask, out);
+    run_chunks::<true>(r, src, batch, steps, mask, out);
 }
 
 /// Projected inputs per chunk of the batch, in floats (16 MB): enough rows that each step's
@@ -431,10 +485,9 @@ struct Buffers {
 #[inline(always)]
 fn run_chunks<const FMA: bool>(
     r: &Recurrent,
-    x: &[f32],
+    src: Source<'_>,
     batch: usize,
     steps: usize,
-    width: usize,
     mask: Option<&[bool]>,
     out: &mut [f32],
 ) {
@@ -454,25 +507,39 @@ fn run_chunks<const FMA: bool>(
     let mut start = 0;
     while start < batch {
         let n = chunk.min(batch - start);
-        let xs = &x[start * steps * width..(start + n) * steps * width];
         let xw = &mut buf.xw[..n * per_row];
-        match &r.bias {
-            Some(bias) => xw
-                .chunks_exact_mut(g)
-                .for_each(|row| row.copy_from_slice(bias)),
-            None => xw.fill(0.0),
+        match src {
+            Source::Values { x, width } => {
+                let xs = &x[start * steps * width..(start + n) * steps * width];
+                match &r.bias {
+                    Some(bias) => xw
+                        .chunks_exact_mut(g)
+                        .for_each(|row| row.copy_from_slice(bias)),
+                    None => xw.fill(0.0),
+                }
+                gemm::<FMA>(
+                    (n * steps, width, g),
+                    xs,
+                    width,
+                    &r.kernel,
+                    g,
+                    xw,
+                    g,
+                    true,
+                    |_| false,
+                );
+            }
+            Source::Table { ids, table } => {
+                let ids = &ids[start * steps..(start + n) * steps];
+                for (row, &id) in xw.chunks_exact_mut(g).zip(ids) {
+                    // The Embedding validated every id against the vocabulary.
+                    let at = id as usize * g;
+                    if let Some(t) = table.get(at..at + g) {
+                        row.copy_from_slice(t);
+                    }
+                }
+            }
         }
-        gemm::<FMA>(
-            (n * steps, width, g),
-            xs,
-            width,
-            &r.kernel,
-            g,
-            xw,
-            g,
-            true,
-            |_| false,
-        );
         buf.h[..n * u].fill(0.0);
         buf.c.fill(0.0);
         let m = mask.map(|m| &m[start * steps..(start + n) * steps]);
