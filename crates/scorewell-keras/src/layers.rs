@@ -3,8 +3,8 @@
 use serde_json::Value;
 
 use scorewell_nn::{
-    Activation, BatchNorm, Dense, Embedding, GraphBuilder, HardSigmoid, Layer, LayerNorm, MergeOp,
-    NodeId, PoolOp,
+    Activation, BatchNorm, Dense, Embedding, GraphBuilder, HardSigmoid, Layer, LayerNorm,
+    MaskRules, MergeOp, NodeId, PoolOp,
 };
 
 use crate::config::{LayerDesc, ModelDesc};
@@ -82,6 +82,9 @@ pub(crate) fn build_graph(
     weights: &Weights,
 ) -> Result<scorewell_nn::Graph, KerasError> {
     let mut g = GraphBuilder::new();
+    if !model.keras3 {
+        g.set_mask_rules(MaskRules::Keras2);
+    }
     let mut made: std::collections::HashMap<(String, usize), NodeId> =
         std::collections::HashMap::new();
     for (name, shape) in &model.inputs {

@@ -1,7 +1,7 @@
 use crate::error::NnError;
 use crate::fold::{self, Fold};
 use crate::layer::Layer;
-use crate::mask;
+use crate::mask::{self, MaskRules};
 use crate::ops;
 use crate::recurrent::Source;
 use crate::tensor::Tensor;
@@ -26,6 +26,7 @@ struct Node {
 /// Builds a [`Graph`] node by node; each node's shape and weights are checked when it is added.
 #[derive(Debug, Default)]
 pub struct GraphBuilder {
+    mask_rules: MaskRules,
     nodes: Vec<Node>,
     inputs: Vec<usize>,
     outputs: Vec<(String, usize)>,
@@ -47,6 +48,12 @@ impl GraphBuilder {
     /// The per-sample shape of a node already added (frontends size weights from it).
     pub fn shape(&self, NodeId(node): NodeId) -> Option<&[usize]> {
         self.nodes.get(node).map(|n| n.shape.as_slice())
+    }
+
+    /// Which Keras version's mask rules the layers added from now on follow (Keras 3 by
+    /// default; they differ for merges).
+    pub fn set_mask_rules(&mut self, rules: MaskRules) {
+        self.mask_rules = rules;
     }
 
     /// Whether a node's output carries a Keras timestep mask.
@@ -88,7 +95,7 @@ impl GraphBuilder {
             masks.push(node.masked);
         }
         let shape = layer.output_shape(name, &shapes)?;
-        let masked = mask::output_masked(&layer, name, &masks, &shapes, &shape)?;
+        let masked = mask::output_masked(self.mask_rules, &layer, name, &masks, &shapes, &shape)?;
         let id = self.nodes.len();
         self.nodes.push(Node {
             name: name.to_owned(),
@@ -154,6 +161,7 @@ impl GraphBuilder {
             }
         }
         Ok(Graph {
+            mask_rules: self.mask_rules,
             nodes: self.nodes,
             inputs: self.inputs,
             outputs: self.outputs,
@@ -167,6 +175,7 @@ impl GraphBuilder {
 /// A validated network: nodes in topological order with resolved per-sample shapes.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Graph {
+    mask_rules: MaskRules,
     nodes: Vec<Node>,
     inputs: Vec<usize>,
     outputs: Vec<(String, usize)>,
@@ -266,7 +275,14 @@ impl Graph {
                     .map(|&j| self.nodes[j].shape.as_slice())
                     .collect();
                 let first = values[node.inputs[0]].as_deref().unwrap_or_default();
-                masks[i] = Some(mask::output_mask(layer, &in_masks, &shapes, batch, first));
+                masks[i] = Some(mask::output_mask(
+                    self.mask_rules,
+                    layer,
+                    &in_masks,
+                    &shapes,
+                    batch,
+                    first,
+                ));
             }
             let out = self.eval(
                 i,

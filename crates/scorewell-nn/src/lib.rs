@@ -25,6 +25,7 @@ pub use activation::{Activation, HardSigmoid};
 pub use error::NnError;
 pub use graph::{Graph, GraphBuilder, NodeId};
 pub use layer::{BatchNorm, Dense, Embedding, Layer, LayerNorm, MergeOp};
+pub use mask::MaskRules;
 pub use pool1d::{GlobalPool1D, PoolOp};
 pub use recurrent::{BiMerge, Bidirectional, Cell, Recurrent};
 pub use tensor::Tensor;

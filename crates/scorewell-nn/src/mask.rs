@@ -14,12 +14,27 @@
 //! - dropped by every other layer (Flatten, Reshape, Permute, RepeatVector, global pooling,
 //!   recurrent layers without `return_sequences`, ...).
 //!
+//! Keras 2 / tf.keras merged differently (`base_merge.py` and `concatenate.py` of tf.keras 2.x:
+//! the AND of the masks present, unmasked inputs ignored; Concatenate reduces with `all`), which
+//! [`MaskRules::Keras2`] selects.
+//!
 //! Read by recurrent layers and GlobalAveragePooling1D. GlobalMaxPooling1D does not support
 //! masking in Keras: it takes the max over padded steps too.
 
 use crate::error::NnError;
 use crate::layer::{Layer, resolve_axis};
 use crate::pool1d::PoolOp;
+
+/// Which Keras version's merge rules a graph follows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum MaskRules {
+    /// Keras 3: a merge has a mask only when every input has one (their OR); Concatenate along
+    /// the last axis ORs the masks, an unmasked input counting as all true.
+    #[default]
+    Keras3,
+    /// Keras 2 / tf.keras: merges and Concatenate along the last axis AND the masks present.
+    Keras2,
+}
 
 /// Positions a mask covers for a per-sample `shape`.
 pub(crate) fn positions(shape: &[usize]) -> usize {
@@ -29,6 +44,7 @@ pub(crate) fn positions(shape: &[usize]) -> usize {
 /// Whether the output of `layer` carries a mask, given which inputs do; refuses a mask that a
 /// layer would read in a way scorewell does not reproduce.
 pub(crate) fn output_masked(
+    rules: MaskRules,
     layer: &Layer,
     name: &str,
     inputs: &[bool],
@@ -47,6 +63,7 @@ pub(crate) fn output_masked(
         | Layer::TimeDistributed(_) => first,
         Layer::Recurrent(r) => first && r.return_sequences,
         Layer::Bidirectional(b) => first && b.forward.return_sequences,
+        Layer::Merge(_) if rules == MaskRules::Keras2 => inputs.iter().any(|&m| m),
         Layer::Merge(_) => inputs.iter().all(|&m| m),
         Layer::Concatenate { .. } => inputs.iter().any(|&m| m),
         Layer::GlobalPool1D(p) => {
@@ -89,6 +106,7 @@ pub(crate) fn output_masked(
 /// The output mask (`batch × positions`) of a node that [`output_masked`] said carries one.
 /// `first` is the value of the node's first input.
 pub(crate) fn output_mask(
+    rules: MaskRules,
     layer: &Layer,
     inputs: &[Option<&[bool]>],
     in_shapes: &[&[usize]],
@@ -117,13 +135,19 @@ pub(crate) fn output_mask(
                 .collect()
         }
         Layer::Merge(_) => {
-            let mut out = first_mask();
-            for m in inputs.iter().skip(1).flatten() {
-                out.iter_mut().zip(m.iter()).for_each(|(o, &v)| *o |= v);
+            let (and, per) = (
+                rules == MaskRules::Keras2,
+                in_shapes.first().map_or(0, |s| positions(s)),
+            );
+            let mut out = vec![and; batch * per];
+            for m in inputs.iter().flatten() {
+                for (o, &v) in out.iter_mut().zip(m.iter()) {
+                    *o = if and { *o && v } else { *o || v };
+                }
             }
             out
         }
-        Layer::Concatenate { axis } => concatenate(*axis, inputs, in_shapes, batch),
+        Layer::Concatenate { axis } => concatenate(rules, *axis, inputs, in_shapes, batch),
         _ => first_mask(),
     }
 }
@@ -131,6 +155,7 @@ pub(crate) fn output_mask(
 /// Concatenate's mask: every input's mask (all true when it has none) concatenated along the
 /// axis, then reduced with `any` over the last axis, as `concatenate.py` does.
 fn concatenate(
+    rules: MaskRules,
     axis: isize,
     inputs: &[Option<&[bool]>],
     shapes: &[&[usize]],
@@ -141,11 +166,15 @@ fn concatenate(
     let ax = resolve_axis(axis, rank).unwrap_or(0);
     let per = shapes.first().map_or(0, |s| positions(s));
     if ax + 1 == rank {
-        // Along the features: a position is used if any input uses it.
-        let mut out = vec![false; batch * per];
+        // Along the features, Keras 3: a position is used if any input uses it (an unmasked
+        // input uses all); Keras 2: if every masked input uses it.
+        let and = rules == MaskRules::Keras2;
+        let mut out = vec![and; batch * per];
         for m in inputs {
             match m {
+                Some(m) if and => out.iter_mut().zip(m.iter()).for_each(|(o, &v)| *o &= v),
                 Some(m) => out.iter_mut().zip(m.iter()).for_each(|(o, &v)| *o |= v),
+                None if and => {}
                 None => out.fill(true),
             }
         }

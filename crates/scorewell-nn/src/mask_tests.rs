@@ -143,3 +143,44 @@ fn a_mask_over_channels_first_input_is_refused() {
         "{err}"
     );
 }
+
+#[test]
+fn keras2_merges_and_the_masks_present() {
+    use crate::mask::MaskRules;
+    let mut g = GraphBuilder::new();
+    g.set_mask_rules(MaskRules::Keras2);
+    let a = g.add_input("a", vec![3]).expect("a");
+    let b = g.add_input("b", vec![3]).expect("b");
+    let x = g.add_input("x", vec![3, 2]).expect("x");
+    let ea = g.add_layer("ea", embedding(10, true), &[a]).expect("ea");
+    let eb = g.add_layer("eb", embedding(10, true), &[b]).expect("eb");
+    let add = g
+        .add_layer("add", Layer::Merge(MergeOp::Add), &[ea, eb])
+        .expect("add");
+    let half = g
+        .add_layer("half", Layer::Merge(MergeOp::Add), &[ea, x])
+        .expect("half");
+    let cat = g
+        .add_layer("cat", Layer::Concatenate { axis: -1 }, &[ea, x])
+        .expect("cat");
+    assert!(g.masked(add) && g.masked(half) && g.masked(cat));
+    for (name, n) in [("add", add), ("half", half), ("cat", cat)] {
+        let avg = g
+            .add_layer(&format!("avg_{name}"), pool(PoolOp::Average), &[n])
+            .expect("avg");
+        g.add_output(name, avg).expect("out");
+    }
+    let graph = g.build().expect("graph");
+    let out = graph
+        .run(vec![
+            Tensor::new(vec![1, 3], vec![2.0, 6.0, 0.0]).expect("a"),
+            Tensor::new(vec![1, 3], vec![0.0, 4.0, 1.0]).expect("b"),
+            Tensor::new(vec![1, 3, 2], vec![1.0; 6]).expect("x"),
+        ])
+        .expect("run");
+    // add: only step 1 is used by both.
+    assert_eq!(out[0].data(), [10.0, -10.0]);
+    // An unmasked input does not widen the mask: ea's steps 0 and 1.
+    assert_eq!(out[1].data(), [5.0, -3.0]);
+    assert_eq!(out[2].data(), [4.0, -4.0, 1.0, 1.0]);
+}
