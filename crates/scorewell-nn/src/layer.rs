@@ -143,7 +143,10 @@ impl Layer {
             Layer::Recurrent(r) => r.cell.kind(),
             Layer::Bidirectional(_) => "Bidirectional",
             Layer::TimeDistributed(_) => "TimeDistributed",
-            Layer::GlobalPool1D(_) => "GlobalPooling1D",
+            Layer::GlobalPool1D(p) => match p.op {
+                crate::pool1d::PoolOp::Average => "GlobalAveragePooling1D",
+                crate::pool1d::PoolOp::Max => "GlobalMaxPooling1D",
+            },
         }
     }
 
