@@ -6,6 +6,7 @@
 use serde_json::Value;
 
 use crate::error::KerasError;
+use crate::mask_ops;
 
 /// A reference to one output of one call of a layer: (layer name, call index).
 pub(crate) type TensorRef = (String, usize);
@@ -18,6 +19,8 @@ pub(crate) struct LayerDesc {
     pub weights_path: String,
     /// One entry per call of the layer (a shared layer is called more than once).
     pub calls: Vec<Vec<TensorRef>>,
+    /// Keras 3 call keyword arguments that hold tensors (`mask`, `initial_state`), any call.
+    pub tensor_kwargs: Vec<String>,
 }
 
 pub(crate) struct ModelDesc {
@@ -157,6 +160,22 @@ fn calls(layer: &str, inbound: &Value) -> Result<Vec<Vec<TensorRef>>, KerasError
         .collect()
 }
 
+/// The keyword arguments of Keras 3 calls that hold keras tensors.
+fn tensor_kwargs(inbound: &Value) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let nodes = inbound.as_array().map(Vec::as_slice).unwrap_or_default();
+    for kwargs in nodes.iter().filter_map(|n| n.get("kwargs")?.as_object()) {
+        for (k, v) in kwargs {
+            let mut refs = Vec::new();
+            keras3_tensors(v, &mut refs);
+            if !refs.is_empty() && !out.contains(k) {
+                out.push(k.clone());
+            }
+        }
+    }
+    out
+}
+
 /// `input_layers` / `output_layers`: `[[name, node, tensor], ...]` or a single `[name, node, tensor]`.
 fn endpoints(v: Option<&Value>, what: &str) -> Result<Vec<TensorRef>, KerasError> {
     let list = v
@@ -246,6 +265,7 @@ pub(crate) fn parse(root: &Value, version: Option<&str>) -> Result<ModelDesc, Ke
                     name: lname.clone(),
                     config: lconfig,
                     calls: vec![vec![input]],
+                    tensor_kwargs: Vec::new(),
                 });
                 prev = Some((lname, 0));
             }
@@ -254,6 +274,7 @@ pub(crate) fn parse(root: &Value, version: Option<&str>) -> Result<ModelDesc, Ke
         }
         "Functional" | "Model" => {
             let inputs = endpoints(config.get("input_layers"), "input_layers")?;
+            let mut ops = Vec::new();
             for (i, l) in layers.iter().enumerate() {
                 let lclass = l
                     .get("class_name")
@@ -262,19 +283,32 @@ pub(crate) fn parse(root: &Value, version: Option<&str>) -> Result<ModelDesc, Ke
                     .to_owned();
                 let lname = layer_name(l).unwrap_or_else(|| format!("layer_{i}"));
                 let lconfig = l.get("config").cloned().unwrap_or(Value::Null);
-                let weights_path = namer.next(&lclass);
+                let op = mask_ops::is_op(l);
+                // Operations are not layers: they own no variables and take no name in the
+                // weights file.
+                let weights_path = if op {
+                    String::new()
+                } else {
+                    namer.next(&lclass)
+                };
                 if lclass == "InputLayer" {
                     continue;
                 }
-                let calls = calls(&lname, l.get("inbound_nodes").unwrap_or(&Value::Null))?;
+                let inbound = l.get("inbound_nodes").unwrap_or(&Value::Null);
+                let calls = calls(&lname, inbound)?;
                 model.layers.push(LayerDesc {
                     class: lclass,
                     name: lname,
                     config: lconfig,
                     weights_path,
                     calls,
+                    tensor_kwargs: tensor_kwargs(inbound),
                 });
+                if op {
+                    ops.push(model.layers.len() - 1);
+                }
             }
+            mask_ops::drop_mask_ops(&mut model.layers, &ops);
             for (input, _) in inputs {
                 let l = layers
                     .iter()

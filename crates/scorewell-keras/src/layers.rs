@@ -3,12 +3,14 @@
 use serde_json::Value;
 
 use scorewell_nn::{
-    Activation, BatchNorm, Dense, Embedding, GraphBuilder, HardSigmoid, Layer, LayerNorm, MergeOp,
-    NodeId,
+    Activation, BatchNorm, Dense, Embedding, GraphBuilder, HardSigmoid, Layer, LayerNorm,
+    MaskRules, MergeOp, NodeId, PoolOp,
 };
 
 use crate::config::{LayerDesc, ModelDesc};
 use crate::error::KerasError;
+use crate::mask_ops;
+use crate::recurrent;
 use crate::weights::Weights;
 
 fn layer_err(d: &LayerDesc, message: impl Into<String>) -> KerasError {
@@ -80,6 +82,9 @@ pub(crate) fn build_graph(
     weights: &Weights,
 ) -> Result<scorewell_nn::Graph, KerasError> {
     let mut g = GraphBuilder::new();
+    if !model.keras3 {
+        g.set_mask_rules(MaskRules::Keras2);
+    }
     let mut made: std::collections::HashMap<(String, usize), NodeId> =
         std::collections::HashMap::new();
     for (name, shape) in &model.inputs {
@@ -110,6 +115,7 @@ pub(crate) fn build_graph(
                 format!("{}#{call}", d.name)
             };
             let id = g.add_layer(&node_name, layer, &inputs)?;
+            mask_ops::check_explicit_mask(d, &g, &inputs)?;
             made.insert((d.name.clone(), call), id);
         }
         if rest.len() == before {
@@ -130,7 +136,7 @@ pub(crate) fn build_graph(
     Ok(g.build()?)
 }
 
-fn map_layer(
+pub(crate) fn map_layer(
     d: &LayerDesc,
     g: &GraphBuilder,
     inputs: &[NodeId],
@@ -151,9 +157,9 @@ fn map_layer(
                 .get("units")
                 .and_then(Value::as_u64)
                 .ok_or_else(|| layer_err(d, "no `units`"))? as usize;
-            let kernel = w.var(&d.name, path, 0, "kernel", &[width, units])?;
+            let kernel = w.var(&d.name, path, 0, 0, "kernel", &[width, units])?;
             let bias = if bool_opt(d, "use_bias", true) {
-                Some(w.var(&d.name, path, 1, "bias", &[units])?)
+                Some(w.var(&d.name, path, 1, 1, "bias", &[units])?)
             } else {
                 None
             };
@@ -273,7 +279,7 @@ fn map_layer(
             // Variables in order: gamma (scale=True), beta (center=True), moving_mean, moving_variance.
             let mut i = 0;
             let mut next = |var: &str| {
-                let v = w.var(&d.name, path, i, var, &[width]);
+                let v = w.var(&d.name, path, i, i, var, &[width]);
                 i += 1;
                 v
             };
@@ -310,7 +316,7 @@ fn map_layer(
             }
             let mut i = 0;
             let mut next = |var: &str| {
-                let v = w.var(&d.name, path, i, var, &[width]);
+                let v = w.var(&d.name, path, i, i, var, &[width]);
                 i += 1;
                 v
             };
@@ -341,13 +347,23 @@ fn map_layer(
                 .get("output_dim")
                 .and_then(Value::as_u64)
                 .ok_or_else(|| layer_err(d, "no `output_dim`"))? as usize;
-            let table = w.var(&d.name, path, 0, "embeddings", &[vocab, dim])?;
+            let table = w.var(&d.name, path, 0, 0, "embeddings", &[vocab, dim])?;
             Layer::Embedding(Embedding {
                 table,
                 table_shape: vec![vocab, dim],
                 mask_zero: bool_opt(d, "mask_zero", false),
             })
         }
+        "LSTM" | "GRU" | "SimpleRNN" => {
+            recurrent::recurrent(d, &in_shape, inputs.len(), w, keras3)?
+        }
+        "Bidirectional" => recurrent::bidirectional(d, &in_shape, inputs.len(), w, keras3)?,
+        "TimeDistributed" => recurrent::time_distributed(d, &in_shape, w, keras3)?,
+        "Masking" => recurrent::masking(d)?,
+        "GlobalAveragePooling1D" | "GlobalAvgPool1D" => {
+            recurrent::global_pool1d(d, PoolOp::Average)?
+        }
+        "GlobalMaxPooling1D" | "GlobalMaxPool1D" => recurrent::global_pool1d(d, PoolOp::Max)?,
         "RepeatVector" => {
             let n = d
                 .config

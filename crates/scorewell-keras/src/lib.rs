@@ -10,6 +10,8 @@ mod archive;
 mod config;
 mod error;
 mod layers;
+mod mask_ops;
+mod recurrent;
 mod weights;
 
 pub use archive::{archive_from_parts, is_keras_archive};

@@ -16,14 +16,19 @@ impl Weights {
         Ok(Self { file })
     }
 
-    /// Reads variable `index` of the layer stored under `path`, which must have `expected`
-    /// shape. The declared shape is compared before anything is read, so a dataset declaring a
-    /// huge extent is refused without allocating it.
+    /// Reads variable `index` of the layer stored under `path` (a Keras 3 object path, such as
+    /// `lstm/cell` or `bidirectional/backward_layer/cell`), which must have `expected` shape.
+    /// `_flat` is the variable's position in the top-level layer's `get_weights()` list (for
+    /// a Bidirectional's backward cell: the forward cell's variable count + `index`); a Keras 3
+    /// file does not need it, a Keras 2 `.h5` names its variables in that order. The declared
+    /// shape is compared before anything is read, so a dataset declaring a huge extent is
+    /// refused without allocating it.
     pub(crate) fn var(
         &self,
         layer: &str,
         path: &str,
         index: usize,
+        _flat: usize,
         variable: &str,
         expected: &[usize],
     ) -> Result<Vec<f32>, KerasError> {

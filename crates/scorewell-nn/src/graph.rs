@@ -1,15 +1,21 @@
 use crate::error::NnError;
+use crate::fold::{self, Fold};
 use crate::layer::Layer;
+use crate::mask::{self, MaskRules};
 use crate::ops;
+use crate::recurrent::Source;
 use crate::tensor::Tensor;
+use crate::time_distributed;
 
 /// A node handed out by [`GraphBuilder`]; only valid for the builder that made it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct NodeId(usize);
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 struct Node {
     name: String,
+    /// The output carries a Keras timestep mask (see `mask.rs`).
+    masked: bool,
     /// `None` for a graph input.
     layer: Option<Layer>,
     inputs: Vec<usize>,
@@ -20,6 +26,7 @@ struct Node {
 /// Builds a [`Graph`] node by node; each node's shape and weights are checked when it is added.
 #[derive(Debug, Default)]
 pub struct GraphBuilder {
+    mask_rules: MaskRules,
     nodes: Vec<Node>,
     inputs: Vec<usize>,
     outputs: Vec<(String, usize)>,
@@ -43,12 +50,24 @@ impl GraphBuilder {
         self.nodes.get(node).map(|n| n.shape.as_slice())
     }
 
+    /// Which Keras version's mask rules the layers added from now on follow (Keras 3 by
+    /// default; they differ for merges).
+    pub fn set_mask_rules(&mut self, rules: MaskRules) {
+        self.mask_rules = rules;
+    }
+
+    /// Whether a node's output carries a Keras timestep mask.
+    pub fn masked(&self, NodeId(node): NodeId) -> bool {
+        self.nodes.get(node).is_some_and(|n| n.masked)
+    }
+
     /// Declares a graph input with a per-sample `shape`.
     pub fn add_input(&mut self, name: &str, shape: Vec<usize>) -> Result<NodeId, NnError> {
         self.check_name(name)?;
         let id = self.nodes.len();
         self.nodes.push(Node {
             name: name.to_owned(),
+            masked: false,
             layer: None,
             inputs: Vec::new(),
             shape,
@@ -66,17 +85,21 @@ impl GraphBuilder {
     ) -> Result<NodeId, NnError> {
         self.check_name(name)?;
         let mut shapes = Vec::with_capacity(inputs.len());
+        let mut masks = Vec::with_capacity(inputs.len());
         for &NodeId(i) in inputs {
             let node = self.nodes.get(i).ok_or_else(|| NnError::UnknownNode {
                 layer: name.to_owned(),
                 node: i,
             })?;
             shapes.push(node.shape.as_slice());
+            masks.push(node.masked);
         }
         let shape = layer.output_shape(name, &shapes)?;
+        let masked = mask::output_masked(self.mask_rules, &layer, name, &masks, &shapes, &shape)?;
         let id = self.nodes.len();
         self.nodes.push(Node {
             name: name.to_owned(),
+            masked,
             layer: Some(layer),
             inputs: inputs.iter().map(|n| n.0).collect(),
             shape,
@@ -115,22 +138,52 @@ impl GraphBuilder {
         for &(_, o) in &self.outputs {
             last_use[o] = usize::MAX;
         }
+        // An Embedding read only by a recurrent layer is folded into it (see `fold.rs`).
+        let mut readers = vec![0usize; self.nodes.len()];
+        self.nodes
+            .iter()
+            .flat_map(|n| &n.inputs)
+            .for_each(|&j| readers[j] += 1);
+        let mut folds = vec![None; self.nodes.len()];
+        let mut folded = vec![false; self.nodes.len()];
+        for (i, n) in self.nodes.iter().enumerate() {
+            let (Some(layer), Some(&j)) = (&n.layer, n.inputs.first()) else {
+                continue;
+            };
+            if readers[j] != 1 || last_use[j] != i {
+                continue;
+            }
+            if let Some(emb) = &self.nodes[j].layer
+                && let Some(f) = fold::plan(emb, layer)
+            {
+                folds[i] = Some(f);
+                folded[j] = true;
+            }
+        }
         Ok(Graph {
+            mask_rules: self.mask_rules,
             nodes: self.nodes,
             inputs: self.inputs,
             outputs: self.outputs,
             last_use,
+            folds,
+            folded,
         })
     }
 }
 
 /// A validated network: nodes in topological order with resolved per-sample shapes.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Graph {
+    mask_rules: MaskRules,
     nodes: Vec<Node>,
     inputs: Vec<usize>,
     outputs: Vec<(String, usize)>,
     last_use: Vec<usize>,
+    /// Per node: the folded input projection of a recurrent layer whose Embedding was folded.
+    folds: Vec<Option<Fold>>,
+    /// Per node: an Embedding whose value is its (validated) ids, for the fold that reads it.
+    folded: Vec<bool>,
 }
 
 impl Graph {
@@ -170,6 +223,11 @@ impl Graph {
                 }
                 Layer::LayerNorm(n) => len(&n.gamma) + len(&n.beta),
                 Layer::Embedding(e) => e.table.len(),
+                Layer::Recurrent(r) => r.parameter_count(),
+                Layer::Bidirectional(b) => {
+                    b.forward.parameter_count() + b.backward.parameter_count()
+                }
+                Layer::TimeDistributed(g) => g.parameter_count(),
                 _ => 0,
             })
             .sum()
@@ -190,6 +248,7 @@ impl Graph {
         }
         let batch = inputs.first().map_or(0, Tensor::batch);
         let mut values: Vec<Option<Vec<f32>>> = vec![None; self.nodes.len()];
+        let mut masks: Vec<Option<Vec<bool>>> = vec![None; self.nodes.len()];
         for (&node, t) in self.inputs.iter().zip(inputs) {
             let n = &self.nodes[node];
             if t.shape().first() != Some(&batch) || t.shape()[1..] != n.shape[..] {
@@ -206,12 +265,39 @@ impl Graph {
         }
         for (i, node) in self.nodes.iter().enumerate() {
             let Some(layer) = &node.layer else { continue };
-            let out = self.eval(i, node, layer, &mut values, batch)?;
+            // The mask is made before the layer runs, from inputs it may consume in place.
+            if node.masked {
+                let in_masks: Vec<Option<&[bool]>> =
+                    node.inputs.iter().map(|&j| masks[j].as_deref()).collect();
+                let shapes: Vec<&[usize]> = node
+                    .inputs
+                    .iter()
+                    .map(|&j| self.nodes[j].shape.as_slice())
+                    .collect();
+                let first = values[node.inputs[0]].as_deref().unwrap_or_default();
+                masks[i] = Some(mask::output_mask(
+                    self.mask_rules,
+                    layer,
+                    &in_masks,
+                    &shapes,
+                    batch,
+                    first,
+                ));
+            }
+            let out = self.eval(
+                i,
+                node,
+                layer,
+                &mut values,
+                masks[node.inputs[0]].as_deref(),
+                batch,
+            )?;
             values[i] = Some(out);
             // Drop inputs nothing later reads.
             for &j in &node.inputs {
                 if self.last_use[j] == i {
                     values[j] = None;
+                    masks[j] = None;
                 }
             }
         }
@@ -232,6 +318,7 @@ impl Graph {
         node: &Node,
         layer: &Layer,
         values: &mut [Option<Vec<f32>>],
+        mask: Option<&[bool]>,
         batch: usize,
     ) -> Result<Vec<f32>, NnError> {
         let first = node.inputs[0];
@@ -276,6 +363,11 @@ impl Graph {
                 let x = values[first].as_deref().unwrap_or_default();
                 ops::permute(perm, x, &self.nodes[first].shape)
             }
+            Layer::Embedding(e) if self.folded[i] => {
+                let ids = owned(values);
+                ops::check_ids(e, &node.name, &ids)?;
+                ids
+            }
             Layer::Embedding(e) => {
                 let ids = values[first].as_deref().unwrap_or_default();
                 ops::embedding(e, &node.name, ids)?
@@ -297,6 +389,43 @@ impl Graph {
                     .map(|&j| self.nodes[j].shape.as_slice())
                     .collect();
                 ops::concatenate(*axis, &refs, &shapes, batch)
+            }
+            Layer::Masking(value) => {
+                let mut x = owned(values);
+                mask::masking(*value, &mut x, in_width);
+                x
+            }
+            Layer::Recurrent(r) => {
+                let x = values[first].as_deref().unwrap_or_default();
+                let s = &self.nodes[first].shape;
+                let src = match &self.folds[i] {
+                    Some(f) => Source::Table {
+                        ids: x,
+                        table: &f.tables[0],
+                    },
+                    None => Source::Values { x, width: s[1] },
+                };
+                r.run_source(src, batch, s[0], mask)
+            }
+            Layer::Bidirectional(b) => {
+                let x = values[first].as_deref().unwrap_or_default();
+                let s = &self.nodes[first].shape;
+                let src = |d: usize| match &self.folds[i] {
+                    Some(f) => Source::Table {
+                        ids: x,
+                        table: &f.tables[d],
+                    },
+                    None => Source::Values { x, width: s[1] },
+                };
+                b.run_sources([src(0), src(1)], batch, s[0], mask)
+            }
+            Layer::TimeDistributed(inner) => {
+                let x = owned(values);
+                time_distributed::run(inner, x, batch, &self.nodes[first].shape)?
+            }
+            Layer::GlobalPool1D(p) => {
+                let x = values[first].as_deref().unwrap_or_default();
+                p.run(x, &self.nodes[first].shape, mask)
             }
         })
     }

@@ -1,5 +1,8 @@
 use crate::activation::Activation;
 use crate::error::NnError;
+use crate::graph::Graph;
+use crate::pool1d::GlobalPool1D;
+use crate::recurrent::{Bidirectional, Recurrent};
 
 /// A fully connected layer over the last axis: `activation(x · kernel + bias)`.
 #[derive(Debug, Clone, PartialEq)]
@@ -78,6 +81,15 @@ pub enum Layer {
     RepeatVector(usize),
     /// Per-sample axes reordered: output axis `i` is input axis `perm[i]` (0-based).
     Permute(Vec<usize>),
+    /// Keras' Masking: a position whose features all equal the value becomes zeros and is
+    /// masked for the layers after it.
+    Masking(f32),
+    /// LSTM, GRU or SimpleRNN over `(timesteps, features)`.
+    Recurrent(Box<Recurrent>),
+    Bidirectional(Box<Bidirectional>),
+    /// A one-input, one-output graph applied to every timestep of `(timesteps, ...)`.
+    TimeDistributed(Box<Graph>),
+    GlobalPool1D(GlobalPool1D),
 }
 
 fn weight(
@@ -127,6 +139,14 @@ impl Layer {
             Layer::Embedding(_) => "Embedding",
             Layer::RepeatVector(_) => "RepeatVector",
             Layer::Permute(_) => "Permute",
+            Layer::Masking(_) => "Masking",
+            Layer::Recurrent(r) => r.cell.kind(),
+            Layer::Bidirectional(_) => "Bidirectional",
+            Layer::TimeDistributed(_) => "TimeDistributed",
+            Layer::GlobalPool1D(p) => match p.op {
+                crate::pool1d::PoolOp::Average => "GlobalAveragePooling1D",
+                crate::pool1d::PoolOp::Max => "GlobalMaxPooling1D",
+            },
         }
     }
 
@@ -296,6 +316,18 @@ impl Layer {
                 }
                 Ok(perm.iter().map(|&a| input[a]).collect())
             }
+            Layer::Masking(_) => {
+                if input.is_empty() {
+                    return Err(shape_err(name, "Masking needs rank 1 or more".into()));
+                }
+                Ok(input.to_vec())
+            }
+            Layer::Recurrent(r) => r.output_shape(name, input),
+            Layer::Bidirectional(b) => b.output_shape(name, input),
+            Layer::TimeDistributed(inner) => {
+                crate::time_distributed::output_shape(name, inner, input)
+            }
+            Layer::GlobalPool1D(p) => p.output_shape(name, input),
             Layer::Merge(_) | Layer::Concatenate { .. } => unreachable!("handled above"),
         }
     }

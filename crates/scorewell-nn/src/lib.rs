@@ -10,13 +10,22 @@
 
 mod activation;
 mod error;
+mod fold;
 mod graph;
 mod layer;
+mod mask;
 mod ops;
+mod pool1d;
+mod recurrent;
 mod tensor;
+mod time_distributed;
+mod vmath;
 
 pub use activation::{Activation, HardSigmoid};
 pub use error::NnError;
 pub use graph::{Graph, GraphBuilder, NodeId};
 pub use layer::{BatchNorm, Dense, Embedding, Layer, LayerNorm, MergeOp};
+pub use mask::MaskRules;
+pub use pool1d::{GlobalPool1D, PoolOp};
+pub use recurrent::{BiMerge, Bidirectional, Cell, Recurrent};
 pub use tensor::Tensor;

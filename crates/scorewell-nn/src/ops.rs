@@ -76,6 +76,23 @@ pub(crate) fn layer_norm(ln: &LayerNorm, x: &mut [f32], width: usize) {
     }
 }
 
+/// Refuses ids that are not rows of the table (an Embedding folded into the next layer only
+/// checks its ids).
+pub(crate) fn check_ids(e: &Embedding, name: &str, ids: &[f32]) -> Result<(), NnError> {
+    let vocab = e.table_shape[0];
+    match ids
+        .iter()
+        .find(|&&id| !(id >= 0.0 && id.fract() == 0.0 && (id as usize) < vocab))
+    {
+        Some(&value) => Err(NnError::EmbeddingIndex {
+            layer: name.to_owned(),
+            value,
+            vocab,
+        }),
+        None => Ok(()),
+    }
+}
+
 pub(crate) fn embedding(e: &Embedding, name: &str, ids: &[f32]) -> Result<Vec<f32>, NnError> {
     let (vocab, dim) = (e.table_shape[0], e.table_shape[1]);
     let mut out = Vec::with_capacity(ids.len() * dim);

@@ -115,6 +115,9 @@ CASES = {
     "two_inputs_two_outputs": (case_two_inputs, ["keras", "json"]),
     "embedding_reshape": (case_embedding, ["keras"]),
 }
+from keras_cases_recurrent import CASES as _RECURRENT  # noqa: E402
+
+CASES.update(_RECURRENT)
 
 
 def write_huge(d: Path) -> None:
