@@ -170,6 +170,7 @@ impl Graph {
                 }
                 Layer::LayerNorm(n) => len(&n.gamma) + len(&n.beta),
                 Layer::Embedding(e) => e.table.len(),
+                Layer::Conv(c) => c.kernel.len() + len(&c.bias),
                 _ => 0,
             })
             .sum()
@@ -279,6 +280,24 @@ impl Graph {
             Layer::Embedding(e) => {
                 let ids = values[first].as_deref().unwrap_or_default();
                 ops::embedding(e, &node.name, ids)?
+            }
+            Layer::Conv(c) => {
+                let x = values[first].as_deref().unwrap_or_default();
+                c.eval(&node.name, x, &self.nodes[first].shape)?
+            }
+            Layer::Pool(p) => {
+                let x = values[first].as_deref().unwrap_or_default();
+                p.eval(&node.name, x, &self.nodes[first].shape)?
+            }
+            Layer::GlobalPool2D(p) => {
+                let x = values[first].as_deref().unwrap_or_default();
+                let cells = self.nodes[first].shape.iter().rev().skip(1).product();
+                p.eval(x, cells, in_width)
+            }
+            Layer::Steps(s) => {
+                let x = values[first].as_deref().unwrap_or_default();
+                let steps = self.nodes[first].shape.first().copied().unwrap_or(0);
+                s.eval(x, batch, steps, in_width)
             }
             Layer::Merge(op) => {
                 let xs: Vec<Vec<f32>> = node.inputs.iter().map(|&j| borrowed(values, j)).collect();

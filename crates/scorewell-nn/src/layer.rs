@@ -1,5 +1,8 @@
 use crate::activation::Activation;
+use crate::conv::Conv;
 use crate::error::NnError;
+use crate::pool::{GlobalPool2D, Pool};
+use crate::steps::StepOp;
 
 /// A fully connected layer over the last axis: `activation(x · kernel + bias)`.
 #[derive(Debug, Clone, PartialEq)]
@@ -78,6 +81,13 @@ pub enum Layer {
     RepeatVector(usize),
     /// Per-sample axes reordered: output axis `i` is input axis `perm[i]` (0-based).
     Permute(Vec<usize>),
+    /// A 1-D or 2-D convolution, channels last.
+    Conv(Conv),
+    /// A 1-D or 2-D max or average pool, channels last.
+    Pool(Pool),
+    GlobalPool2D(GlobalPool2D),
+    /// Zero padding, cropping or upsampling of a `(steps, channels)` input.
+    Steps(StepOp),
 }
 
 fn weight(
@@ -127,6 +137,10 @@ impl Layer {
             Layer::Embedding(_) => "Embedding",
             Layer::RepeatVector(_) => "RepeatVector",
             Layer::Permute(_) => "Permute",
+            Layer::Conv(c) => c.kind(),
+            Layer::Pool(p) => p.kind_name(),
+            Layer::GlobalPool2D(p) => p.kind_name(),
+            Layer::Steps(s) => s.kind_name(),
         }
     }
 
@@ -296,6 +310,10 @@ impl Layer {
                 }
                 Ok(perm.iter().map(|&a| input[a]).collect())
             }
+            Layer::Conv(c) => c.output_shape(name, input),
+            Layer::Pool(p) => p.output_shape(name, input),
+            Layer::GlobalPool2D(p) => p.output_shape(name, input),
+            Layer::Steps(s) => s.output_shape(name, input),
             Layer::Merge(_) | Layer::Concatenate { .. } => unreachable!("handled above"),
         }
     }

@@ -9,14 +9,20 @@
 //! This crate never parses a file format: frontends (Keras, ...) map their layers onto these.
 
 mod activation;
+mod conv;
 mod error;
 mod graph;
 mod layer;
 mod ops;
+mod pool;
+mod steps;
 mod tensor;
 
 pub use activation::{Activation, HardSigmoid};
+pub use conv::{Conv, Padding};
 pub use error::NnError;
 pub use graph::{Graph, GraphBuilder, NodeId};
 pub use layer::{BatchNorm, Dense, Embedding, Layer, LayerNorm, MergeOp};
+pub use pool::{GlobalPool2D, Pool, PoolKind};
+pub use steps::StepOp;
 pub use tensor::Tensor;
