@@ -11,7 +11,7 @@ use crate::config::{LayerDesc, ModelDesc};
 use crate::error::KerasError;
 use crate::weights::Weights;
 
-fn layer_err(d: &LayerDesc, message: impl Into<String>) -> KerasError {
+pub(crate) fn layer_err(d: &LayerDesc, message: impl Into<String>) -> KerasError {
     KerasError::Layer {
         layer: d.name.clone(),
         class: d.class.clone(),
@@ -26,7 +26,7 @@ fn f32_opt(d: &LayerDesc, key: &str, default: f32) -> f32 {
         .map_or(default, |v| v as f32)
 }
 
-fn bool_opt(d: &LayerDesc, key: &str, default: bool) -> bool {
+pub(crate) fn bool_opt(d: &LayerDesc, key: &str, default: bool) -> bool {
     d.config
         .get(key)
         .and_then(Value::as_bool)
@@ -371,6 +371,9 @@ fn map_layer(
                 })
                 .collect::<Result<Vec<_>, _>>()?;
             Layer::Permute(perm)
+        }
+        c if crate::spatial::CLASSES.contains(&c) => {
+            crate::spatial::map_layer(d, &in_shape, w, keras3)?
         }
         other => {
             return Err(KerasError::Unsupported {

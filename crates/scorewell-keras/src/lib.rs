@@ -9,6 +9,7 @@
 mod config;
 mod error;
 mod layers;
+mod spatial;
 mod weights;
 
 pub use error::KerasError;
