@@ -283,20 +283,27 @@ impl Conv {
         let batch = x.len().checked_div(in_size).unwrap_or(0);
         let positions = g.rows.out * g.cols.out;
         let mut out = vec![0.0f32; batch * positions * filters];
-        if let Some(b) = &self.bias {
-            for row in out.chunks_exact_mut(filters.max(1)) {
-                row.copy_from_slice(b);
-            }
-        }
+        // Each path starts a block of outputs with the bias and applies the activation to it
+        // right after its GEMM, while the block is still in cache.
         if in_size == 0 || filters == 0 {
             // No channels: every output is the bias alone.
+            self.start(&mut out);
+            self.activation.apply(&mut out, filters);
         } else if self.rank() == 1 && self.groups == 1 && g.cols.dilation == 1 {
             self.strided(&g, x, &mut out);
         } else {
             self.gathered(&g, x, batch, &mut out);
         }
-        self.activation.apply(&mut out, filters);
         Ok(out)
+    }
+
+    /// Fills a block of output rows with the bias (or zeros, as allocated).
+    fn start(&self, y: &mut [f32]) {
+        if let Some(b) = &self.bias {
+            for row in y.chunks_exact_mut(b.len().max(1)) {
+                row.copy_from_slice(b);
+            }
+        }
     }
 
     /// 1-D, no dilation, one group: output step `t` reads `k·c` contiguous values starting at
@@ -322,6 +329,7 @@ impl Conv {
             } else {
                 sample
             };
+            self.start(y);
             gemm(
                 ax.out,
                 k,
@@ -333,6 +341,7 @@ impl Conv {
                 y,
                 filters,
             );
+            self.activation.apply(y, filters);
         }
     }
 
@@ -355,6 +364,7 @@ impl Conv {
             .zip(out.chunks_mut(chunk * positions * filters))
         {
             let n = xs.len() / in_size.max(1);
+            self.start(ys);
             for group in 0..groups {
                 let mut rows = patches.chunks_exact_mut(k);
                 for sample in xs.chunks_exact(in_size) {
@@ -390,6 +400,7 @@ impl Conv {
                     filters,
                 );
             }
+            self.activation.apply(ys, filters);
         }
     }
 }

@@ -115,7 +115,17 @@ impl GraphBuilder {
         for &(_, o) in &self.outputs {
             last_use[o] = usize::MAX;
         }
+        // Rows per pass: enough that the largest per-sample value of a chunk fits in about
+        // 1 MiB, so a large batch runs layer after layer on cache-resident buffers.
+        let widest = self
+            .nodes
+            .iter()
+            .map(|n| n.shape.iter().product::<usize>())
+            .max()
+            .unwrap_or(1);
+        let chunk_rows = (CHUNK_VALUES / widest.max(1)).max(1);
         Ok(Graph {
+            chunk_rows,
             nodes: self.nodes,
             inputs: self.inputs,
             outputs: self.outputs,
@@ -131,7 +141,11 @@ pub struct Graph {
     inputs: Vec<usize>,
     outputs: Vec<(String, usize)>,
     last_use: Vec<usize>,
+    chunk_rows: usize,
 }
+
+/// The number of values the widest layer output of one chunk of rows may hold (1 MiB of f32).
+const CHUNK_VALUES: usize = 1 << 18;
 
 impl Graph {
     /// The graph inputs in declaration order: name and per-sample shape.
@@ -179,6 +193,52 @@ impl Graph {
     /// Evaluates a batch. `inputs` are in [`Graph::inputs`] order, each `batch × per-sample
     /// shape`; the result holds one tensor per output, in [`Graph::outputs`] order.
     pub fn run(&self, inputs: Vec<Tensor>) -> Result<Vec<Tensor>, NnError> {
+        let batch = inputs.first().map_or(0, Tensor::batch);
+        // Inputs that do not fit go straight to `run_rows`, which says why.
+        let fits = inputs.len() == self.inputs.len()
+            && inputs.iter().zip(&self.inputs).all(|(t, &n)| {
+                t.shape().first() == Some(&batch) && t.shape()[1..] == self.nodes[n].shape[..]
+            });
+        if batch <= self.chunk_rows || !fits {
+            return self.run_rows(inputs);
+        }
+        // A large batch runs in chunks of rows; the outputs are concatenated.
+        let mut outputs: Vec<Vec<f32>> = self
+            .outputs
+            .iter()
+            .map(|&(_, o)| {
+                Vec::with_capacity(batch * self.nodes[o].shape.iter().product::<usize>())
+            })
+            .collect();
+        for start in (0..batch).step_by(self.chunk_rows) {
+            let rows = self.chunk_rows.min(batch - start);
+            let part = inputs
+                .iter()
+                .map(|t| {
+                    let per = t.data().len() / batch;
+                    let mut shape = t.shape().to_vec();
+                    shape[0] = rows;
+                    Tensor::from_parts(shape, t.data()[start * per..(start + rows) * per].to_vec())
+                })
+                .collect();
+            for (all, t) in outputs.iter_mut().zip(self.run_rows(part)?) {
+                all.extend_from_slice(t.data());
+            }
+        }
+        Ok(self
+            .outputs
+            .iter()
+            .zip(outputs)
+            .map(|(&(_, o), data)| {
+                let mut shape = vec![batch];
+                shape.extend_from_slice(&self.nodes[o].shape);
+                Tensor::from_parts(shape, data)
+            })
+            .collect())
+    }
+
+    /// Evaluates a batch in one pass, every layer over all rows.
+    fn run_rows(&self, inputs: Vec<Tensor>) -> Result<Vec<Tensor>, NnError> {
         if inputs.len() != self.inputs.len() {
             return Err(NnError::Input {
                 input: self.inputs().map(|(n, _)| n).collect::<Vec<_>>().join(", "),
@@ -221,7 +281,12 @@ impl Graph {
             .map(|&(_, o)| {
                 let mut shape = vec![batch];
                 shape.extend_from_slice(&self.nodes[o].shape);
-                let data = values[o].clone().unwrap_or_default();
+                // Evaluation is over, so a node listed once among the outputs is moved out, not copied.
+                let data = if self.outputs.iter().filter(|&&(_, p)| p == o).count() == 1 {
+                    values[o].take().unwrap_or_default()
+                } else {
+                    values[o].clone().unwrap_or_default()
+                };
                 Ok(Tensor::from_parts(shape, data))
             })
             .collect()

@@ -115,46 +115,81 @@ impl Pool {
         if in_size == 0 || out_size == 0 {
             return Ok(out);
         }
-        let start = match self.kind {
-            PoolKind::Max => f32::NEG_INFINITY,
-            PoolKind::Average => 0.0,
-        };
-        for (sample, y) in x.chunks_exact(in_size).zip(out.chunks_exact_mut(out_size)) {
-            let mut cells = y.chunks_exact_mut(c);
-            for oy in 0..rows.out {
-                let ry = rows.taps(oy);
-                for ox in 0..cols.out {
-                    let rx = cols.taps(ox);
-                    let Some(acc) = cells.next() else { break };
-                    acc.fill(start);
-                    // `taps` are window offsets; the cell index is offset + start - padding.
-                    for i in ry.clone() {
-                        let iy = oy * rows.stride + i - rows.pad_before;
-                        for j in rx.clone() {
-                            let ix = ox * cols.stride + j - cols.pad_before;
-                            let at = (iy * cols.input + ix) * c;
-                            let v = &sample[at..at + c];
-                            match self.kind {
-                                PoolKind::Max => acc.iter_mut().zip(v).for_each(|(a, &v)| {
-                                    // NaN wins, as in XLA's max.
-                                    if v > *a || v.is_nan() {
-                                        *a = v;
-                                    }
-                                }),
-                                PoolKind::Average => {
-                                    acc.iter_mut().zip(v).for_each(|(a, v)| *a += v)
-                                }
-                            }
-                        }
-                    }
-                    if self.kind == PoolKind::Average {
-                        let count = (ry.len() * rx.len()) as f32;
-                        acc.iter_mut().for_each(|a| *a /= count);
-                    }
-                }
+        match self.kind {
+            PoolKind::Max => windows(
+                x,
+                &mut out,
+                rows,
+                cols,
+                c,
+                f32::NEG_INFINITY,
+                max_into,
+                |_, _| {},
+            ),
+            PoolKind::Average => {
+                windows(x, &mut out, rows, cols, c, 0.0, add_into, |acc, count| {
+                    let n = count as f32;
+                    acc.iter_mut().for_each(|a| *a /= n);
+                })
             }
         }
         Ok(out)
+    }
+}
+
+/// `acc = max(acc, v)` element-wise, NaN winning as in XLA's max. Written as a select so that
+/// it vectorises.
+#[inline]
+fn max_into(acc: &mut [f32], v: &[f32]) {
+    for (a, &v) in acc.iter_mut().zip(v) {
+        *a = if v > *a || v.is_nan() { v } else { *a };
+    }
+}
+
+#[inline]
+fn add_into(acc: &mut [f32], v: &[f32]) {
+    for (a, &v) in acc.iter_mut().zip(v) {
+        *a += v;
+    }
+}
+
+/// Reduces every window of every sample: `acc` starts at `init`, takes `reduce` with each cell
+/// inside the input (padding is skipped, not read as a value), then `finish` with the number of
+/// cells it took.
+#[allow(clippy::too_many_arguments)]
+#[inline]
+fn windows(
+    x: &[f32],
+    out: &mut [f32],
+    rows: Axis,
+    cols: Axis,
+    c: usize,
+    init: f32,
+    reduce: impl Fn(&mut [f32], &[f32]),
+    finish: impl Fn(&mut [f32], usize),
+) {
+    let in_size = rows.input * cols.input * c;
+    let out_size = rows.out * cols.out * c;
+    for (sample, y) in x.chunks_exact(in_size).zip(out.chunks_exact_mut(out_size)) {
+        let mut cells = y.chunks_exact_mut(c);
+        for oy in 0..rows.out {
+            let ry = rows.taps(oy);
+            for ox in 0..cols.out {
+                let rx = cols.taps(ox);
+                let Some(acc) = cells.next() else { return };
+                acc.fill(init);
+                // `taps` are window offsets inside the input, so these never underflow.
+                for i in ry.clone() {
+                    let iy = oy * rows.stride + i - rows.pad_before;
+                    let ix = ox * cols.stride + rx.start - cols.pad_before;
+                    let first = (iy * cols.input + ix) * c;
+                    for cell in sample[first..first + rx.len() * c].chunks_exact(c) {
+                        reduce(acc, cell);
+                    }
+                }
+                finish(acc, ry.len() * rx.len());
+            }
+        }
     }
 }
 
@@ -197,12 +232,8 @@ impl GlobalPool2D {
             let acc = &mut out[at..];
             for v in sample.chunks_exact(c).skip(1) {
                 match self.kind {
-                    PoolKind::Max => acc.iter_mut().zip(v).for_each(|(a, &v)| {
-                        if v > *a || v.is_nan() {
-                            *a = v;
-                        }
-                    }),
-                    PoolKind::Average => acc.iter_mut().zip(v).for_each(|(a, v)| *a += v),
+                    PoolKind::Max => max_into(acc, v),
+                    PoolKind::Average => add_into(acc, v),
                 }
             }
             if self.kind == PoolKind::Average {

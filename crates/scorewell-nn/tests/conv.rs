@@ -193,6 +193,45 @@ fn conv1d_matches_the_definition_for_every_padding_stride_and_dilation() {
     }
     // A batch larger than one patch chunk (dilation forces the gathered path).
     check(conv1d(50, 8, 3, 4, (1, 2), 1, Padding::Same), true, 300);
+    // Samples so large that the graph runs the batch in chunks of rows.
+    check(conv1d(2000, 8, 3, 4, (1, 1), 1, Padding::Same), true, 40);
+}
+
+#[test]
+fn a_batch_run_in_chunks_of_rows_keeps_every_output_in_order() {
+    // 70,000 values per sample: a few rows per chunk, so a batch of 7 takes several passes.
+    let width = 70_000;
+    let mut g = GraphBuilder::new();
+    let x = g.add_input("x", vec![width / 2, 2]).unwrap();
+    let flat = g.add_layer("flat", Layer::Flatten, &[x]).unwrap();
+    let crop = Layer::Steps(StepOp::Crop {
+        before: 1,
+        after: width / 2 - 2,
+    });
+    let first = g.add_layer("crop", crop, &[x]).unwrap();
+    g.add_output("all", flat).unwrap();
+    g.add_output("again", flat).unwrap();
+    g.add_output("second_step", first).unwrap();
+    let g = g.build().unwrap();
+    let data: Vec<f32> = (0..7 * width).map(|v| v as f32).collect();
+    let out = g
+        .run(vec![
+            Tensor::new(vec![7, width / 2, 2], data.clone()).unwrap(),
+        ])
+        .unwrap();
+    assert_eq!(out[0].shape(), &[7, width]);
+    assert_eq!(out[0].data(), &data[..]);
+    assert_eq!(out[1], out[0]);
+    let want: Vec<f32> = (0..7)
+        .flat_map(|r| [(r * width + 2) as f32, (r * width + 3) as f32])
+        .collect();
+    assert_eq!(out[2].shape(), &[7, 1, 2]);
+    assert_eq!(out[2].data(), &want[..]);
+    // A wrong per-sample shape is still reported against the whole batch.
+    let err = g
+        .run(vec![Tensor::new(vec![7, width], data).unwrap()])
+        .unwrap_err();
+    assert!(err.to_string().contains("batch=7"), "{err}");
 }
 
 #[test]
