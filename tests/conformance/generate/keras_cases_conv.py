@@ -45,7 +45,10 @@ def case_conv2d(rng):
     c = L.Conv2D(2, 2, strides=2, padding="same", use_bias=False, name="strided_same")(x)
     c = L.AveragePooling2D(2, name="avg")(c)  # (5, 4) -> (2, 2)
     c = L.Flatten(name="flat")(c)
-    return keras.Model(x, [a, b, c], name="conv2d"), {"image": rng.normal(size=(ROWS, 9, 7, 2))}
+    e = L.Conv2D(4, 2, strides=(1, 2), padding="same", groups=2, activation="tanh",
+                 name="grouped")(x)  # (9, 7) -> (9, 4)
+    e = L.MaxPooling2D((3, 2), strides=(2, 1), name="max_valid")(e)  # -> (4, 3)
+    return keras.Model(x, [a, b, c, e], name="conv2d"), {"image": rng.normal(size=(ROWS, 9, 7, 2))}
 
 
 def case_steps(rng):
