@@ -370,6 +370,7 @@ impl Conv {
                 for sample in xs.chunks_exact(in_size) {
                     for oy in 0..g.rows.out {
                         for ox in 0..g.cols.out {
+                            // The buffer holds `chunk × positions` rows, so this never runs out.
                             let Some(row) = rows.next() else { return };
                             let mut cells = row.chunks_exact_mut(cg);
                             for i in 0..kh {

@@ -498,3 +498,22 @@ fn global_pools_and_step_layers() {
     .unwrap_err();
     assert!(matches!(&err, NnError::Shape { .. }), "{err}");
 }
+
+#[test]
+fn activation_loops_agree_with_the_scalar_functions() {
+    // `apply` has dedicated loops for the cheap functions conv layers use; they must compute
+    // what `scalar` computes.
+    let xs = [-3.0f32, -0.5, 0.0, 0.25, 2.0, 7.5];
+    for a in [
+        Activation::Relu,
+        Activation::Relu6,
+        Activation::Sigmoid,
+        Activation::Tanh,
+        Activation::LeakyRelu { alpha: 0.1 },
+    ] {
+        let mut v = xs;
+        a.apply(&mut v, 3);
+        let want: Vec<f32> = xs.iter().map(|&x| a.scalar(x)).collect();
+        assert_eq!(v.to_vec(), want, "{a:?}");
+    }
+}
