@@ -1,3 +1,5 @@
+use rayon::prelude::*;
+
 use crate::error::NnError;
 use crate::layer::Layer;
 use crate::ops;
@@ -202,7 +204,27 @@ impl Graph {
         if batch <= self.chunk_rows || !fits {
             return self.run_rows(inputs);
         }
-        // A large batch runs in chunks of rows; the outputs are concatenated.
+        // A large batch runs in chunks of rows, in parallel on rayon's pool (the caller's
+        // thread count); the outputs are concatenated in row order.
+        let chunks: Vec<Vec<Tensor>> = (0..batch)
+            .step_by(self.chunk_rows)
+            .collect::<Vec<_>>()
+            .into_par_iter()
+            .map(|start| {
+                let rows = self.chunk_rows.min(batch - start);
+                let part = inputs
+                    .iter()
+                    .map(|t| {
+                        let per = t.data().len() / batch;
+                        let mut shape = t.shape().to_vec();
+                        shape[0] = rows;
+                        let data = t.data()[start * per..(start + rows) * per].to_vec();
+                        Tensor::from_parts(shape, data)
+                    })
+                    .collect();
+                self.run_rows(part)
+            })
+            .collect::<Result<_, _>>()?;
         let mut outputs: Vec<Vec<f32>> = self
             .outputs
             .iter()
@@ -210,18 +232,8 @@ impl Graph {
                 Vec::with_capacity(batch * self.nodes[o].shape.iter().product::<usize>())
             })
             .collect();
-        for start in (0..batch).step_by(self.chunk_rows) {
-            let rows = self.chunk_rows.min(batch - start);
-            let part = inputs
-                .iter()
-                .map(|t| {
-                    let per = t.data().len() / batch;
-                    let mut shape = t.shape().to_vec();
-                    shape[0] = rows;
-                    Tensor::from_parts(shape, t.data()[start * per..(start + rows) * per].to_vec())
-                })
-                .collect();
-            for (all, t) in outputs.iter_mut().zip(self.run_rows(part)?) {
+        for chunk in chunks {
+            for (all, t) in outputs.iter_mut().zip(chunk) {
                 all.extend_from_slice(t.data());
             }
         }
