@@ -152,7 +152,7 @@ impl Conv {
         self.kernel_shape.len().saturating_sub(2)
     }
 
-    pub(crate) fn kind(&self) -> &'static str {
+    pub(crate) fn kind_name(&self) -> &'static str {
         if self.rank() == 2 { "Conv2D" } else { "Conv1D" }
     }
 
@@ -176,7 +176,7 @@ impl Conv {
                 name,
                 format!(
                     "{} takes an input of {} axes per sample (spatial, channels), got {input:?}",
-                    self.kind(),
+                    self.kind_name(),
                     rank + 1
                 ),
             ));

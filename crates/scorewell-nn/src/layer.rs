@@ -137,7 +137,7 @@ impl Layer {
             Layer::Embedding(_) => "Embedding",
             Layer::RepeatVector(_) => "RepeatVector",
             Layer::Permute(_) => "Permute",
-            Layer::Conv(c) => c.kind(),
+            Layer::Conv(c) => c.kind_name(),
             Layer::Pool(p) => p.kind_name(),
             Layer::GlobalPool2D(p) => p.kind_name(),
             Layer::Steps(s) => s.kind_name(),
