@@ -13,7 +13,7 @@ use crate::mask_ops;
 use crate::recurrent;
 use crate::weights::Weights;
 
-fn layer_err(d: &LayerDesc, message: impl Into<String>) -> KerasError {
+pub(crate) fn layer_err(d: &LayerDesc, message: impl Into<String>) -> KerasError {
     KerasError::Layer {
         layer: d.name.clone(),
         class: d.class.clone(),
@@ -28,7 +28,7 @@ fn f32_opt(d: &LayerDesc, key: &str, default: f32) -> f32 {
         .map_or(default, |v| v as f32)
 }
 
-fn bool_opt(d: &LayerDesc, key: &str, default: bool) -> bool {
+pub(crate) fn bool_opt(d: &LayerDesc, key: &str, default: bool) -> bool {
     d.config
         .get(key)
         .and_then(Value::as_bool)
@@ -387,6 +387,9 @@ pub(crate) fn map_layer(
                 })
                 .collect::<Result<Vec<_>, _>>()?;
             Layer::Permute(perm)
+        }
+        c if crate::spatial::CLASSES.contains(&c) => {
+            crate::spatial::map_layer(d, &in_shape, w, keras3)?
         }
         other => {
             return Err(KerasError::Unsupported {

@@ -12,6 +12,7 @@ mod error;
 mod layers;
 mod mask_ops;
 mod recurrent;
+mod spatial;
 mod weights;
 
 pub use archive::{archive_from_parts, is_keras_archive};

@@ -79,6 +79,8 @@ impl Activation {
                     }
                 }
             }
+            // Its own loop, so that it vectorises (the generic one below calls `scalar` per value).
+            Activation::Relu => data.iter_mut().for_each(|v| *v = v.max(0.0)),
             _ => {
                 for v in data.iter_mut() {
                     *v = self.scalar(*v);

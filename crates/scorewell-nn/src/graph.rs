@@ -1,3 +1,5 @@
+use rayon::prelude::*;
+
 use crate::error::NnError;
 use crate::fold::{self, Fold};
 use crate::layer::Layer;
@@ -160,8 +162,18 @@ impl GraphBuilder {
                 folded[j] = true;
             }
         }
+        // Rows per pass: enough that the largest per-sample value of a chunk fits in about
+        // 1 MiB, so a large batch runs layer after layer on cache-resident buffers.
+        let widest = self
+            .nodes
+            .iter()
+            .map(|n| n.shape.iter().product::<usize>())
+            .max()
+            .unwrap_or(1);
+        let chunk_rows = (CHUNK_VALUES / widest.max(1)).max(1);
         Ok(Graph {
             mask_rules: self.mask_rules,
+            chunk_rows,
             nodes: self.nodes,
             inputs: self.inputs,
             outputs: self.outputs,
@@ -184,7 +196,11 @@ pub struct Graph {
     folds: Vec<Option<Fold>>,
     /// Per node: an Embedding whose value is its (validated) ids, for the fold that reads it.
     folded: Vec<bool>,
+    chunk_rows: usize,
 }
+
+/// The number of values the widest layer output of one chunk of rows may hold (1 MiB of f32).
+const CHUNK_VALUES: usize = 1 << 18;
 
 impl Graph {
     /// The graph inputs in declaration order: name and per-sample shape.
@@ -228,6 +244,7 @@ impl Graph {
                     b.forward.parameter_count() + b.backward.parameter_count()
                 }
                 Layer::TimeDistributed(g) => g.parameter_count(),
+                Layer::Conv(c) => c.kernel.len() + len(&c.bias),
                 _ => 0,
             })
             .sum()
@@ -236,6 +253,62 @@ impl Graph {
     /// Evaluates a batch. `inputs` are in [`Graph::inputs`] order, each `batch × per-sample
     /// shape`; the result holds one tensor per output, in [`Graph::outputs`] order.
     pub fn run(&self, inputs: Vec<Tensor>) -> Result<Vec<Tensor>, NnError> {
+        let batch = inputs.first().map_or(0, Tensor::batch);
+        // Inputs that do not fit go straight to `run_rows`, which says why.
+        let fits = inputs.len() == self.inputs.len()
+            && inputs.iter().zip(&self.inputs).all(|(t, &n)| {
+                t.shape().first() == Some(&batch) && t.shape()[1..] == self.nodes[n].shape[..]
+            });
+        if batch <= self.chunk_rows || !fits {
+            return self.run_rows(inputs);
+        }
+        // A large batch runs in chunks of rows, in parallel on rayon's pool (the caller's
+        // thread count); the outputs are concatenated in row order.
+        let chunks: Vec<Vec<Tensor>> = (0..batch)
+            .step_by(self.chunk_rows)
+            .collect::<Vec<_>>()
+            .into_par_iter()
+            .map(|start| {
+                let rows = self.chunk_rows.min(batch - start);
+                let part = inputs
+                    .iter()
+                    .map(|t| {
+                        let per = t.data().len() / batch;
+                        let mut shape = t.shape().to_vec();
+                        shape[0] = rows;
+                        let data = t.data()[start * per..(start + rows) * per].to_vec();
+                        Tensor::from_parts(shape, data)
+                    })
+                    .collect();
+                self.run_rows(part)
+            })
+            .collect::<Result<_, _>>()?;
+        let mut outputs: Vec<Vec<f32>> = self
+            .outputs
+            .iter()
+            .map(|&(_, o)| {
+                Vec::with_capacity(batch * self.nodes[o].shape.iter().product::<usize>())
+            })
+            .collect();
+        for chunk in chunks {
+            for (all, t) in outputs.iter_mut().zip(chunk) {
+                all.extend_from_slice(t.data());
+            }
+        }
+        Ok(self
+            .outputs
+            .iter()
+            .zip(outputs)
+            .map(|(&(_, o), data)| {
+                let mut shape = vec![batch];
+                shape.extend_from_slice(&self.nodes[o].shape);
+                Tensor::from_parts(shape, data)
+            })
+            .collect())
+    }
+
+    /// Evaluates a batch in one pass, every layer over all rows.
+    fn run_rows(&self, inputs: Vec<Tensor>) -> Result<Vec<Tensor>, NnError> {
         if inputs.len() != self.inputs.len() {
             return Err(NnError::Input {
                 input: self.inputs().map(|(n, _)| n).collect::<Vec<_>>().join(", "),
@@ -306,7 +379,12 @@ impl Graph {
             .map(|&(_, o)| {
                 let mut shape = vec![batch];
                 shape.extend_from_slice(&self.nodes[o].shape);
-                let data = values[o].clone().unwrap_or_default();
+                // Evaluation is over, so a node listed once among the outputs is moved out, not copied.
+                let data = if self.outputs.iter().filter(|&&(_, p)| p == o).count() == 1 {
+                    values[o].take().unwrap_or_default()
+                } else {
+                    values[o].clone().unwrap_or_default()
+                };
                 Ok(Tensor::from_parts(shape, data))
             })
             .collect()
@@ -371,6 +449,24 @@ impl Graph {
             Layer::Embedding(e) => {
                 let ids = values[first].as_deref().unwrap_or_default();
                 ops::embedding(e, &node.name, ids)?
+            }
+            Layer::Conv(c) => {
+                let x = values[first].as_deref().unwrap_or_default();
+                c.eval(&node.name, x, &self.nodes[first].shape)?
+            }
+            Layer::Pool(p) => {
+                let x = values[first].as_deref().unwrap_or_default();
+                p.eval(&node.name, x, &self.nodes[first].shape)?
+            }
+            Layer::GlobalPool2D(p) => {
+                let x = values[first].as_deref().unwrap_or_default();
+                let cells = self.nodes[first].shape.iter().rev().skip(1).product();
+                p.eval(x, cells, in_width)
+            }
+            Layer::Steps(s) => {
+                let x = values[first].as_deref().unwrap_or_default();
+                let steps = self.nodes[first].shape.first().copied().unwrap_or(0);
+                s.eval(x, batch, steps, in_width)
             }
             Layer::Merge(op) => {
                 let xs: Vec<Vec<f32>> = node.inputs.iter().map(|&j| borrowed(values, j)).collect();

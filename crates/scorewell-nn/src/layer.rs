@@ -1,8 +1,11 @@
 use crate::activation::Activation;
+use crate::conv::Conv;
 use crate::error::NnError;
 use crate::graph::Graph;
 use crate::pool1d::GlobalPool1D;
 use crate::recurrent::{Bidirectional, Recurrent};
+use crate::pool::{GlobalPool2D, Pool};
+use crate::steps::StepOp;
 
 /// A fully connected layer over the last axis: `activation(x · kernel + bias)`.
 #[derive(Debug, Clone, PartialEq)]
@@ -90,6 +93,13 @@ pub enum Layer {
     /// A one-input, one-output graph applied to every timestep of `(timesteps, ...)`.
     TimeDistributed(Box<Graph>),
     GlobalPool1D(GlobalPool1D),
+    /// A 1-D or 2-D convolution, channels last.
+    Conv(Conv),
+    /// A 1-D or 2-D max or average pool, channels last.
+    Pool(Pool),
+    GlobalPool2D(GlobalPool2D),
+    /// Zero padding, cropping or upsampling of a `(steps, channels)` input.
+    Steps(StepOp),
 }
 
 fn weight(
@@ -147,6 +157,10 @@ impl Layer {
                 crate::pool1d::PoolOp::Average => "GlobalAveragePooling1D",
                 crate::pool1d::PoolOp::Max => "GlobalMaxPooling1D",
             },
+            Layer::Conv(c) => c.kind_name(),
+            Layer::Pool(p) => p.kind_name(),
+            Layer::GlobalPool2D(p) => p.kind_name(),
+            Layer::Steps(s) => s.kind_name(),
         }
     }
 
@@ -328,6 +342,10 @@ impl Layer {
                 crate::time_distributed::output_shape(name, inner, input)
             }
             Layer::GlobalPool1D(p) => p.output_shape(name, input),
+            Layer::Conv(c) => c.output_shape(name, input),
+            Layer::Pool(p) => p.output_shape(name, input),
+            Layer::GlobalPool2D(p) => p.output_shape(name, input),
+            Layer::Steps(s) => s.output_shape(name, input),
             Layer::Merge(_) | Layer::Concatenate { .. } => unreachable!("handled above"),
         }
     }

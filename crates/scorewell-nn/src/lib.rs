@@ -9,6 +9,7 @@
 //! This crate never parses a file format: frontends (Keras, ...) map their layers onto these.
 
 mod activation;
+mod conv;
 mod error;
 mod fold;
 mod graph;
@@ -17,15 +18,20 @@ mod mask;
 mod ops;
 mod pool1d;
 mod recurrent;
+mod pool;
+mod steps;
 mod tensor;
 mod time_distributed;
 mod vmath;
 
 pub use activation::{Activation, HardSigmoid};
+pub use conv::{Conv, Padding};
 pub use error::NnError;
 pub use graph::{Graph, GraphBuilder, NodeId};
 pub use layer::{BatchNorm, Dense, Embedding, Layer, LayerNorm, MergeOp};
 pub use mask::MaskRules;
 pub use pool1d::{GlobalPool1D, PoolOp};
 pub use recurrent::{BiMerge, Bidirectional, Cell, Recurrent};
+pub use pool::{GlobalPool2D, Pool, PoolKind};
+pub use steps::StepOp;
 pub use tensor::Tensor;

@@ -115,9 +115,11 @@ CASES = {
     "two_inputs_two_outputs": (case_two_inputs, ["keras", "json"]),
     "embedding_reshape": (case_embedding, ["keras"]),
 }
+from keras_cases_conv import CASES as _CONV_CASES  # noqa: E402
 from keras_cases_recurrent import CASES as _RECURRENT  # noqa: E402
 
 CASES.update(_RECURRENT)
+CASES.update(_CONV_CASES)
 
 
 def write_huge(d: Path) -> None:
