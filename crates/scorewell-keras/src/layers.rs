@@ -151,9 +151,9 @@ fn map_layer(
                 .get("units")
                 .and_then(Value::as_u64)
                 .ok_or_else(|| layer_err(d, "no `units`"))? as usize;
-            let kernel = w.var(&d.name, path, 0, "kernel", &[width, units])?;
+            let kernel = w.var(&d.name, path, 0, 0, "kernel", &[width, units])?;
             let bias = if bool_opt(d, "use_bias", true) {
-                Some(w.var(&d.name, path, 1, "bias", &[units])?)
+                Some(w.var(&d.name, path, 1, 1, "bias", &[units])?)
             } else {
                 None
             };
@@ -273,7 +273,7 @@ fn map_layer(
             // Variables in order: gamma (scale=True), beta (center=True), moving_mean, moving_variance.
             let mut i = 0;
             let mut next = |var: &str| {
-                let v = w.var(&d.name, path, i, var, &[width]);
+                let v = w.var(&d.name, path, i, i, var, &[width]);
                 i += 1;
                 v
             };
@@ -310,7 +310,7 @@ fn map_layer(
             }
             let mut i = 0;
             let mut next = |var: &str| {
-                let v = w.var(&d.name, path, i, var, &[width]);
+                let v = w.var(&d.name, path, i, i, var, &[width]);
                 i += 1;
                 v
             };
@@ -341,7 +341,7 @@ fn map_layer(
                 .get("output_dim")
                 .and_then(Value::as_u64)
                 .ok_or_else(|| layer_err(d, "no `output_dim`"))? as usize;
-            let table = w.var(&d.name, path, 0, "embeddings", &[vocab, dim])?;
+            let table = w.var(&d.name, path, 0, 0, "embeddings", &[vocab, dim])?;
             Layer::Embedding(Embedding {
                 table,
                 table_shape: vec![vocab, dim],
