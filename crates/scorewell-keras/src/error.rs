@@ -19,8 +19,9 @@ pub enum KerasError {
     /// A layer class scorewell does not implement (Lambda, custom classes, ...).
     #[error("layer `{layer}`: unsupported Keras layer class `{class}`")]
     Unsupported { layer: String, class: String },
-    /// The weights file is not readable HDF5.
-    #[error("weights file: {0}")]
+    /// An HDF5 file (weights, or a whole-model `.h5`) is unreadable, truncated or not laid out
+    /// as Keras writes it.
+    #[error("HDF5 file: {0}")]
     Hdf5(String),
     /// A variable the architecture needs is absent from the weights file.
     #[error(

@@ -40,9 +40,20 @@ pub(crate) fn hdf5_err(e: impl std::fmt::Display) -> KerasError {
     KerasError::Hdf5(format!("not a readable HDF5 file: {e}"))
 }
 
-/// Opens HDF5 bytes in memory (no temp file).
+/// Opens HDF5 bytes in memory (no temp file). A file shorter than the end-of-file address
+/// its superblock records is refused as truncated, as libhdf5 does: the lost tail may hold
+/// nothing a reader follows (free space in a global heap), but a cut file is not what was saved.
 pub(crate) fn open_file(bytes: &[u8]) -> Result<Hdf5File, KerasError> {
-    Hdf5File::from_bytes(bytes).map_err(hdf5_err)
+    let file = Hdf5File::from_bytes(bytes).map_err(hdf5_err)?;
+    let sb = file.superblock();
+    let declared = sb.base_address.saturating_add(sb.eof_address);
+    if declared > bytes.len() as u64 {
+        return Err(KerasError::Hdf5(format!(
+            "truncated file: it declares {declared} bytes, {} are present",
+            bytes.len()
+        )));
+    }
+    Ok(file)
 }
 
 /// The strings an attribute holds: fixed-length (NULLPAD, as Keras 2 with older h5py wrote

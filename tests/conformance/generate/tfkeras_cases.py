@@ -197,6 +197,24 @@ def write_fixed_strings(src: Path, dst: Path) -> None:
                 g.attrs["weight_names"] = np.array([x.encode() if isinstance(x, str) else x for x in w], dtype="S")
 
 
+def write_damaged(d: Path) -> None:
+    """Files for the loader's error tests, made from the case's model.h5:
+    `keras1.h5` lacks `keras_version` (how Keras 2 recognises a Keras 1 file), and `huge.h5`'s
+    first kernel declares 8 x 2**40 floats (32 TiB) but stores none, so the loader must refuse
+    it from the declared shape without allocating."""
+    import h5py
+
+    shutil.copy(d / "model.h5", d / "keras1.h5")
+    with h5py.File(d / "keras1.h5", "r+") as f:
+        del f.attrs["keras_version"]
+        del f["model_weights"].attrs["keras_version"]
+    shutil.copy(d / "model.h5", d / "huge.h5")
+    with h5py.File(d / "huge.h5", "r+") as f:
+        del f["model_weights/hidden/hidden/kernel:0"]
+        f.create_dataset("model_weights/hidden/hidden/kernel:0", shape=(8, 2**40), dtype="float32",
+                         chunks=(1, 1024))
+
+
 def generate(name: str, build, out: Path) -> None:
     seed = sum(map(ord, name))
     keras.utils.set_random_seed(seed)
@@ -231,6 +249,8 @@ def generate(name: str, build, out: Path) -> None:
         for x, y in zip(pred, predict(again, ordered)):
             np.testing.assert_array_equal(x, y)
         files["json_legacy_fixed_strings"] = {"model": "model.json", "weights": "weights_fixed.h5"}
+    if name == "tfk_mlp_sequential":
+        write_damaged(d)
     data = {
         "inputs": {k: rows(inputs[k]) for k in in_names},
         "outputs": {n: rows(p) for n, p in zip(out_names, pred)},
