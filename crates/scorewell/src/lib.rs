@@ -342,17 +342,27 @@ fn load_local(path: &Path, options: &LoadOptions) -> Result<Scorer, Error> {
     scorer_for(model, options.mode)
 }
 
-/// A `.keras` file name: checked before the zip magic, since a `.keras` archive is a zip too
-/// and would otherwise be taken for a bundle.
+/// A `.keras` file name (checked before the zip magic, since a `.keras` archive is a zip too
+/// and would otherwise be taken for a bundle), or a `.h5`/`.hdf5` one (a legacy whole-model
+/// Keras file; HDF5 is no other format scorewell reads).
 #[cfg(feature = "keras")]
 fn has_keras_extension(name: Option<&str>) -> bool {
-    name.is_some_and(|n| n.to_ascii_lowercase().ends_with(".keras"))
+    name.is_some_and(|n| {
+        let n = n.to_ascii_lowercase();
+        n.ends_with(".keras") || n.ends_with(".h5") || n.ends_with(".hdf5")
+    })
 }
 
-/// A scorer with one Keras model stage for a `.keras` archive's bytes.
+/// A scorer with one Keras model stage for a `.keras` archive's or a whole-model `.h5`
+/// file's bytes, told apart by the HDF5 magic.
 #[cfg(feature = "keras")]
 fn keras_scorer(bytes: &[u8], path: &Path) -> Result<Scorer, Error> {
-    let model = scorewell_keras::load_keras(bytes).map_err(|e| Error::Keras {
+    let model = if bytes.starts_with(scorewell_keras::HDF5_MAGIC) {
+        scorewell_keras::load_h5(bytes)
+    } else {
+        scorewell_keras::load_keras(bytes)
+    }
+    .map_err(|e| Error::Keras {
         path: path.to_path_buf(),
         source: Box::new(e),
     })?;
