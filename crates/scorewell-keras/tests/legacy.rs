@@ -194,3 +194,74 @@ fn the_keras_version_picks_the_hard_sigmoid_formula() {
         "hard_sigmoid should differ between Keras 2 and 3"
     );
 }
+
+/// The case's expected outputs, compared with what `model` computes on the case's inputs.
+fn assert_matches_case(case_name: &str, model: &KerasModel) {
+    let data: Value =
+        serde_json::from_slice(&std::fs::read(case(case_name).join("data.json")).expect("data"))
+            .expect("json");
+    let rows = |v: &Value| -> Vec<Vec<f32>> {
+        serde_json::from_value::<Vec<Vec<f64>>>(v.clone())
+            .expect("rows")
+            .into_iter()
+            .map(|r| r.into_iter().map(|x| x as f32).collect())
+            .collect()
+    };
+    let inputs = model
+        .graph
+        .inputs()
+        .map(|(name, shape)| {
+            let r = rows(&data["inputs"][name]);
+            let mut full = vec![r.len()];
+            full.extend_from_slice(shape);
+            Tensor::new(full, r.concat()).expect("input width")
+        })
+        .collect();
+    let outputs = model.graph.run(inputs).expect("runs");
+    for ((name, _), got) in model.graph.outputs().zip(&outputs) {
+        let want = rows(&data["outputs"][name]).concat();
+        assert_eq!(got.data().len(), want.len(), "{case_name} `{name}`");
+        for (g, w) in got.data().iter().zip(&want) {
+            assert!(
+                (g - w).abs() <= 1e-5 * (1.0 + w.abs()),
+                "{case_name} `{name}`: {g} vs {w}"
+            );
+        }
+    }
+}
+
+#[test]
+fn older_keras_2_config_forms_load() {
+    // Keras 2.2-2.3 (multi-backend) recorded no InputLayer in a Sequential config: the first
+    // layer carries `batch_input_shape`, and the input is named `<first layer>_input`.
+    let no_input_layer = edited_json(|c| {
+        c["config"]["layers"]
+            .as_array_mut()
+            .expect("layers")
+            .remove(0);
+        c["keras_version"] = "2.2.4".into();
+    });
+    let model = load_json_and_weights(&no_input_layer, &mlp("weights.h5")).expect("loads");
+    assert_matches_case("tfk_mlp_sequential", &model);
+    // Keras <= 2.1 wrote the Sequential config as the bare list of its layers.
+    let bare_list = edited_json(|c| {
+        let mut layers = c["config"]["layers"].clone();
+        layers.as_array_mut().expect("layers").remove(0);
+        c["config"] = layers;
+        c["keras_version"] = "2.1.6".into();
+    });
+    let model = load_json_and_weights(&bare_list, &mlp("weights.h5")).expect("loads");
+    assert_matches_case("tfk_mlp_sequential", &model);
+    // Keras 2 before tf.keras named a functional model's class `Model`.
+    let dir = case("tfk_two_inputs_two_outputs");
+    let mut config: Value =
+        serde_json::from_slice(&std::fs::read(dir.join("model.json")).expect("json"))
+            .expect("json");
+    config["class_name"] = "Model".into();
+    let model = load_json_and_weights(
+        &serde_json::to_vec(&config).expect("json"),
+        &std::fs::read(dir.join("weights.h5")).expect("weights"),
+    )
+    .expect("loads");
+    assert_matches_case("tfk_two_inputs_two_outputs", &model);
+}
