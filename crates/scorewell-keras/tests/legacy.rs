@@ -265,3 +265,21 @@ fn older_keras_2_config_forms_load() {
     .expect("loads");
     assert_matches_case("tfk_two_inputs_two_outputs", &model);
 }
+
+#[test]
+fn a_real_tf_keras_2_2_4_file_is_read_up_to_its_layers() {
+    // A file tf.keras "2.2.4-tf" wrote (fixed-length NULLPAD string attributes, class `Model`,
+    // a GRU fed an initial state), kept in keras-pending/ until recurrent layers are scored;
+    // its attributes, config and weights layout must already read. The GRU itself may be
+    // refused (by class or by option) until then, but only with an error naming it.
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/conformance/keras-pending/fdeep_tf224_gru_initial_state/model.h5");
+    match load_h5(&std::fs::read(path).expect("fixture")) {
+        Ok(model) => assert_eq!(model.keras_version.as_deref(), Some("2.2.4-tf")),
+        Err(KerasError::Unsupported { layer, class }) => {
+            assert_eq!((layer.as_str(), class.as_str()), ("gru", "GRU"));
+        }
+        Err(KerasError::Layer { layer, .. }) => assert_eq!(layer, "gru"),
+        Err(other) => panic!("{other}"),
+    }
+}

@@ -264,6 +264,39 @@ def generate(name: str, build, out: Path) -> None:
     (d / "case.json").write_text(json.dumps(case, indent=1) + "\n")
 
 
+# Real files written by older Keras 2 versions, committed as found (not regenerated): only their
+# expected outputs are computed here, by tf-keras reloading them. name -> provenance.
+EXTERNAL = {
+    # tf.keras "2.2.4-tf" (TF 2.1): fixed-length NULLPAD `layer_names`/`weight_names`, class
+    # `Model`, GRU(1) with an initial state fed by a second input, batch size fixed at 1.
+    "fdeep_tf224_gru_initial_state": "github.com/Dobiasd/frugally-deep @52fc908 "
+    "test/stateful_test/temp_stateless.h5 (MIT, (c) 2016 Tobias Hermann)",
+}
+
+
+def external(name: str, source: str, out: Path) -> None:
+    d = out / name
+    model = keras.models.load_model(d / "model.h5", compile=False)
+    in_names, out_names = endpoints(model)
+    rng = np.random.default_rng(sum(map(ord, name)))
+    inputs = {n: rng.normal(size=(ROWS, *i.shape[1:])).astype("float32")
+              for n, i in zip(in_names, model.inputs)}
+    # The file fixes its batch size, so predict one row at a time.
+    per_row = [predict(model, [inputs[n][r:r + 1] for n in in_names]) for r in range(ROWS)]
+    pred = [np.concatenate([p[k] for p in per_row]) for k in range(len(out_names))]
+    data = {
+        "inputs": {k: rows(inputs[k]) for k in in_names},
+        "outputs": {n: rows(p) for n, p in zip(out_names, pred)},
+    }
+    (d / "data.json").write_text(json.dumps(data))
+    case = {
+        "producer": f"{source}; outputs from tf-keras {keras.__version__} (TensorFlow {tf.__version__})",
+        "tolerance": TOLERANCE,
+        "files": {"h5": {"model": "model.h5"}},
+    }
+    (d / "case.json").write_text(json.dumps(case, indent=1) + "\n")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", type=Path, default=DEFAULT_OUT)
@@ -276,6 +309,9 @@ def main() -> int:
     for name, build in PENDING.items():
         generate(name, build, args.pending)
         print(f"{name} (pending)")
+    for name, source in EXTERNAL.items():
+        external(name, source, args.pending)
+        print(f"{name} (pending, external)")
     return 0
 
 
