@@ -505,8 +505,11 @@ pub fn load_bytes(
     file_name: Option<&str>,
     options: &LoadOptions,
 ) -> Result<Scorer, Error> {
+    // HDF5 is no other format scorewell reads, so its magic alone selects a Keras .h5.
     #[cfg(feature = "keras")]
-    if options.format.is_none() && has_keras_extension(file_name) {
+    if options.format.is_none()
+        && (has_keras_extension(file_name) || bytes.starts_with(scorewell_keras::HDF5_MAGIC))
+    {
         return keras_scorer(bytes, Path::new(file_name.unwrap_or("<bytes>")));
     }
     #[cfg(feature = "sklearn")]

@@ -37,6 +37,8 @@ fn scores_a_keras2_h5_and_a_json_plus_legacy_weights_folder() {
     for scorer in [
         load(&path).unwrap(),
         load_bytes(&bytes, Some("model.h5"), &LoadOptions::default()).unwrap(),
+        // No name: the HDF5 magic is enough.
+        load_bytes(&bytes, None, &LoadOptions::default()).unwrap(),
         load(folder.path()).unwrap(),
     ] {
         let out = scorer.score(&batch).unwrap();
