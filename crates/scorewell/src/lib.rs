@@ -325,21 +325,31 @@ fn load_local(path: &Path, options: &LoadOptions) -> Result<Scorer, Error> {
     }
     #[cfg(feature = "keras")]
     if let Some((json, weights)) = keras_folder(path) {
-        let read = |p: &Path| {
-            std::fs::read(p).map_err(|source| Error::Io {
-                path: p.to_path_buf(),
-                source,
-            })
-        };
-        let model = scorewell_keras::load_json_and_weights(&read(&json)?, &read(&weights)?)
-            .map_err(|e| Error::Keras {
-                path: path.to_path_buf(),
-                source: Box::new(e),
-            })?;
-        return Ok(nn_scorer(model));
+        return load_keras_json(&json, &weights);
     }
     let model = load_model(path, options.format.as_deref())?;
     scorer_for(model, options.mode)
+}
+
+/// Load a Keras architecture JSON (`model.to_json()`, Keras 2 or 3) with its weights file:
+/// Keras 3 `save_weights('x.weights.h5')`, a legacy `save_weights('w.h5')`, or a whole-model
+/// `.h5` (its weights are used). The layout is read from the file's content.
+#[cfg(feature = "keras")]
+pub fn load_keras_json(json: &Path, weights: &Path) -> Result<Scorer, Error> {
+    let read = |p: &Path| {
+        std::fs::read(p).map_err(|source| Error::Io {
+            path: p.to_path_buf(),
+            source,
+        })
+    };
+    let model =
+        scorewell_keras::load_json_and_weights(&read(json)?, &read(weights)?).map_err(|e| {
+            Error::Keras {
+                path: json.to_path_buf(),
+                source: Box::new(e),
+            }
+        })?;
+    Ok(nn_scorer(model))
 }
 
 /// A `.keras` file name (checked before the zip magic, since a `.keras` archive is a zip too

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use scorewell::arrow_array::types::Float64Type;
 use scorewell::arrow_array::{Array, ArrayRef, Float64Array, ListArray, RecordBatch};
-use scorewell::{LoadOptions, load, load_bytes};
+use scorewell::{LoadOptions, load, load_bytes, load_keras_json};
 
 fn case() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -40,6 +40,9 @@ fn scores_a_keras2_h5_and_a_json_plus_legacy_weights_folder() {
         // No name: the HDF5 magic is enough.
         load_bytes(&bytes, None, &LoadOptions::default()).unwrap(),
         load(folder.path()).unwrap(),
+        load_keras_json(&case().join("model.json"), &case().join("weights.h5")).unwrap(),
+        // A whole-model file as the weights: its model_weights are used.
+        load_keras_json(&case().join("model.json"), &case().join("model.h5")).unwrap(),
     ] {
         let out = scorer.score(&batch).unwrap();
         for k in 0..3 {
