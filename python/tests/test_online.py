@@ -272,10 +272,16 @@ def test_threads_and_asyncio_give_the_same_results(xgb: scorewell.Scorer) -> Non
 KERAS = sorted(p.parent for p in KERAS_CASES.glob("*/case.json"))
 
 
+def keras_file(case: Path) -> Path:
+    """The case's whole-model file: a Keras 3 archive, else a legacy (Keras 2) `.h5`."""
+    archive = case / "model.keras"
+    return archive if archive.exists() else case / "model.h5"
+
+
 @pytest.mark.parametrize("case", KERAS, ids=[p.name for p in KERAS])
 def test_keras_tensors_from_dicts_of_lists(case: Path) -> None:
     # Each input is a tensor flattened row-major: lists, nested lists or numpy arrays.
-    scorer = scorewell.load(case / "model.keras")
+    scorer = scorewell.load(keras_file(case))
     inputs = json.loads((case / "data.json").read_text())["inputs"]
     n = len(next(iter(inputs.values())))
     frame = pa.table({k: pa.array([np.ravel(v).tolist() for v in vs]) for k, vs in inputs.items()})

@@ -207,8 +207,10 @@ pub(crate) fn parse(root: &Value, version: Option<&str>) -> Result<ModelDesc, Ke
         .and_then(Value::as_str)
         .unwrap_or("model")
         .to_owned();
+    // Keras <= 2.1 wrote a Sequential config as the bare list of its layers.
     let layers = config
         .get("layers")
+        .or(Some(config).filter(|c| c.is_array()))
         .and_then(Value::as_array)
         .ok_or_else(|| cfg_err(format!("`{class}` config has no layers")))?;
     // No version recorded: a Keras 3 config carries `module` keys, a Keras 2 one does not.
@@ -253,10 +255,17 @@ pub(crate) fn parse(root: &Value, version: Option<&str>) -> Result<ModelDesc, Ke
                             .ok_or_else(|| {
                                 cfg_err("the Sequential model declares no input shape")
                             })?;
+                        // Keras 2 names the InputLayer it makes `<first layer>_input`, and
+                        // that is the model's input name.
+                        let input = if keras3 {
+                            "input".to_owned()
+                        } else {
+                            format!("{lname}_input")
+                        };
                         model
                             .inputs
-                            .push(("input".to_owned(), sample_shape("input", shape)?));
-                        ("input".to_owned(), 0)
+                            .push((input.clone(), sample_shape(&input, shape)?));
+                        (input, 0)
                     }
                 };
                 model.layers.push(LayerDesc {

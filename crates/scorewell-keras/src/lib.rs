@@ -1,5 +1,7 @@
-//! Keras frontend: maps a Keras 3 model (a `.keras` archive, or an architecture JSON from
-//! `model.to_json()` plus a `.weights.h5` from `save_weights`) onto the `scorewell-nn` IR.
+//! Keras frontend: maps a Keras model onto the `scorewell-nn` IR, from any of the files Keras
+//! saves: a Keras 3 `.keras` archive; a legacy whole-model `.h5` (Keras 2, tf.keras 2.x, and
+//! Keras 3's `model.save("x.h5")`); or an architecture JSON from `model.to_json()` plus a weights
+//! file from `save_weights`, in the Keras 3 `.weights.h5` layout or the legacy `w.h5` one.
 //!
 //! Everything is read from bytes: the `.keras` zip in memory, HDF5 through the pure-Rust
 //! `hdf5-reader`, never a temp file. Layers outside the supported set are refused with an error
@@ -20,11 +22,14 @@ pub use error::KerasError;
 
 use scorewell_nn::Graph;
 
+/// The first bytes of every HDF5 file (a legacy `.h5` model or weights file).
+pub const HDF5_MAGIC: &[u8] = b"\x89HDF\r\n\x1a\n";
+
 /// A loaded Keras model: the evaluable graph and what `inspect` shows about it.
 #[derive(Debug, Clone)]
 pub struct KerasModel {
     pub graph: Graph,
-    /// `keras_version` from the archive's metadata, when it says.
+    /// `keras_version` from the archive's metadata, the `.h5` root or the JSON, when it says.
     pub keras_version: Option<String>,
     /// The model's `name` from its config.
     pub name: String,
@@ -46,23 +51,64 @@ pub fn load_keras(bytes: &[u8]) -> Result<KerasModel, KerasError> {
     let version = metadata
         .and_then(|m| serde_json::from_slice::<serde_json::Value>(&m).ok())
         .and_then(|m| m.get("keras_version")?.as_str().map(str::to_owned));
-    build(&config, &weights, version)
+    build(&config, weights::Weights::open(&weights)?, version)
 }
 
-/// Loads `model.to_json()` output together with the `save_weights` file's bytes.
+/// Loads `model.to_json()` output together with the `save_weights` file's bytes: either the
+/// Keras 3 layout (`*.weights.h5`) or the legacy one (Keras 2 / tf.keras `save_weights('w.h5')`,
+/// or a whole-model `.h5`, whose `model_weights` are used), told apart by content.
 pub fn load_json_and_weights(json: &[u8], weights: &[u8]) -> Result<KerasModel, KerasError> {
     let version = serde_json::from_slice::<serde_json::Value>(json)
         .ok()
         .and_then(|m| m.get("keras_version")?.as_str().map(str::to_owned));
-    build(json, weights, version)
+    if let Some(v) = version.as_deref().filter(|v| v.starts_with("1.")) {
+        return Err(KerasError::Keras1(format!(
+            "the architecture JSON was written by Keras {v}"
+        )));
+    }
+    build(json, weights::Weights::open(weights)?, version)
 }
 
-fn build(config: &[u8], weights: &[u8], version: Option<String>) -> Result<KerasModel, KerasError> {
+/// Loads a legacy whole-model `.h5` file (`model.save("x.h5")` in Keras 2, tf.keras 2.x or
+/// Keras 3) from its bytes: the architecture is the root attribute `model_config`, the
+/// weights the `model_weights` group.
+pub fn load_h5(bytes: &[u8]) -> Result<KerasModel, KerasError> {
+    let file = weights::open_file(bytes)?;
+    let root = file.root_group().map_err(weights::hdf5_err)?;
+    let Some(config) = weights::string_attr(&root, "model_config")? else {
+        return Err(KerasError::Hdf5(
+            "no `model_config` attribute: not a whole-model Keras .h5 (a weights-only file needs its architecture JSON too)".into(),
+        ));
+    };
+    // Keras 2 reads a file without `keras_version` as a Keras 1 file and converts its
+    // weights and configs on load; scorewell does not, so it refuses them.
+    let version = match weights::string_attr(&root, "keras_version")? {
+        None => {
+            return Err(KerasError::Keras1(
+                "the .h5 file has no `keras_version` attribute (a Keras 1 file)".into(),
+            ));
+        }
+        Some(v) if v.starts_with("1.") => {
+            return Err(KerasError::Keras1(format!(
+                "the .h5 file was written by Keras {v}"
+            )));
+        }
+        Some(v) => v,
+    };
+    let weights = weights::Weights::from_file(file, bytes.len())?;
+    build(config.as_bytes(), weights, Some(version))
+}
+
+fn build(
+    config: &[u8],
+    weights: weights::Weights,
+    version: Option<String>,
+) -> Result<KerasModel, KerasError> {
     let config: serde_json::Value = serde_json::from_slice(config)
         .map_err(|e| KerasError::Config(format!("invalid JSON: {e}")))?;
-    let weights = weights::Weights::open(weights)?;
     let model = config::parse(&config, version.as_deref())?;
     let graph = layers::build_graph(&model, &weights)?;
+    weights.finish()?;
     Ok(KerasModel {
         graph,
         keras_version: version,

@@ -1,11 +1,16 @@
-//! Parity with Keras 3's own `predict` on the cases made by
-//! `tests/conformance/generate/keras_cases.py` (committed under `tests/conformance/keras/`;
-//! `SCOREWELL_KERAS_CONFORMANCE_DIR` points the runner at freshly generated ones), and the
-//! loader's errors on damaged files.
+//! Parity with Keras's own `predict` on the cases made by
+//! `tests/conformance/generate/keras_cases.py` (Keras 3) and `tfkeras_cases.py` (tf-keras, i.e.
+//! Keras 2; `tfk_*`, committed only, since CI does not install TensorFlow), committed under
+//! `tests/conformance/keras/` (`SCOREWELL_KERAS_CONFORMANCE_DIR` points the runner at freshly
+//! generated ones), and the loader's errors on damaged files.
+//!
+//! A case's `files` name its forms: `keras` (`.keras`), `h5` (legacy whole-model `.h5`),
+//! `json` (`to_json()` + Keras 3 `.weights.h5`) and `json_legacy*` (`to_json()` + a legacy
+//! weights-only `.h5`).
 
 use std::path::{Path, PathBuf};
 
-use scorewell_keras::{KerasError, KerasModel, load_json_and_weights, load_keras};
+use scorewell_keras::{KerasError, KerasModel, load_h5, load_json_and_weights, load_keras};
 use scorewell_nn::{NnError, Tensor};
 use serde_json::Value;
 
@@ -107,14 +112,17 @@ fn every_case_matches_keras_predict() {
             let model_file = case_dir.join(files["model"].as_str().expect("model"));
             let model = match form.as_str() {
                 "keras" => load_keras(&read(&model_file)),
-                "json" => load_json_and_weights(
+                "h5" => load_h5(&read(&model_file)),
+                f if f == "json" || f.starts_with("json_legacy") => load_json_and_weights(
                     &read(&model_file),
                     &read(&case_dir.join(files["weights"].as_str().expect("weights"))),
                 ),
                 other => panic!("{case}: unknown form {other}"),
             }
             .unwrap_or_else(|e| panic!("{case} ({form}): {e}"));
-            assert!(check(&case, form, &model, &data, tol) > 0);
+            let n = check(&case, form, &model, &data, tol);
+            eprintln!("{case} ({form}): {n} values");
+            assert!(n > 0);
             runs += 1;
         }
     }

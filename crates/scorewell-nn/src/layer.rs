@@ -2,9 +2,9 @@ use crate::activation::Activation;
 use crate::conv::Conv;
 use crate::error::NnError;
 use crate::graph::Graph;
+use crate::pool::{GlobalPool2D, Pool};
 use crate::pool1d::GlobalPool1D;
 use crate::recurrent::{Bidirectional, Recurrent};
-use crate::pool::{GlobalPool2D, Pool};
 use crate::steps::StepOp;
 
 /// A fully connected layer over the last axis: `activation(x · kernel + bias)`.

@@ -379,7 +379,7 @@ pub fn keras_model_at(
     }
     let model = match weights {
         Some(w) => scorewell_keras::load_json_and_weights(&read(&architecture)?, &read(&w)?),
-        None => scorewell_keras::load_keras(&read(&architecture)?),
+        None => keras_model(&read(&architecture)?),
     };
     model.map(Some).map_err(named)
 }
@@ -412,17 +412,32 @@ fn looks_like_keras_json(path: &Path) -> bool {
     read.is_ok() && head.windows(12).any(|w| w == b"\"class_name\"")
 }
 
-/// A `.keras` file name: checked before the zip magic, since a `.keras` archive is a zip too
-/// and would otherwise be taken for a bundle.
+/// A `.keras` file name (checked before the zip magic, since a `.keras` archive is a zip too
+/// and would otherwise be taken for a bundle), or a `.h5`/`.hdf5` one (a legacy whole-model
+/// Keras file; HDF5 is no other format scorewell reads).
 #[cfg(feature = "keras")]
 fn has_keras_extension(name: Option<&str>) -> bool {
-    name.is_some_and(|n| n.to_ascii_lowercase().ends_with(".keras"))
+    name.is_some_and(|n| {
+        let n = n.to_ascii_lowercase();
+        n.ends_with(".keras") || n.ends_with(".h5") || n.ends_with(".hdf5")
+    })
 }
 
-/// A scorer with one Keras model stage for a `.keras` archive's bytes.
+/// A `.keras` archive's or a whole-model `.h5` file's bytes, told apart by the HDF5 magic.
+#[cfg(feature = "keras")]
+fn keras_model(bytes: &[u8]) -> Result<scorewell_keras::KerasModel, scorewell_keras::KerasError> {
+    if bytes.starts_with(scorewell_keras::HDF5_MAGIC) {
+        scorewell_keras::load_h5(bytes)
+    } else {
+        scorewell_keras::load_keras(bytes)
+    }
+}
+
+/// A scorer with one Keras model stage for a `.keras` archive's or a whole-model `.h5`
+/// file's bytes.
 #[cfg(feature = "keras")]
 fn keras_scorer(bytes: &[u8], path: &Path) -> Result<Scorer, Error> {
-    let model = scorewell_keras::load_keras(bytes).map_err(|e| Error::Keras {
+    let model = keras_model(bytes).map_err(|e| Error::Keras {
         path: path.to_path_buf(),
         source: Box::new(e),
     })?;
@@ -570,22 +585,20 @@ pub fn load_bytes(
             "a weights file path applies to a model path; pack in-memory Keras JSON and weights with `keras_archive`".into(),
         ));
     }
+    // Keras bytes need no name: HDF5 is no other format scorewell reads, and a `.keras`
+    // archive is a zip whose members, not a manifest, say what it is.
     #[cfg(feature = "keras")]
-    if options.format.is_none() && has_keras_extension(file_name) {
+    if options.format.is_none()
+        && (has_keras_extension(file_name)
+            || bytes.starts_with(scorewell_keras::HDF5_MAGIC)
+            || (bytes.starts_with(scorewell_bundle::ZIP_MAGIC)
+                && scorewell_keras::is_keras_archive(bytes)))
+    {
         return keras_scorer(bytes, Path::new(file_name.unwrap_or("<bytes>")));
     }
     #[cfg(feature = "sklearn")]
     if options.format.is_none() && has_sklearn_extension(file_name) {
         return sklearn_scorer(bytes, Path::new(file_name.unwrap_or("<bytes>")), options);
-    }
-    // A `.keras` archive without its name (bytes from Python or a broadcast) is a zip too:
-    // its members, not a manifest, say what it is.
-    #[cfg(feature = "keras")]
-    if options.format.is_none()
-        && bytes.starts_with(scorewell_bundle::ZIP_MAGIC)
-        && scorewell_keras::is_keras_archive(bytes)
-    {
-        return keras_scorer(bytes, Path::new(file_name.unwrap_or("<bytes>")));
     }
     if bytes.starts_with(scorewell_bundle::ZIP_MAGIC) {
         bundle_options(options)?;

@@ -24,6 +24,8 @@ os.environ.setdefault("JAX_PLATFORMS", "cpu")
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
+import keras_cases_legacy  # noqa: E402
+
 DEFAULT_OUT = Path(__file__).resolve().parents[1] / "keras"
 ROWS = 16
 # f32 through different GEMM orders: relative 1e-5 (on |expected| + 1) is the stated bar.
@@ -120,6 +122,7 @@ from keras_cases_recurrent import CASES as _RECURRENT  # noqa: E402
 
 CASES.update(_RECURRENT)
 CASES.update(_CONV_CASES)
+CASES.update(keras_cases_legacy.CASES)
 
 
 def write_huge(d: Path) -> None:
@@ -173,6 +176,7 @@ def generate(name: str, out: Path) -> None:
         again_pred = again_pred if isinstance(again_pred, (list, tuple)) else [again_pred]
         for x, y in zip(pred, again_pred):
             np.testing.assert_array_equal(x, y)
+    keras_cases_legacy.save(model, d, formats, files, ordered, pred)
     if name == "mlp_sequential":
         write_huge(d)
     data = {

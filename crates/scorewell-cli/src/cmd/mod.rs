@@ -21,8 +21,8 @@ use scorewell_io::{BatchReader, DataFormat, ReadOptions};
 #[derive(Debug, Clone, ClapArgs)]
 pub struct ModelArgs {
     /// Model file: XGBoost JSON/UBJSON (`Booster.save_model`), LightGBM text (`save_model`), a
-    /// scikit-learn joblib/pickle file (`.joblib`, `.pkl`), a Keras `.keras` file (or an
-    /// architecture JSON with `--weights`), a bundle
+    /// scikit-learn joblib/pickle file (`.joblib`, `.pkl`), a Keras `.keras` or whole-model
+    /// `.h5` file (or an architecture JSON with `--weights`), a bundle
     /// (directory or zip), a saved Spark ML folder, or an Annoy index (`.ann`). Also a
     /// URL: s3://, gs://, az://, http(s)://, file:// (fetched into SCOREWELL_CACHE_DIR and
     /// revalidated by ETag), optionally ending in `#sha256=<hex>`.
