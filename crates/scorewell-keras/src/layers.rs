@@ -136,6 +136,53 @@ pub(crate) fn build_graph(
     Ok(g.build()?)
 }
 
+/// A variable a layer holds only when built with it.
+type Optional = Option<Vec<f32>>;
+
+/// A normalisation layer's per-channel variables, read in the layer's order; the optional
+/// `gamma` (`scale=True`) and `beta` (`center=True`) come first, so later indices shift when
+/// either is off.
+struct PerChannel<'a> {
+    d: &'a LayerDesc,
+    w: &'a Weights,
+    width: usize,
+    index: usize,
+}
+
+impl<'a> PerChannel<'a> {
+    fn new(d: &'a LayerDesc, w: &'a Weights, width: usize) -> Self {
+        Self {
+            d,
+            w,
+            width,
+            index: 0,
+        }
+    }
+
+    fn next(&mut self, variable: &str) -> Result<Vec<f32>, KerasError> {
+        let i = self.index;
+        self.index += 1;
+        let d = self.d;
+        self.w
+            .var(&d.name, &d.weights_path, i, i, variable, &[self.width])
+    }
+
+    /// `gamma` and `beta`, each only when the layer was built with it.
+    fn scale_and_center(&mut self) -> Result<(Optional, Optional), KerasError> {
+        let gamma = if bool_opt(self.d, "scale", true) {
+            Some(self.next("gamma")?)
+        } else {
+            None
+        };
+        let beta = if bool_opt(self.d, "center", true) {
+            Some(self.next("beta")?)
+        } else {
+            None
+        };
+        Ok((gamma, beta))
+    }
+}
+
 pub(crate) fn map_layer(
     d: &LayerDesc,
     g: &GraphBuilder,
@@ -277,24 +324,10 @@ pub(crate) fn map_layer(
                 ));
             }
             // Variables in order: gamma (scale=True), beta (center=True), moving_mean, moving_variance.
-            let mut i = 0;
-            let mut next = |var: &str| {
-                let v = w.var(&d.name, path, i, i, var, &[width]);
-                i += 1;
-                v
-            };
-            let gamma = if bool_opt(d, "scale", true) {
-                Some(next("gamma")?)
-            } else {
-                None
-            };
-            let beta = if bool_opt(d, "center", true) {
-                Some(next("beta")?)
-            } else {
-                None
-            };
-            let moving_mean = next("moving_mean")?;
-            let moving_variance = next("moving_variance")?;
+            let mut vars = PerChannel::new(d, w, width);
+            let (gamma, beta) = vars.scale_and_center()?;
+            let moving_mean = vars.next("moving_mean")?;
+            let moving_variance = vars.next("moving_variance")?;
             Layer::BatchNorm(BatchNorm {
                 gamma,
                 beta,
@@ -314,22 +347,7 @@ pub(crate) fn map_layer(
                     "only normalisation over the last axis (no rms_scaling) is supported",
                 ));
             }
-            let mut i = 0;
-            let mut next = |var: &str| {
-                let v = w.var(&d.name, path, i, i, var, &[width]);
-                i += 1;
-                v
-            };
-            let gamma = if bool_opt(d, "scale", true) {
-                Some(next("gamma")?)
-            } else {
-                None
-            };
-            let beta = if bool_opt(d, "center", true) {
-                Some(next("beta")?)
-            } else {
-                None
-            };
+            let (gamma, beta) = PerChannel::new(d, w, width).scale_and_center()?;
             Layer::LayerNorm(LayerNorm {
                 gamma,
                 beta,
