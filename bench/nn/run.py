@@ -294,7 +294,7 @@ def worker_build(args) -> dict:
 
 
 def worker_tf(args) -> dict:
-    tf, keras = tf_setup(args.threads)
+    tf, keras = tf_setup(args.threads_list[0])
     res = {}
     for name in args.models_list:
         model = keras.saving.load_model(OUT / f"{name}_s{SEED}.keras")
@@ -304,10 +304,10 @@ def worker_tf(args) -> dict:
             eager = lambda v: model(v, training=False).numpy()  # noqa: E731
             pred = lambda v: model.predict(v, batch_size=len(v), verbose=0)  # noqa: E731
             r = {}
-            log(f"  TF t={args.threads} {name}/{ds}: eager single")
+            log(f"  TF t={args.threads_list[0]} {name}/{ds}: eager")
             r[TF_EAGER] = {"single": time_single(eager, ones, args.warmup, args.single, args.single_seconds),
                            "batch": time_batch(eager, x, len(x), args.repeat)}
-            log(f"  TF t={args.threads} {name}/{ds}: predict")
+            log(f"  TF t={args.threads_list[0]} {name}/{ds}: predict")
             r[TF_PREDICT] = {"single": time_single(pred, ones, args.warmup, args.single, args.single_seconds),
                              "batch": time_batch(pred, x, len(x), args.repeat)}
             res[f"{name}/{ds}"] = r
