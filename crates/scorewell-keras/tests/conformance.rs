@@ -45,20 +45,41 @@ fn rows(v: &Value) -> Vec<Vec<f32>> {
 
 /// Scores the case's inputs and compares every output; returns how many values were compared.
 fn check(case: &str, form: &str, model: &KerasModel, data: &Value, tol: f32) -> usize {
-    let mut inputs = Vec::new();
-    for (name, shape) in model.graph.inputs() {
-        let r = rows(&data["inputs"][name]);
-        let mut full = vec![r.len()];
-        full.extend_from_slice(shape);
-        inputs.push(
-            Tensor::new(full, r.concat())
-                .unwrap_or_else(|| panic!("{case}: input `{name}` has the wrong width")),
-        );
-    }
+    // Rows `range` of every input, as the graph's input tensors.
+    let inputs = |range: std::ops::Range<usize>| -> Vec<Tensor> {
+        let mut inputs = Vec::new();
+        for (name, shape) in model.graph.inputs() {
+            let r = &rows(&data["inputs"][name])[range.clone()];
+            let mut full = vec![r.len()];
+            full.extend_from_slice(shape);
+            inputs.push(
+                Tensor::new(full, r.concat())
+                    .unwrap_or_else(|| panic!("{case}: input `{name}` has the wrong width")),
+            );
+        }
+        inputs
+    };
+    let n = rows(&data["inputs"][model.graph.inputs().next().expect("an input").0]).len();
     let outputs = model
         .graph
-        .run(inputs)
+        .run(inputs(0..n))
         .unwrap_or_else(|e| panic!("{case} ({form}): {e}"));
+    // Online scoring (one row) must give the batch's bits: the batch re-scores history
+    // with exactly the online code path.
+    for row in [0, n / 2, n - 1] {
+        let alone = model
+            .graph
+            .run(inputs(row..row + 1))
+            .unwrap_or_else(|e| panic!("{case} ({form}) row {row}: {e}"));
+        for (one, all) in alone.iter().zip(&outputs) {
+            let per = one.data().len();
+            assert_eq!(
+                one.data(),
+                &all.data()[row * per..][..per],
+                "{case} ({form}): row {row} alone differs from the batch"
+            );
+        }
+    }
     let names: Vec<String> = model.graph.outputs().map(|(n, _)| n.to_owned()).collect();
     assert_eq!(
         names.len(),

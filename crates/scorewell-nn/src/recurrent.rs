@@ -109,17 +109,7 @@ pub(crate) fn project(
     cols: usize,
     out: &mut [f32],
 ) {
-    gemm::<false>(
-        (rows, width, cols),
-        x,
-        width,
-        kernel,
-        cols,
-        out,
-        cols,
-        true,
-        |_| false,
-    );
+    gemm::<false>((rows, width, cols), x, width, kernel, cols, out, cols, true);
 }
 
 fn shape_err(layer: &str, message: String) -> NnError {
@@ -363,9 +353,6 @@ fn run_avx2_fma(
 /// Projected inputs per chunk of the batch, in floats (16 MB): enough rows that each step's
 /// `h · U` GEMM pays back matrixmultiply's packing of `U`.
 const CHUNK_FLOATS: usize = 1 << 22;
-/// Below this many rows a step's `h · U` is a matrix-vector product per row (matrixmultiply
-/// packs `U` on every call, which a handful of rows does not pay back).
-const GEMM_ROWS: usize = 8;
 
 #[inline(always)]
 fn madd<const FMA: bool>(a: f32, b: f32, c: f32) -> f32 {
@@ -405,9 +392,117 @@ fn matvec<const FMA: bool>(a_row: &[f32], b: &[f32], ldb: usize, c_row: &mut [f3
     }
 }
 
+/// [`matvec`] for four rows at once, each row's values computed in exactly `matvec`'s order
+/// (one multiply-add chain over `k` ascending), so a row's result does not depend on which
+/// rows share its block; loading each row of `B` once for four rows is the speed-up.
+#[inline(always)]
+fn matvec4<const FMA: bool>(a: [&[f32]; 4], b: &[f32], ldb: usize, c: [&mut [f32]; 4], acc: bool) {
+    let [c0, c1, c2, c3] = c;
+    let cols = c0.len();
+    if !acc {
+        for row in [&mut *c0, &mut *c1, &mut *c2, &mut *c3] {
+            row.fill(0.0);
+        }
+    }
+    let (c1, c2, c3) = (&mut c1[..cols], &mut c2[..cols], &mut c3[..cols]);
+    let depth = a[0].len();
+    let mut k = 0;
+    while k + 4 <= depth {
+        let q = [
+            &a[0][k..k + 4],
+            &a[1][k..k + 4],
+            &a[2][k..k + 4],
+            &a[3][k..k + 4],
+        ];
+        let rs = [
+            &b[k * ldb..][..cols],
+            &b[(k + 1) * ldb..][..cols],
+            &b[(k + 2) * ldb..][..cols],
+            &b[(k + 3) * ldb..][..cols],
+        ];
+        for j in 0..cols {
+            let x = [rs[0][j], rs[1][j], rs[2][j], rs[3][j]];
+            for (row, qa) in [&mut c0[j], &mut c1[j], &mut c2[j], &mut c3[j]]
+                .into_iter()
+                .zip(q)
+            {
+                let v = madd::<FMA>(qa[0], x[0], *row);
+                let v = madd::<FMA>(qa[1], x[1], v);
+                let v = madd::<FMA>(qa[2], x[2], v);
+                *row = madd::<FMA>(qa[3], x[3], v);
+            }
+        }
+        k += 4;
+    }
+    while k < depth {
+        let r = &b[k * ldb..][..cols];
+        for j in 0..cols {
+            c0[j] = madd::<FMA>(a[0][k], r[j], c0[j]);
+            c1[j] = madd::<FMA>(a[1][k], r[j], c1[j]);
+            c2[j] = madd::<FMA>(a[2][k], r[j], c2[j]);
+            c3[j] = madd::<FMA>(a[3][k], r[j], c3[j]);
+        }
+        k += 1;
+    }
+}
+
+/// A step's `h · U`: `C (+)= A · B` as [`gemm`] lays it out, but through [`matvec`]'s own
+/// summation order for every row, blocked by four. matrixmultiply's order differs from
+/// `matvec`'s, and switching between them by batch size would make a row's score depend on
+/// its batch: the online (one row) and batch paths must give the same bits. Rows for which
+/// `skip` is true may be left untouched.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn step_gemm<const FMA: bool>(
+    (rows, depth, cols): (usize, usize, usize),
+    a: &[f32],
+    lda: usize,
+    b: &[f32],
+    ldb: usize,
+    c: &mut [f32],
+    ldc: usize,
+    acc: bool,
+    skip: impl Fn(usize) -> bool,
+) {
+    if rows == 0 || cols == 0 {
+        return;
+    }
+    let mut r = 0;
+    while r + 4 <= rows {
+        if (r..r + 4).all(&skip) {
+            r += 4;
+            continue;
+        }
+        let block = &mut c[r * ldc..];
+        let (c0, rest) = block.split_at_mut(ldc);
+        let (c1, rest) = rest.split_at_mut(ldc);
+        let (c2, rest) = rest.split_at_mut(ldc);
+        let c3 = &mut rest[..cols];
+        let row = |i: usize| &a[(r + i) * lda..][..depth];
+        matvec4::<FMA>(
+            [row(0), row(1), row(2), row(3)],
+            b,
+            ldb,
+            [&mut c0[..cols], &mut c1[..cols], &mut c2[..cols], c3],
+            acc,
+        );
+        r += 4;
+    }
+    for r in (r..rows).filter(|&r| !skip(r)) {
+        matvec::<FMA>(
+            &a[r * lda..][..depth],
+            b,
+            ldb,
+            &mut c[r * ldc..][..cols],
+            acc,
+        );
+    }
+}
+
 /// `C (+)= A · B` for `rows × depth` A (row stride `lda`), `depth × cols` B (row stride `ldb`)
-/// and `rows × cols` C (row stride `ldc`). Rows for which `skip` is true may be left
-/// untouched (masked steps whose result is thrown away).
+/// and `rows × cols` C (row stride `ldc`), through matrixmultiply for any number of rows: its
+/// result for a row does not depend on the other rows, so a row projects to the same bits
+/// alone or in a batch.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
 fn gemm<const FMA: bool>(
@@ -419,7 +514,6 @@ fn gemm<const FMA: bool>(
     c: &mut [f32],
     ldc: usize,
     acc: bool,
-    skip: impl Fn(usize) -> bool,
 ) {
     if rows == 0 || cols == 0 {
         return;
@@ -435,18 +529,6 @@ fn gemm<const FMA: bool>(
     assert!(a.len() >= (rows - 1) * lda + depth);
     assert!(b.len() >= (depth - 1) * ldb + cols);
     assert!(c.len() >= (rows - 1) * ldc + cols);
-    if rows < GEMM_ROWS {
-        for r in (0..rows).filter(|&r| !skip(r)) {
-            matvec::<FMA>(
-                &a[r * lda..][..depth],
-                b,
-                ldb,
-                &mut c[r * ldc..][..cols],
-                acc,
-            );
-        }
-        return;
-    }
     // SAFETY: the asserts above keep every element sgemm touches inside the three slices;
     // strides are in elements.
     unsafe {
@@ -517,17 +599,7 @@ fn run_chunks<const FMA: bool>(
                         .for_each(|row| row.copy_from_slice(bias)),
                     None => xw.fill(0.0),
                 }
-                gemm::<FMA>(
-                    (n * steps, width, g),
-                    xs,
-                    width,
-                    &r.kernel,
-                    g,
-                    xw,
-                    g,
-                    true,
-                    |_| false,
-                );
+                gemm::<FMA>((n * steps, width, g), xs, width, &r.kernel, g, xw, g, true);
             }
             Source::Table { ids, table } => {
                 let ids = &ids[start * steps..(start + n) * steps];
@@ -586,7 +658,7 @@ fn step<const FMA: bool>(
     match r.cell {
         Cell::Lstm | Cell::SimpleRnn => {
             // The gates of step t: z = (x W + b) + h U, added in place.
-            gemm::<FMA>(
+            step_gemm::<FMA>(
                 (n, u, g),
                 h,
                 u,
@@ -630,7 +702,7 @@ fn step<const FMA: bool>(
             }
         }
         Cell::Gru { reset_after: true } => {
-            gemm::<FMA>((n, u, g), h, u, uk, g, hu, g, false, masked);
+            step_gemm::<FMA>((n, u, g), h, u, uk, g, hu, g, false, masked);
             for b in (0..n).filter(|&b| !masked(b)) {
                 let z = &mut xw[b * per_row + t * g..][..g];
                 let hub = &mut hu[b * g..][..g];
@@ -654,7 +726,7 @@ fn step<const FMA: bool>(
         }
         Cell::Gru { reset_after: false } => {
             // z and r from h U[:, :2u]; the candidate from (r ⊙ h) U[:, 2u:].
-            gemm::<FMA>((n, u, 2 * u), h, u, uk, g, hu, g, false, masked);
+            step_gemm::<FMA>((n, u, 2 * u), h, u, uk, g, hu, g, false, masked);
             for b in (0..n).filter(|&b| !masked(b)) {
                 let zr = &mut xw[b * per_row + t * g..][..2 * u];
                 for (v, &w) in zr.iter_mut().zip(hu[b * g..][..2 * u].iter()) {
@@ -669,7 +741,7 @@ fn step<const FMA: bool>(
                     *tv = rv * hv;
                 }
             }
-            gemm::<FMA>(
+            step_gemm::<FMA>(
                 (n, u, u),
                 tmp,
                 u,
