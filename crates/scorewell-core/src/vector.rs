@@ -210,7 +210,13 @@ impl VectorColumn {
         }
     }
 
-    fn dense(values: &ArrayRef, offsets: Vec<usize>, nulls: Option<NullBuffer>) -> Self {
+    fn dense(values: &ArrayRef, mut offsets: Vec<usize>, nulls: Option<NullBuffer>) -> Self {
+        // A sliced list (one row cut from a large batch) still holds its parent's whole child
+        // array: convert only the slice's values, or scoring one row costs the whole batch.
+        let start = offsets.first().copied().unwrap_or(0);
+        let end = offsets.last().copied().unwrap_or(start);
+        let values = values.slice(start, end - start);
+        offsets.iter_mut().for_each(|o| *o -= start);
         let values = match values.data_type() {
             DataType::Float32 => values
                 .as_primitive::<Float32Type>()
@@ -456,6 +462,33 @@ mod tests {
                     && text.contains(message),
                 "{text}"
             );
+        }
+    }
+
+    #[test]
+    fn a_sliced_list_reads_its_own_rows_and_converts_only_them() {
+        let rows = (0..6).map(|r| Some((0..3).map(move |i| Some((r * 3 + i) as f32))));
+        let list: ArrayRef = Arc::new(arrow_array::ListArray::from_iter_primitive::<
+            Float32Type,
+            _,
+            _,
+        >(rows));
+        let fixed: ArrayRef = Arc::new(arrow_array::FixedSizeListArray::from_iter_primitive::<
+            Float32Type,
+            _,
+            _,
+        >(
+            (0..6).map(|r| Some((0..3).map(move |i| Some((r * 3 + i) as f32)))),
+            3,
+        ));
+        for array in [list, fixed] {
+            let col = VectorColumn::try_new(&array.slice(4, 1), "v").unwrap();
+            assert_eq!(col.len(), 1);
+            assert_eq!(col.get(0), Some(VectorRef::Dense(&[12.0, 13.0, 14.0])));
+            // Only the slice's three values were converted to f64, not the parent's 18.
+            assert_eq!(col.values.len(), 3);
+            let two = VectorColumn::try_new(&array.slice(1, 2), "v").unwrap();
+            assert_eq!(two.get(1), Some(VectorRef::Dense(&[6.0, 7.0, 8.0])));
         }
     }
 
