@@ -611,7 +611,10 @@ def render(a, env: dict, built: dict, parity: dict, skipped: dict, results: dict
     L.append("- Rounds take turns (each contender once per round, per thread count); each figure is its "
              "best round. The per-round batch rows/s are listed so the noise is visible.")
     L.append("- Python-side latencies (scorewell Python, TF, ORT) include the interpreter and binding "
-             "per call; the scorewell CLI column is the engine alone.\n")
+             "per call; the scorewell CLI column is the engine alone, on one-row slices of the "
+             "in-memory batch. A slice's cost should not depend on the batch it was cut from: if the "
+             "CLI's p50 is above `score_one`'s, that is the slice being converted whole (a "
+             "sliced list<float> column's whole child array), not the model.\n")
     return "\n".join(L) + "\n", bars
 
 
@@ -662,7 +665,7 @@ def parse_args(argv=None):
     ap.add_argument("--rounds", type=int, default=2, help="rounds, contenders taking turns (default 2)")
     ap.add_argument("--repeat", type=int, default=3, help="batch passes per round (default 3)")
     ap.add_argument("--single", type=int, default=2000, help="max one-row calls per contender and round (default 2000)")
-    ap.add_argument("--single-seconds", type=float, default=1.5, help="stop one-row calls after this long (default 1.5)")
+    ap.add_argument("--single-seconds", type=float, default=1.0, help="stop one-row calls after this long (default 1.0)")
     ap.add_argument("--cli-single", type=int, default=2000, help="`scorewell bench --single-rows` (default 2000)")
     ap.add_argument("--warmup", type=int, default=20, help="untimed one-row calls first (default 20)")
     ap.add_argument("--quick", action="store_true", help="512 rows, 1 round, 1 pass, 200 single calls; prints only")
