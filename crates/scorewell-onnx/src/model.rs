@@ -61,7 +61,8 @@ pub struct Input {
 pub struct Output {
     /// The ONNX name.
     pub name: String,
-    /// tract's name for the element type (`F32`, `I64`, ...); scored values are cast to f64.
+    /// The element type, spelled as ONNX does (`float`, `int64`, ...); scored values are
+    /// cast to f64.
     pub ty: String,
     /// One row's shape (the batch axis left out).
     pub row_shape: Vec<usize>,
@@ -91,12 +92,15 @@ pub struct Summary {
 /// How tract plans are made for the row counts a model is called with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Planning {
-    /// One plan with a symbolic row count when tract can type the graph so, else
-    /// [`Planning::PerRowCount`].
+    /// A plan per row count, made on first use and kept (at most [`PLAN_CACHE`]). The
+    /// default: measured faster than [`Planning::Symbolic`] at 1 and 1,000 rows on every
+    /// conformance model (up to 2x for a Conv1D model at 1 row; `examples/plans.rs`,
+    /// docs/ONNX.md), for a planning pass the first time a row count is seen.
     #[default]
-    Auto,
-    /// A plan per row count, made on first use and kept (at most [`PLAN_CACHE`]).
     PerRowCount,
+    /// One plan with a symbolic row count, for workloads calling with many different row
+    /// counts. Graphs with recurrent ops are planned per row count all the same.
+    Symbolic,
 }
 
 /// How many per-row-count plans a model keeps; a Spark or server workload sees a few batch
@@ -145,10 +149,10 @@ impl OnnxModel {
     /// engine cannot run and any recurrent node it would compute differently from ONNX
     /// Runtime (see [`crate`]).
     pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
-        Self::from_bytes_with(bytes, Planning::Auto)
+        Self::from_bytes_with(bytes, Planning::default())
     }
 
-    /// [`OnnxModel::from_bytes`] with a chosen [`Planning`] (benchmarks compare the two).
+    /// [`OnnxModel::from_bytes`] with a chosen [`Planning`].
     pub fn from_bytes_with(bytes: &[u8], planning: Planning) -> Result<Self> {
         let onnx = tract_onnx::onnx();
         let proto = onnx
@@ -320,6 +324,26 @@ fn plan(typed: TypedModel) -> Result<Plan> {
     guard(|| typed.into_runnable())
 }
 
+/// ONNX's spelling of an element type, for `inspect` (tract's `Debug` otherwise).
+fn onnx_type_name(dt: DatumType) -> String {
+    let name = match dt {
+        DatumType::F16 => "float16",
+        DatumType::F32 => "float",
+        DatumType::F64 => "double",
+        DatumType::I8 => "int8",
+        DatumType::I16 => "int16",
+        DatumType::I32 => "int32",
+        DatumType::I64 => "int64",
+        DatumType::U8 => "uint8",
+        DatumType::U16 => "uint16",
+        DatumType::U32 => "uint32",
+        DatumType::U64 => "uint64",
+        DatumType::Bool => "bool",
+        other => return format!("{other:?}"),
+    };
+    name.to_owned()
+}
+
 /// Whether any node, in any subgraph, is a recurrent op.
 fn has_recurrent(graph: &pb::GraphProto) -> bool {
     graph.node.iter().any(|n| {
@@ -478,7 +502,7 @@ fn read_outputs(graph: &pb::GraphProto, typed: &TypedModel, lead: &TDim) -> Resu
             .collect::<Result<Vec<usize>>>()?;
         outputs.push(Output {
             name: vi.name.clone(),
-            ty: format!("{dt:?}"),
+            ty: onnx_type_name(dt),
             row_shape,
         });
     }

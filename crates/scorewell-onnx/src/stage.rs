@@ -97,16 +97,16 @@ impl OnnxStage {
                 }
                 values.extend(v.to_dense());
                 if matches!(input.ty, InputType::I32 | InputType::I64) {
-                    let (lo, hi) = if input.ty == InputType::I32 {
-                        (f64::from(i32::MIN), f64::from(i32::MAX))
-                    } else {
-                        // i64's bounds are not exact in f64; 2^63 itself is out of range.
-                        (-(2f64.powi(63)), 2f64.powi(63))
+                    // i32 bounds are exact in f64; i64's are not, and 2^63 itself is past
+                    // i64::MAX, so that range is half-open.
+                    let in_range = |x: f64| match input.ty {
+                        InputType::I32 => (f64::from(i32::MIN)..=f64::from(i32::MAX)).contains(&x),
+                        _ => (-(2f64.powi(63))..2f64.powi(63)).contains(&x),
                     };
                     let row_values = values.get(values.len() - width..).unwrap_or_default();
                     if let Some(bad) = row_values
                         .iter()
-                        .find(|x| x.fract() != 0.0 || !(lo..hi).contains(*x) && **x != lo)
+                        .find(|&&x| x.fract() != 0.0 || !in_range(x))
                     {
                         return Err(invalid(format!(
                             "{bad} is not an {} (the ONNX input's element type)",

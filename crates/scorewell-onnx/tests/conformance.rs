@@ -9,7 +9,7 @@ use std::sync::Arc;
 use arrow_array::types::Float64Type;
 use arrow_array::{Array, ArrayRef, Float64Array, ListArray, RecordBatch};
 use scorewell_core::Stage;
-use scorewell_onnx::{OnnxModel, OnnxStage};
+use scorewell_onnx::{OnnxModel, OnnxStage, Planning};
 use serde_json::Value;
 
 fn cases_dir() -> PathBuf {
@@ -122,14 +122,19 @@ fn matches_onnx_runtime_on_every_case() {
                 expected.push(r.iter().map(|row| row[j]).collect());
             }
         }
-        let stage = OnnxStage::new(case, model.clone());
         let b = batch(&model, &data);
-        let n = compare(case, &stage, &b, &expected, tol);
-        assert!(n > 0, "{case}: nothing compared");
-        // Row by row: the same plan at batch size 1.
-        for row in 0..b.num_rows() {
-            let one: Vec<Vec<f64>> = expected.iter().map(|c| vec![c[row]]).collect();
-            compare(case, &stage, &b.slice(row, 1), &one, tol);
+        // The default (a plan per row count) and one symbolic-row-count plan.
+        let symbolic = OnnxModel::from_bytes_with(&bytes, Planning::Symbolic)
+            .unwrap_or_else(|e| panic!("{case}: {e}"));
+        for model in [model, Arc::new(symbolic)] {
+            let stage = OnnxStage::new(case, model);
+            let n = compare(case, &stage, &b, &expected, tol);
+            assert!(n > 0, "{case}: nothing compared");
+            // Row by row: batch size 1.
+            for row in 0..b.num_rows() {
+                let one: Vec<Vec<f64>> = expected.iter().map(|c| vec![c[row]]).collect();
+                compare(case, &stage, &b.slice(row, 1), &one, tol);
+            }
         }
         scored += 1;
     }
