@@ -13,6 +13,7 @@
 #![warn(missing_docs)]
 
 mod lazy;
+mod onnx_format;
 mod task;
 
 use std::path::{Path, PathBuf};
@@ -29,6 +30,8 @@ pub use scorewell_core::{
 pub use scorewell_forest as forest;
 pub use scorewell_formats::{FORMATS, Format, FormatError};
 pub use scorewell_neighbors as neighbors;
+#[cfg(feature = "onnx")]
+pub use scorewell_onnx as onnx;
 #[cfg(feature = "sklearn")]
 pub use scorewell_sklearn as sklearn;
 pub use scorewell_source as source;
@@ -90,6 +93,21 @@ pub enum Error {
         /// What the Keras frontend found.
         source: Box<scorewell_keras::KerasError>,
     },
+    /// An ONNX model could not be loaded (or was refused).
+    #[cfg(feature = "onnx")]
+    #[error("{path}: {source}")]
+    Onnx {
+        /// The file (or `<bytes>`).
+        path: PathBuf,
+        /// What the ONNX loader found.
+        source: Box<scorewell_onnx::OnnxError>,
+    },
+    /// An ONNX model was given to a build without the `onnx` feature.
+    #[error("{path}: ONNX models need scorewell built with the `onnx` cargo feature")]
+    OnnxDisabled {
+        /// The file (or `<bytes>`).
+        path: PathBuf,
+    },
     /// A scikit-learn file could not be loaded (or was refused).
     #[cfg(feature = "sklearn")]
     #[error("{path}: {source}")]
@@ -140,6 +158,12 @@ impl Error {
                 path: shown,
                 source,
             },
+            #[cfg(feature = "onnx")]
+            Error::Onnx { source, .. } => Error::Onnx {
+                path: shown,
+                source,
+            },
+            Error::OnnxDisabled { .. } => Error::OnnxDisabled { path: shown },
             other => other,
         }
     }
@@ -287,6 +311,13 @@ pub fn load_with(path: impl AsRef<Path>, options: &LoadOptions) -> Result<Scorer
 }
 
 fn load_local(path: &Path, options: &LoadOptions) -> Result<Scorer, Error> {
+    if onnx_format::wants_onnx(options, path.to_str()) {
+        let bytes = std::fs::read(path).map_err(|source| Error::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        return onnx_format::onnx_scorer(&bytes, path, options);
+    }
     // Before the bundle check: a `.keras` archive is a zip too.
     #[cfg(feature = "keras")]
     if options.format.is_none() && has_keras_extension(path.to_str()) {
@@ -495,6 +526,9 @@ pub fn load_bytes(
     file_name: Option<&str>,
     options: &LoadOptions,
 ) -> Result<Scorer, Error> {
+    if onnx_format::wants_onnx(options, file_name) {
+        return onnx_format::onnx_scorer(bytes, Path::new(file_name.unwrap_or("<bytes>")), options);
+    }
     #[cfg(feature = "keras")]
     if options.format.is_none() && has_keras_extension(file_name) {
         return keras_scorer(bytes, Path::new(file_name.unwrap_or("<bytes>")));
@@ -543,13 +577,14 @@ mod tests {
             STUMP.as_bytes(),
             None,
             &LoadOptions {
-                format: Some("onnx".into()),
+                // (`onnx` is a format name now, handled by onnx_format.rs)
+                format: Some("tflite".into()),
                 ..Default::default()
             },
         )
         .unwrap_err();
         assert!(
-            err.to_string().starts_with("unknown model format `onnx`"),
+            err.to_string().starts_with("unknown model format `tflite`"),
             "{err}"
         );
         let err = load_bytes(b"   ", Some("m.json"), &LoadOptions::default()).unwrap_err();

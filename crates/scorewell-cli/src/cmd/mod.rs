@@ -21,7 +21,8 @@ use scorewell_io::{BatchReader, DataFormat, ReadOptions};
 #[derive(Debug, Clone, ClapArgs)]
 pub struct ModelArgs {
     /// Model file: XGBoost JSON/UBJSON (`Booster.save_model`), LightGBM text (`save_model`), a
-    /// scikit-learn joblib/pickle file (`.joblib`, `.pkl`), a Keras `.keras` file, a bundle
+    /// scikit-learn joblib/pickle file (`.joblib`, `.pkl`), a Keras `.keras` file, an ONNX
+    /// `.onnx` file (builds with the `onnx` feature), a bundle
     /// (directory or zip), a saved Spark ML folder, or an Annoy index (`.ann`). Also a
     /// URL: s3://, gs://, az://, http(s)://, file:// (fetched into SCOREWELL_CACHE_DIR and
     /// revalidated by ETag), optionally ending in `#sha256=<hex>`.
@@ -30,7 +31,7 @@ pub struct ModelArgs {
     /// checked before it is parsed.
     #[arg(long, value_name = "HEX", env = "SCOREWELL_MODEL_SHA256")]
     pub sha256: Option<String>,
-    /// Model format instead of detecting it: xgboost-json, xgboost-ubj, lightgbm-text.
+    /// Model format instead of detecting it: xgboost-json, xgboost-ubj, lightgbm-text, onnx.
     #[arg(long, value_name = "NAME")]
     pub model_format: Option<String>,
     #[command(flatten)]
