@@ -41,6 +41,11 @@ keras_fresh=$(mktemp -d)
 SCOREWELL_KERAS_CONFORMANCE_DIR="$keras_fresh" cargo test --locked -p scorewell-keras --test conformance
 rm -rf "$keras_fresh"
 
+echo "== onnx: the facade's and the CLI's onnx feature (scorewell-onnx's own tests run above)"
+# ONNX conformance runs on the committed fixtures only: regenerating needs TensorFlow (.venv-onnx).
+cargo test --locked -p scorewell --features onnx --lib onnx_format
+cargo clippy --locked -p scorewell-cli --features onnx -- -D warnings
+
 echo "== python package (release wheel via maturin; pytest incl. a local[2] Spark session)"
 bash scripts/setup-python-package.sh
 .venv/bin/python -m pytest python/tests -q

@@ -13,6 +13,7 @@
 #![warn(missing_docs)]
 
 mod lazy;
+mod onnx_format;
 mod task;
 
 use std::path::{Path, PathBuf};
@@ -31,6 +32,8 @@ pub use scorewell_formats::{FORMATS, Format, FormatError};
 #[cfg(feature = "keras")]
 pub use scorewell_keras as keras;
 pub use scorewell_neighbors as neighbors;
+#[cfg(feature = "onnx")]
+pub use scorewell_onnx as onnx;
 #[cfg(feature = "sklearn")]
 pub use scorewell_sklearn as sklearn;
 pub use scorewell_source as source;
@@ -92,6 +95,21 @@ pub enum Error {
         /// What the Keras frontend found.
         source: Box<scorewell_keras::KerasError>,
     },
+    /// An ONNX model could not be loaded (or was refused).
+    #[cfg(feature = "onnx")]
+    #[error("{path}: {source}")]
+    Onnx {
+        /// The file (or `<bytes>`).
+        path: PathBuf,
+        /// What the ONNX loader found.
+        source: Box<scorewell_onnx::OnnxError>,
+    },
+    /// An ONNX model was given to a build without the `onnx` feature.
+    #[error("{path}: ONNX models need scorewell built with the `onnx` cargo feature")]
+    OnnxDisabled {
+        /// The file (or `<bytes>`).
+        path: PathBuf,
+    },
     /// A scikit-learn file could not be loaded (or was refused).
     #[cfg(feature = "sklearn")]
     #[error("{path}: {source}")]
@@ -142,6 +160,12 @@ impl Error {
                 path: shown,
                 source,
             },
+            #[cfg(feature = "onnx")]
+            Error::Onnx { source, .. } => Error::Onnx {
+                path: shown,
+                source,
+            },
+            Error::OnnxDisabled { .. } => Error::OnnxDisabled { path: shown },
             other => other,
         }
     }
@@ -293,6 +317,13 @@ pub fn load_with(path: impl AsRef<Path>, options: &LoadOptions) -> Result<Scorer
 }
 
 fn load_local(path: &Path, options: &LoadOptions) -> Result<Scorer, Error> {
+    if onnx_format::wants_onnx(options, path.to_str()) {
+        let bytes = std::fs::read(path).map_err(|source| Error::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        return onnx_format::onnx_scorer(&bytes, path, options);
+    }
     // Before the bundle check: a `.keras` archive is a zip too.
     #[cfg(feature = "keras")]
     if let Some(model) = keras_model_at(path, options)? {
@@ -585,6 +616,9 @@ pub fn load_bytes(
             "a weights file path applies to a model path; pack in-memory Keras JSON and weights with `keras_archive`".into(),
         ));
     }
+    if onnx_format::wants_onnx(options, file_name) {
+        return onnx_format::onnx_scorer(bytes, Path::new(file_name.unwrap_or("<bytes>")), options);
+    }
     // Keras bytes need no name: HDF5 is no other format scorewell reads, and a `.keras`
     // archive is a zip whose members, not a manifest, say what it is.
     #[cfg(feature = "keras")]
@@ -640,13 +674,14 @@ mod tests {
             STUMP.as_bytes(),
             None,
             &LoadOptions {
-                format: Some("onnx".into()),
+                // (`onnx` is a format name now, handled by onnx_format.rs)
+                format: Some("tflite".into()),
                 ..Default::default()
             },
         )
         .unwrap_err();
         assert!(
-            err.to_string().starts_with("unknown model format `onnx`"),
+            err.to_string().starts_with("unknown model format `tflite`"),
             "{err}"
         );
         let err = load_bytes(b"   ", Some("m.json"), &LoadOptions::default()).unwrap_err();

@@ -22,7 +22,8 @@ use scorewell_io::{BatchReader, DataFormat, ReadOptions};
 pub struct ModelArgs {
     /// Model file: XGBoost JSON/UBJSON (`Booster.save_model`), LightGBM text (`save_model`), a
     /// scikit-learn joblib/pickle file (`.joblib`, `.pkl`), a Keras `.keras` or whole-model
-    /// `.h5` file (or an architecture JSON with `--weights`), a bundle
+    /// `.h5` file (or an architecture JSON with `--weights`), an ONNX `.onnx` file (builds
+    /// with the `onnx` feature), a bundle
     /// (directory or zip), a saved Spark ML folder, or an Annoy index (`.ann`). Also a
     /// URL: s3://, gs://, az://, http(s)://, file:// (fetched into SCOREWELL_CACHE_DIR and
     /// revalidated by ETag), optionally ending in `#sha256=<hex>`.
@@ -31,7 +32,7 @@ pub struct ModelArgs {
     /// checked before it is parsed.
     #[arg(long, value_name = "HEX", env = "SCOREWELL_MODEL_SHA256")]
     pub sha256: Option<String>,
-    /// Model format instead of detecting it: xgboost-json, xgboost-ubj, lightgbm-text.
+    /// Model format instead of detecting it: xgboost-json, xgboost-ubj, lightgbm-text, onnx.
     #[arg(long, value_name = "NAME")]
     pub model_format: Option<String>,
     /// The weights file of a Keras architecture JSON given as the model (`model.to_json()` +

@@ -9,6 +9,8 @@ use scorewell::{FeatureKind, OutputMode};
 use super::ModelArgs;
 
 mod nn;
+#[cfg(feature = "onnx")]
+mod onnx;
 
 /// Arguments of `scorewell inspect`.
 #[derive(Debug, ClapArgs)]
@@ -38,6 +40,22 @@ pub fn run(args: Args) -> Result<()> {
             .is_some_and(scorewell::sklearn::has_sklearn_extension)
     {
         return inspect_sklearn(&args.model.model, &path);
+    }
+    if args.model.model_format.as_deref().map_or_else(
+        || {
+            path.extension()
+                .is_some_and(|e| e.eq_ignore_ascii_case("onnx"))
+        },
+        |f| f.eq_ignore_ascii_case("onnx"),
+    ) {
+        #[cfg(feature = "onnx")]
+        return onnx::inspect(&args.model.model, &path);
+        #[cfg(not(feature = "onnx"))]
+        anyhow::bail!(
+            "{}: ONNX models need scorewell built with the `onnx` cargo feature \
+             (cargo build --release -p scorewell-cli --features onnx)",
+            args.model.model.display()
+        );
     }
     if let Some(n) = &options.neighbors {
         return inspect_annoy(&path, n);

@@ -1,0 +1,250 @@
+//! One clear error each, never a panic: graphs tract would compute differently, bytes that
+//! are not ONNX, and input rows of the wrong width, type or value.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use arrow_array::types::Float64Type;
+use arrow_array::{ArrayRef, Float64Array, ListArray, RecordBatch};
+use prost::Message;
+use scorewell_core::Stage;
+use scorewell_onnx::{OnnxError, OnnxModel, OnnxStage};
+use tract_onnx::pb::{
+    AttributeProto, GraphProto, ModelProto, NodeProto, attribute_proto::AttributeType,
+};
+
+fn fixture(case: &str) -> Vec<u8> {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/conformance/onnx")
+        .join(case)
+        .join("model.onnx");
+    std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+}
+
+/// The `lstm_forward` fixture with its LSTM node (and graph) changed by `edit`.
+fn lstm_with(edit: impl FnOnce(&mut NodeProto, &mut GraphProto)) -> Vec<u8> {
+    let mut model = ModelProto::decode(&fixture("lstm_forward")[..]).expect("fixture decodes");
+    let mut graph = model.graph.take().expect("graph");
+    let at = graph
+        .node
+        .iter()
+        .position(|n| n.op_type == "LSTM")
+        .expect("an LSTM node");
+    let mut node = graph.node.remove(at);
+    edit(&mut node, &mut graph);
+    graph.node.insert(at, node);
+    model.graph = Some(graph);
+    model.encode_to_vec()
+}
+
+fn strings_attr(name: &str, values: &[&str]) -> AttributeProto {
+    AttributeProto {
+        name: name.into(),
+        r#type: AttributeType::Strings as i32,
+        strings: values.iter().map(|v| v.as_bytes().to_vec()).collect(),
+        ..Default::default()
+    }
+}
+
+fn load_err(bytes: &[u8]) -> String {
+    OnnxModel::from_bytes(bytes)
+        .expect_err("should be refused")
+        .to_string()
+}
+
+#[test]
+fn the_unedited_lstm_loads() {
+    // Guards the tests below: each refusal comes from its edit, not from the fixture.
+    OnnxModel::from_bytes(&lstm_with(|_, _| {})).expect("loads");
+}
+
+#[test]
+fn non_default_recurrent_activations_are_refused() {
+    let err = load_err(&lstm_with(|n, _| {
+        n.attribute.push(strings_attr(
+            "activations",
+            &["HardSigmoid", "Tanh", "Tanh"],
+        ))
+    }));
+    assert!(
+        err.starts_with(
+            "node `lstm` (LSTM): activations [\"HardSigmoid\", \"Tanh\", \"Tanh\"] are not supported"
+        ),
+        "{err}"
+    );
+    // The defaults spelled out (any case) are fine.
+    OnnxModel::from_bytes(&lstm_with(|n, _| {
+        n.attribute
+            .push(strings_attr("activations", &["sigmoid", "TANH", "Tanh"]))
+    }))
+    .expect("default activations load");
+}
+
+#[test]
+fn clip_and_input_forget_are_refused() {
+    let err = load_err(&lstm_with(|n, _| {
+        n.attribute.push(AttributeProto {
+            name: "clip".into(),
+            r#type: AttributeType::Float as i32,
+            f: 3.0,
+            ..Default::default()
+        })
+    }));
+    assert!(
+        err.contains("node `lstm` (LSTM): the clip attribute"),
+        "{err}"
+    );
+    let err = load_err(&lstm_with(|n, _| {
+        n.attribute.push(AttributeProto {
+            name: "input_forget".into(),
+            r#type: AttributeType::Int as i32,
+            i: 1,
+            ..Default::default()
+        })
+    }));
+    assert!(err.contains("node `lstm` (LSTM): input_forget=1"), "{err}");
+}
+
+#[test]
+fn a_sequence_lens_from_the_data_is_refused() {
+    // sequence_lens (input 4) wired to a graph input, as a masked export would.
+    let err = load_err(&lstm_with(|n, g| {
+        n.input.truncate(4);
+        n.input.push("lens".into());
+        let mut lens = g.input[0].clone();
+        lens.name = "lens".into();
+        g.input.push(lens);
+    }));
+    assert!(
+        err.contains("node `lstm` (LSTM): sequence_lens input `lens` is not an initializer"),
+        "{err}"
+    );
+}
+
+#[test]
+fn an_unknown_op_is_named_with_its_node_and_domain() {
+    let err = load_err(&lstm_with(|n, _| {
+        n.op_type = "FancyRnn".into();
+        n.domain = "com.example".into();
+    }));
+    assert_eq!(
+        err,
+        "node `lstm`: op type `FancyRnn` (domain `com.example`) is not supported by the ONNX \
+         engine (tract)"
+    );
+}
+
+#[test]
+fn bytes_that_are_not_onnx_are_an_error() {
+    assert!(matches!(
+        OnnxModel::from_bytes(b"PK\x03\x04 a zip, not a protobuf"),
+        Err(OnnxError::Decode(_))
+    ));
+    let truncated = fixture("gemm_mlp");
+    let err = OnnxModel::from_bytes(&truncated[..truncated.len() / 2]).expect_err("truncated");
+    assert!(matches!(err, OnnxError::Decode(_)), "{err}");
+    assert!(matches!(
+        OnnxModel::from_bytes(&ModelProto::default().encode_to_vec()),
+        Err(OnnxError::Decode(_))
+    ));
+}
+
+fn list_column(rows: Vec<Option<Vec<f64>>>) -> ArrayRef {
+    Arc::new(ListArray::from_iter_primitive::<Float64Type, _, _>(
+        rows.into_iter().map(|r| r.map(|v| v.into_iter().map(Some))),
+    ))
+}
+
+fn apply_err(case: &str, columns: Vec<(&str, ArrayRef)>) -> String {
+    let stage = OnnxStage::new(
+        case,
+        Arc::new(OnnxModel::from_bytes(&fixture(case)).expect("loads")),
+    );
+    let batch = RecordBatch::try_from_iter(columns).expect("batch");
+    match stage.bind(&batch.schema()) {
+        Err(e) => e.to_string(),
+        Ok(b) => stage
+            .apply(&b, &batch)
+            .expect_err("should be refused")
+            .to_string(),
+    }
+}
+
+#[test]
+fn rows_of_the_wrong_width_type_or_value_are_errors() {
+    let ok = vec![0.5; 6];
+    let err = apply_err(
+        "gemm_mlp",
+        vec![("x", list_column(vec![Some(ok.clone()), Some(vec![1.0; 5])]))],
+    );
+    assert_eq!(
+        err,
+        "column `x`, row 1 of the batch: the ONNX input has shape [6] per row, 6 values \
+         flattened row-major; this row has 5"
+    );
+    let err = apply_err("gemm_mlp", vec![("x", list_column(vec![Some(ok), None]))]);
+    assert_eq!(
+        err,
+        "column `x`, row 1 of the batch: null row; the model needs a value"
+    );
+    let err = apply_err(
+        "gemm_mlp",
+        vec![("x", Arc::new(Float64Array::from(vec![1.0])) as ArrayRef)],
+    );
+    assert!(err.starts_with("column `x` has type Float64"), "{err}");
+    let err = apply_err(
+        "gemm_mlp",
+        vec![("y", list_column(vec![Some(vec![0.0; 6])]))],
+    );
+    assert!(err.starts_with("input has no column `x`"), "{err}");
+    // int64 token ids: a fraction, or a value past i64, is not silently truncated.
+    let err = apply_err(
+        "int64_embedding",
+        vec![(
+            "tokens",
+            list_column(vec![Some(vec![1.0, 2.0, 3.5, 0.0, 1.0])]),
+        )],
+    );
+    assert_eq!(
+        err,
+        "column `tokens`, row 0 of the batch: 3.5 is not an int64 (the ONNX input's element type)"
+    );
+    let err = apply_err(
+        "int64_embedding",
+        vec![(
+            "tokens",
+            list_column(vec![Some(vec![1.0, 2.0, 1e19, 0.0, 1.0])]),
+        )],
+    );
+    assert!(err.contains("is not an int64"), "{err}");
+    // An id outside the embedding table: tract's Gather error, not a panic.
+    let err = apply_err(
+        "int64_embedding",
+        vec![(
+            "tokens",
+            list_column(vec![Some(vec![1.0, 2.0, 99.0, 0.0, 1.0])]),
+        )],
+    );
+    assert!(err.starts_with("stage `int64_embedding`:"), "{err}");
+}
+
+#[test]
+fn outputs_are_named_like_tree_models_or_after_the_onnx_outputs() {
+    let names = |case: &str| -> Vec<String> {
+        let m = Arc::new(OnnxModel::from_bytes(&fixture(case)).expect("loads"));
+        OnnxStage::new(case, m)
+            .output_fields()
+            .iter()
+            .map(|f| f.name().clone())
+            .collect()
+    };
+    assert_eq!(names("tf_conv1d"), ["prediction"]);
+    assert_eq!(
+        names("tf_mlp"),
+        ["prediction_0", "prediction_1", "prediction_2"]
+    );
+    assert_eq!(
+        names("gemm_mlp"),
+        ["score", "probs_0", "probs_1", "probs_2"]
+    );
+}
