@@ -7,8 +7,8 @@ use arrow_schema::{DataType, Field, FieldRef, Schema};
 use scorewell_nn::{Graph, Tensor};
 
 use crate::error::{Result, ScoreError};
-use crate::stage::{Binding, InputColumn, Stage, StageOutput, find_column};
-use crate::vector::{VECTOR_TYPES, VectorColumn, is_vector};
+use crate::stage::{Binding, InputColumn, Stage, StageOutput};
+use crate::vector::{VectorColumn, bind_vector_columns};
 
 /// Scores a [`Graph`]. Each graph input binds to the column of the same name, holding per row
 /// the input tensor flattened row-major (a list or fixed-size list of floats, or a Spark
@@ -124,20 +124,13 @@ impl Stage for NnStage {
     }
 
     fn bind(&self, schema: &Schema) -> Result<Binding> {
-        let mut columns = Vec::with_capacity(self.inputs.len());
-        for ((input, _), name) in self.inputs.iter().zip(&self.columns) {
-            let idx = find_column(schema, name, || format!("model input `{input}`"))?;
-            let dt = schema.field(idx).data_type();
-            if !is_vector(dt) {
-                return Err(ScoreError::ColumnType {
-                    column: name.clone(),
-                    expected: VECTOR_TYPES.into(),
-                    got: dt.to_string(),
-                });
-            }
-            columns.push(idx);
-        }
-        Ok(Binding::new(columns))
+        bind_vector_columns(
+            schema,
+            self.inputs
+                .iter()
+                .zip(&self.columns)
+                .map(|((input, _), name)| (name.as_str(), format!("model input `{input}`"))),
+        )
     }
 
     fn apply(&self, binding: &Binding, batch: &RecordBatch) -> Result<StageOutput> {

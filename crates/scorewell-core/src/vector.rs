@@ -62,6 +62,28 @@ pub fn is_vector(dt: &DataType) -> bool {
     }
 }
 
+/// Binds each `(column, needed_by)` of a stage reading tensors: the column must exist and hold
+/// vectors (the types [`is_vector`] accepts); `needed_by` says who reads it, for the error.
+pub fn bind_vector_columns<'a>(
+    schema: &arrow_schema::Schema,
+    columns: impl IntoIterator<Item = (&'a str, String)>,
+) -> Result<crate::Binding> {
+    let mut bound = Vec::new();
+    for (name, needed_by) in columns {
+        let idx = crate::find_column(schema, name, || needed_by)?;
+        let dt = schema.field(idx).data_type();
+        if !is_vector(dt) {
+            return Err(ScoreError::ColumnType {
+                column: name.to_string(),
+                expected: VECTOR_TYPES.into(),
+                got: dt.to_string(),
+            });
+        }
+        bound.push(idx);
+    }
+    Ok(crate::Binding::new(bound))
+}
+
 /// One row's vector, borrowed from a column.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum VectorRef<'a> {

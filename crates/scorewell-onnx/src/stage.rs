@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use arrow_array::{ArrayRef, Float64Array, RecordBatch};
 use arrow_schema::{DataType, Field, FieldRef, Schema};
-use scorewell_core::vector::{VECTOR_TYPES, VectorColumn, is_vector};
-use scorewell_core::{Binding, InputColumn, Result, ScoreError, Stage, StageOutput, find_column};
+use scorewell_core::vector::{VectorColumn, bind_vector_columns};
+use scorewell_core::{Binding, InputColumn, Result, ScoreError, Stage, StageOutput};
 use tract_onnx::prelude::{IntoTValue, TValue, TVec, Tensor};
 
 use crate::model::{Batch, InputType, OnnxModel};
@@ -162,21 +162,13 @@ impl Stage for OnnxStage {
     }
 
     fn bind(&self, schema: &Schema) -> Result<Binding> {
-        let mut columns = Vec::with_capacity(self.model.inputs().len());
-        for input in self.model.inputs() {
-            let name = &input.name;
-            let idx = find_column(schema, name, || format!("ONNX input `{name}`"))?;
-            let dt = schema.field(idx).data_type();
-            if !is_vector(dt) {
-                return Err(ScoreError::ColumnType {
-                    column: name.clone(),
-                    expected: VECTOR_TYPES.into(),
-                    got: dt.to_string(),
-                });
-            }
-            columns.push(idx);
-        }
-        Ok(Binding::new(columns))
+        bind_vector_columns(
+            schema,
+            self.model
+                .inputs()
+                .iter()
+                .map(|input| (input.name.as_str(), format!("ONNX input `{}`", input.name))),
+        )
     }
 
     fn apply(&self, binding: &Binding, batch: &RecordBatch) -> Result<StageOutput> {
