@@ -204,3 +204,41 @@ fn a_bundle_chains_a_keras_model_into_a_tree_model_with_renamed_columns() {
     // The softmax outputs straddle the threshold, so both leaves are exercised.
     assert_eq!(leaves.len(), 2, "{got:?}");
 }
+
+#[test]
+fn a_keras_bundle_stage_refuses_tree_options_and_unknown_inputs_by_name() {
+    let dir = Dir::new();
+    std::fs::copy(keras_case().join("model.json"), dir.path("arch.json")).unwrap();
+    std::fs::copy(keras_case().join("model.weights.h5"), dir.path("w.h5")).unwrap();
+    let cases = [
+        (
+            "{weights: w.h5, output_margin: true}",
+            "a Keras model has no margins",
+        ),
+        ("{weights: w.h5, features: [a]}", "use `inputs` to rename"),
+        (
+            "{weights: w.h5, inputs: {nope: emb}}",
+            "`nope` is not a model input",
+        ),
+        ("{weights: missing.h5}", "missing.h5"),
+    ];
+    for (i, (params, message)) in cases.iter().enumerate() {
+        let spec = format!(
+            "inputs:\n  - {{name: emb, type: vector}}\nstages:\n  - kind: model\n    name: embed\n    artifact: arch.json\n    params: {params}\n"
+        );
+        let spec_path = dir.write(&format!("spec{i}.yaml"), spec);
+        let zip = dir.path(&format!("b{i}.zip"));
+        let run = scorewell(&[
+            &"bundle",
+            &"create",
+            &"--transforms",
+            &spec_path,
+            &"--name",
+            &"b",
+            &"-o",
+            &zip,
+        ]);
+        assert!(run.err().contains(message), "{params}: {}", run.err());
+        assert!(!zip.exists(), "{params}: no bundle is written");
+    }
+}
