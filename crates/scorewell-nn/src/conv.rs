@@ -2,7 +2,8 @@
 //!
 //! Each output position is a row of a patch matrix (the receptive field, `kernel rows × kernel
 //! columns × channels` values, laid out as the kernel's first three axes) times the kernel viewed
-//! as a `(k·in, filters)` matrix, so the arithmetic is one GEMM through `matrixmultiply`. Where
+//! as a `(k·in, filters)` matrix, so the arithmetic is one GEMM against the kernel packed once
+//! at build (`gemm.rs`; a row's output is the same alone and in a batch). Where
 //! the patch rows are already contiguous in the input (a 1-D convolution without dilation or
 //! groups) the GEMM reads the input directly with a row stride of `stride × channels`, with no
 //! patch matrix at all; otherwise patches are gathered for a bounded chunk of samples at a time.
@@ -15,6 +16,7 @@
 
 use crate::activation::Activation;
 use crate::error::NnError;
+use crate::gemm::Packed;
 
 /// How a window is placed over the edges of the input.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -275,43 +277,77 @@ impl Conv {
         Ok(out)
     }
 
-    /// Evaluates a batch of samples of per-sample shape `input` (checked by the builder).
-    pub(crate) fn eval(&self, name: &str, x: &[f32], input: &[usize]) -> Result<Vec<f32>, NnError> {
+    /// The kernel packed for `gemm.rs`, one matrix of `(k·in, filters)` per group.
+    pub(crate) fn pack(&self) -> Vec<Packed> {
+        let filters = self.filters();
+        let groups = self.groups.max(1);
+        let fg = filters / groups;
+        let depth = self.kernel.len().checked_div(filters).unwrap_or(0);
+        (0..groups)
+            .map(|g| {
+                Packed::from_strided(
+                    &self.kernel[(g * fg).min(self.kernel.len())..],
+                    filters,
+                    depth,
+                    fg,
+                )
+            })
+            .collect()
+    }
+
+    /// Evaluates a batch of samples of per-sample shape `input` (checked by the builder), with
+    /// the kernel as [`Conv::pack`] made it.
+    pub(crate) fn eval(
+        &self,
+        name: &str,
+        x: &[f32],
+        input: &[usize],
+        kernels: &[Packed],
+    ) -> Result<Vec<f32>, NnError> {
         let g = self.geometry(name, input)?;
         let filters = self.filters();
         let in_size = g.rows.input * g.cols.input * g.channels;
         let batch = x.len().checked_div(in_size).unwrap_or(0);
         let positions = g.rows.out * g.cols.out;
         let mut out = vec![0.0f32; batch * positions * filters];
-        // Each path starts a block of outputs with the bias and applies the activation to it
-        // right after its GEMM, while the block is still in cache.
+        // Each path adds the bias to a block of outputs and applies the activation right after
+        // its GEMM, while the block is still in cache.
         if in_size == 0 || filters == 0 {
             // No channels: every output is the bias alone.
-            self.start(&mut out);
-            self.activation.apply(&mut out, filters);
+            self.finish(&mut out);
+        } else if kernels.len() != self.groups {
+            return Err(NnError::Shape {
+                layer: name.to_string(),
+                message: format!(
+                    "{} packed kernels for {} groups",
+                    kernels.len(),
+                    self.groups
+                ),
+            });
         } else if self.rank() == 1 && self.groups == 1 && g.cols.dilation == 1 {
-            self.strided(&g, x, &mut out);
+            self.strided(&g, x, &mut out, &kernels[0]);
         } else {
-            self.gathered(&g, x, batch, &mut out);
+            self.gathered(&g, x, batch, &mut out, kernels);
         }
         Ok(out)
     }
 
-    /// Fills a block of output rows with the bias (or zeros, as allocated).
-    fn start(&self, y: &mut [f32]) {
+    /// Adds the bias to a block of output rows, then applies the activation.
+    fn finish(&self, y: &mut [f32]) {
+        let filters = self.filters();
         if let Some(b) = &self.bias {
-            for row in y.chunks_exact_mut(b.len().max(1)) {
-                row.copy_from_slice(b);
+            for row in y.chunks_exact_mut(filters.max(1)) {
+                row.iter_mut().zip(b).for_each(|(v, b)| *v += b);
             }
         }
+        self.activation.apply(y, filters);
     }
 
     /// 1-D, no dilation, one group: output step `t` reads `k·c` contiguous values starting at
     /// step `t·stride` of the (padded) input, so the input itself is the patch matrix with a row
     /// stride of `stride·c`.
-    fn strided(&self, g: &Geometry, x: &[f32], out: &mut [f32]) {
+    fn strided(&self, g: &Geometry, x: &[f32], out: &mut [f32], kernel: &Packed) {
         let (ax, c, filters) = (g.cols, g.channels, self.filters());
-        let k = ax.size * c;
         let in_size = ax.input * c;
         let out_size = ax.out * filters;
         // Zero padding is materialised once per sample into a buffer whose edges stay zero.
@@ -329,25 +365,14 @@ impl Conv {
             } else {
                 sample
             };
-            self.start(y);
-            gemm(
-                ax.out,
-                k,
-                filters,
-                a,
-                ax.stride * c,
-                &self.kernel,
-                filters,
-                y,
-                filters,
-            );
-            self.activation.apply(y, filters);
+            kernel.matmul_strided(ax.out, a, ax.stride * c, y, filters);
+            self.finish(y);
         }
     }
 
     /// The general case: patches gathered into a matrix for a chunk of samples, one GEMM per
     /// group and chunk.
-    fn gathered(&self, g: &Geometry, x: &[f32], batch: usize, out: &mut [f32]) {
+    fn gathered(&self, g: &Geometry, x: &[f32], batch: usize, out: &mut [f32], kernels: &[Packed]) {
         let (c, filters, groups) = (g.channels, self.filters(), self.groups);
         let (cg, fg) = (c / groups, filters / groups);
         let (kh, kw) = (g.rows.size, g.cols.size);
@@ -364,8 +389,7 @@ impl Conv {
             .zip(out.chunks_mut(chunk * positions * filters))
         {
             let n = xs.len() / in_size.max(1);
-            self.start(ys);
-            for group in 0..groups {
+            for (group, kernel) in kernels.iter().enumerate() {
                 let mut rows = patches.chunks_exact_mut(k);
                 for sample in xs.chunks_exact(in_size) {
                     for oy in 0..g.rows.out {
@@ -389,66 +413,10 @@ impl Conv {
                         }
                     }
                 }
-                gemm(
-                    n * positions,
-                    k,
-                    fg,
-                    &patches,
-                    k,
-                    &self.kernel[group * fg..],
-                    filters,
-                    &mut ys[group * fg..],
-                    filters,
-                );
+                kernel.matmul_strided(n * positions, &patches, k, &mut ys[group * fg..], filters);
             }
-            self.activation.apply(ys, filters);
+            self.finish(ys);
         }
-    }
-}
-
-/// `c[m × n] += a[m × k] · b[k × n]`, all row-major with the given row strides (unit column
-/// strides). The slices must hold the strided extents; this is checked, so the unsafe call below
-/// never reads or writes outside them.
-#[allow(clippy::too_many_arguments)]
-fn gemm(
-    m: usize,
-    k: usize,
-    n: usize,
-    a: &[f32],
-    rsa: usize,
-    b: &[f32],
-    rsb: usize,
-    c: &mut [f32],
-    rsc: usize,
-) {
-    if m == 0 || k == 0 || n == 0 {
-        return;
-    }
-    assert!(
-        a.len() >= (m - 1) * rsa + k
-            && b.len() >= (k - 1) * rsb + n
-            && c.len() >= (m - 1) * rsc + n,
-        "gemm extents exceed the buffers"
-    );
-    // SAFETY: the assertion above keeps every element sgemm touches inside `a`, `b` and `c`;
-    // `c` is borrowed mutably, so it aliases neither input.
-    unsafe {
-        matrixmultiply::sgemm(
-            m,
-            k,
-            n,
-            1.0,
-            a.as_ptr(),
-            rsa as isize,
-            1,
-            b.as_ptr(),
-            rsb as isize,
-            1,
-            1.0,
-            c.as_mut_ptr(),
-            rsc as isize,
-            1,
-        );
     }
 }
 

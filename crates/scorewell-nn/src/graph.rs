@@ -2,6 +2,7 @@ use rayon::prelude::*;
 
 use crate::error::NnError;
 use crate::fold::{self, Fold};
+use crate::gemm::Packed;
 use crate::layer::Layer;
 use crate::mask::{self, MaskRules};
 use crate::ops;
@@ -171,10 +172,31 @@ impl GraphBuilder {
             .max()
             .unwrap_or(1);
         let chunk_rows = (CHUNK_VALUES / widest.max(1)).max(1);
+        // Dense and convolution kernels are packed for `gemm.rs` once, here; the row-major copy
+        // is dropped so the weights are held once.
+        let mut nodes = self.nodes;
+        let packed = nodes
+            .iter_mut()
+            .map(|n| match &mut n.layer {
+                Some(Layer::Dense(d)) => {
+                    let (depth, units) = (d.kernel_shape[0], d.kernel_shape[1]);
+                    let p = Packed::new(&d.kernel, depth, units);
+                    d.kernel = Vec::new();
+                    vec![p]
+                }
+                Some(Layer::Conv(c)) => {
+                    let p = c.pack();
+                    c.kernel = Vec::new();
+                    p
+                }
+                _ => Vec::new(),
+            })
+            .collect();
         Ok(Graph {
             mask_rules: self.mask_rules,
             chunk_rows,
-            nodes: self.nodes,
+            nodes,
+            packed,
             inputs: self.inputs,
             outputs: self.outputs,
             last_use,
@@ -196,6 +218,9 @@ pub struct Graph {
     folds: Vec<Option<Fold>>,
     /// Per node: an Embedding whose value is its (validated) ids, for the fold that reads it.
     folded: Vec<bool>,
+    /// Per node: a Dense layer's kernel, or a convolution's per group, packed (the layer's own
+    /// `kernel` is emptied).
+    packed: Vec<Vec<Packed>>,
     chunk_rows: usize,
 }
 
@@ -233,7 +258,7 @@ impl Graph {
             .iter()
             .filter_map(|n| n.layer.as_ref())
             .map(|l| match l {
-                Layer::Dense(d) => d.kernel.len() + len(&d.bias),
+                Layer::Dense(d) => d.kernel_shape.iter().product::<usize>() + len(&d.bias),
                 Layer::BatchNorm(b) => {
                     len(&b.gamma) + len(&b.beta) + b.moving_mean.len() + b.moving_variance.len()
                 }
@@ -244,7 +269,7 @@ impl Graph {
                     b.forward.parameter_count() + b.backward.parameter_count()
                 }
                 Layer::TimeDistributed(g) => g.parameter_count(),
-                Layer::Conv(c) => c.kernel.len() + len(&c.bias),
+                Layer::Conv(c) => c.kernel_shape.iter().product::<usize>() + len(&c.bias),
                 _ => 0,
             })
             .sum()
@@ -415,7 +440,14 @@ impl Graph {
         Ok(match layer {
             Layer::Dense(d) => {
                 let x = values[first].as_deref().unwrap_or_default();
-                ops::dense(d, x, in_width)
+                // `build` packs every Dense node; this is its invariant, not an input check.
+                let [kernel] = self.packed[i].as_slice() else {
+                    return Err(NnError::Shape {
+                        layer: node.name.clone(),
+                        message: "the Dense kernel was not prepared".into(),
+                    });
+                };
+                ops::dense(d, kernel, x)
             }
             Layer::Activation(a) => {
                 let mut x = owned(values);
@@ -452,7 +484,7 @@ impl Graph {
             }
             Layer::Conv(c) => {
                 let x = values[first].as_deref().unwrap_or_default();
-                c.eval(&node.name, x, &self.nodes[first].shape)?
+                c.eval(&node.name, x, &self.nodes[first].shape, &self.packed[i])?
             }
             Layer::Pool(p) => {
                 let x = values[first].as_deref().unwrap_or_default();

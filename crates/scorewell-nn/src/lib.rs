@@ -12,6 +12,7 @@ mod activation;
 mod conv;
 mod error;
 mod fold;
+mod gemm;
 mod graph;
 mod layer;
 mod mask;

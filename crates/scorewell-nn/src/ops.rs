@@ -1,39 +1,17 @@
 //! The evaluation of each layer over a whole batch. Shapes were checked by the builder.
 
 use crate::error::NnError;
+use crate::gemm::Packed;
 use crate::layer::{BatchNorm, Dense, Embedding, LayerNorm, MergeOp, resolve_axis};
 
 /// `out (rows × units) = x (rows × width) · kernel (width × units) + bias`, then the activation.
-pub(crate) fn dense(d: &Dense, x: &[f32], width: usize) -> Vec<f32> {
-    let units = d.kernel_shape[1];
-    let rows = x.len().checked_div(width).unwrap_or(0);
-    let mut out = vec![0.0f32; rows * units];
+pub(crate) fn dense(d: &Dense, kernel: &Packed, x: &[f32]) -> Vec<f32> {
+    let units = kernel.cols();
+    let mut out = vec![0.0f32; x.len().checked_div(kernel.depth()).unwrap_or(0) * units];
+    kernel.matmul(x, &mut out);
     if let Some(b) = &d.bias {
         for row in out.chunks_exact_mut(units.max(1)) {
-            row.copy_from_slice(b);
-        }
-    }
-    if rows > 0 && units > 0 && width > 0 {
-        // SAFETY: the pointers cover `rows × width`, `width × units` and `rows × units`
-        // row-major buffers (the builder checked the kernel's length and `x` is
-        // `rows × width` by construction); strides are in elements, as sgemm expects.
-        unsafe {
-            matrixmultiply::sgemm(
-                rows,
-                width,
-                units,
-                1.0,
-                x.as_ptr(),
-                width as isize,
-                1,
-                d.kernel.as_ptr(),
-                units as isize,
-                1,
-                1.0,
-                out.as_mut_ptr(),
-                units as isize,
-                1,
-            );
+            row.iter_mut().zip(b).for_each(|(v, b)| *v += b);
         }
     }
     d.activation.apply(&mut out, units);
