@@ -109,98 +109,108 @@ struct View<'a> {
 #[target_feature(enable = "avx2,fma")]
 fn matmul_avx2_fma(p: &Packed, v: View<'_>, out: &mut [f32]) {
     // SAFETY (for the kernel calls): this function only runs where AVX2 and FMA exist.
-    blocks(p, v, out, |r, xs, out| match r {
-        1 => panels::<1, 2>(p, xs, out, v.ldc, x86::run::<1, 2>, x86::run::<1, 1>),
-        2 => panels::<2, 1>(p, xs, out, v.ldc, x86::run::<2, 1>, x86::run::<2, 1>),
-        3 => panels::<3, 1>(p, xs, out, v.ldc, x86::run::<3, 1>, x86::run::<3, 1>),
-        4 => panels::<4, 1>(p, xs, out, v.ldc, x86::run::<4, 1>, x86::run::<4, 1>),
-        5 => panels::<5, 1>(p, xs, out, v.ldc, x86::run::<5, 1>, x86::run::<5, 1>),
-        _ => panels::<6, 1>(p, xs, out, v.ldc, x86::run::<6, 1>, x86::run::<6, 1>),
+    blocks(p, v, out, |r, a, out, d| match r {
+        1 => panels::<1, 2>(a, out, d, x86::run::<1, 2>, x86::run::<1, 1>),
+        2 => panels::<2, 1>(a, out, d, x86::run::<2, 1>, x86::run::<2, 1>),
+        3 => panels::<3, 1>(a, out, d, x86::run::<3, 1>, x86::run::<3, 1>),
+        4 => panels::<4, 1>(a, out, d, x86::run::<4, 1>, x86::run::<4, 1>),
+        5 => panels::<5, 1>(a, out, d, x86::run::<5, 1>, x86::run::<5, 1>),
+        _ => panels::<6, 1>(a, out, d, x86::run::<6, 1>, x86::run::<6, 1>),
     });
 }
 
 /// The portable path, `a * b + c` per step (see [`Packed::matmul_strided`]).
 fn matmul_rows(p: &Packed, v: View<'_>, out: &mut [f32]) {
-    blocks(p, v, out, |r, xs, out| match r {
-        1 => panels::<1, 1>(p, xs, out, v.ldc, run::<1>, run::<1>),
-        2 => panels::<2, 1>(p, xs, out, v.ldc, run::<2>, run::<2>),
-        3 => panels::<3, 1>(p, xs, out, v.ldc, run::<3>, run::<3>),
-        4 => panels::<4, 1>(p, xs, out, v.ldc, run::<4>, run::<4>),
-        5 => panels::<5, 1>(p, xs, out, v.ldc, run::<5>, run::<5>),
-        _ => panels::<6, 1>(p, xs, out, v.ldc, run::<6>, run::<6>),
+    blocks(p, v, out, |r, a, out, d| match r {
+        1 => panels::<1, 1>(a, out, d, run::<1>, run::<1>),
+        2 => panels::<2, 1>(a, out, d, run::<2>, run::<2>),
+        3 => panels::<3, 1>(a, out, d, run::<3>, run::<3>),
+        4 => panels::<4, 1>(a, out, d, run::<4>, run::<4>),
+        5 => panels::<5, 1>(a, out, d, run::<5>, run::<5>),
+        _ => panels::<6, 1>(a, out, d, run::<6>, run::<6>),
     });
 }
 
-/// Cuts the rows into blocks of at most [`MR`] and hands each block's rows, interleaved
-/// `depth × rows` in `xs`, to `kernel(rows, xs, out_from_the_block)`: each step of a chain
-/// then reads its multipliers from one place (no per-row indexing in the hot loop, which
-/// measured 30% slower).
+/// Sizes and strides of one product, for the kernels.
+#[derive(Clone, Copy)]
+struct Dims<'p> {
+    /// The packed panels' rows, `NR` columns each.
+    w_rows: &'p [[f32; NR]],
+    depth: usize,
+    cols: usize,
+    lda: usize,
+    ldc: usize,
+}
+
+/// Cuts the rows into blocks of at most [`MR`] and hands each to
+/// `kernel(rows, a_from_the_block, out_from_the_block, dims)`.
 #[inline(always)]
-fn blocks(p: &Packed, v: View<'_>, out: &mut [f32], kernel: impl Fn(usize, &[f32], &mut [f32])) {
-    let depth = p.depth;
-    let mut xs = vec![0.0f32; MR * depth];
+fn blocks(
+    p: &Packed,
+    v: View<'_>,
+    out: &mut [f32],
+    kernel: impl Fn(usize, &[f32], &mut [f32], Dims<'_>),
+) {
+    let dims = Dims {
+        w_rows: p.data.as_chunks::<NR>().0,
+        depth: p.depth,
+        cols: p.cols,
+        lda: v.lda,
+        ldc: v.ldc,
+    };
     for r0 in (0..v.rows).step_by(MR) {
         let r = MR.min(v.rows - r0);
-        for i in 0..r {
-            let row = &v.a[(r0 + i) * v.lda..][..depth];
-            for (k, &x) in row.iter().enumerate() {
-                xs[k * r + i] = x;
-            }
-        }
-        kernel(r, &xs[..r * depth], &mut out[r0 * v.ldc..]);
+        kernel(r, &v.a[r0 * v.lda..], &mut out[r0 * v.ldc..], dims);
     }
 }
 
-/// A kernel: panels `first .. first + P` for `R` interleaved rows, storing into `out`;
-/// the sizes are `(depth, cols, ldc, first)`.
-type Kernel<const R: usize> =
-    unsafe fn(&[[f32; NR]], &[[f32; R]], &mut [f32], (usize, usize, usize, usize));
+/// A kernel: panels `first .. first + P` for the `R` rows of `a` (every `lda` values),
+/// storing into `out`.
+type Kernel = unsafe fn(&[f32], &mut [f32], Dims<'_>, usize);
 
 /// The panels `P` at a time through `wide`, then one at a time through `one`.
 #[inline(always)]
 fn panels<const R: usize, const P: usize>(
-    p: &Packed,
-    xs: &[f32],
+    a: &[f32],
     out: &mut [f32],
-    ldc: usize,
-    wide: Kernel<R>,
-    one: Kernel<R>,
+    d: Dims<'_>,
+    wide: Kernel,
+    one: Kernel,
 ) {
-    let (depth, cols) = (p.depth, p.cols);
-    let (w_rows, _) = p.data.as_chunks::<NR>();
-    let (xs, _) = xs.as_chunks::<R>();
-    let n_panels = cols.div_ceil(NR);
+    // The kernels read `R` rows of `depth` values from `a`: checked once per block here.
+    assert!(
+        a.len() >= (R - 1) * d.lda + d.depth,
+        "matmul rows exceed the buffer"
+    );
+    let n_panels = d.cols.div_ceil(NR);
     let mut first = 0;
     while first < n_panels {
         // SAFETY: `wide`/`one` are the portable kernel, or the AVX2 one on the AVX2-only path
-        // (`matmul_avx2_fma`); both index within the slices, which are sized by `Packed`.
+        // (`matmul_avx2_fma`); `a` holds the rows they read (asserted above).
         if first + P <= n_panels {
-            unsafe { wide(w_rows, xs, out, (depth, cols, ldc, first)) };
+            unsafe { wide(a, out, d, first) };
             first += P;
         } else {
-            unsafe { one(w_rows, xs, out, (depth, cols, ldc, first)) };
+            unsafe { one(a, out, d, first) };
             first += 1;
         }
     }
 }
 
-/// Panel `first` for the `R` rows: each value one chain `c = x · w + c` over `k` ascending.
-unsafe fn run<const R: usize>(
-    w_rows: &[[f32; NR]],
-    xs: &[[f32; R]],
-    out: &mut [f32],
-    (depth, cols, ldc, first): (usize, usize, usize, usize),
-) {
-    let ws = &w_rows[first * depth..][..depth];
+/// Panel `first` for `R` rows: each value one chain `c = x · w + c` over `k` ascending.
+unsafe fn run<const R: usize>(a: &[f32], out: &mut [f32], d: Dims<'_>, first: usize) {
+    let ws = &d.w_rows[first * d.depth..][..d.depth];
+    let rows: [&[f32]; R] = std::array::from_fn(|r| &a[r * d.lda..][..d.depth]);
     let mut acc = [[0.0f32; NR]; R];
-    for (w, x) in ws.iter().zip(&xs[..depth]) {
-        for (acc_r, &xr) in acc.iter_mut().zip(x) {
+    for (k, w) in ws.iter().enumerate() {
+        for (acc_r, row) in acc.iter_mut().zip(&rows) {
+            let x = row[k];
             for (c, &wj) in acc_r.iter_mut().zip(w) {
-                *c = xr * wj + *c;
+                *c = x * wj + *c;
             }
         }
     }
-    store(&acc, out, (cols, ldc), first);
+    store(&acc, out, (d.cols, d.ldc), first);
 }
 
 /// Writes the `R × NR` accumulators of panel `panel` into `out` (`R` rows every `ldc`
@@ -224,29 +234,32 @@ fn store<const R: usize>(
 /// (3 rows ran 10x slower than 5).
 #[cfg(target_arch = "x86_64")]
 mod x86 {
-    use super::{NR, store};
+    use super::{Dims, NR, store};
     use std::arch::x86_64::{
         __m256, _mm256_fmadd_ps, _mm256_loadu_ps, _mm256_set1_ps, _mm256_setzero_ps,
         _mm256_storeu_ps,
     };
 
     /// Panels `first .. first + P` for `R` rows; `vfmadd` rounds once, exactly as
-    /// `f32::mul_add`, so every value is the chain `c = fma(x, w, c)` over `k` ascending.
+    /// `f32::mul_add`, so every value is the chain `c = fma(x, w, c)` over `k` ascending. The
+    /// multipliers are broadcast straight from the rows of `a` (copying the block first, to
+    /// index it without bounds checks, cost a quarter of a convolution's time).
     ///
     /// # Safety
-    /// The CPU must support AVX2 and FMA.
+    /// The CPU must support AVX2 and FMA, and `a` must hold `R` rows of `d.depth` values every
+    /// `d.lda` (`panels` asserts it).
     #[target_feature(enable = "avx2,fma")]
     pub(super) unsafe fn run<const R: usize, const P: usize>(
-        w_rows: &[[f32; NR]],
-        xs: &[[f32; R]],
+        a: &[f32],
         out: &mut [f32],
-        (depth, cols, ldc, first): (usize, usize, usize, usize),
+        d: Dims<'_>,
+        first: usize,
     ) {
         let ws: [&[[f32; NR]]; P] =
-            std::array::from_fn(|q| &w_rows[(first + q) * depth..][..depth]);
-        let xs = &xs[..depth];
+            std::array::from_fn(|q| &d.w_rows[(first + q) * d.depth..][..d.depth]);
+        let rows: [*const f32; R] = std::array::from_fn(|r| a.as_ptr().wrapping_add(r * d.lda));
         let mut acc = [[[_mm256_setzero_ps(); 2]; R]; P];
-        for k in 0..depth {
+        for k in 0..d.depth {
             for q in 0..P {
                 let w = &ws[q][k];
                 // SAFETY: `w` is 16 floats; each load reads 8 of them.
@@ -257,7 +270,9 @@ mod x86 {
                     )
                 };
                 for r in 0..R {
-                    let x = _mm256_set1_ps(xs[k][r]);
+                    // SAFETY: row `r` holds `depth` values from `rows[r]` (the caller's
+                    // contract) and `k < depth`.
+                    let x = _mm256_set1_ps(unsafe { *rows[r].add(k) });
                     acc[q][r][0] = _mm256_fmadd_ps(x, w0, acc[q][r][0]);
                     acc[q][r][1] = _mm256_fmadd_ps(x, w1, acc[q][r][1]);
                 }
@@ -273,7 +288,7 @@ mod x86 {
                     _mm256_storeu_ps(vals[r].as_mut_ptr().add(8), a1);
                 }
             }
-            store(&vals, out, (cols, ldc), first + q);
+            store(&vals, out, (d.cols, d.ldc), first + q);
         }
     }
 }
@@ -439,6 +454,8 @@ mod tests {
             (2, 256, 128),
             (3, 256, 128),
             (5, 256, 128),
+            (96, 80, 64),
+            (46, 192, 64),
             (4096, 50, 256),
             (4096, 256, 128),
         ] {
