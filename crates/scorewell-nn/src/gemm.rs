@@ -206,7 +206,7 @@ unsafe fn run<const R: usize>(a: &[f32], out: &mut [f32], d: Dims<'_>, first: us
         for (acc_r, row) in acc.iter_mut().zip(&rows) {
             let x = row[k];
             for (c, &wj) in acc_r.iter_mut().zip(w) {
-                *c = x * wj + *c;
+                *c += x * wj;
             }
         }
     }
@@ -248,6 +248,9 @@ mod x86 {
     /// # Safety
     /// The CPU must support AVX2 and FMA, and `a` must hold `R` rows of `d.depth` values every
     /// `d.lda` (`panels` asserts it).
+    // Index loops: the register arrays `acc[q][r]` read plainest so, and iterators over
+    // them would borrow `acc` across the row loop.
+    #[allow(clippy::needless_range_loop)]
     #[target_feature(enable = "avx2,fma")]
     pub(super) unsafe fn run<const R: usize, const P: usize>(
         a: &[f32],
@@ -324,7 +327,9 @@ mod tests {
     }
 
     /// The dispatched path (AVX2 where the CPU has it) and the portable one.
-    fn paths() -> [(&'static str, fn(&Packed, View<'_>, &mut [f32])); 2] {
+    type Path = fn(&Packed, View<'_>, &mut [f32]);
+
+    fn paths() -> [(&'static str, Path); 2] {
         fn dispatched(p: &Packed, v: View<'_>, out: &mut [f32]) {
             p.matmul_strided(v.rows, v.a, v.lda, out, v.ldc);
         }
