@@ -37,6 +37,7 @@ mod nn;
 mod positional;
 mod scorer;
 mod stage;
+pub mod tensor_io;
 pub mod vector;
 
 pub use error::{Result, ScoreError};

@@ -2,86 +2,50 @@
 
 use std::sync::Arc;
 
-use arrow_array::{ArrayRef, Float64Array, RecordBatch};
-use arrow_schema::{DataType, Field, FieldRef, Schema};
+use arrow_array::RecordBatch;
+use arrow_schema::{FieldRef, Schema};
 use scorewell_nn::{Graph, Tensor};
 
 use crate::error::{Result, ScoreError};
 use crate::stage::{Binding, InputColumn, Stage, StageOutput};
-use crate::vector::{VectorColumn, bind_vector_columns};
+use crate::tensor_io::TensorIo;
 
-/// Scores a [`Graph`]. Each graph input binds to the column of the same name, holding per row
-/// the input tensor flattened row-major (a list or fixed-size list of floats, or a Spark
-/// vector). Outputs are `Float64` columns: a graph with one output of `k` values per row
-/// appends `prediction` (`k = 1`) or `prediction_0 … prediction_{k-1}`, as tree models do; with
-/// several outputs each is named after its output layer the same way (`p`, `q_0`, `q_1`, ...).
+/// Scores a [`Graph`]. Each graph input binds to the column of the same name (or a renamed
+/// one, [`NnStage::with_names`]), holding per row the input tensor flattened row-major (a list
+/// or fixed-size list of floats, or a Spark vector). Outputs are named as [`TensorIo`] says,
+/// after the output layers.
 #[derive(Debug)]
 pub struct NnStage {
     name: String,
     graph: Arc<Graph>,
-    /// Per graph output: its width (values per row).
-    widths: Vec<usize>,
-    outputs: Vec<FieldRef>,
-    /// Per graph input: its name and element count per row.
-    inputs: Vec<(String, usize)>,
-    /// Per graph input: the column it reads (its own name unless renamed).
-    columns: Vec<String>,
+    io: TensorIo,
 }
 
 impl NnStage {
     /// A stage called `name` (for errors and `inspect`) scoring `graph`.
     pub fn new(name: &str, graph: Arc<Graph>) -> Self {
-        let widths: Vec<usize> = graph.outputs().map(|(_, s)| s.iter().product()).collect();
-        let names: Vec<String> = if widths.len() == 1 {
-            vec!["prediction".to_owned()]
-        } else {
-            graph.outputs().map(|(n, _)| n.to_owned()).collect()
-        };
-        let inputs: Vec<(String, usize)> = graph
-            .inputs()
-            .map(|(n, s)| (n.to_owned(), s.iter().product()))
-            .collect();
+        let io = TensorIo::new(
+            "model input",
+            graph.inputs().map(|(n, s)| (n.to_owned(), s.to_vec())),
+            graph
+                .outputs()
+                .map(|(n, s)| (n.to_owned(), s.iter().product())),
+        );
         Self {
             name: name.to_owned(),
-            outputs: output_fields(&names, &widths),
-            columns: inputs.iter().map(|(n, _)| n.clone()).collect(),
             graph,
-            widths,
-            inputs,
+            io,
         }
     }
 
-    /// The same stage reading renamed columns (`input name → column`, every key a graph
-    /// input) and, for a graph with one output, naming its columns `output` (`output`,
-    /// `output_0`, ...) instead of `prediction`: a bundle's stages must not collide.
+    /// The same stage reading renamed columns and naming its output: see
+    /// [`TensorIo::with_names`].
     pub fn with_names(
         mut self,
         columns: &std::collections::BTreeMap<String, String>,
         output: Option<&str>,
     ) -> std::result::Result<Self, String> {
-        for (input, column) in columns {
-            let i = self
-                .inputs
-                .iter()
-                .position(|(n, _)| n == input)
-                .ok_or_else(|| {
-                    let known: Vec<&str> = self.inputs.iter().map(|(n, _)| n.as_str()).collect();
-                    format!(
-                        "`{input}` is not a model input (inputs: {})",
-                        known.join(", ")
-                    )
-                })?;
-            self.columns[i] = column.clone();
-        }
-        if let Some(output) = output {
-            if self.widths.len() != 1 {
-                return Err(format!(
-                    "`output` names the columns of a one-output model; this one has {} outputs, named after their layers",
-                    self.widths.len()
-                ));
-            }
-            self.outputs = output_fields(&[output.to_owned()], &self.widths);
-        }
+        self.io = self.io.with_names(columns, output)?;
         Ok(self)
     }
 
@@ -91,83 +55,38 @@ impl NnStage {
     }
 }
 
-/// One Float64 column per output value: `base` for a one-value output, else `base_<i>`.
-fn output_fields(names: &[String], widths: &[usize]) -> Vec<FieldRef> {
-    let mut outputs = Vec::new();
-    for (base, &k) in names.iter().zip(widths) {
-        for i in 0..k {
-            let col = if k == 1 {
-                base.clone()
-            } else {
-                format!("{base}_{i}")
-            };
-            outputs.push(Arc::new(Field::new(col, DataType::Float64, false)));
-        }
-    }
-    outputs
-}
-
 impl Stage for NnStage {
     fn name(&self) -> &str {
         &self.name
     }
 
     fn inputs(&self) -> Vec<InputColumn> {
-        self.columns
-            .iter()
-            .map(|c| InputColumn::vector(c.clone()))
-            .collect()
+        self.io.input_columns()
     }
 
     fn output_fields(&self) -> Vec<FieldRef> {
-        self.outputs.clone()
+        self.io.output_fields()
     }
 
     fn bind(&self, schema: &Schema) -> Result<Binding> {
-        bind_vector_columns(
-            schema,
-            self.inputs
-                .iter()
-                .zip(&self.columns)
-                .map(|((input, _), name)| (name.as_str(), format!("model input `{input}`"))),
-        )
+        self.io.bind(schema)
     }
 
     fn apply(&self, binding: &Binding, batch: &RecordBatch) -> Result<StageOutput> {
         let rows = batch.num_rows();
-        let mut tensors = Vec::with_capacity(self.inputs.len());
-        for (((input, width), name), &idx) in
-            self.inputs.iter().zip(&self.columns).zip(&binding.columns)
-        {
-            let column = VectorColumn::try_new(batch.column(idx), name)?;
-            let mut data = Vec::with_capacity(rows * width);
+        let columns = self.io.columns(binding, batch)?;
+        let mut tensors = Vec::with_capacity(columns.len());
+        for (i, (input, column)) in self.io.inputs().iter().zip(&columns).enumerate() {
+            let mut data = Vec::with_capacity(rows * input.width);
             for row in 0..rows {
-                let invalid = |message: String| ScoreError::InvalidValue {
-                    column: name.clone(),
-                    row,
-                    message,
-                };
-                let v = column
-                    .get(row)
-                    .ok_or_else(|| invalid("null row; the model needs a value".into()))?;
-                if v.len() != *width {
-                    return Err(invalid(format!(
-                        "the model input holds {width} values per row (the tensor flattened row-major), this row has {}",
-                        v.len()
-                    )));
-                }
+                let v = self.io.row(i, column, row)?;
                 data.extend(v.to_dense().into_iter().map(|x| x as f32));
             }
-            let mut shape = vec![rows];
-            shape.extend_from_slice(
-                self.graph
-                    .inputs()
-                    .find(|(n, _)| n == input)
-                    .map_or(&[][..], |(_, s)| s),
-            );
+            let mut full = vec![rows];
+            full.extend_from_slice(&input.shape);
             // Every row was checked to hold `width` values, the product of this shape.
-            let tensor = Tensor::new(shape, data).ok_or_else(|| ScoreError::InvalidValue {
-                column: name.clone(),
+            let tensor = Tensor::new(full, data).ok_or_else(|| ScoreError::InvalidValue {
+                column: input.column.clone(),
                 row: 0,
                 message: "input tensor size".into(),
             })?;
@@ -177,20 +96,8 @@ impl Stage for NnStage {
             stage: self.name.clone(),
             source: Box::new(e.into()),
         })?;
-        let mut columns: Vec<ArrayRef> = Vec::with_capacity(self.outputs.len());
-        for (t, &k) in out.iter().zip(&self.widths) {
-            let values = t.data();
-            for j in 0..k {
-                let col: Vec<f64> = values
-                    .iter()
-                    .skip(j)
-                    .step_by(k)
-                    .map(|&v| f64::from(v))
-                    .collect();
-                columns.push(Arc::new(Float64Array::from(col)));
-            }
-        }
-        Ok(columns.into())
+        let values: Vec<&[f32]> = out.iter().map(Tensor::data).collect();
+        Ok(self.io.output(&values))
     }
 }
 
@@ -276,8 +183,8 @@ mod tests {
         let err = s.apply(&binding, &b).unwrap_err();
         assert_eq!(
             err.to_string(),
-            "column `x`, row 1 of the batch: the model input holds 2 values per row \
-             (the tensor flattened row-major), this row has 1"
+            "column `x`, row 1 of the batch: the model input `x` has shape [2] per row, 2 values \
+             flattened row-major; this row has 1"
         );
         let other = RecordBatch::try_from_iter([(
             "z",

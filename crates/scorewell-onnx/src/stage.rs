@@ -3,58 +3,56 @@
 
 use std::sync::Arc;
 
-use arrow_array::{ArrayRef, Float64Array, RecordBatch};
-use arrow_schema::{DataType, Field, FieldRef, Schema};
-use scorewell_core::vector::{VectorColumn, bind_vector_columns};
+use arrow_array::RecordBatch;
+use arrow_schema::{FieldRef, Schema};
+use scorewell_core::tensor_io::TensorIo;
+use scorewell_core::vector::VectorColumn;
 use scorewell_core::{Binding, InputColumn, Result, ScoreError, Stage, StageOutput};
 use tract_onnx::prelude::{IntoTValue, TValue, TVec, Tensor};
 
 use crate::model::{Batch, InputType, OnnxModel};
 
-/// Scores an [`OnnxModel`]. Each graph input binds to the column of the same ONNX name, whose
-/// rows hold the input tensor of one row flattened row-major (a list or fixed-size list of
-/// numbers, or a Spark vector). A graph with one output of `k` values per row appends
-/// `prediction` (`k = 1`) or `prediction_0 … prediction_{k-1}`, as tree models do; with several
-/// outputs each is named after its ONNX output the same way (`p`, `q_0`, `q_1`, ...).
+/// Scores an [`OnnxModel`]. Each graph input binds to the column of the same ONNX name (or a
+/// renamed one, [`OnnxStage::with_names`]), whose rows hold the input tensor of one row
+/// flattened row-major (a list or fixed-size list of numbers, or a Spark vector). Outputs are
+/// named as for Keras models ([`TensorIo`]), after the ONNX outputs.
 #[derive(Debug)]
 pub struct OnnxStage {
     name: String,
     model: Arc<OnnxModel>,
-    /// Per graph output: its width (values per row).
-    widths: Vec<usize>,
-    fields: Vec<FieldRef>,
+    io: TensorIo,
 }
 
 impl OnnxStage {
     /// A stage called `name` (for errors and `inspect`) scoring `model`.
     pub fn new(name: &str, model: Arc<OnnxModel>) -> Self {
-        let widths: Vec<usize> = model
-            .outputs()
-            .iter()
-            .map(|o| o.row_shape.iter().product())
-            .collect();
-        let bases: Vec<String> = if widths.len() == 1 {
-            vec!["prediction".to_owned()]
-        } else {
-            model.outputs().iter().map(|o| o.name.clone()).collect()
-        };
-        let mut fields = Vec::new();
-        for (base, &k) in bases.iter().zip(&widths) {
-            for i in 0..k {
-                let col = if k == 1 {
-                    base.clone()
-                } else {
-                    format!("{base}_{i}")
-                };
-                fields.push(Arc::new(Field::new(col, DataType::Float64, false)));
-            }
-        }
+        let io = TensorIo::new(
+            "ONNX input",
+            model
+                .inputs()
+                .iter()
+                .map(|i| (i.name.clone(), i.row_shape.clone())),
+            model
+                .outputs()
+                .iter()
+                .map(|o| (o.name.clone(), o.row_shape.iter().product())),
+        );
         Self {
             name: name.to_owned(),
             model,
-            widths,
-            fields,
+            io,
         }
+    }
+
+    /// The same stage reading renamed columns and naming its output (a bundle's stages must
+    /// not collide): see [`TensorIo::with_names`].
+    pub fn with_names(
+        mut self,
+        columns: &std::collections::BTreeMap<String, String>,
+        output: Option<&str>,
+    ) -> std::result::Result<Self, String> {
+        self.io = self.io.with_names(columns, output)?;
+        Ok(self)
     }
 
     /// The model this stage scores.
@@ -75,27 +73,11 @@ impl OnnxStage {
     /// Reads rows `start..end` of every input column into tensors shaped `[rows, row_shape..]`.
     fn tensors(&self, columns: &[VectorColumn], start: usize, end: usize) -> Result<TVec<TValue>> {
         let mut tensors = TVec::new();
-        for (input, column) in self.model.inputs().iter().zip(columns) {
-            let width: usize = input.row_shape.iter().product();
+        for (i, (input, column)) in self.model.inputs().iter().zip(columns).enumerate() {
+            let width = self.io.inputs()[i].width;
             let mut values = Vec::with_capacity((end - start) * width);
             for row in start..end {
-                let invalid = |message: String| ScoreError::InvalidValue {
-                    column: input.name.clone(),
-                    row,
-                    message,
-                };
-                let v = column
-                    .get(row)
-                    .ok_or_else(|| invalid("null row; the model needs a value".into()))?;
-                if v.len() != width {
-                    return Err(invalid(format!(
-                        "the ONNX input has shape {:?} per row, {width} values flattened \
-                         row-major; this row has {}",
-                        input.row_shape,
-                        v.len()
-                    )));
-                }
-                values.extend(v.to_dense());
+                values.extend(self.io.row(i, column, row)?.to_dense());
                 if matches!(input.ty, InputType::I32 | InputType::I64) {
                     // i32 bounds are exact in f64; i64's are not, and 2^63 itself is past
                     // i64::MAX, so that range is half-open.
@@ -108,10 +90,14 @@ impl OnnxStage {
                         .iter()
                         .find(|&&x| x.fract() != 0.0 || !in_range(x))
                     {
-                        return Err(invalid(format!(
-                            "{bad} is not an {} (the ONNX input's element type)",
-                            input.ty.onnx_name()
-                        )));
+                        return Err(ScoreError::InvalidValue {
+                            column: self.io.inputs()[i].column.clone(),
+                            row,
+                            message: format!(
+                                "{bad} is not an {} (the ONNX input's element type)",
+                                input.ty.onnx_name()
+                            ),
+                        });
                     }
                 }
             }
@@ -134,7 +120,7 @@ impl OnnxStage {
                 }
             }
             .map_err(|e| ScoreError::InvalidValue {
-                column: input.name.clone(),
+                column: self.io.inputs()[i].column.clone(),
                 row: start,
                 message: format!("{e:#}"),
             })?;
@@ -150,36 +136,21 @@ impl Stage for OnnxStage {
     }
 
     fn inputs(&self) -> Vec<InputColumn> {
-        self.model
-            .inputs()
-            .iter()
-            .map(|i| InputColumn::vector(i.name.clone()))
-            .collect()
+        self.io.input_columns()
     }
 
     fn output_fields(&self) -> Vec<FieldRef> {
-        self.fields.clone()
+        self.io.output_fields()
     }
 
     fn bind(&self, schema: &Schema) -> Result<Binding> {
-        bind_vector_columns(
-            schema,
-            self.model
-                .inputs()
-                .iter()
-                .map(|input| (input.name.as_str(), format!("ONNX input `{}`", input.name))),
-        )
+        self.io.bind(schema)
     }
 
     fn apply(&self, binding: &Binding, batch: &RecordBatch) -> Result<StageOutput> {
         let rows = batch.num_rows();
-        let columns = self
-            .model
-            .inputs()
-            .iter()
-            .zip(&binding.columns)
-            .map(|(input, &idx)| VectorColumn::try_new(batch.column(idx), &input.name))
-            .collect::<Result<Vec<_>>>()?;
+        let columns = self.io.columns(binding, batch)?;
+        let widths = self.io.widths();
         let chunk = match self.model.batch() {
             Batch::Any => rows.max(1),
             Batch::Fixed(d) => d,
@@ -190,7 +161,7 @@ impl Stage for OnnxStage {
                  {rows}; export it with a dynamic batch axis (torch.onnx.export dynamic_axes)"
             ))));
         }
-        let mut values: Vec<Vec<f64>> = vec![Vec::new(); self.widths.len()];
+        let mut values: Vec<Vec<f64>> = vec![Vec::new(); widths.len()];
         let mut start = 0;
         while start < rows {
             let end = start + chunk;
@@ -198,7 +169,7 @@ impl Stage for OnnxStage {
                 .model
                 .run(self.tensors(&columns, start, end)?)
                 .map_err(|e| self.in_stage(e))?;
-            for ((acc, got), &k) in values.iter_mut().zip(out).zip(&self.widths) {
+            for ((acc, got), &k) in values.iter_mut().zip(out).zip(widths) {
                 if got.len() != (end - start) * k {
                     return Err(self.in_stage(crate::OnnxError::Run(format!(
                         "an output has {} values for {} rows of {k}",
@@ -210,13 +181,7 @@ impl Stage for OnnxStage {
             }
             start = end;
         }
-        let mut arrays: Vec<ArrayRef> = Vec::with_capacity(self.fields.len());
-        for (v, &k) in values.iter().zip(&self.widths) {
-            for j in 0..k {
-                let col: Vec<f64> = v.iter().skip(j).step_by(k).copied().collect();
-                arrays.push(Arc::new(Float64Array::from(col)));
-            }
-        }
-        Ok(arrays.into())
+        let values: Vec<&[f64]> = values.iter().map(Vec::as_slice).collect();
+        Ok(self.io.output(&values))
     }
 }

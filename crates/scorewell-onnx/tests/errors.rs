@@ -179,7 +179,7 @@ fn rows_of_the_wrong_width_type_or_value_are_errors() {
     );
     assert_eq!(
         err,
-        "column `x`, row 1 of the batch: the ONNX input has shape [6] per row, 6 values \
+        "column `x`, row 1 of the batch: the ONNX input `x` has shape [6] per row, 6 values \
          flattened row-major; this row has 5"
     );
     let err = apply_err("gemm_mlp", vec![("x", list_column(vec![Some(ok), None]))]);
