@@ -44,6 +44,7 @@ rm -rf "$keras_fresh"
 echo "== onnx: the facade's and the CLI's onnx feature (scorewell-onnx's own tests run above)"
 # ONNX conformance runs on the committed fixtures only: regenerating needs TensorFlow (.venv-onnx).
 cargo test --locked -p scorewell --features onnx --lib onnx_format
+cargo test --locked -p scorewell-bundle --features onnx --lib tensor_model
 cargo clippy --locked -p scorewell-cli --features onnx -- -D warnings
 
 echo "== python package (release wheel via maturin; pytest incl. a local[2] Spark session)"

@@ -160,13 +160,17 @@ impl Bundle {
                 artifact: artifact.to_string(),
             });
         }
+        // ONNX first: a `.onnx` artifact given `weights` is an ONNX model told a Keras option.
+        if crate::onnx::is_onnx_artifact(artifact, &params) {
+            return self.onnx_stage(spec, artifact, &params, at);
+        }
         if params.format.is_none() && crate::keras::is_keras_artifact(artifact, &params) {
             return self.keras_stage(spec, artifact, &params, at);
         }
         if params.weights.is_some() || params.inputs.is_some() {
             return Err(BundleError::Stage {
                 at: format!("{at}.params"),
-                message: "`weights` and `inputs` apply to Keras models (a `.keras` or architecture `.json` artifact)".into(),
+                message: "`weights` and `inputs` apply to tensor models (a `.keras`, an architecture `.json` or a `.onnx` artifact)".into(),
             });
         }
         let bytes = self.artifact(artifact)?;

@@ -17,6 +17,24 @@ pub(crate) fn is_keras_artifact(artifact: &str, params: &ModelParams) -> bool {
     params.weights.is_some() || artifact.to_ascii_lowercase().ends_with(".keras")
 }
 
+/// Refuses the `model` stage params of tree models for a tensor model (`what`: "a Keras
+/// model", "an ONNX model"): it has no margins and reads tensors, not features.
+pub(crate) fn refuse_tree_params(
+    params: &ModelParams,
+    what: &str,
+    at: &str,
+) -> Result<(), BundleError> {
+    if params.output_margin || params.features.is_some() {
+        return Err(BundleError::Stage {
+            at: format!("{at}.params"),
+            message: format!(
+                "{what} has no margins and reads tensors, not features: use `inputs` to rename its input columns"
+            ),
+        });
+    }
+    Ok(())
+}
+
 impl Bundle {
     /// The Keras model stage; every artifact it reads is checked against its sha256.
     pub(crate) fn keras_stage(
@@ -26,16 +44,7 @@ impl Bundle {
         params: &ModelParams,
         at: &str,
     ) -> Result<Arc<dyn Stage>, BundleError> {
-        let refuse = |field: &str, message: String| BundleError::Stage {
-            at: format!("{at}{field}"),
-            message,
-        };
-        if params.output_margin || params.features.is_some() {
-            return Err(refuse(
-                ".params",
-                "a Keras model has no margins and reads tensors, not features: use `inputs` to rename its input columns".into(),
-            ));
-        }
+        refuse_tree_params(params, "a Keras model", at)?;
         let bytes = self.artifact(artifact)?;
         let weights = match &params.weights {
             Some(name) => {
@@ -49,8 +58,12 @@ impl Bundle {
             }
             None => None,
         };
-        let stage = build(&spec.name, &bytes, weights.as_deref(), params)
-            .map_err(|message| refuse(".artifact", format!("{artifact}: {message}")))?;
+        let stage = build(&spec.name, &bytes, weights.as_deref(), params).map_err(|message| {
+            BundleError::Stage {
+                at: format!("{at}.artifact"),
+                message: format!("{artifact}: {message}"),
+            }
+        })?;
         Ok(Arc::new(stage))
     }
 }

@@ -18,6 +18,7 @@ mod files;
 mod keras;
 pub mod manifest;
 mod neighbors;
+mod onnx;
 pub mod routing;
 
 pub use build::{MODEL_KIND, SPARK_KIND};

@@ -688,3 +688,46 @@ fn a_bundle_loads_from_entries_in_memory() {
         "refusing bundle entry `../x`: the path climbs out of the bundle (`..`)"
     );
 }
+
+#[test]
+fn tensor_model_stages_are_chosen_by_name_and_refused_without_their_feature() {
+    // `.onnx` (or `format: onnx`) is an ONNX stage: without the `onnx` feature the build says
+    // which feature is missing instead of misreading the file as a tree model.
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "m.onnx", "not read without the feature");
+    write(dir.path(), "m.bin", "not read without the feature");
+    write(dir.path(), "w.h5", "weights");
+    let cases = [
+        ("m.onnx", "{}", "stages[0].artifact: models/m.onnx"),
+        (
+            "m.bin",
+            "{format: onnx}",
+            "stages[0].artifact: models/m.bin",
+        ),
+        ("m.onnx", "{features: [a]}", "an ONNX model has no margins"),
+        (
+            "m.onnx",
+            "{weights: w.h5}",
+            "an ONNX model holds its weights",
+        ),
+    ];
+    for (i, (artifact, params, message)) in cases.iter().enumerate() {
+        let spec = write(
+            dir.path(),
+            &format!("spec{i}.yaml"),
+            &format!(
+                "stages:\n  - kind: model\n    name: m\n    artifact: {artifact}\n    params: {params}\n"
+            ),
+        );
+        let err = create(&options(vec![], Some(spec)))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains(message), "{params}: {err}");
+        if *params == "{}" || params.contains("format") {
+            #[cfg(not(feature = "onnx"))]
+            assert!(err.contains("cargo feature `onnx`"), "{err}");
+            #[cfg(feature = "onnx")]
+            assert!(err.contains("not an ONNX model"), "{err}");
+        }
+    }
+}
