@@ -76,7 +76,7 @@ fn a_row_of_the_wrong_width_is_one_error_line() {
     let err = run.err();
     assert!(
         err.contains(
-            "column `features`, row 0 of the batch: the model input holds 8 values per row"
+            "column `features`, row 0 of the batch: the model input `features` has shape [8] per row, 8 values"
         ),
         "{err}"
     );
