@@ -7,7 +7,8 @@
 # (incremental: a no-op rebuild takes seconds), packed as a wheel in target/wheels/ and
 # installed, so no build output lands in the source tree.
 #
-# Usage: bash scripts/setup-python-package.sh     (env: SKIP_JAVA=1 to leave Java alone)
+# Usage: bash scripts/setup-python-package.sh     (env: SKIP_JAVA=1 to leave Java alone;
+#                                                  SCOREWELL_PY_FEATURES=onnx for ONNX models)
 # For a quick edit loop instead: cd python && ../.venv/bin/maturin develop --release
 set -euo pipefail
 
@@ -40,8 +41,14 @@ fi
 # Build the wheel (release; reuses target/) and install it over any previous build.
 wheels="$ROOT/target/wheels"
 rm -f "$wheels"/scorewell-*.whl
+# SCOREWELL_PY_FEATURES (comma-separated cargo features of crates/scorewell-python, e.g.
+# `onnx`) builds optional model formats into the wheel.
+features=()
+if [[ -n "${SCOREWELL_PY_FEATURES:-}" ]]; then
+    features=(--features "$SCOREWELL_PY_FEATURES")
+fi
 (cd "$ROOT/python" && VIRTUAL_ENV="$VENV" "$VENV/bin/maturin" build --release --strip --quiet \
-    --interpreter "$VENV/bin/python" --out "$wheels")
+    "${features[@]}" --interpreter "$VENV/bin/python" --out "$wheels")
 "$VENV/bin/python" -m pip install --disable-pip-version-check -q --no-deps --force-reinstall "$wheels"/scorewell-*.whl
 
 "$VENV/bin/python" - <<'PY'

@@ -80,7 +80,11 @@ pub(crate) fn load_error(err: Error) -> PyErr {
             BundleError::UnsupportedVersion { .. } => UnsupportedModelError::new_err(message),
             _ => ModelLoadError::new_err(message),
         },
-        Error::UnknownFormat { .. } => UnsupportedModelError::new_err(message),
+        // An ONNX file in a build without the `onnx` feature: a valid model this build does
+        // not score.
+        Error::UnknownFormat { .. } | Error::OnnxDisabled { .. } => {
+            UnsupportedModelError::new_err(message)
+        }
         // A layer class scorewell does not implement: the file is fine, the model unsupported.
         Error::Keras { source, .. }
             if matches!(**source, scorewell::keras::KerasError::Unsupported { .. }) =>

@@ -511,5 +511,11 @@ fn _scorewell(m: &Bound<'_, PyModule>) -> PyResult<()> {
         py.get_type::<errors::UnsupportedModelError>(),
     )?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    // Optional model formats this build scores (cargo features of this crate).
+    let features: Vec<&str> = [("onnx", cfg!(feature = "onnx"))]
+        .into_iter()
+        .filter_map(|(name, on)| on.then_some(name))
+        .collect();
+    m.add("FEATURES", features)?;
     Ok(())
 }
