@@ -74,17 +74,12 @@ impl Stage for NnStage {
 
     fn apply(&self, binding: &Binding, batch: &RecordBatch) -> Result<StageOutput> {
         let rows = batch.num_rows();
-        let columns = self.io.columns(binding, batch)?;
-        let mut tensors = Vec::with_capacity(columns.len());
-        for (i, (input, column)) in self.io.inputs().iter().zip(&columns).enumerate() {
-            let mut data = Vec::with_capacity(rows * input.width);
-            for row in 0..rows {
-                let v = self.io.row(i, column, row)?;
-                data.extend(v.to_dense().into_iter().map(|x| x as f32));
-            }
+        let mut tensors = Vec::with_capacity(self.io.inputs().len());
+        for (i, input) in self.io.inputs().iter().enumerate() {
+            let data = self.io.dense_f32(i, binding, batch)?;
             let mut full = vec![rows];
             full.extend_from_slice(&input.shape);
-            // Every row was checked to hold `width` values, the product of this shape.
+            // `dense_f32` gives `rows × width` values, the product of this shape.
             let tensor = Tensor::new(full, data).ok_or_else(|| ScoreError::InvalidValue {
                 column: input.column.clone(),
                 row: 0,

@@ -5,7 +5,9 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use arrow_array::{ArrayRef, Float64Array, RecordBatch};
+use arrow_array::cast::AsArray;
+use arrow_array::types::{Float32Type, Float64Type};
+use arrow_array::{Array, ArrayRef, Float64Array, RecordBatch};
 use arrow_schema::{DataType, Field, FieldRef, Schema};
 
 use crate::error::{Result, ScoreError};
@@ -166,6 +168,25 @@ impl TensorIo {
         Ok(v)
     }
 
+    /// Input `i`'s rows as one row-major `f32` buffer (`rows × width`). A list or fixed-size
+    /// list of floats whose rows are all present, `width` long and free of null items is read
+    /// straight from its child array in one pass (the common case, and most of a small
+    /// model's time otherwise); anything else goes row by row through [`VectorColumn`], which
+    /// also gives the precise error for a bad row.
+    pub fn dense_f32(&self, i: usize, binding: &Binding, batch: &RecordBatch) -> Result<Vec<f32>> {
+        let input = &self.inputs[i];
+        let array = batch.column(binding.columns[i]);
+        if let Some(values) = plain_floats(array, input.width) {
+            return Ok(values);
+        }
+        let column = VectorColumn::try_new(array, &input.column)?;
+        let mut data = vec![0.0f32; array.len() * input.width];
+        for (row, out) in data.chunks_exact_mut(input.width.max(1)).enumerate() {
+            self.row(i, &column, row)?.write_dense(out, |x| x as f32);
+        }
+        Ok(data)
+    }
+
     /// The output columns from each output tensor's values (`rows × width`, row-major).
     pub fn output<T: Copy + Into<f64>>(&self, outputs: &[&[T]]) -> StageOutput {
         let mut arrays: Vec<ArrayRef> = Vec::with_capacity(self.fields.len());
@@ -184,6 +205,59 @@ impl TensorIo {
     }
 }
 
+/// The values of a list column of floats with every row present and `width` long, and no
+/// null items, as `f32`; `None` for anything else.
+fn plain_floats(array: &ArrayRef, width: usize) -> Option<Vec<f32>> {
+    if array.logical_null_count() != 0 {
+        return None;
+    }
+    let rows = array.len();
+    // Every row's offsets `width` apart: the rows are one contiguous run of the child.
+    fn uniform<O: Copy + TryInto<usize>>(offsets: &[O], width: usize) -> Option<(usize, usize)> {
+        let at = |o: O| o.try_into().ok();
+        let first = at(*offsets.first()?)?;
+        let mut previous = first;
+        for &o in &offsets[1..] {
+            let o = at(o)?;
+            if o.checked_sub(previous)? != width {
+                return None;
+            }
+            previous = o;
+        }
+        Some((first, previous))
+    }
+    let (values, (start, end)) = match array.data_type() {
+        DataType::List(_) => {
+            let l = array.as_list::<i32>();
+            (l.values(), uniform(l.value_offsets(), width)?)
+        }
+        DataType::LargeList(_) => {
+            let l = array.as_list::<i64>();
+            (l.values(), uniform(l.value_offsets(), width)?)
+        }
+        // A sliced fixed-size list holds only its own rows' values.
+        DataType::FixedSizeList(_, n) if usize::try_from(*n).ok() == Some(width) => {
+            (array.as_fixed_size_list().values(), (0, rows * width))
+        }
+        _ => return None,
+    };
+    if values.len() < end || values.slice(start, end - start).null_count() != 0 {
+        return None;
+    }
+    match values.data_type() {
+        DataType::Float32 => {
+            Some(values.as_primitive::<Float32Type>().values()[start..end].to_vec())
+        }
+        DataType::Float64 => Some(
+            values.as_primitive::<Float64Type>().values()[start..end]
+                .iter()
+                .map(|&x| x as f32)
+                .collect(),
+        ),
+        _ => None,
+    }
+}
+
 /// One Float64 column per output value: `base` for a one-value output, else `base_<i>`.
 fn output_fields(names: &[String], widths: &[usize]) -> Vec<FieldRef> {
     let mut outputs = Vec::new();
@@ -198,4 +272,94 @@ fn output_fields(names: &[String], widths: &[usize]) -> Vec<FieldRef> {
         }
     }
     outputs
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use arrow_array::builder::{
+        FixedSizeListBuilder, Float32Builder, Float64Builder, LargeListBuilder,
+    };
+    use arrow_array::types::{Float32Type, Float64Type};
+    use arrow_array::{Array, ArrayRef, ListArray, RecordBatch};
+
+    use super::TensorIo;
+
+    fn io(width: usize) -> TensorIo {
+        TensorIo::new(
+            "model input",
+            [("x".to_owned(), vec![width])],
+            [("y".to_owned(), 1)],
+        )
+    }
+
+    fn read(array: ArrayRef, width: usize) -> crate::Result<Vec<f32>> {
+        let io = io(width);
+        let batch = RecordBatch::try_from_iter([("x", array)]).expect("batch");
+        let binding = io.bind(&batch.schema())?;
+        io.dense_f32(0, &binding, &batch)
+    }
+
+    #[test]
+    fn every_list_layout_reads_the_same_values() {
+        let rows = [[1.5f32, -2.0], [0.25, 3.0], [7.0, 8.0]];
+        let want: Vec<f32> = rows.iter().flatten().copied().collect();
+        let f32_list = ListArray::from_iter_primitive::<Float32Type, _, _>(
+            rows.iter()
+                .map(|r| Some(r.iter().map(|&v| Some(v)).collect::<Vec<_>>())),
+        );
+        let mut large = LargeListBuilder::new(Float64Builder::new());
+        let mut fixed = FixedSizeListBuilder::new(Float32Builder::new(), 2);
+        for r in rows {
+            r.iter()
+                .for_each(|&v| large.values().append_value(f64::from(v)));
+            large.append(true);
+            r.iter().for_each(|&v| fixed.values().append_value(v));
+            fixed.append(true);
+        }
+        let fixed = fixed.finish();
+        assert_eq!(read(Arc::new(f32_list.clone()), 2).expect("list"), want);
+        assert_eq!(read(Arc::new(large.finish()), 2).expect("large list"), want);
+        assert_eq!(read(Arc::new(fixed.clone()), 2).expect("fixed"), want);
+        // Slices read only their own rows, whatever their parent holds.
+        assert_eq!(
+            read(Arc::new(fixed.slice(1, 2)), 2).expect("fixed slice"),
+            want[2..]
+        );
+        assert_eq!(
+            read(Arc::new(f32_list.slice(2, 1)), 2).expect("list slice"),
+            want[4..]
+        );
+    }
+
+    #[test]
+    fn rows_that_do_not_fit_take_the_row_path_and_its_errors() {
+        let list = |rows: Vec<Option<Vec<Option<f64>>>>| -> ArrayRef {
+            Arc::new(ListArray::from_iter_primitive::<Float64Type, _, _>(rows))
+        };
+        let err = read(
+            list(vec![
+                Some(vec![Some(1.0), Some(2.0)]),
+                Some(vec![Some(1.0)]),
+            ]),
+            2,
+        )
+        .expect_err("short row");
+        assert!(err.to_string().contains("row 1 of the batch"), "{err}");
+        assert!(err.to_string().contains("this row has 1"), "{err}");
+        let err =
+            read(list(vec![Some(vec![Some(1.0), Some(2.0)]), None]), 2).expect_err("null row");
+        assert!(err.to_string().contains("null row"), "{err}");
+        // A null item is not a plain run of floats: the row path reads it as before.
+        let with_null = list(vec![Some(vec![Some(1.0), None])]);
+        assert_eq!(
+            with_null
+                .as_any()
+                .downcast_ref::<ListArray>()
+                .map(|l| l.values().null_count()),
+            Some(1)
+        );
+        assert_eq!(read(with_null, 2).expect("row path").len(), 2);
+    }
 }

@@ -127,6 +127,22 @@ impl VectorRef<'_> {
         }
     }
 
+    /// Writes every entry into `out` (`out.len() == self.len()`, zero where a sparse vector
+    /// stores nothing) through `f`, without an intermediate `Vec`.
+    pub fn write_dense<T: Copy>(&self, out: &mut [T], f: impl Fn(f64) -> T) {
+        match self {
+            VectorRef::Dense(v) => out.iter_mut().zip(*v).for_each(|(o, &x)| *o = f(x)),
+            VectorRef::Sparse { .. } => {
+                out.fill(f(0.0));
+                self.for_each_active(|i, x| {
+                    if let Some(o) = out.get_mut(i) {
+                        *o = f(x);
+                    }
+                });
+            }
+        }
+    }
+
     /// Visit the stored entries as `(index, value)` (every entry for dense vectors).
     pub fn for_each_active(&self, mut f: impl FnMut(usize, f64)) {
         match self {
