@@ -300,17 +300,9 @@ mod x86 {
 mod tests {
     use super::{Packed, View, matmul_rows};
 
-    /// A small deterministic generator (no dependency) for test matrices.
+    /// Deterministic test values in [-1, 1], different per seed.
     fn values(n: usize, seed: u32) -> Vec<f32> {
-        let mut s = seed.wrapping_mul(2_654_435_761).max(1);
-        (0..n)
-            .map(|_| {
-                s ^= s << 13;
-                s ^= s >> 17;
-                s ^= s << 5;
-                (s % 2000) as f32 / 1000.0 - 1.0
-            })
-            .collect()
+        (0..n).map(|i| ((i as f32 + 1.0) * (0.618 + seed as f32)).sin()).collect()
     }
 
     fn naive(a: &[f32], b: &[f32], depth: usize, cols: usize) -> Vec<f64> {
@@ -447,63 +439,5 @@ mod tests {
         let mut out: Vec<f32> = vec![];
         p.matmul(&[], &mut out);
         assert!(out.is_empty());
-    }
-
-    #[test]
-    #[ignore = "timing probe"]
-    fn probe() {
-        use std::time::Instant;
-        for (rows, depth, cols) in [
-            (1, 50, 256),
-            (1, 256, 128),
-            (2, 256, 128),
-            (3, 256, 128),
-            (5, 256, 128),
-            (96, 80, 64),
-            (46, 192, 64),
-            (4096, 50, 256),
-            (4096, 256, 128),
-        ] {
-            let b = values(depth * cols, 1);
-            let a = values(rows * depth, 2);
-            let p = Packed::new(&b, depth, cols);
-            let mut out = vec![0.0; rows * cols];
-            let reps = (2_000_000_000 / (rows * depth * cols)).max(3);
-            let t = Instant::now();
-            for _ in 0..reps {
-                p.matmul(&a, &mut out);
-            }
-            let ours = t.elapsed().as_secs_f64() / reps as f64;
-            let t = Instant::now();
-            for _ in 0..reps {
-                unsafe {
-                    matrixmultiply::sgemm(
-                        rows,
-                        depth,
-                        cols,
-                        1.0,
-                        a.as_ptr(),
-                        depth as isize,
-                        1,
-                        b.as_ptr(),
-                        cols as isize,
-                        1,
-                        0.0,
-                        out.as_mut_ptr(),
-                        cols as isize,
-                        1,
-                    );
-                }
-            }
-            let mm = t.elapsed().as_secs_f64() / reps as f64;
-            let gf = |s: f64| 2.0 * (rows * depth * cols) as f64 / s / 1e9;
-            println!(
-                "{rows}x{depth}x{cols}: packed {:.2} us ({:.1} GF/s), matrixmultiply {:.2} us ({:.1} GF/s)",
-                ours * 1e6,
-                gf(ours),
-                mm * 1e6,
-                gf(mm)
-            );
-        }
     }
 }
