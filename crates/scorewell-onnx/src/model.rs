@@ -155,10 +155,11 @@ impl OnnxModel {
     /// [`OnnxModel::from_bytes`] with a chosen [`Planning`].
     pub fn from_bytes_with(bytes: &[u8], planning: Planning) -> Result<Self> {
         let onnx = tract_onnx::onnx();
-        let proto = onnx
+        let mut proto = onnx
             .proto_model_for_read(&mut &bytes[..])
             .map_err(|e| OnnxError::Decode(chain(&e)))?;
         check_model(&proto, &|op| onnx.op_register.0.contains_key(op))?;
+        drop_value_info(&mut proto);
         let graph = proto
             .graph
             .as_ref()
@@ -318,6 +319,16 @@ fn optimise(mut model: InferenceModel, inputs: &[Input], lead: TDim) -> Result<T
         guard(|| model.set_input_fact(i, InferenceFact::dt_shape(input.ty.datum(), shape)))?;
     }
     guard(|| model.into_optimized())
+}
+
+/// The model without its intermediate shape annotations (`graph.value_info`). They are
+/// optional hints, and PyTorch's torch.export-based exporter writes them with the batch axis
+/// as a symbol, which tract then cannot unify with the row count each plan fixes ("Impossible
+/// to unify Sym(batch) with Val(1)"); tract infers every shape from the inputs anyway.
+fn drop_value_info(proto: &mut pb::ModelProto) {
+    if let Some(g) = proto.graph.as_mut() {
+        g.value_info.clear();
+    }
 }
 
 fn plan(typed: TypedModel) -> Result<Plan> {

@@ -8,7 +8,7 @@ requirements-onnx.txt). Each case writes `model.onnx`, `case.json` (producer, to
 a graph scorewell must refuse the text its error must contain) and `data.json` (inputs and ONNX
 Runtime's outputs by ONNX name, one row per sample, each row the tensor flattened row-major).
 Cases: small tf.keras models exported by tf2onnx, and graphs built with onnx.helper. PyTorch
-exports are not generated: PyPI's torch wheel pulls the CUDA libraries (see the requirements).
+exports are made by torch_onnx_cases.py, in a venv of their own (.venv-torch).
 """
 from __future__ import annotations
 
@@ -248,7 +248,14 @@ def write_case(out: Path, name: str, build) -> None:
     else:
         sess = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
         names = [o.name for o in sess.get_outputs()]
-        got = sess.run(names, inputs)
+        # A graph exported for a fixed number of rows is run that many rows at a time.
+        fixed = sess.get_inputs()[0].shape[0]
+        step = fixed if isinstance(fixed, int) and fixed > 0 else ROWS
+        parts = [
+            sess.run(names, {k: v[i : i + step] for k, v in inputs.items()})
+            for i in range(0, ROWS, step)
+        ]
+        got = [np.concatenate([p[j] for p in parts]) for j in range(len(names))]
         data["outputs"] = {n: rows(np.asarray(v, dtype=np.float64)) for n, v in zip(names, got)}
     (d / "case.json").write_text(json.dumps(case, indent=1) + "\n")
     (d / "data.json").write_text(json.dumps(data) + "\n")
