@@ -302,7 +302,9 @@ mod tests {
 
     /// Deterministic test values in [-1, 1], different per seed.
     fn values(n: usize, seed: u32) -> Vec<f32> {
-        (0..n).map(|i| ((i as f32 + 1.0) * (0.618 + seed as f32)).sin()).collect()
+        (0..n)
+            .map(|i| ((i as f32 + 1.0) * (0.618 + seed as f32)).sin())
+            .collect()
     }
 
     fn naive(a: &[f32], b: &[f32], depth: usize, cols: usize) -> Vec<f64> {
