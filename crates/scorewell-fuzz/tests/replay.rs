@@ -1,0 +1,84 @@
+//! Every fuzz target on its seeds and on seeded mutations of them (bit flips, truncations,
+//! inserted and repeated bytes, cross-overs): what CI runs on each change so the harnesses keep
+//! compiling and the seeds keep passing. The coverage-guided runs are `scripts/fuzz.sh`.
+
+use std::path::Path;
+
+use scorewell_fuzz::TARGETS;
+
+/// Mutations per seed; the seed count varies by target, so the total stays small.
+const MUTATIONS: usize = 24;
+
+/// A small deterministic generator (xorshift), so a failing mutation can be replayed.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n.max(1) as u64) as usize
+    }
+}
+
+fn mutate(seed: &[u8], other: &[u8], rng: &mut Rng) -> Vec<u8> {
+    let mut out = seed.to_vec();
+    for _ in 0..=rng.below(4) {
+        let at = rng.below(out.len() + 1);
+        match rng.below(6) {
+            0 if !out.is_empty() => {
+                let i = at.min(out.len() - 1);
+                out[i] ^= 1 << rng.below(8);
+            }
+            1 => out.truncate(at),
+            2 => {
+                let byte = [0u8, 0xff, b'"', b'{', b'-', b'9'][rng.below(6)];
+                out.insert(at, byte);
+            }
+            3 if !out.is_empty() => {
+                // A run of the data repeated: lengths and counts read twice.
+                let end = (at + 1 + rng.below(16)).min(out.len());
+                let start = at.min(end.saturating_sub(1));
+                let run = out[start..end].to_vec();
+                out.splice(start..start, run);
+            }
+            4 if !other.is_empty() => {
+                let from = rng.below(other.len());
+                let len = rng.below(64).min(other.len() - from);
+                out.splice(at..at, other[from..from + len].iter().copied());
+            }
+            _ => {
+                // Forged large numbers where lengths and sizes usually sit.
+                let big = [0xffu8, 0xff, 0xff, 0x7f];
+                out.splice(at..at, big);
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn every_target_survives_its_seeds_and_their_mutations() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    for target in TARGETS {
+        let seeds = (target.seeds)(&root);
+        assert!(!seeds.is_empty(), "{}: no seeds found", target.name);
+        let mut rng = Rng(0x9e37_79b9_7f4a_7c15 ^ target.name.len() as u64);
+        (target.run)(&[]);
+        for input in scorewell_fuzz::regressions(target, &root) {
+            (target.run)(&input);
+        }
+        for (i, seed) in seeds.iter().enumerate() {
+            (target.run)(seed);
+            let other = &seeds[(i + 1) % seeds.len()];
+            for _ in 0..MUTATIONS {
+                let input = mutate(seed, other, &mut rng);
+                (target.run)(&input);
+            }
+        }
+    }
+}

@@ -1,0 +1,7 @@
+#![no_main]
+// The body lives in crates/scorewell-fuzz, where tests/replay.rs also runs it.
+libfuzzer_sys::fuzz_target!(|data: &[u8]| {
+    if let Some(t) = scorewell_fuzz::target("spark_folder") {
+        (t.run)(data);
+    }
+});
