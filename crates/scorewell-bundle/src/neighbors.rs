@@ -128,12 +128,17 @@ impl Bundle {
 
 /// Item id → label pairs from a Parquet table.
 fn read_labels(bytes: &[u8], id_column: &str, label_column: &str) -> Result<LabelTable, String> {
-    let reader = ParquetRecordBatchReaderBuilder::try_new(bytes::Bytes::copy_from_slice(bytes))
-        .and_then(|b| b.build())
-        .map_err(|e| e.to_string())?;
+    // The parquet crate panics on some malformed files (see scorewell_core::guard).
+    let batches = scorewell_core::guard::catch(|| {
+        ParquetRecordBatchReaderBuilder::try_new(bytes::Bytes::copy_from_slice(bytes))
+            .and_then(|b| b.build())?
+            .collect::<Result<Vec<RecordBatch>, _>>()
+            .map_err(parquet::errors::ParquetError::from)
+    })
+    .map_err(|panic| format!("the Parquet reader failed: {panic}"))?
+    .map_err(|e| e.to_string())?;
     let mut pairs = Vec::new();
-    for batch in reader {
-        let batch: RecordBatch = batch.map_err(|e| e.to_string())?;
+    for batch in batches {
         let ids = batch
             .column_by_name(id_column)
             .ok_or_else(|| format!("no id column `{id_column}`"))?;

@@ -32,6 +32,7 @@
 
 mod columns;
 mod error;
+pub mod guard;
 mod model;
 mod nn;
 mod positional;

@@ -56,6 +56,8 @@ pub struct BatchReader {
     extent: Extent,
     bytes_read: Arc<AtomicU64>,
     inner: Box<dyn Iterator<Item = std::result::Result<RecordBatch, ArrowError>> + Send>,
+    /// The decoder panicked (the error was returned): nothing more is read.
+    failed: bool,
 }
 
 impl std::fmt::Debug for BatchReader {
@@ -105,12 +107,17 @@ impl BatchReader {
         let (schema, extent, inner): (SchemaRef, Extent, Box<dyn Iterator<Item = _> + Send>) =
             match format {
                 DataFormat::Parquet => {
-                    let builder = ParquetRecordBatchReaderBuilder::try_new(file)
-                        .map_err(|e| decode(&e))?
-                        .with_batch_size(batch_rows);
-                    let rows = builder.metadata().file_metadata().num_rows().max(0) as u64;
-                    let schema = builder.schema().clone();
-                    let reader = builder.build().map_err(|e| decode(&e))?;
+                    // The parquet crate panics on some malformed files (see
+                    // scorewell_core::guard); batches are guarded in `next`.
+                    let opened = scorewell_core::guard::catch(|| {
+                        let builder = ParquetRecordBatchReaderBuilder::try_new(file)?
+                            .with_batch_size(batch_rows);
+                        let rows = builder.metadata().file_metadata().num_rows().max(0) as u64;
+                        let schema = builder.schema().clone();
+                        Ok::<_, parquet::errors::ParquetError>((schema, rows, builder.build()?))
+                    })
+                    .map_err(|panic| decode(&format!("the Parquet reader failed: {panic}")))?;
+                    let (schema, rows, reader) = opened.map_err(|e| decode(&e))?;
                     (schema, Extent::Rows(rows), Box::new(reader))
                 }
                 DataFormat::Csv => {
@@ -164,6 +171,7 @@ impl BatchReader {
             extent,
             bytes_read,
             inner,
+            failed: false,
         })
     }
 
@@ -196,7 +204,20 @@ impl BatchReader {
 impl Iterator for BatchReader {
     type Item = Result<RecordBatch>;
     fn next(&mut self) -> Option<Self::Item> {
-        self.inner.next().map(|r| {
+        if self.failed {
+            return None;
+        }
+        // A decoder that panicked may have left its state half-updated: report it and stop.
+        let next = match scorewell_core::guard::catch(|| self.inner.next()) {
+            Ok(next) => next,
+            Err(panic) => {
+                self.failed = true;
+                Some(Err(ArrowError::ExternalError(
+                    format!("the reader failed: {panic}").into(),
+                )))
+            }
+        };
+        next.map(|r| {
             r.map_err(|e| IoError::Decode {
                 path: self.path.clone(),
                 message: readable_decode_error(&e.to_string(), &self.schema),

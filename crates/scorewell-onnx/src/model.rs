@@ -295,18 +295,11 @@ impl OnnxModel {
 /// Runs tract, turning its errors into [`OnnxError::Load`] and its panics (tract unwraps in
 /// places on graphs it does not expect) into errors rather than taking the caller down.
 fn guard<T>(f: impl FnOnce() -> TractResult<T>) -> Result<T> {
-    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
+    match scorewell_core::guard::catch(f) {
         Ok(r) => r.map_err(|e| OnnxError::Load(chain(&e))),
-        Err(panic) => {
-            let msg = panic
-                .downcast_ref::<String>()
-                .map(String::as_str)
-                .or_else(|| panic.downcast_ref::<&str>().copied())
-                .unwrap_or("(no message)");
-            Err(OnnxError::Load(format!(
-                "the ONNX engine (tract) panicked: {msg}"
-            )))
-        }
+        Err(msg) => Err(OnnxError::Load(format!(
+            "the ONNX engine (tract) panicked: {msg}"
+        ))),
     }
 }
 

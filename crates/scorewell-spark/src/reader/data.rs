@@ -45,12 +45,15 @@ impl Table {
                     format!("{}: not a readable parquet file: {e}", rel(stage, part)),
                 )
             };
-            let reader = ParquetRecordBatchReaderBuilder::try_new(file)
-                .and_then(|b| b.build())
-                .map_err(|e| bad(&e))?;
-            for batch in reader {
-                batches.push(batch.map_err(|e| bad(&e))?);
-            }
+            // The parquet crate panics on some malformed files (see scorewell_core::guard).
+            let read = scorewell_core::guard::catch(|| {
+                ParquetRecordBatchReaderBuilder::try_new(file)
+                    .and_then(|b| b.build())?
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(parquet::errors::ParquetError::from)
+            })
+            .map_err(|panic| bad(&format!("the Parquet reader failed: {panic}")))?;
+            batches.extend(read.map_err(|e| bad(&e))?);
         }
         let Some(first) = batches.first() else {
             return Err(invalid(stage, format!("`{folder}/` holds no rows")));
