@@ -5,7 +5,7 @@
 //! SECONDS`); `tests/replay.rs` runs every target on its seed corpus and on seeded mutations
 //! of it in every CI run, so a harness that stops compiling or a seed that panics is caught
 //! without a nightly toolchain. Seeds come from the committed conformance fixtures
-//! ([`seeds`]).
+//! ([`Target::seeds`], [`regressions`]).
 
 mod inputs;
 mod models;

@@ -262,14 +262,15 @@ def write_case(out: Path, name: str, build) -> None:
     print(f"{name}: {producer}{' (refused)' if refused else ''}")
 
 
-def main() -> None:
+def main(cases: dict | None = None) -> None:
+    """Writes `cases` (default: this file's) under --out, or only those --only names."""
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", type=Path, default=DEFAULT_OUT)
     ap.add_argument("--only", default="")
     args = ap.parse_args()
     only = set(filter(None, args.only.split(",")))
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    for name, build in CASES.items():
+    for name, build in (CASES if cases is None else cases).items():
         if not only or name in only:
             write_case(args.out, name, build)
 

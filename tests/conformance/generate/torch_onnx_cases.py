@@ -15,7 +15,6 @@ CPU here. The cases are committed, so neither CI nor the tests need torch.
 """
 from __future__ import annotations
 
-import argparse
 import inspect
 import io
 import sys
@@ -27,7 +26,8 @@ import torch
 from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from onnx_cases import DEFAULT_OUT, ROWS, write_case  # noqa: E402
+import onnx_cases  # noqa: E402
+from onnx_cases import ROWS  # noqa: E402
 
 OPSET = 17
 
@@ -238,15 +238,8 @@ CASES = {
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--out", type=Path, default=DEFAULT_OUT)
-    ap.add_argument("--only", default="")
-    args = ap.parse_args()
-    only = set(filter(None, args.only.split(",")))
     torch.set_num_threads(1)
-    for name, build in CASES.items():
-        if not only or name in only:
-            write_case(args.out, name, build)
+    onnx_cases.main(CASES)
 
 
 if __name__ == "__main__":
