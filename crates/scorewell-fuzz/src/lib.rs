@@ -104,6 +104,15 @@ pub const TARGETS: &[Target] = &[
     },
 ];
 
+/// Once per fuzzing process, before the first input: libFuzzer's Rust harness makes every
+/// panic abort, even one caught by `scorewell_core::guard::catch` around a third-party decoder
+/// (the parquet crate panics on some malformed files, and scorewell turns that into an error).
+/// The standard hook is put back, so only panics that escape a target are findings: the
+/// harness still aborts on those.
+pub fn init() {
+    let _ = std::panic::take_hook();
+}
+
 /// The target called `name`.
 pub fn target(name: &str) -> Option<&'static Target> {
     TARGETS.iter().find(|t| t.name == name)
