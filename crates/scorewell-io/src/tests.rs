@@ -196,14 +196,18 @@ fn parquet_columns_encoded_in_parallel_write_arrow_writers_bytes_and_read_back_e
 #[test]
 fn a_parquet_file_that_makes_the_parquet_crate_panic_is_a_decode_error() {
     // Found by fuzzing (crates/scorewell-fuzz, target parquet_input): a malformed map column
-    // on which parquet 60's reader unwraps. It must be an error naming the file.
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../scorewell-fuzz/regressions/parquet_input/map-column-unwrap.parquet");
-    let result = BatchReader::open(&path, DataFormat::Parquet, &ReadOptions::default())
-        .and_then(|reader| reader.collect::<Result<Vec<_>>>());
-    let err = result
-        .expect_err("a malformed file is an error")
-        .to_string();
-    assert!(err.contains("map-column-unwrap.parquet"), "{err}");
-    assert!(err.contains("the reader failed"), "{err}");
+    // on which parquet 60's reader unwraps, and one that overruns its bit reader. Each must be
+    // an error naming the file.
+    for name in ["map-column-unwrap.parquet", "bit-reader-overrun.parquet"] {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../scorewell-fuzz/regressions/parquet_input")
+            .join(name);
+        let result = BatchReader::open(&path, DataFormat::Parquet, &ReadOptions::default())
+            .and_then(|reader| reader.collect::<Result<Vec<_>>>());
+        let err = result
+            .expect_err("a malformed file is an error")
+            .to_string();
+        assert!(err.contains(name), "{err}");
+        assert!(err.contains("failed"), "{err}");
+    }
 }
