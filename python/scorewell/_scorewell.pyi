@@ -16,9 +16,12 @@ __all__ = [
     "ModelLoadError",
     "UnsupportedModelError",
     "__version__",
+    "FEATURES",
 ]
 
 __version__: str
+# Optional model formats this build scores (cargo features of crates/scorewell-python).
+FEATURES: list[str]
 
 class ScorewellError(Exception): ...
 class SchemaError(ScorewellError): ...
