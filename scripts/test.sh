@@ -67,6 +67,13 @@ chmod +x "$lambda_fn/bootstrap"
 SCOREWELL_BOOTSTRAP="$lambda_fn/bootstrap" cargo test --locked -p scorewell-lambda --test runtime
 rm -rf "$lambda_fn"
 
+echo "== HTTP API against its own /openapi.json (schemathesis, pinned in tests/api)"
+bash scripts/check-api-contract.sh "${CARGO_TARGET_DIR:-target}/debug/scorewell"
+
+echo "== soak harness: 20 s of mixed load under hot reloads (the full soak: bench/soak/run.py)"
+python3 bench/soak/run.py --scorewell "${CARGO_TARGET_DIR:-target}/debug/scorewell" --seconds 20 \
+    --reload-every 0.5 --broken-every 5 --min-reloads 10 --max-rss-growth 0.5 --no-write
+
 echo "== slim builds (one format each, as a serverless package would)"
 cargo check --locked -p scorewell --no-default-features --features xgboost
 cargo check --locked -p scorewell --no-default-features --features lightgbm
