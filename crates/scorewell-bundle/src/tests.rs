@@ -551,10 +551,11 @@ fn forge_sizes(mut zip: Vec<u8>, compressed: u32, uncompressed: u32) -> Vec<u8> 
     zip
 }
 
-/// The sizes a zip declares are not trusted: an entry claiming a tiny expansion from a huge
-/// compressed size is stopped once it expands past what the archive's real length allows.
+/// Allocation discipline: the sizes a zip declares are not trusted. An entry claiming a tiny
+/// expansion from a huge compressed size is stopped once it expands past what the archive's
+/// real length allows, and a huge declared size is refused before anything is reserved.
 #[test]
-fn a_forged_zip_header_cannot_hide_a_bomb() {
+fn forged_zip_header_cannot_hide_a_bomb() {
     let zeros = vec![0u8; 8 << 20];
     let honest = zip_with("big.bin", &zeros, false);
     assert!(honest.len() < 64 << 10, "{}", honest.len());

@@ -42,6 +42,12 @@ pub mod tensor_io;
 pub mod vector;
 
 pub use error::{Result, ScoreError};
+
+/// The most features, classes or categories a model file may declare. XGBoost, scikit-learn
+/// and Spark files state counts that nothing else in the file need back, and those counts size
+/// schemas (one name per feature), input rows, leaf tables and bitsets; so each loader refuses a
+/// larger count rather than allocate from it. 2^24 is wider than hashed feature spaces are made.
+pub const MAX_DECLARED_FEATURES: usize = 1 << 24;
 pub use model::{FeatureKind, FeatureSpec, ForestModel, ForestStage, ModelInfo, OutputMode};
 pub use nn::NnStage;
 pub use positional::ByPosition;

@@ -67,8 +67,13 @@ pub fn is_keras_archive(bytes: &[u8]) -> bool {
     has(&mut zip, CONFIG) && has(&mut zip, WEIGHTS)
 }
 
-/// Reads one member, refusing one that declares more than `limit` bytes; `take` bounds what a
-/// lying header can make us inflate.
+/// The most a member's declared size reserves up front; the rest grows as bytes arrive.
+const FIRST_READ: u64 = 64 * 1024;
+
+/// Reads one member, refusing one that declares more than `limit` bytes. The declared size is
+/// not trusted further: it reserves at most [`FIRST_READ`] bytes, and a member that inflates
+/// past it is refused one byte later, so a lying header cannot make us inflate more than it
+/// admits to.
 pub(crate) fn read_member(
     zip: &mut zip::ZipArchive<Cursor<&[u8]>>,
     name: &str,
@@ -77,16 +82,21 @@ pub(crate) fn read_member(
     let file = zip
         .by_name(name)
         .map_err(|_| KerasError::Archive(format!("the archive has no `{name}`")))?;
-    if file.size() > limit {
+    let declared = file.size();
+    if declared > limit {
         return Err(KerasError::Archive(format!(
-            "`{name}` declares {} bytes, more than the {limit} allowed",
-            file.size()
+            "`{name}` declares {declared} bytes, more than the {limit} allowed"
         )));
     }
-    let mut out = Vec::with_capacity(usize::try_from(file.size()).unwrap_or(0));
-    file.take(limit)
+    let mut out = Vec::with_capacity(usize::try_from(declared.min(FIRST_READ)).unwrap_or(0));
+    file.take(declared.saturating_add(1))
         .read_to_end(&mut out)
         .map_err(|e| KerasError::Archive(format!("reading `{name}`: {e}")))?;
+    if out.len() as u64 > declared {
+        return Err(KerasError::Archive(format!(
+            "`{name}` declares {declared} bytes but holds more"
+        )));
+    }
     Ok(out)
 }
 
@@ -110,6 +120,58 @@ mod tests {
         assert_eq!(meta["keras_version"], "2.15.0");
         // A member over the limit is refused by its declared size.
         assert!(read_member(&mut zip, WEIGHTS, 4).is_err());
+    }
+
+    /// Sets the uncompressed size `member` declares, in its local header and its central
+    /// directory entry (both little-endian u32).
+    fn forge_size(mut zip: Vec<u8>, member: &str, size: u32) -> Vec<u8> {
+        let mut patched = 0;
+        for at in 0..zip.len().saturating_sub(46) {
+            let (name_len_at, name_at, size_at) = match &zip[at..at + 4] {
+                b"PK\x03\x04" => (at + 26, at + 30, at + 22),
+                b"PK\x01\x02" => (at + 28, at + 46, at + 24),
+                _ => continue,
+            };
+            let n = u16::from_le_bytes([zip[name_len_at], zip[name_len_at + 1]]) as usize;
+            if zip.get(name_at..name_at + n) == Some(member.as_bytes()) {
+                zip[size_at..size_at + 4].copy_from_slice(&size.to_le_bytes());
+                patched += 1;
+            }
+        }
+        assert_eq!(
+            patched, 2,
+            "one local header and one central directory entry"
+        );
+        zip
+    }
+
+    /// Allocation discipline: a member's declared size is checked against the limit before
+    /// anything is reserved, and a member holding more than it declares is refused rather
+    /// than read on to the limit.
+    #[test]
+    fn forged_member_sizes_are_refused() {
+        let weights = vec![7u8; 1000];
+        let bytes =
+            archive_from_parts(br#"{"class_name": "Sequential", "config": {}}"#, &weights).unwrap();
+        let read = |bytes: &[u8], limit: u64| {
+            let mut zip = zip::ZipArchive::new(Cursor::new(bytes)).unwrap();
+            read_member(&mut zip, WEIGHTS, limit)
+        };
+        let huge = forge_size(bytes.clone(), WEIGHTS, u32::MAX - 1);
+        match read(&huge, 1 << 20) {
+            Err(KerasError::Archive(m)) => assert_eq!(
+                m,
+                "`model.weights.h5` declares 4294967294 bytes, more than the 1048576 allowed"
+            ),
+            other => panic!("expected an archive error, got {other:?}"),
+        }
+        let small = forge_size(bytes, WEIGHTS, 10);
+        match read(&small, 1 << 20) {
+            Err(KerasError::Archive(m)) => {
+                assert_eq!(m, "`model.weights.h5` declares 10 bytes but holds more")
+            }
+            other => panic!("expected an archive error, got {other:?}"),
+        }
     }
 
     #[test]

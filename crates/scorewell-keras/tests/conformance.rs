@@ -169,8 +169,10 @@ fn truncated_weights_are_a_clear_error() {
     assert!(err.to_string().starts_with("keras archive:"), "{err}");
 }
 
+/// Allocation discipline (Keras 3 layout): a `vars/0` dataset whose dataspace declares 2^40
+/// columns (`huge.weights.h5`) is refused from its shape before any buffer is made for it.
 #[test]
-fn a_huge_declared_dataset_is_refused_from_its_shape() {
+fn forged_keras3_dataset_shape_is_refused() {
     let err = load_json_and_weights(
         &read(&mlp().join("model.json")),
         &read(&mlp().join("huge.weights.h5")),

@@ -137,8 +137,11 @@ fn keras_1_files_are_refused() {
     );
 }
 
+/// Allocation discipline: a dataset whose dataspace declares 2^40 elements (`huge.h5`) is
+/// refused from its shape, and where the architecture agrees with that shape, from what the
+/// file's size could hold, before any buffer is made for it.
 #[test]
-fn a_huge_declared_dataset_is_refused_from_its_shape() {
+fn forged_dataset_shape_is_refused_before_allocating() {
     let err = load_h5(&mlp("huge.h5")).expect_err("huge dataset");
     assert_eq!(
         err.to_string(),

@@ -89,12 +89,24 @@ impl AnnoyIndex {
         if dims == 0 {
             return Err(layout_error("the dimension must be at least 1".into()));
         }
-        let layout = Layout::new(metric, dims);
         let size = storage.bytes().len();
-        let node_bytes = layout.node_bytes();
         if size == 0 {
             return Err(layout_error("the file is empty".into()));
         }
+        // Every node holds a vector of `dims` values (bits for hamming, 4-byte floats else): a
+        // dimension no node of this file could hold is refused before it sizes the layout.
+        let vector_bytes = match metric {
+            Metric::Hamming => dims.div_ceil(8),
+            _ => dims.saturating_mul(4),
+        };
+        if vector_bytes > size {
+            return Err(layout_error(format!(
+                "a node's vector of {dims} dimensions takes at least {vector_bytes} bytes, \
+                 more than the whole file's {size}"
+            )));
+        }
+        let layout = Layout::new(metric, dims);
+        let node_bytes = layout.node_bytes();
         if !size.is_multiple_of(node_bytes) {
             return Err(layout_error(format!(
                 "its size, {size} bytes, is not a multiple of the {node_bytes}-byte node this metric \

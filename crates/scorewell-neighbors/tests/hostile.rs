@@ -56,8 +56,10 @@ fn truncated_files_and_wrong_dimensions_name_the_layout() {
     assert!(e.to_string().starts_with("/nonexistent/x.ann: "), "{e}");
 }
 
+/// Allocation discipline: the item count the roots declare is checked against the nodes the
+/// file holds.
 #[test]
-fn roots_claiming_more_items_than_nodes_are_refused() {
+fn forged_root_item_count_is_refused() {
     let mut bytes = fixture();
     let last = bytes.len() / NODE - 1;
     set_word(&mut bytes, last, 0, 1_000_000_000);
@@ -181,4 +183,31 @@ fn built_indexes_load_and_find_each_item_first() {
     .add_item(0, &[1.0, f32::NAN, 0.0])
     .unwrap_err();
     assert!(e.to_string().contains("not a finite number"), "{e}");
+}
+
+/// Allocation discipline: a dimension (given by a bundle's manifest or a caller) that no node
+/// of the file could hold is refused before it sizes anything; u64::MAX must not overflow the
+/// node layout.
+#[test]
+fn forged_dimension_is_refused() {
+    let bytes = fixture();
+    for metric in [
+        Metric::Angular,
+        Metric::Euclidean,
+        Metric::Dot,
+        Metric::Hamming,
+    ] {
+        for dims in [usize::MAX, 1 << 40] {
+            let e = AnnoyIndex::from_bytes(&bytes, metric, dims).unwrap_err();
+            match &e {
+                Error::Layout { reason, .. } => assert!(
+                    reason.starts_with(&format!(
+                        "a node's vector of {dims} dimensions takes at least"
+                    )),
+                    "{e}"
+                ),
+                other => panic!("expected a layout error, got {other}"),
+            }
+        }
+    }
 }

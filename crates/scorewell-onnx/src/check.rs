@@ -5,7 +5,7 @@
 //! forwards), do not parse `clip` or `input_forget`, and accept `sequence_lens` only when it
 //! is a constant equal to the full length (research note keras_tf.md §3).
 
-use tract_onnx::pb::{AttributeProto, GraphProto, ModelProto, NodeProto};
+use tract_onnx::pb::{AttributeProto, GraphProto, ModelProto, NodeProto, TensorProto};
 
 use crate::error::{OnnxError, Result};
 
@@ -37,7 +37,25 @@ fn check_graph(graph: &GraphProto, known_op: &dyn Fn(&str) -> bool) -> Result<()
                 .into(),
         });
     }
+    for t in &graph.initializer {
+        if let Some(reason) = unbacked_dims(t) {
+            return Err(OnnxError::Interface {
+                kind: "initializer",
+                name: t.name.clone(),
+                reason,
+            });
+        }
+    }
     for node in &graph.node {
+        for attr in &node.attribute {
+            if let Some(reason) = attr.t.iter().chain(&attr.tensors).find_map(unbacked_dims) {
+                return Err(OnnxError::Refused {
+                    node: node_name(node),
+                    op_type: node.op_type.clone(),
+                    reason: format!("attribute `{}`: {reason}", attr.name),
+                });
+            }
+        }
         if !known_op(&node.op_type) {
             return Err(OnnxError::UnsupportedOp {
                 node: node_name(node),
@@ -59,6 +77,42 @@ fn check_graph(graph: &GraphProto, known_op: &dyn Fn(&str) -> bool) -> Result<()
         }
     }
     Ok(())
+}
+
+/// Why a tensor's `dims` declare more elements than it stores, if they do. Every element takes
+/// at least one typed value or half a byte of `raw_data` (4-bit types pack two), so a product
+/// past that is refused before the ONNX engine sizes a tensor from the dims.
+fn unbacked_dims(t: &TensorProto) -> Option<String> {
+    if t.data_location == Some(EXTERNAL) {
+        // An initializer's side file is refused above; nothing here holds its bytes.
+        return None;
+    }
+    let declared = t.dims.iter().try_fold(1u64, |n, &d| {
+        u64::try_from(d).ok().and_then(|d| n.checked_mul(d))
+    });
+    let typed = [
+        t.float_data.len(),
+        t.int32_data.len(),
+        t.string_data.len(),
+        t.int64_data.len(),
+        t.double_data.len(),
+        t.uint64_data.len(),
+    ]
+    .iter()
+    .sum::<usize>() as u64;
+    let raw = t.raw_data.len() as u64;
+    let held = typed.saturating_add(raw.saturating_mul(2));
+    match declared {
+        Some(n) if n <= held => None,
+        Some(n) => Some(format!(
+            "its dims {:?} declare {n} elements, but it stores {raw} bytes of raw data and {typed} typed values",
+            t.dims
+        )),
+        None => Some(format!(
+            "its dims {:?} are negative or overflow 64 bits",
+            t.dims
+        )),
+    }
 }
 
 /// The name tract gives a node: its own, else its first output's.

@@ -134,6 +134,71 @@ fn an_unknown_op_is_named_with_its_node_and_domain() {
     );
 }
 
+/// Allocation discipline: an initializer (or a node's tensor attribute) whose dims declare
+/// far more elements than it stores is refused by scorewell's scan, naming it, before tract
+/// sizes a tensor from the dims.
+#[test]
+fn forged_initializer_dims_are_refused() {
+    let forged = lstm_with(|node, graph| {
+        let w = node.input[1].clone();
+        let t = graph
+            .initializer
+            .iter_mut()
+            .find(|t| t.name == w)
+            .expect("W is an initializer");
+        t.dims = vec![1 << 40, 1 << 20];
+    });
+    match OnnxModel::from_bytes(&forged) {
+        Err(OnnxError::Interface { kind, reason, .. }) => {
+            assert_eq!(kind, "initializer");
+            assert!(
+                reason.starts_with("its dims [1099511627776, 1048576] declare 1152921504606846976 elements, but it stores"),
+                "{reason}"
+            );
+        }
+        Err(other) => panic!("expected an initializer error, got {other}"),
+        Ok(_) => panic!("a forged initializer loaded"),
+    }
+    let err = load_err(&lstm_with(|node, graph| {
+        let w = node.input[1].clone();
+        let t = graph
+            .initializer
+            .iter_mut()
+            .find(|t| t.name == w)
+            .expect("W");
+        t.dims = vec![i64::MAX, 4];
+    }));
+    assert!(err.contains("are negative or overflow 64 bits"), "{err}");
+    // The same dims on a constant node's `value` attribute.
+    let err = load_err(&lstm_with(|_, graph| {
+        let w = graph.initializer[0].clone();
+        graph.node.insert(
+            0,
+            NodeProto {
+                name: "forged".into(),
+                op_type: "Constant".into(),
+                output: vec!["forged_out".into()],
+                attribute: vec![AttributeProto {
+                    name: "value".into(),
+                    r#type: AttributeType::Tensor as i32,
+                    t: Some(tract_onnx::pb::TensorProto {
+                        dims: vec![1 << 40],
+                        ..w
+                    }),
+                    ..Default::default()
+                }],
+                ..Default::default()
+            },
+        );
+    }));
+    assert!(
+        err.starts_with(
+            "node `forged` (Constant): attribute `value`: its dims [1099511627776] declare"
+        ),
+        "{err}"
+    );
+}
+
 #[test]
 fn bytes_that_are_not_onnx_are_an_error() {
     assert!(matches!(

@@ -74,3 +74,32 @@ fn truncated_and_flipped_files_give_errors_not_panics() {
         }
     }
 }
+
+/// Allocation discipline: `n_features_in_` sizes the input schema (`x0, x1, …` when the file
+/// names no columns) with nothing else in the file behind it, so a forged 2^40 is refused
+/// instead of making a trillion names.
+#[test]
+fn forged_n_features_in_is_refused() {
+    let short = |s: &str| [&[0x8c, s.len() as u8][..], s.as_bytes()].concat();
+    let mut p = b"\x80\x04".to_vec();
+    p.extend(short("sklearn.tree._classes"));
+    p.extend(short("DecisionTreeRegressor"));
+    p.extend(b"\x93)\x81}");
+    p.extend(short("n_features_in_"));
+    p.extend([0x8a, 8]); // LONG1, 8 bytes
+    p.extend((1u64 << 40).to_le_bytes());
+    p.extend(b"sb.");
+    match scorewell_sklearn::load(&p) {
+        Err(scorewell_sklearn::SklearnError::Attribute {
+            attribute, message, ..
+        }) => {
+            assert_eq!(attribute, "n_features_in_");
+            assert_eq!(
+                message,
+                "declares 1099511627776 features, more than the 16777216 scorewell reads"
+            );
+        }
+        Err(other) => panic!("expected an attribute error, got {other}"),
+        Ok(_) => panic!("a forged n_features_in_ loaded"),
+    }
+}

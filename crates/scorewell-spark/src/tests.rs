@@ -490,3 +490,47 @@ fn cosine_kmeans_refuses_a_zero_vector_as_spark_asserts() {
         "{err}"
     );
 }
+
+/// Allocation discipline: `numFeatures` and `numClasses` in a tree model's metadata size its
+/// input rows and leaf tables while nothing in the saved trees need back them, so a forged
+/// 2^40 is refused at load rather than allocated when scoring.
+#[test]
+fn forged_tree_metadata_counts_are_refused() {
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join(
+        "../../tests/conformance/spark/cases/spark_3_5_vector_indexer/model/stages/2_DecisionTreeClassifier_2c38435ddeca",
+    );
+    let metadata = std::fs::read_to_string(fixture.join("metadata/part-00000")).expect("fixture");
+    assert!(metadata.contains(r#""numFeatures":4,"numClasses":3"#));
+    for (key, forged) in [
+        (
+            "numFeatures",
+            r#""numFeatures":1099511627776,"numClasses":3"#,
+        ),
+        (
+            "numClasses",
+            r#""numFeatures":4,"numClasses":1099511627776"#,
+        ),
+    ] {
+        let dir = tempfile::tempdir().expect("tmp");
+        write(
+            &dir.path().join("metadata/part-00000"),
+            &metadata.replace(r#""numFeatures":4,"numClasses":3"#, forged),
+        );
+        for entry in std::fs::read_dir(fixture.join("data")).expect("data") {
+            let entry = entry.expect("entry");
+            std::fs::create_dir_all(dir.path().join("data")).expect("mkdir");
+            std::fs::copy(
+                entry.path(),
+                dir.path().join("data").join(entry.file_name()),
+            )
+            .expect("copy");
+        }
+        let err = crate::load(dir.path()).expect_err("refused").to_string();
+        assert!(
+            err.ends_with(&format!(
+                "metadata declares {key} = 1099511627776, more than the 16777216 scorewell reads"
+            )),
+            "{err}"
+        );
+    }
+}

@@ -562,6 +562,44 @@ fn header_errors_name_the_key() {
     assert!(e.contains("expected `Tree=0`, found `Tree=1`"), "{e}");
 }
 
+/// Allocation discipline: tree sizes and counts a `model.txt` declares are compared with the
+/// values its lines hold before anything is sized from them; a forged `num_cat` of u64::MAX
+/// must not overflow the boundary count.
+#[test]
+fn forged_declared_counts_are_refused() {
+    let invalid = |doc: &str| match load(doc.as_bytes()) {
+        Err(FormatError::Invalid { format, message }) => {
+            assert_eq!(format, "lightgbm-text");
+            message
+        }
+        other => panic!("expected an invalid-file error, got {other:?}"),
+    };
+    let cat = Doc::new("regression", vec![categorical_tree(0)])
+        .features("a b", "[0:1] 1:2")
+        .render();
+    let m = invalid(&cat.replace("num_cat=1\n", "num_cat=18446744073709551615\n"));
+    assert!(
+        m.contains("(Tree=0, key `num_cat`): declares 18446744073709551615 category sets"),
+        "{m}"
+    );
+    let m = invalid(&cat.replace("cat_boundaries=0 2", "cat_boundaries=0 1099511627776"));
+    assert!(
+        m.contains("(Tree=0, key `cat_threshold`): expected 1099511627776 values, found 2"),
+        "{m}"
+    );
+    let doc = Doc::new("regression", vec![stump(0, "0.5", 2, -1.0, 1.0)]).render();
+    let m = invalid(&doc.replace("num_leaves=2", "num_leaves=1099511627776"));
+    assert!(
+        m.contains("(Tree=0, key `leaf_value`): expected 1099511627776 values, found 2"),
+        "{m}"
+    );
+    let m = invalid(&doc.replace("max_feature_idx=0", "max_feature_idx=1099511627775"));
+    assert!(
+        m.contains("(key `feature_names`): expected 1099511627776 names"),
+        "{m}"
+    );
+}
+
 #[test]
 fn categorical_set_index_is_checked() {
     let doc = Doc::new("regression", vec![categorical_tree(0)])

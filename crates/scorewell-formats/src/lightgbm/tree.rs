@@ -55,7 +55,8 @@ pub(super) fn parse(block: &Block<'_>) -> Result<Parsed> {
     if num_leaves == 0 {
         return Err(nl_field.err("a tree needs at least one leaf"));
     }
-    let num_cat: usize = block.need("num_cat")?.one()?;
+    let num_cat_f = block.need("num_cat")?;
+    let num_cat: usize = num_cat_f.one()?;
     // Read first: its length bounds every other allocation by the file size.
     let leaf_value: Vec<f64> = block.need("leaf_value")?.list(num_leaves)?;
     let linear = match block.get("is_linear") {
@@ -86,7 +87,7 @@ pub(super) fn parse(block: &Block<'_>) -> Result<Parsed> {
             None => vec![0; num_internal],
         };
         let cats = if num_cat > 0 {
-            Some(CatSets::parse(block, num_cat)?)
+            Some(CatSets::parse(block, num_cat_f, num_cat)?)
         } else {
             None
         };
@@ -227,9 +228,16 @@ struct CatSets<'a> {
 }
 
 impl<'a> CatSets<'a> {
-    fn parse(block: &Block<'a>, num_cat: usize) -> Result<Self> {
+    fn parse(block: &Block<'a>, num_cat_f: &Field<'_>, num_cat: usize) -> Result<Self> {
         let bf = block.need("cat_boundaries")?;
-        let boundaries: Vec<usize> = bf.list(num_cat + 1)?;
+        // `num_cat + 1` boundaries: a forged `num_cat` must not overflow the count; `list`
+        // then compares it with the values the line really holds.
+        let expected = num_cat.checked_add(1).ok_or_else(|| {
+            num_cat_f.err(format_args!(
+                "declares {num_cat} category sets, more than a file can hold"
+            ))
+        })?;
+        let boundaries: Vec<usize> = bf.list(expected)?;
         if boundaries.windows(2).any(|w| w.first() > w.get(1)) {
             return Err(bf.err("boundaries are not in increasing order"));
         }

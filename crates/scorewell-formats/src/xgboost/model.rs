@@ -14,6 +14,10 @@ use crate::{FormatError, Result};
 /// XGBoost's `InvalidCat` bound: categories are below 2^24 (exact in `float`).
 const MAX_CATEGORY: i64 = 1 << 24;
 
+/// `num_feature` sizes the schema (one name and kind per feature, `f0…` when the file lists
+/// none) while nothing in the file need back it: see [`scorewell_core::MAX_DECLARED_FEATURES`].
+pub(crate) const MAX_FEATURES: usize = scorewell_core::MAX_DECLARED_FEATURES;
+
 /// How `base_score` (stored in output space) becomes a margin: the objective's `ProbToMargin`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum ProbToMargin {
@@ -104,6 +108,11 @@ pub(crate) fn build(root: &Doc, format: &'static str) -> Result<ForestModel> {
             "`{mp_path}.num_feature` is negative: {num_feature}"
         ))
     })?;
+    if num_feature > MAX_FEATURES {
+        return Err(ctx.invalid(format!(
+            "`{mp_path}.num_feature` declares {num_feature} features, more than the {MAX_FEATURES} scorewell reads"
+        )));
+    }
     let optional_int = |key: &str, default: i64| -> Result<i64> {
         match mp.member(key) {
             Some(v) => doc::int_like(v, &format!("{mp_path}.{key}")).at(ctx),
@@ -599,9 +608,11 @@ impl LeafVectors {
     fn read(ctx: &Ctx, t: &Doc, path: &str, targets: usize, nodes: usize) -> Result<Self> {
         if let Some(v) = t.member("leaf_weights") {
             let values = doc::f32_array(v, &format!("{path}.leaf_weights")).at(ctx)?;
-            if values.len() % targets != 0 {
+            // At least one leaf's vector: `targets` sizes a tree per target, so it must be
+            // backed by values in the file before those trees are made.
+            if values.len() % targets != 0 || values.len() < targets {
                 return Err(ctx.invalid(format!(
-                    "`{path}.leaf_weights` has {} entries, not a multiple of {targets} targets",
+                    "`{path}.leaf_weights` has {} entries, not one or more leaf vectors of {targets} targets",
                     values.len()
                 )));
             }

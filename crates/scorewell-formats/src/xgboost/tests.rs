@@ -410,6 +410,101 @@ fn corrupt_ubjson_does_not_panic() {
     );
 }
 
+/// Allocation discipline: every UBJSON count or length is checked against the bytes left
+/// before anything is sized from it, so a forged 2^40 is refused rather than reserved.
+#[test]
+fn forged_ubjson_counts_and_lengths_are_refused() {
+    const HUGE: i64 = 1 << 40;
+    let with_count = |head: &[u8], n: i64, tail: &[u8]| {
+        let mut b = head.to_vec();
+        b.push(b'L');
+        b.extend_from_slice(&n.to_be_bytes());
+        b.extend_from_slice(tail);
+        b
+    };
+    let cases = [
+        // Counted array, typed arrays (with and without a payload), counted object.
+        (
+            with_count(b"[#", HUGE, b"Z"),
+            "declares 1099511627776 elements",
+        ),
+        (
+            with_count(b"[$d#", HUGE, &[0; 8]),
+            "declares 1099511627776 elements",
+        ),
+        (
+            with_count(b"[$Z#", HUGE, b""),
+            "declares 1099511627776 elements",
+        ),
+        (
+            with_count(b"{#", HUGE, b"Z"),
+            "declares 1099511627776 elements",
+        ),
+        (
+            with_count(b"[#", i64::MAX, b"Z"),
+            "declares 9223372036854775807 elements",
+        ),
+        // A string value and an object key.
+        (with_count(b"S", HUGE, b"ab"), "needs 1099511627776 bytes"),
+        (with_count(b"{", HUGE, b"ab"), "needs 1099511627776 bytes"),
+        // u64::MAX read as int64 is -1.
+        (with_count(b"[#", -1, b"Z"), "is negative: -1"),
+    ];
+    for (bytes, needle) in cases {
+        match load_ubjson(&bytes) {
+            Err(FormatError::Invalid { format, message }) => {
+                assert_eq!(format, "xgboost-ubj");
+                assert!(message.contains(needle), "{message}");
+            }
+            other => panic!("{bytes:?}: expected an invalid-file error, got {other:?}"),
+        }
+    }
+}
+
+/// Allocation discipline: counts the JSON declares (features, nodes, trees, leaf-vector width)
+/// are checked before they size anything.
+#[test]
+fn forged_json_declared_counts_are_refused() {
+    let invalid = |text: &str| match load_json(text.as_bytes()) {
+        Err(FormatError::Invalid { format, message }) => {
+            assert_eq!(format, "xgboost-json");
+            message
+        }
+        other => panic!("expected an invalid-file error, got {other:?}"),
+    };
+    let stump = stump_model();
+    let m = invalid(&stump.replace(
+        r#""num_class":"0","num_feature":"2""#,
+        r#""num_class":"0","num_feature":"1099511627776""#,
+    ));
+    assert!(
+        m.contains("`learner.learner_model_param.num_feature` declares 1099511627776 features"),
+        "{m}"
+    );
+    let m = invalid(&stump.replace(r#""num_nodes":"3""#, r#""num_nodes":"1000000000000""#));
+    assert!(
+        m.contains("has 3 entries but `learner.gradient_booster.model.trees[0].tree_param.num_nodes` is 1000000000000"),
+        "{m}"
+    );
+    let m = invalid(&stump.replace(r#""num_trees":"1""#, r#""num_trees":"1000000000000""#));
+    assert!(m.contains("num_trees` is 1000000000000 but"), "{m}");
+    // A leaf-vector width of 2^20 targets with no leaf vectors behind it.
+    let wide = multi_target_model(true)
+        .replace(
+            r#""size_leaf_vector":"2""#,
+            r#""size_leaf_vector":"1048576""#,
+        )
+        .replace(
+            r#""leaf_weights":[4.0,-2.0,-1.0,3.0]"#,
+            r#""leaf_weights":[]"#,
+        );
+    let m = invalid(&wide);
+    assert!(
+        m.contains(".leaf_weights` has 0 entries, not one or more leaf vectors of 1048576 targets"),
+        "{m}"
+    );
+}
+
 #[test]
 fn ubjson_round_trip_matches_json() {
     let trees: Vec<String> = (0..3).map(stump).collect();

@@ -386,3 +386,73 @@ async fn binary_tensors_in_and_out() {
     let r = server.get("/v2").await;
     assert_eq!(r.json()["extensions"], json!(["binary_tensor_data"]));
 }
+
+/// Allocation discipline: what a request declares — a tensor `shape` of 2^40, a
+/// `binary_data_size` of u64::MAX, an `Inference-Header-Content-Length` or a `Content-Length`
+/// of 2^40 — is checked against the bytes the body really holds (or the body limit) before
+/// anything is sized from it.
+#[tokio::test]
+async fn forged_shapes_and_binary_sizes_are_refused() {
+    let (_dir, server) = stump_server().await;
+    let huge: u64 = 1 << 40;
+    let y = json!({"name": "y", "shape": [1], "datatype": "FP64", "data": [0]});
+    let body = json!({"inputs": [
+        {"name": "x", "shape": [huge], "datatype": "FP64", "data": [1]}, y,
+    ]});
+    let msg = server
+        .post("/v2/models/m/infer", &body.to_string())
+        .await
+        .error(400, "invalid_request");
+    assert!(
+        msg.contains("input `x`: shape [1099511627776] needs 1099511627776 values, data has 1"),
+        "{msg}"
+    );
+
+    let binary = |x: serde_json::Value, data: &[u8], length: Option<u64>| {
+        let header = json!({"inputs": [x, y.clone()]}).to_string();
+        let length = length.unwrap_or(header.len() as u64).to_string();
+        let body = [header.as_bytes(), data].concat();
+        let addr = server.addr;
+        async move {
+            let headers = [("Inference-Header-Content-Length", length.as_str())];
+            call(addr, "POST", "/v2/models/m/infer", &headers, &body)
+                .await
+                .error(400, "invalid_request")
+        }
+    };
+    let eight = [0u8; 8];
+    let x = |shape: u64, datatype: &str, size: u64| {
+        json!({"name": "x", "shape": [shape], "datatype": datatype,
+               "parameters": {"binary_data_size": size}})
+    };
+    let msg = binary(x(huge, "FP64", 8), &eight, None).await;
+    assert_eq!(
+        msg,
+        "invalid request: input `x`: 1099511627776 FP64 values take 8796093022208 bytes, binary_data_size is 8"
+    );
+    let msg = binary(x(huge, "BYTES", 8), &eight, None).await;
+    assert_eq!(
+        msg,
+        "invalid request: input `x`: 1099511627776 BYTES elements need at least 4398046511104 bytes, binary_data_size is 8"
+    );
+    let msg = binary(x(1, "FP64", u64::MAX), &eight, None).await;
+    assert_eq!(
+        msg,
+        "invalid request: input `x`: binary_data_size is 18446744073709551615 but 8 bytes of binary data are left"
+    );
+    let msg = binary(x(1, "FP64", 8), &eight, Some(huge)).await;
+    assert!(
+        msg.starts_with(
+            "invalid request: Inference-Header-Content-Length is 1099511627776 but the body has "
+        ),
+        "{msg}"
+    );
+
+    // A declared body of 2^40 bytes: refused from the header, before the body is read.
+    let mut conn = Conn::open(server.addr).await;
+    conn.send_head("POST", "/v2/models/m/infer", &[], 1 << 40, b"")
+        .await
+        .expect("head");
+    let r = conn.read_reply().await.expect("reply");
+    r.error(413, "body_too_large");
+}

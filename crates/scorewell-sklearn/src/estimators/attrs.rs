@@ -3,6 +3,9 @@
 use crate::error::{Result, SklearnError};
 use crate::pickle::{NdArray, Obj, Pickle, Value};
 
+/// The most input features an estimator may declare (see [`Est::n_features_in`]).
+pub const MAX_FEATURES: usize = scorewell_core::MAX_DECLARED_FEATURES;
+
 impl Pickle {
     /// The arena object `v` refers to.
     pub fn obj(&self, v: &Value) -> Option<&Obj> {
@@ -115,6 +118,21 @@ impl<'p> Est<'p> {
         self.req(name)?
             .as_f64()
             .ok_or_else(|| self.err(name, "not a number"))
+    }
+
+    /// `n_features_in_`, the input width. Nothing else in the file need back it (a tree may
+    /// use two of a million features, and `x0, x1, …` names are made for an unnamed input), so
+    /// a count past [`MAX_FEATURES`] is refused before anything is sized from it.
+    pub fn n_features_in(&self) -> Result<usize> {
+        let n = self.int("n_features_in_")?;
+        let n = usize::try_from(n).map_err(|_| self.err("n_features_in_", "negative"))?;
+        if n > MAX_FEATURES {
+            return Err(self.err(
+                "n_features_in_",
+                format!("declares {n} features, more than the {MAX_FEATURES} scorewell reads"),
+            ));
+        }
+        Ok(n)
     }
 
     /// An integer attribute.

@@ -77,8 +77,7 @@ impl LeafForest {
 }
 
 fn n_features(est: &Est<'_>) -> Result<usize> {
-    let n = est.int("n_features_in_")?;
-    usize::try_from(n).map_err(|_| est.bad("n_features_in_", "negative"))
+    est.n_features_in()
 }
 
 /// A classifier tree's class values at a leaf, as its `predict_proba` gives them.

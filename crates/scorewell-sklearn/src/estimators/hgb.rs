@@ -36,8 +36,7 @@ pub struct HgbExtras {
 
 /// Read the model.
 pub fn hist_gradient_boosting(est: &Est<'_>, classify: bool) -> Result<(Final, HgbExtras)> {
-    let nf = usize::try_from(est.int("n_features_in_")?)
-        .map_err(|_| est.bad("n_features_in_", "negative"))?;
+    let nf = est.n_features_in()?;
     let (baseline, _) = est.floats("_baseline_prediction")?;
     let k = baseline.len().max(1);
     let bin_mapper = est.child("_bin_mapper")?;

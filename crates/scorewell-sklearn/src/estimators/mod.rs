@@ -150,8 +150,8 @@ fn input_names(est: &Est<'_>) -> Result<Vec<String>> {
     {
         return Ok(names);
     }
-    let n = est.int("n_features_in_")?;
-    Ok((0..n.max(0)).map(|i| format!("x{i}")).collect())
+    let n = est.n_features_in()?;
+    Ok((0..n).map(|i| format!("x{i}")).collect())
 }
 
 /// Build the model a pickle holds.

@@ -869,13 +869,107 @@ mod tests {
         assert!(err.contains("out-of-band"), "{err}");
     }
 
+    /// `SHORT_BINUNICODE` of `s`.
+    fn short(s: &str) -> Vec<u8> {
+        let mut b = vec![0x8c, u8::try_from(s.len()).expect("short")];
+        b.extend_from_slice(s.as_bytes());
+        b
+    }
+
+    /// `numpy.dtype("f8", False, True)`.
+    fn dtype_f8() -> Vec<u8> {
+        [short("numpy"), short("dtype"), vec![0x93], short("f8")]
+            .concat()
+            .into_iter()
+            .chain([0x89, 0x88, 0x87, b'R'])
+            .collect()
+    }
+
+    /// `LONG1` of `v` in 8 bytes (positive: the top byte stays below 0x80 here).
+    fn long1(v: u64) -> Vec<u8> {
+        [&[0x8a, 8][..], &v.to_le_bytes()].concat()
+    }
+
+    /// Allocation discipline: every length prefix (BINBYTES8, BINUNICODE8, LONG4, BINBYTES,
+    /// SHORT_BINBYTES, …) is checked against the bytes left before a buffer is taken for it.
     #[test]
-    fn huge_declared_lengths_do_not_allocate() {
-        // BINBYTES8 claiming 2^62 bytes.
-        let mut p = b"\x80\x04\x8e".to_vec();
-        p.extend_from_slice(&(1u64 << 62).to_le_bytes());
-        let err = read(&p).expect_err("truncated").to_string();
-        assert!(err.contains("truncated"), "{err}");
+    fn forged_lengths_are_refused_before_allocating() {
+        let u32_max = u32::MAX.to_le_bytes();
+        let cases: [(&[u8], &[u8], u64); 9] = [
+            (b"\x8e", &(1u64 << 62).to_le_bytes(), 1 << 62), // BINBYTES8
+            (b"\x8e", &u64::MAX.to_le_bytes(), u64::MAX),
+            (b"\x8d", &(1u64 << 62).to_le_bytes(), 1 << 62), // BINUNICODE8
+            (b"\x8b", &u32_max, u32::MAX as u64),            // LONG4
+            (b"B", &u32_max, u32::MAX as u64),               // BINBYTES
+            (b"X", &u32_max, u32::MAX as u64),               // BINUNICODE
+            (b"T", &u32_max, u32::MAX as u64),               // BINSTRING
+            (b"C", b"\xff", 255),                            // SHORT_BINBYTES
+            (b"\x8c", b"\xff", 255),                         // SHORT_BINUNICODE
+        ];
+        for (op, len, declared) in cases {
+            let p = [b"\x80\x04", op, len, b"ab."].concat();
+            match read(&p) {
+                Err(SklearnError::Truncated(m)) => {
+                    assert!(m.starts_with(&format!("{declared} bytes needed")), "{m}")
+                }
+                other => panic!("{op:?}: expected a truncation error, got {other:?}"),
+            }
+        }
+    }
+
+    /// Allocation discipline for arrays: a joblib array's declared shape is checked against
+    /// the bytes that follow, and a pickled ndarray's against its data, before either is read.
+    #[test]
+    fn forged_array_shapes_are_refused_before_allocating() {
+        let wrapper = |shape: &[u64]| {
+            let mut p = b"\x80\x04".to_vec();
+            p.extend(short("joblib.numpy_pickle"));
+            p.extend(short("NumpyArrayWrapper"));
+            p.extend(b"\x93)\x81}(");
+            p.extend(short("shape"));
+            p.push(b'(');
+            for d in shape {
+                p.extend(long1(*d));
+            }
+            p.push(b't');
+            p.extend(short("dtype"));
+            p.extend(dtype_f8());
+            p.extend(short("order"));
+            p.extend(short("C"));
+            p.extend(b"ub");
+            p.extend([0u8; 8]);
+            p.push(b'.');
+            p
+        };
+        match read(&wrapper(&[1 << 40])) {
+            Err(SklearnError::Truncated(m)) => {
+                assert!(m.starts_with("8796093022208 bytes needed"), "{m}")
+            }
+            other => panic!("expected a truncation error, got {other:?}"),
+        }
+        let err = read(&wrapper(&[1 << 40, 1 << 40, 1 << 40]))
+            .expect_err("overflow")
+            .to_string();
+        assert!(err.contains("array shape overflows"), "{err}");
+
+        // numpy.core.multiarray._reconstruct, BUILD (1, (2**40,), f8, False, 8 bytes).
+        let mut p = b"\x80\x04".to_vec();
+        p.extend(short("numpy.core.multiarray"));
+        p.extend(short("_reconstruct"));
+        p.extend(b"\x93)\x81(K\x01");
+        p.extend(long1(1 << 40));
+        p.push(0x85);
+        p.extend(dtype_f8());
+        p.extend(b"\x89C\x08");
+        p.extend([0u8; 8]);
+        p.extend(b"tb.");
+        match read(&p) {
+            Err(SklearnError::Pickle { message, .. }) => assert_eq!(
+                message,
+                "array of shape [1099511627776] and dtype f8 holds 8 bytes"
+            ),
+            other => panic!("expected a pickle error, got {other:?}"),
+        }
     }
 
     #[test]

@@ -65,6 +65,21 @@ pub(crate) fn register(reg: &mut Registry) {
 
 type Built = Result<Vec<Arc<dyn Stage>>>;
 
+/// The most features, classes or categories a tree model may declare: these size the forest's
+/// input rows, its leaf tables and its category bitsets.
+const MAX_DECLARED: usize = scorewell_core::MAX_DECLARED_FEATURES;
+
+/// The metadata's `numFeatures` or `numClasses`, at most [`MAX_DECLARED`].
+fn declared(ctx: &Ctx<'_>, key: &str) -> Result<usize> {
+    let n = ctx.meta.extra_usize(key)?;
+    if n > MAX_DECLARED {
+        return Err(ctx.invalid(format!(
+            "metadata declares {key} = {n}, more than the {MAX_DECLARED} scorewell reads"
+        )));
+    }
+    Ok(n)
+}
+
 /// Translate one Spark tree with `leaf` giving each leaf's value.
 fn tree_builder(
     ctx: &Ctx<'_>,
@@ -109,6 +124,12 @@ fn tree_builder(
             b.numeric(feature, threshold, Missing::NanDefault, false, l, r);
         } else {
             let k = n.num_categories as usize;
+            if k > MAX_DECLARED {
+                return Err(ctx.invalid(format!(
+                    "tree node {} declares {k} categories, more than the {MAX_DECLARED} scorewell reads",
+                    n.id
+                )));
+            }
             let mut left = vec![false; k];
             for c in &n.left_categories_or_threshold {
                 if *c < 0.0 || c.fract() != 0.0 || *c >= n.num_categories as f64 {
@@ -155,8 +176,8 @@ fn class_forest(
     trees: &[SparkTree],
     value: fn(&SparkNode, usize) -> f64,
 ) -> Result<ForestKernel> {
-    let num_features = ctx.meta.extra_usize("numFeatures")?;
-    let k = ctx.meta.extra_usize("numClasses")?;
+    let num_features = declared(ctx, "numFeatures")?;
+    let k = declared(ctx, "numClasses")?;
     if k == 0 {
         return Err(ctx.invalid("numClasses is 0"));
     }
@@ -207,7 +228,7 @@ fn class_forest(
 
 /// One margin: Σ weight · leaf prediction.
 fn margin_forest(ctx: &Ctx<'_>, trees: &[SparkTree], pair: bool) -> Result<ForestKernel> {
-    let num_features = ctx.meta.extra_usize("numFeatures")?;
+    let num_features = declared(ctx, "numFeatures")?;
     let mut fb = ForestBuilder::new(num_features, 1);
     for tree in trees {
         let tb = tree_builder(ctx, tree, num_features, &|n| n.prediction)?;
@@ -241,7 +262,7 @@ fn leaf_indices(ctx: &Ctx<'_>, tree: &SparkTree) -> Result<HashMap<i64, f64>> {
 
 /// One group per tree whose value is the reached leaf's index.
 fn leaf_index_kernel(ctx: &Ctx<'_>, trees: &[SparkTree]) -> Result<ForestKernel> {
-    let num_features = ctx.meta.extra_usize("numFeatures")?;
+    let num_features = declared(ctx, "numFeatures")?;
     let mut fb = ForestBuilder::new(num_features, trees.len());
     for (t, tree) in trees.iter().enumerate() {
         let index = leaf_indices(ctx, tree)?;
@@ -281,7 +302,7 @@ fn tree_stage(
 
 fn dt_classifier(ctx: &mut Ctx<'_>) -> Built {
     let tree = read_tree(&ctx.meta.source, ctx.dir())?;
-    let k = ctx.meta.extra_usize("numClasses")?;
+    let k = declared(ctx, "numClasses")?;
     let leaf = leaf_extra(ctx, std::slice::from_ref(&tree), false)?;
     if predicts_from_features(ctx)? {
         // `predict` is the leaf's saved prediction.
@@ -300,7 +321,7 @@ fn dt_classifier(ctx: &mut Ctx<'_>) -> Built {
 
 fn rf_classifier(ctx: &mut Ctx<'_>) -> Built {
     let trees = read_ensemble(&ctx.meta.source, ctx.dir())?;
-    let k = ctx.meta.extra_usize("numClasses")?;
+    let k = declared(ctx, "numClasses")?;
     let kernel = class_forest(ctx, &trees, |n, c| {
         let total: f64 = n.stats.iter().sum();
         if total != 0.0 {
@@ -360,7 +381,7 @@ fn dt_regressor(ctx: &mut Ctx<'_>) -> Built {
                     n.stats.len()
                 )));
             }
-            let num_features = ctx.meta.extra_usize("numFeatures")?;
+            let num_features = declared(ctx, "numFeatures")?;
             let mut fb = ForestBuilder::new(num_features, 1);
             fb.push_tree(
                 tree_builder(ctx, &tree, num_features, &leaf_variance)?,
