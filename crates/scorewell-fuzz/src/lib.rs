@@ -68,6 +68,11 @@ pub const TARGETS: &[Target] = &[
         seeds: seeds_sklearn_pickle,
     },
     Target {
+        name: "onnx",
+        run: models::onnx,
+        seeds: seeds_onnx,
+    },
+    Target {
         name: "annoy",
         run: models::annoy,
         seeds: seeds_annoy,
@@ -186,6 +191,10 @@ fn seeds_sklearn_pickle(root: &Path) -> Vec<Vec<u8>> {
             "tests/conformance/sklearn/**/*.joblib",
         ],
     )
+}
+
+fn seeds_onnx(root: &Path) -> Vec<Vec<u8>> {
+    files(root, &["tests/conformance/onnx/**/*.onnx"])
 }
 
 fn seeds_annoy(root: &Path) -> Vec<Vec<u8>> {

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use scorewell::LoadOptions;
 use scorewell_neighbors::{AnnoyIndex, Metric};
 
-use crate::score::exercise;
+use crate::score::{exercise, exercise_tensors};
 
 /// `bytes` as a model file called `name` (the name picks the format, as on the command line).
 fn load_named(bytes: &[u8], name: &str) {
@@ -29,11 +29,39 @@ pub(crate) fn lightgbm_text(data: &[u8]) {
 }
 
 pub(crate) fn keras_h5(data: &[u8]) {
-    load_named(data, "model.h5");
+    keras(scorewell_keras::load_h5(data));
 }
 
 pub(crate) fn keras_archive(data: &[u8]) {
-    load_named(data, "model.keras");
+    keras(scorewell_keras::load_keras(data));
+}
+
+/// A Keras model that loaded is scored as `scorewell score` would (one `NnStage`), with rows
+/// of each input's width; `exercise` cannot, since it knows no widths.
+fn keras(model: Result<scorewell_keras::KerasModel, scorewell_keras::KerasError>) {
+    if let Ok(model) = model {
+        let inputs: Vec<(String, usize)> = model
+            .graph
+            .inputs()
+            .map(|(name, shape)| (name.to_owned(), shape.iter().product()))
+            .collect();
+        let stage = scorewell_core::NnStage::new("keras", Arc::new(model.graph));
+        exercise_tensors(Arc::new(stage), &inputs);
+    }
+}
+
+/// An ONNX graph (protobuf, decoded by tract), planned and scored through the stage the
+/// `onnx` feature adds.
+pub(crate) fn onnx(data: &[u8]) {
+    if let Ok(model) = scorewell_onnx::OnnxModel::from_bytes(data) {
+        let inputs: Vec<(String, usize)> = model
+            .inputs()
+            .iter()
+            .map(|i| (i.name.clone(), i.row_shape.iter().product()))
+            .collect();
+        let stage = scorewell_onnx::OnnxStage::new("onnx", Arc::new(model));
+        exercise_tensors(Arc::new(stage), &inputs);
+    }
 }
 
 pub(crate) fn sklearn_pickle(data: &[u8]) {

@@ -3,8 +3,13 @@
 
 use std::sync::Arc;
 
-use arrow_array::{ArrayRef, Float64Array, RecordBatch, StringArray};
+use arrow_array::types::Float32Type;
+use arrow_array::{ArrayRef, Float64Array, ListArray, RecordBatch, StringArray};
 use scorewell::{Pipeline, Scorer, Stage};
+
+/// Widest row a tensor input is scored with: a graph may declare any shape, and the harness
+/// must not be the one allocating without bound.
+const MAX_TENSOR_WIDTH: usize = 1 << 14;
 
 /// Scores four awkward rows (zero, NaN, a huge value, a negative one; empty and odd strings)
 /// when every input is a number or a string; errors are fine, panics are findings.
@@ -31,6 +36,33 @@ pub(crate) fn exercise(scorer: &Scorer) {
         .collect();
     if let Ok(batch) = RecordBatch::try_from_iter(columns) {
         let _ = scorer.score(&batch);
+    }
+}
+
+/// Scores four rows on a tensor model (Keras, ONNX): each input a list of `width` floats
+/// cycling through zero, NaN, a huge value and a negative one, one row all NaN.
+pub(crate) fn exercise_tensors(stage: Arc<dyn Stage>, inputs: &[(String, usize)]) {
+    if inputs.is_empty() || inputs.iter().any(|(_, w)| *w > MAX_TENSOR_WIDTH) {
+        return;
+    }
+    let values = [0.0f32, f32::NAN, 3e38, -2.5];
+    let columns: Vec<(String, ArrayRef)> = inputs
+        .iter()
+        .map(|(name, width)| {
+            let rows = (0..4).map(|r| {
+                Some(
+                    (0..*width)
+                        .map(|i| Some(values[(i + r) % values.len()]))
+                        .collect::<Vec<_>>(),
+                )
+            });
+            let array: ArrayRef =
+                Arc::new(ListArray::from_iter_primitive::<Float32Type, _, _>(rows));
+            (name.clone(), array)
+        })
+        .collect();
+    if let Ok(batch) = RecordBatch::try_from_iter(columns) {
+        let _ = Scorer::new(Pipeline::new().push(stage)).score(&batch);
     }
 }
 
