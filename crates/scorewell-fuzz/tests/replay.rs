@@ -90,3 +90,36 @@ fn every_target_survives_its_seeds_and_their_mutations() {
         );
     }
 }
+
+/// The cargo-fuzz workspace is not built in CI (it needs nightly), so its one piece that can
+/// drift is checked here: every target has its binary in `fuzz/` and every binary its target.
+#[test]
+fn every_target_has_a_cargo_fuzz_binary_and_no_binary_is_stale() {
+    let fuzz = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz");
+    let manifest = std::fs::read_to_string(fuzz.join("Cargo.toml")).expect("fuzz/Cargo.toml");
+    let mut binaries: Vec<String> = std::fs::read_dir(fuzz.join("fuzz_targets"))
+        .expect("fuzz/fuzz_targets")
+        .filter_map(|e| {
+            let name = e.ok()?.file_name().into_string().ok()?;
+            Some(name.strip_suffix(".rs")?.to_owned())
+        })
+        .collect();
+    binaries.sort();
+    let mut names: Vec<String> = TARGETS.iter().map(|t| t.name.to_owned()).collect();
+    names.sort();
+    assert_eq!(binaries, names, "fuzz/fuzz_targets/*.rs against TARGETS");
+    for name in &names {
+        let source = std::fs::read_to_string(fuzz.join(format!("fuzz_targets/{name}.rs")))
+            .expect("target source");
+        assert!(
+            source.contains(&format!("scorewell_fuzz::target(\"{name}\")")),
+            "fuzz_targets/{name}.rs runs another target"
+        );
+        assert!(
+            manifest.contains(&format!(
+                "name = \"{name}\"\npath = \"fuzz_targets/{name}.rs\""
+            )),
+            "fuzz/Cargo.toml has no [[bin]] for {name}"
+        );
+    }
+}
