@@ -5,31 +5,12 @@
 //! forwards), do not parse `clip` or `input_forget`, and accept `sequence_lens` only when it
 //! is a constant equal to the full length (research note keras_tf.md §3).
 
-use std::collections::HashMap;
-
 use tract_onnx::pb::{AttributeProto, GraphProto, ModelProto, NodeProto, TensorProto};
 
 use crate::error::{OnnxError, Result};
 
 /// `TensorProto.DataLocation.EXTERNAL`.
 const EXTERNAL: i32 = 1;
-
-/// `TensorProto.DataType.INT64`: how shapes, sizes and repeats are stored.
-const INT64: i32 = 7;
-
-/// The most elements one op may be asked to create from constant shape values (1 GiB of
-/// f32). The ONNX engine folds constants while it optimizes a graph, so a `ConstantOfShape`
-/// of a stored `[2^40]` would be allocated at load, before any row is scored.
-const MAX_CONSTANT_ELEMENTS: u64 = 1 << 28;
-
-/// Ops whose output size is the values (not the shape) of one input: `(op, that input)`.
-/// For `Expand` and `Tile` the product is a lower bound of the output's size.
-const SIZED_BY_VALUES: &[(&str, usize)] = &[
-    ("ConstantOfShape", 0),
-    ("Expand", 1),
-    ("Tile", 1),
-    ("Resize", 3),
-];
 
 /// Checks every node of `model`, subgraphs (If/Scan bodies) included.
 pub(crate) fn check_model(model: &ModelProto, known_op: &dyn Fn(&str) -> bool) -> Result<()> {
@@ -65,9 +46,8 @@ fn check_graph(graph: &GraphProto, known_op: &dyn Fn(&str) -> bool) -> Result<()
             });
         }
     }
-    let constants = int_constants(graph);
+    crate::shapes::check_sized_ops(graph)?;
     for node in &graph.node {
-        check_sized_by_values(node, &constants)?;
         for attr in &node.attribute {
             if let Some(reason) = attr.t.iter().chain(&attr.tensors).find_map(unbacked_dims) {
                 return Err(OnnxError::Refused {
@@ -136,71 +116,8 @@ fn unbacked_dims(t: &TensorProto) -> Option<String> {
     }
 }
 
-/// The small int64 constants of `graph` by name (initializers and `Constant` nodes): the
-/// shapes, sizes and repeats that other ops size their outputs from.
-fn int_constants(graph: &GraphProto) -> HashMap<&str, Vec<i64>> {
-    let values = |t: &TensorProto| -> Option<Vec<i64>> {
-        if t.data_type != INT64 || t.dims.len() > 1 {
-            return None;
-        }
-        if !t.int64_data.is_empty() {
-            return Some(t.int64_data.clone());
-        }
-        let words = t.raw_data.chunks_exact(8);
-        Some(
-            words
-                .map(|w| i64::from_le_bytes(w.try_into().unwrap_or([0; 8])))
-                .collect(),
-        )
-    };
-    let mut out = HashMap::new();
-    for t in &graph.initializer {
-        if let Some(v) = values(t) {
-            out.insert(t.name.as_str(), v);
-        }
-    }
-    for node in graph.node.iter().filter(|n| n.op_type == "Constant") {
-        let value = node.attribute.iter().find_map(|a| match a.name.as_str() {
-            "value" => a.t.as_ref().and_then(values),
-            "value_ints" => Some(a.ints.clone()),
-            _ => None,
-        });
-        if let (Some(v), Some(output)) = (value, node.output.first()) {
-            out.insert(output.as_str(), v);
-        }
-    }
-    out
-}
-
-/// Refuses a node of [`SIZED_BY_VALUES`] whose sizing input is a constant asking for more
-/// than [`MAX_CONSTANT_ELEMENTS`]: a forged shape must not be allocated at load.
-fn check_sized_by_values(node: &NodeProto, constants: &HashMap<&str, Vec<i64>>) -> Result<()> {
-    let Some(&(_, at)) = SIZED_BY_VALUES.iter().find(|(op, _)| *op == node.op_type) else {
-        return Ok(());
-    };
-    let Some(values) = node.input.get(at).and_then(|i| constants.get(i.as_str())) else {
-        return Ok(());
-    };
-    // A negative value is the engine's own error to report; only what it would build counts.
-    let elements = values.iter().try_fold(1u64, |n, &v| {
-        n.checked_mul(u64::try_from(v.max(0)).unwrap_or(0))
-    });
-    match elements {
-        Some(n) if n <= MAX_CONSTANT_ELEMENTS => Ok(()),
-        _ => Err(OnnxError::Refused {
-            node: node_name(node),
-            op_type: node.op_type.clone(),
-            reason: format!(
-                "input `{}` = {values:?} asks for more than {MAX_CONSTANT_ELEMENTS} elements, \
-                 which would be allocated while the graph loads",
-                node.input[at]
-            ),
-        }),
-    }
-}
-
 /// The name tract gives a node: its own, else its first output's.
-fn node_name(node: &NodeProto) -> String {
+pub(crate) fn node_name(node: &NodeProto) -> String {
     if !node.name.is_empty() {
         node.name.clone()
     } else {

@@ -18,6 +18,7 @@
 mod check;
 mod error;
 mod model;
+mod shapes;
 mod stage;
 
 pub use error::{OnnxError, Result};

@@ -246,6 +246,63 @@ fn forged_constant_shapes_are_refused() {
     }
 }
 
+/// The shape a PyTorch export builds at run time: the batch size out of `Shape`, concatenated
+/// with stored numbers. One forged number there (a fuzzing finding) asked tract for 84 GB while
+/// it folded the graph's constants; the known elements alone are enough to refuse it.
+#[test]
+fn forged_shapes_built_from_constants_are_refused() {
+    let int64s = |name: &str, values: Vec<i64>| tract_onnx::pb::TensorProto {
+        name: name.into(),
+        data_type: 7, // INT64
+        dims: vec![values.len() as i64],
+        int64_data: values,
+        ..Default::default()
+    };
+    let node = |name: &str, op: &str, input: &[&str]| NodeProto {
+        name: name.into(),
+        op_type: op.into(),
+        input: input.iter().map(|s| s.to_string()).collect(),
+        output: vec![format!("{name}_out")],
+        ..Default::default()
+    };
+    let err = load_err(&lstm_with(|_, graph| {
+        let x = graph.input[0].name.clone();
+        graph.initializer.push(int64s("zero", vec![0]));
+        graph.initializer.push(int64s("huge", vec![1 << 40]));
+        graph.initializer.push(int64s("twelve", vec![12]));
+        let chain = [
+            node("shape", "Shape", &[&x]),
+            node("batch", "Gather", &["shape_out", "zero"]),
+            node("dims", "Concat", &["batch_out", "huge", "twelve"]),
+            node("forged", "ConstantOfShape", &["dims_out"]),
+        ];
+        for (i, n) in chain.into_iter().enumerate() {
+            graph.node.insert(i, n);
+        }
+    }));
+    assert!(
+        err.starts_with(
+            "node `forged` (ConstantOfShape): input `dims_out` = [?, 1099511627776, 12] asks for more than 268435456 elements"
+        ),
+        "{err}"
+    );
+    // A Range whose stored bounds ask for 2^40 steps.
+    let err = load_err(&lstm_with(|_, graph| {
+        graph.initializer.push(int64s("start", vec![0]));
+        graph.initializer.push(int64s("limit", vec![1 << 40]));
+        graph.initializer.push(int64s("delta", vec![1]));
+        graph
+            .node
+            .insert(0, node("forged", "Range", &["start", "limit", "delta"]));
+    }));
+    assert!(
+        err.starts_with(
+            "node `forged` (Range): start 0, limit 1099511627776, delta 1 asks for more than"
+        ),
+        "{err}"
+    );
+}
+
 #[test]
 fn bytes_that_are_not_onnx_are_an_error() {
     assert!(matches!(
