@@ -552,6 +552,12 @@ impl Repository {
             }
         }
         outcomes.sort_by(|a, b| a.name.cmp(&b.name));
+        drop(old);
+        if outcomes.iter().any(|o| o.status != "unchanged") {
+            // Old versions were just freed (or will be by the requests still holding them,
+            // which the next reload's trim covers): see `memory`.
+            crate::memory::release_freed();
+        }
         outcomes
     }
 }
