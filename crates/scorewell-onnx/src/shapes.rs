@@ -14,8 +14,10 @@ use tract_onnx::pb::{GraphProto, NodeProto, TensorProto};
 use crate::check::node_name;
 use crate::error::{OnnxError, Result};
 
-/// The most elements one op may be asked to create from values known at load (1 GiB of f32).
-const MAX_ELEMENTS: u64 = 1 << 28;
+/// The most elements one op may be asked to create from values known at load (64 MiB of f32,
+/// as many as `scorewell_core::MAX_DECLARED_FEATURES`): a real graph makes its large tensors
+/// from the rows, whose size is unknown here, not from stored numbers.
+const MAX_ELEMENTS: u64 = scorewell_core::MAX_DECLARED_FEATURES as u64;
 
 /// The longest int64 vector followed: shapes have a handful of elements.
 const MAX_TRACKED: usize = 64;
