@@ -23,7 +23,7 @@ pub mod error;
 #[cfg(feature = "grpc")]
 pub mod grpc;
 pub mod limits;
-mod memory;
+pub mod memory;
 pub mod metrics;
 pub mod openapi;
 pub mod protocol;

@@ -171,6 +171,9 @@ pub fn run(args: Args) -> Result<()> {
     )?;
     let app = App::new(repo, config);
 
+    // Before the runtime's threads exist, so they share few malloc arenas (flat memory across
+    // reloads: scorewell_server::memory).
+    scorewell_server::memory::limit_arenas();
     let mut runtime = tokio::runtime::Builder::new_multi_thread();
     if args.workers > 0 {
         runtime.worker_threads(args.workers);
