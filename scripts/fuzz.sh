@@ -35,10 +35,15 @@ if ! cargo fuzz --version 2>/dev/null | grep -q "$CARGO_FUZZ_VERSION"; then
 fi
 
 corpus="$ROOT/fuzz/corpus/$target"
+# A dictionary of the format's keys and syntax, where one is committed (fuzz/dicts/).
+dict=()
+if [[ -f "$ROOT/fuzz/dicts/$target.dict" ]]; then
+    dict=(-dict="$ROOT/fuzz/dicts/$target.dict")
+fi
 cargo run -q --manifest-path "$ROOT/Cargo.toml" -p scorewell-fuzz --example seeds -- "$target" "$corpus"
 cd "$ROOT/fuzz"
 # -rss_limit_mb bounds memory (an allocation trusted from the input shows up as a finding);
 # -timeout catches hangs; -max_len lets whole model files through.
 exec cargo +nightly fuzz run "$target" "$corpus" -- \
     -max_total_time="$seconds" -rss_limit_mb=2048 -malloc_limit_mb=2048 -timeout=10 \
-    -max_len=1048576 -print_final_stats=1 "$@"
+    -max_len=1048576 -print_final_stats=1 "${dict[@]}" "$@"

@@ -108,6 +108,17 @@ fn every_target_has_a_cargo_fuzz_binary_and_no_binary_is_stale() {
     let mut names: Vec<String> = TARGETS.iter().map(|t| t.name.to_owned()).collect();
     names.sort();
     assert_eq!(binaries, names, "fuzz/fuzz_targets/*.rs against TARGETS");
+    for entry in std::fs::read_dir(fuzz.join("dicts"))
+        .expect("fuzz/dicts")
+        .flatten()
+    {
+        let file = entry.file_name().into_string().unwrap_or_default();
+        let target = file.strip_suffix(".dict").unwrap_or(&file);
+        assert!(
+            names.iter().any(|n| n == target),
+            "fuzz/dicts/{file} names no target"
+        );
+    }
     for name in &names {
         let source = std::fs::read_to_string(fuzz.join(format!("fuzz_targets/{name}.rs")))
             .expect("target source");
