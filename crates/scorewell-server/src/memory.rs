@@ -13,7 +13,7 @@
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 const ARENAS: libc::c_int = 2;
 
-/// Caps glibc's malloc arenas at [`ARENAS`] unless `MALLOC_ARENA_MAX` is set (glibc; elsewhere
+/// Caps glibc's malloc arenas at two (`ARENAS`) unless `MALLOC_ARENA_MAX` is set (glibc; elsewhere
 /// nothing). Call it before the server's threads start: threads running already keep theirs.
 pub fn limit_arenas() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
