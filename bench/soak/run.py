@@ -178,20 +178,27 @@ def reloader(port: int, live: Path, variants: list[bytes], a, stop: threading.Ev
     auth = {"authorization": f"Bearer {TOKEN}"}
     good_digest = hashlib.sha256(live.read_bytes()).hexdigest()
     rnd = 0
+
+    def reload_and_describe(data: bytes) -> tuple[dict, str] | None:
+        """Write `data` as the model, reload, and return the model's metadata and digest."""
+        write_atomic(live, data)
+        status, body = client.send("POST", "/admin/reload", b"", auth)
+        if status != 200:
+            out.problems.append(f"round {rnd}: reload answered {status}: {body[:200]!r}")
+            return None
+        _, body = client.send("GET", "/v1/models/live", None)
+        meta = json.loads(body)
+        return meta, (meta.get("digest") or "").removeprefix("sha256:")
+
     while not stop.wait(a.reload_every):
         rnd += 1
         try:
             if rnd % a.broken_every == 0:
                 good = variants[rnd % 2]
-                write_atomic(live, good[: len(good) // 2])
                 out.broken += 1
-                status, body = client.send("POST", "/admin/reload", b"", auth)
-                if status != 200:
-                    out.problems.append(f"round {rnd}: reload answered {status}: {body[:200]!r}")
+                if (got := reload_and_describe(good[: len(good) // 2])) is None:
                     continue
-                status, body = client.send("GET", "/v1/models/live", None)
-                meta = json.loads(body)
-                digest = (meta.get("digest") or "").removeprefix("sha256:")
+                meta, digest = got
                 if meta.get("ready") and digest == good_digest and meta.get("last_error"):
                     out.broken_kept_serving += 1
                 else:
@@ -200,15 +207,10 @@ def reloader(port: int, live: Path, variants: list[bytes], a, stop: threading.Ev
                 data = variants[rnd % 2]
                 if hashlib.sha256(data).hexdigest() == good_digest:
                     data = variants[(rnd + 1) % 2]
-                write_atomic(live, data)
                 want = hashlib.sha256(data).hexdigest()
-                status, body = client.send("POST", "/admin/reload", b"", auth)
-                if status != 200:
-                    out.problems.append(f"round {rnd}: reload answered {status}: {body[:200]!r}")
+                if (got := reload_and_describe(data)) is None:
                     continue
-                status, body = client.send("GET", "/v1/models/live", None)
-                meta = json.loads(body)
-                digest = (meta.get("digest") or "").removeprefix("sha256:")
+                meta, digest = got
                 if digest == want and meta.get("ready") and not meta.get("last_error"):
                     out.confirmed += 1
                     good_digest = want
