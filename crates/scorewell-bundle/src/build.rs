@@ -229,6 +229,19 @@ pub(crate) fn forest_stage(
     params: &ModelParams,
     at: &str,
 ) -> Result<ForestStage, BundleError> {
+    let engine = scorewell_forest::default_engine();
+    forest_stage_with_engine(name, bytes, artifact, params, at, engine)
+}
+
+/// [`forest_stage`] scored by `engine`.
+pub(crate) fn forest_stage_with_engine(
+    name: &str,
+    bytes: &[u8],
+    artifact: &str,
+    params: &ModelParams,
+    at: &str,
+    engine: scorewell_forest::Engine,
+) -> Result<ForestStage, BundleError> {
     let model_error = |source| BundleError::Model {
         at: at.to_string(),
         artifact: artifact.to_string(),
@@ -269,7 +282,7 @@ pub(crate) fn forest_stage(
     } else {
         OutputMode::Prediction
     };
-    let mut stage = ForestStage::new(name, Arc::new(model), mode)?;
+    let mut stage = ForestStage::with_engine(name, Arc::new(model), mode, engine)?;
     if let Some(output) = &params.output {
         stage = stage.with_output_name(output);
     }

@@ -94,8 +94,19 @@ pub struct ForestStage {
 }
 
 impl ForestStage {
-    /// Compile `model` into a stage named `name` producing `mode` outputs.
+    /// Compile `model` into a stage named `name` producing `mode` outputs, scored by the
+    /// process's [`default_engine`](scorewell_forest::default_engine).
     pub fn new(name: impl Into<String>, model: Arc<ForestModel>, mode: OutputMode) -> Result<Self> {
+        Self::with_engine(name, model, mode, scorewell_forest::default_engine())
+    }
+
+    /// [`ForestStage::new`] scored by `engine`.
+    pub fn with_engine(
+        name: impl Into<String>,
+        model: Arc<ForestModel>,
+        mode: OutputMode,
+        engine: scorewell_forest::Engine,
+    ) -> Result<Self> {
         let forest = &model.forest;
         if model.features.len() != forest.num_features() {
             return Err(ScoreError::SchemaMismatch(format!(
@@ -104,7 +115,7 @@ impl ForestStage {
                 forest.num_features()
             )));
         }
-        let predictor = Predictor::compile(forest);
+        let predictor = Predictor::with_engine(forest, engine);
         let margin = mode == OutputMode::Margin;
         let outputs = output_fields(
             if margin { "margin" } else { "prediction" },

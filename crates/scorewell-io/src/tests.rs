@@ -218,6 +218,10 @@ fn parquet_files_found_by_fuzzing_are_decode_errors_at_once() {
         // errors. Either way the error names the file.
         assert!(err.contains(name), "{err}");
         // Generous for a debug build on a loaded machine; the loop took minutes.
-        assert!(started.elapsed().as_secs() < 10, "{name}: {:?}", started.elapsed());
+        assert!(
+            started.elapsed().as_secs() < 10,
+            "{name}: {:?}",
+            started.elapsed()
+        );
     }
 }

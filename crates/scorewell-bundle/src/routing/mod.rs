@@ -14,24 +14,26 @@
 
 mod cache;
 pub(crate) mod create;
+mod groups;
 pub(crate) mod model_set;
 pub(crate) mod shadow;
 pub(crate) mod split;
 mod stats;
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
-use arrow_array::{Array, ArrayRef, RecordBatch, UInt32Array, new_null_array};
+use arrow_array::{Array, ArrayRef, RecordBatch};
 use arrow_schema::{DataType, Field, FieldRef, Schema, SchemaRef};
 use scorewell_core::{InputColumn, ScoreError, Scorer, Stage};
 use serde::{Deserialize, Serialize};
 
-use crate::build::forest_stage;
+use crate::build::forest_stage_with_engine;
 use crate::bundle::{Bundle, ZIP_MAGIC};
 use crate::error::BundleError;
 use crate::manifest::{ColumnType, InputSpec, ModelParams};
 
 use cache::Cache;
+use groups::Groups;
 pub use model_set::{DEFAULT_LABEL, ModelSetParams, Unseen};
 pub use shadow::ShadowParams;
 pub use split::{Arm, SplitParams, unit_hash};
@@ -79,6 +81,13 @@ pub(crate) struct Built {
     tag: Arc<str>,
     inputs: Vec<InputSpec>,
     outputs: Vec<FieldRef>,
+}
+
+impl Built {
+    /// Whether the model reads column `name`.
+    fn reads(&self, name: &str) -> bool {
+        self.inputs.iter().any(|i| i.name == name)
+    }
 }
 
 /// The models of one routing stage.
@@ -175,7 +184,8 @@ impl Routes {
             output_margin: self.bare.output_margin,
             ..ModelParams::default()
         };
-        let stage = forest_stage(label, &bytes, artifact, &params, &at)?;
+        let stage =
+            forest_stage_with_engine(label, &bytes, artifact, &params, &at, routed_engine())?;
         let inputs = stage.inputs().iter().map(input_spec).collect();
         let outputs = stage.output_fields();
         Ok(Built {
@@ -192,6 +202,18 @@ impl Routes {
 
     pub(crate) fn stats(&self) -> &StageStats {
         &self.stats
+    }
+}
+
+/// The engine of a routed bare model: `auto` interprets. A routed model scores a few rows per
+/// batch (a thousand keys split a batch a thousand ways), so generating its code rarely pays
+/// back at first use, and `auto`'s measuring of both engines takes thousands of rows per model.
+/// Measured: 1,000 models of 50 trees over 1M rows, 3.1M rows/s under `auto`, 4.4M interpreted
+/// (bench/routing/run.py). An explicit `compile` is still honoured.
+fn routed_engine() -> scorewell_forest::Engine {
+    match scorewell_forest::default_engine() {
+        scorewell_forest::Engine::Auto => scorewell_forest::Engine::Interpret,
+        engine => engine,
     }
 }
 
@@ -329,6 +351,17 @@ impl Keys {
     }
 }
 
+impl Keys {
+    /// How errors name the key at `i`.
+    pub(crate) fn label(&self, i: usize) -> String {
+        match self {
+            Keys::Text(k) if k.is_valid(i) => format!("key `{}`", k.value(i)),
+            Keys::Int(k) if k.is_valid(i) => format!("key `{}`", k.value(i)),
+            _ => "a null key".into(),
+        }
+    }
+}
+
 /// One scored group: the model index, its rows, and its output columns.
 pub(crate) struct Scored {
     pub(crate) model: usize,
@@ -350,8 +383,7 @@ pub(crate) fn score_routed(
 ) -> Result<(Vec<ArrayRef>, Vec<Scored>), ScoreError> {
     let rows = batch.num_rows();
     let sub_schema: SchemaRef = Arc::new(batch.schema().project(columns)?);
-    // Rows per model, in first-seen order; a batch of one key (every single-row request)
-    // skips the gather and the scatter.
+    // A batch of one key (every single-row request) skips the gather and the scatter.
     let first = assign.first().copied().flatten();
     if rows > 0 && first.is_some() && assign.iter().all(|a| *a == first) {
         let model = first.map_or(0, |m| m as usize);
@@ -373,65 +405,64 @@ pub(crate) fn score_routed(
         };
         return Ok((out, vec![scored]));
     }
-    let mut group_of: std::collections::HashMap<u32, usize> = std::collections::HashMap::new();
-    let mut groups: Vec<(u32, Vec<u32>)> = Vec::new();
-    for (row, a) in assign.iter().enumerate() {
-        if let Some(m) = a {
-            let g = *group_of.entry(*m).or_insert_with(|| {
-                groups.push((*m, Vec::new()));
-                groups.len() - 1
-            });
-            groups[g].1.push(row as u32);
-        }
-    }
-    // (source, row in source) per output row; the source after the groups is a one-row
-    // array of nulls for rows that no model scores.
-    let null_source = groups.len();
-    let mut place = vec![(null_source, 0usize); rows];
+    let groups = Groups::new(assign, routes.len());
+    // The routed columns in grouped order, each made once per batch when a model first needs
+    // it (the key column usually is not a model input); each group reads its slice.
+    let grouped: Vec<OnceLock<Result<ArrayRef, String>>> =
+        columns.iter().map(|_| OnceLock::new()).collect();
     // Groups are scored in parallel: a batch over many keys has many small groups, each
     // too small for the evaluator's own row-block parallelism.
-    let score_group = |(model, members): &(u32, Vec<u32>)| -> Result<Scored, ScoreError> {
-        let indices = UInt32Array::from(members.clone());
-        let taken = columns
-            .iter()
-            .map(|&c| arrow_select::take::take(batch.column(c).as_ref(), &indices, None))
-            .collect::<Result<Vec<_>, _>>()?;
+    let score_group = |g: usize| -> Result<Scored, ScoreError> {
+        let (model, range) = &groups.groups[g];
+        let model = *model as usize;
+        let built = routes.get(model)?;
+        let reads: Vec<usize> = (0..columns.len())
+            .filter(|&j| built.reads(sub_schema.field(j).name()))
+            .collect();
+        let mut taken = Vec::with_capacity(reads.len());
+        for &j in &reads {
+            let column = grouped[j]
+                .get_or_init(|| {
+                    groups
+                        .permute(batch.column(columns[j]).as_ref())
+                        .map_err(|e| e.to_string())
+                })
+                .as_ref()
+                .map_err(|e| arrow_schema::ArrowError::ComputeError(e.clone()))?;
+            taken.push(column.slice(range.start, range.len()));
+        }
         let sub = RecordBatch::try_new_with_options(
-            sub_schema.clone(),
+            Arc::new(sub_schema.project(&reads)?),
             taken,
-            &arrow_array::RecordBatchOptions::new().with_row_count(Some(members.len())),
+            &arrow_array::RecordBatchOptions::new().with_row_count(Some(range.len())),
         )?;
-        let (built, outputs) = score_one(routes, *model as usize, declared, &sub)?;
+        let outputs = score_built(routes, model, &built, declared, &sub)?;
         Ok(Scored {
-            model: *model as usize,
-            rows: members.len(),
+            model,
+            rows: range.len(),
             outputs,
             tag: built.tag.clone(),
         })
     };
     let scored: Vec<Scored> = {
         use rayon::prelude::*;
-        groups
-            .par_iter()
+        (0..groups.groups.len())
+            .into_par_iter()
             .with_min_len(4)
             .map(score_group)
             .collect::<Result<_, _>>()?
     };
-    for (g, (_, members)) in groups.iter().enumerate() {
-        for (k, &row) in members.iter().enumerate() {
-            place[row as usize] = (g, k);
-        }
-    }
     let mut out = Vec::with_capacity(declared.len() + usize::from(tag));
     for (j, field) in declared.iter().enumerate() {
-        let nulls = new_null_array(field.data_type(), 1);
-        let mut sources: Vec<&dyn Array> = scored.iter().map(|s| s.outputs[j].as_ref()).collect();
-        sources.push(nulls.as_ref());
-        out.push(arrow_select::interleave::interleave(&sources, &place)?);
+        let parts: Vec<&dyn Array> = scored.iter().map(|s| s.outputs[j].as_ref()).collect();
+        out.push(groups.scatter(&parts, field.data_type(), rows)?);
     }
     if tag {
         out.push(tag_column(
-            place.iter().map(|&(g, _)| scored.get(g).map(|s| &*s.tag)),
+            groups
+                .group_of_rows(rows)
+                .into_iter()
+                .map(|g| g.map(|g| &*scored[g].tag)),
         ));
     }
     Ok((out, scored))
@@ -445,7 +476,30 @@ fn score_one(
     sub: &RecordBatch,
 ) -> Result<(Arc<Built>, Vec<ArrayRef>), ScoreError> {
     let built = routes.get(model)?;
+    let outputs = score_built(routes, model, &built, declared, sub)?;
+    Ok((built, outputs))
+}
+
+/// [`score_one`] with the model already at hand.
+fn score_built(
+    routes: &Routes,
+    model: usize,
+    built: &Built,
+    declared: &[FieldRef],
+    sub: &RecordBatch,
+) -> Result<Vec<ArrayRef>, ScoreError> {
     let result = built.scorer.score(sub)?;
+    if result.num_rows() != sub.num_rows() {
+        // A nested bundle whose pipeline drops rows cannot be put back in row order.
+        return Err(ScoreError::Model {
+            model: routes.label(model).to_string(),
+            message: format!(
+                "returned {} of its {} rows; a routed model must score every row (no filter stage)",
+                result.num_rows(),
+                sub.num_rows()
+            ),
+        });
+    }
     let mut outputs = Vec::with_capacity(declared.len());
     for field in declared {
         let column = result
@@ -476,7 +530,7 @@ fn score_one(
         }
         outputs.push(column.clone());
     }
-    Ok((built, outputs))
+    Ok(outputs)
 }
 
 fn tag_column<'a>(tags: impl Iterator<Item = Option<&'a str>>) -> ArrayRef {

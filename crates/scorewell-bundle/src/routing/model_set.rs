@@ -18,8 +18,10 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
-use arrow_array::RecordBatch;
+use arrow_array::cast::AsArray;
+use arrow_array::{Array, ArrayRef, RecordBatch};
 use arrow_schema::{DataType, Field, FieldRef, Schema};
+use foldhash::fast::RandomState;
 use scorewell_core::{Binding, InputColumn, ScoreError, Stage, StageOutput};
 use serde::{Deserialize, Serialize};
 
@@ -112,8 +114,8 @@ pub struct ModelSet {
     name: String,
     key: String,
     routes: Routes,
-    by_text: HashMap<String, u32>,
-    by_int: HashMap<i64, u32>,
+    by_text: HashMap<String, u32, RandomState>,
+    by_int: HashMap<i64, u32, RandomState>,
     default: Option<u32>,
     unseen: Unseen,
     outputs: Vec<FieldRef>,
@@ -170,8 +172,9 @@ impl ModelSet {
             stats,
         )?;
         let default = params.default.as_ref().map(|_| (routes.len() - 1) as u32);
-        let mut by_text = HashMap::with_capacity(params.models.len());
-        let mut by_int = HashMap::new();
+        let mut by_text =
+            HashMap::with_capacity_and_hasher(params.models.len(), RandomState::default());
+        let mut by_int = HashMap::with_hasher(RandomState::default());
         for (i, key) in params.models.keys().enumerate() {
             by_text.insert(key.clone(), i as u32);
             // Only canonical integers, so `042` never answers for 42.
@@ -257,6 +260,66 @@ impl ModelSet {
     }
 }
 
+impl ModelSet {
+    /// Each row's model (`None`: null outputs), `unseen` applied.
+    fn assign(&self, column: &ArrayRef) -> Result<Vec<Option<u32>>, ScoreError> {
+        let rows = column.len();
+        let mut assign = Vec::with_capacity(rows);
+        if let Some(dict) = column.as_any_dictionary_opt() {
+            // A dictionary-encoded key (a pandas category, a Parquet dictionary page): each
+            // distinct value is looked up once, and rows follow their codes.
+            let values = Keys::read(dict.values())?;
+            let found = self.found(&values);
+            let codes = dict.normalized_keys();
+            let nulls = column.logical_nulls();
+            for (row, &code) in codes.iter().enumerate().take(rows) {
+                let valid = nulls.as_ref().is_none_or(|n| n.is_valid(row));
+                let model = if valid { found[code] } else { None };
+                assign.push(self.pick(model, row, || {
+                    if valid {
+                        values.label(code)
+                    } else {
+                        "a null key".into()
+                    }
+                })?);
+            }
+            return Ok(assign);
+        }
+        let keys = Keys::read(column)?;
+        for (row, found) in self.found(&keys).into_iter().enumerate() {
+            assign.push(self.pick(found, row, || keys.label(row))?);
+        }
+        Ok(assign)
+    }
+
+    /// Each key's model, if it has one. Consecutive equal keys (data sorted or partitioned
+    /// by key, as Spark leaves it after `repartition(key)`) are looked up once.
+    fn found(&self, keys: &Keys) -> Vec<Option<u32>> {
+        match keys {
+            Keys::Text(k) => {
+                let mut last: Option<(&str, Option<u32>)> = None;
+                k.iter()
+                    .map(|key| {
+                        let key = key?;
+                        match last {
+                            Some((prev, model)) if prev == key => model,
+                            _ => {
+                                let model = self.by_text.get(key).copied();
+                                last = Some((key, model));
+                                model
+                            }
+                        }
+                    })
+                    .collect()
+            }
+            Keys::Int(k) => k
+                .iter()
+                .map(|key| key.and_then(|key| self.by_int.get(&key).copied()))
+                .collect(),
+        }
+    }
+}
+
 impl Stage for ModelSet {
     fn name(&self) -> &str {
         &self.name
@@ -281,28 +344,7 @@ impl Stage for ModelSet {
     }
 
     fn apply(&self, binding: &Binding, batch: &RecordBatch) -> scorewell_core::Result<StageOutput> {
-        let keys = Keys::read(batch.column(binding.columns[0]))?;
-        let mut assign = Vec::with_capacity(batch.num_rows());
-        match &keys {
-            Keys::Text(k) => {
-                for (row, key) in k.iter().enumerate() {
-                    let found = key.and_then(|k| self.by_text.get(k).copied());
-                    assign.push(self.pick(found, row, || match key {
-                        Some(k) => format!("key `{k}`"),
-                        None => "a null key".into(),
-                    })?);
-                }
-            }
-            Keys::Int(k) => {
-                for (row, key) in k.iter().enumerate() {
-                    let found = key.and_then(|k| self.by_int.get(&k).copied());
-                    assign.push(self.pick(found, row, || match key {
-                        Some(k) => format!("key `{k}`"),
-                        None => "a null key".into(),
-                    })?);
-                }
-            }
-        }
+        let assign = self.assign(batch.column(binding.columns[0]))?;
         let (columns, _) = score_routed(
             &self.routes,
             &self.outputs,

@@ -71,6 +71,24 @@ fn options(case: &str, key_type: ColumnType, unseen: Option<Unseen>) -> ModelSet
     options
 }
 
+/// `batch` with its key column dictionary-encoded, as pandas categoricals arrive.
+fn with_dictionary_keys(batch: &RecordBatch) -> RecordBatch {
+    let dict = arrow_schema::DataType::Dictionary(
+        Box::new(arrow_schema::DataType::Int32),
+        Box::new(batch.schema().field(0).data_type().clone()),
+    );
+    let mut columns: Vec<ArrayRef> = batch.columns().to_vec();
+    columns[0] = arrow_cast::cast(&columns[0], &dict).unwrap();
+    let fields: Vec<arrow_schema::Field> = batch
+        .schema()
+        .fields()
+        .iter()
+        .zip(&columns)
+        .map(|(f, c)| f.as_ref().clone().with_data_type(c.data_type().clone()))
+        .collect();
+    RecordBatch::try_new(Arc::new(arrow_schema::Schema::new(fields)), columns).unwrap()
+}
+
 /// A bundle, zipped and opened again as a user would.
 fn reopen(bundle: &NewBundle) -> Bundle {
     Bundle::from_bytes(&bundle.to_zip_bytes().unwrap()).unwrap()
@@ -176,6 +194,11 @@ fn unseen_and_null_keys_follow_the_policy() {
         }
     }
 
+    // A dictionary-encoded key column follows the same policy row for row.
+    let dict_input = with_dictionary_keys(&input);
+    let scored = reopen(&nulls).scorer().unwrap().score(&dict_input).unwrap();
+    assert_eq!(floats(scored.column_by_name("prediction").unwrap()), got);
+
     let strict =
         create_model_set(&options("xgboost", ColumnType::Utf8, Some(Unseen::Error))).unwrap();
     let err = reopen(&strict)
@@ -184,6 +207,13 @@ fn unseen_and_null_keys_follow_the_policy() {
         .score(&input)
         .unwrap_err()
         .to_string();
+    let dict_err = reopen(&strict)
+        .scorer()
+        .unwrap()
+        .score(&dict_input)
+        .unwrap_err()
+        .to_string();
+    assert_eq!(dict_err, err);
     let first = keys.iter().position(|k| !known(k)).unwrap();
     let what = match &keys[first] {
         Some(k) => format!("key `{k}`"),
@@ -585,26 +615,78 @@ fn a_nested_bundle_and_dictionary_keys_score_like_the_bare_model() {
     let nested = reopen(&create_model_set(&o).unwrap());
     let input = read_parquet(dir.join("input.parquet"));
     let want = flat.scorer().unwrap().score(&input).unwrap();
-    // The key column dictionary-encoded, as pandas categoricals arrive.
-    let mut columns: Vec<(String, ArrayRef)> = input
-        .schema()
-        .fields()
-        .iter()
-        .zip(input.columns())
-        .map(|(f, c)| (f.name().clone(), c.clone()))
-        .collect();
-    let dict = arrow_schema::DataType::Dictionary(
-        Box::new(arrow_schema::DataType::Int32),
-        Box::new(arrow_schema::DataType::Utf8),
-    );
-    columns[0].1 = arrow_cast::cast(&columns[0].1, &dict).unwrap();
     let got = nested
         .scorer()
         .unwrap()
-        .score(&RecordBatch::try_from_iter(columns).unwrap())
+        .score(&with_dictionary_keys(&input))
         .unwrap();
     assert_eq!(
         floats(got.column_by_name("prediction").unwrap()),
         floats(want.column_by_name("prediction").unwrap())
+    );
+}
+
+#[test]
+fn rows_sorted_by_key_score_as_in_any_order() {
+    // Runs of equal keys are looked up once; the outputs must not change with the order.
+    let dir = cases().join("xgboost");
+    let input = read_parquet(dir.join("input.parquet"));
+    let scorer = reopen(&create_model_set(&options("xgboost", ColumnType::Utf8, None)).unwrap())
+        .scorer()
+        .unwrap();
+    let want = scorer.score(&input).unwrap();
+    let keys = keys(&input);
+    let mut order: Vec<u32> = (0..keys.len() as u32).collect();
+    order.sort_by_key(|&r| keys[r as usize].clone());
+    let order = arrow_array::UInt32Array::from(order);
+    let sorted = arrow_select::take::take_record_batch(&input, &order).unwrap();
+    let got = scorer.score(&sorted).unwrap();
+    for name in ["prediction", "scored_by"] {
+        let want = arrow_select::take::take(want.column_by_name(name).unwrap(), &order, None);
+        assert_eq!(&want.unwrap(), got.column_by_name(name).unwrap(), "{name}");
+    }
+}
+
+#[test]
+fn a_nested_bundle_that_drops_rows_is_refused_naming_its_key() {
+    // d1's model behind a string indexer that skips the keys it does not know: every row of
+    // key d1 is dropped, and the stage cannot put them back in order.
+    let dir = cases().join("xgboost");
+    let tmp = tempfile::tempdir().unwrap();
+    let spec = tmp.path().join("p.yaml");
+    std::fs::write(
+        &spec,
+        "stages:\n  - {kind: string_indexer, name: idx, params: {input: device_id, output: known, labels: [d2], handle_invalid: skip}}\n  - {kind: model, name: m}\noutputs: [prediction]\n",
+    )
+    .unwrap();
+    let nested = crate::create(&crate::CreateOptions {
+        name: "d1".into(),
+        version: "1".into(),
+        models: vec![dir.join("models/d1.json")],
+        spec: Some(spec),
+        ..Default::default()
+    })
+    .unwrap()
+    .to_zip_bytes()
+    .unwrap();
+    let mut o = options("xgboost", ColumnType::Utf8, None);
+    o.name = "dropping".into();
+    o.models.insert(
+        "d1".into(),
+        ModelFile {
+            file_name: "d1.zip".into(),
+            bytes: Arc::from(nested),
+        },
+    );
+    let input = read_parquet(dir.join("input.parquet"));
+    let err = reopen(&create_model_set(&o).unwrap())
+        .scorer()
+        .unwrap()
+        .score(&input)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("d1") && err.contains("a routed model must score every row"),
+        "{err}"
     );
 }
