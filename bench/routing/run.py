@@ -20,7 +20,10 @@ seeded standard-normal data with 5% NaN), each row carrying one of `--models` de
    first-use latency of a cold key vs a warm key on one row; resident memory per 1,000 built
    50-tree models (VmRSS growth while building them) against their file bytes.
 5. Single-row latency in-process (not through HTTP): a plain model, a model-set warm key and a
-   cold key (the model is built in the call). The server adds the same HTTP cost to each.
+   cold key (the model is built in the call).
+6. `scorewell bench` (Rust, in process): batch rows/s and single-row medians.
+7. Single-row latency through `scorewell serve` (one worker, keep-alive): the plain model and
+   a warm key (the project's load generator), and cold keys.
 
 Writes bench/results/routing-YYYY-MM-DD.md (and prints it). Needs the Python package
 (scripts/setup-python-package.sh) and the pinned venv.
@@ -251,12 +254,14 @@ def scale_run(a, folder: Path) -> dict:
     per_device = folder / "per_device"
     files = sorted(per_device.iterdir())[:1000]
     model_bytes = sum(p.stat().st_size for p in files)
-    big = scorewell.load(variant(folder, "memory"))
-    big.inputs  # noqa: B018
-    rows = pa.table({"device_id": [p.stem for p in files], **{f: [0.1] * len(files) for f in FEATURES}})
-    before = rss_bytes()
-    big.score(rows)
-    grown = rss_bytes() - before
+    # In a fresh process: this one has freed (and would reuse) the memory of earlier runs.
+    import subprocess
+
+    probe = subprocess.run(
+        [sys.executable, __file__, "--memory-probe", str(variant(folder, "memory")), str(per_device)],
+        capture_output=True, text=True, check=True,
+    )
+    grown = int(probe.stdout.strip().splitlines()[-1])
     return {
         "models": a.scale_models,
         "open_s": min(opens),
@@ -266,6 +271,17 @@ def scale_run(a, folder: Path) -> dict:
         "file_bytes_per_1000": model_bytes * 1000 / len(files),
         "built": len(files),
     }
+
+
+def memory_probe(bundle: str, per_device: str) -> None:
+    """Print the resident-memory growth of building the first 1,000 models of `bundle`."""
+    files = sorted(Path(per_device).iterdir())[:1000]
+    big = scorewell.load(bundle)
+    big.inputs  # noqa: B018
+    rows = pa.table({"device_id": [p.stem for p in files], **{f: [0.1] * len(files) for f in FEATURES}})
+    before = rss_bytes()
+    big.score(rows)
+    print(rss_bytes() - before)
 
 
 def latency_run(folder: Path) -> dict:
@@ -293,6 +309,85 @@ def latency_run(folder: Path) -> dict:
         cold.append(time.perf_counter_ns() - t)
     out["cold"] = float(np.median(cold)) / 1e3
     return out
+
+
+def server_run(folder: Path, exe: Path, rounds: int) -> dict:
+    """Single-row latency through `scorewell serve` (one worker): the plain default model and
+    the model set with one warm key, by the project's load generator (one keep-alive
+    connection, 3 s after 1 s of warm-up, the two alternating for `rounds` rounds; the median
+    of the rounds' p50s); and cold keys (each key's first request builds its model) from a
+    Python client. Every body is the same row with `device_id` `dev1`, which the plain model
+    passes through, so the bodies are identical and the difference is the routing."""
+    import http.client
+    import json
+    import socket
+    import subprocess
+
+    gen = ROOT / "target" / "release" / "examples" / "loadgen"
+    if not gen.exists():
+        subprocess.run(["cargo", "build", "--release", "-q", "-p", "scorewell-server", "--example", "loadgen"],
+                       check=True, cwd=ROOT)
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    bundle = variant(folder, "server")
+    server = subprocess.Popen(
+        [str(exe), "serve", f"plain={folder / 'default.json'}", f"devices={bundle}", "--port", str(port),
+         "--workers", "1", "--poll-interval-ms", "0", "--log-level", "warn"],
+        cwd=ROOT,
+    )
+    row = {f: 0.3 for f in FEATURES}
+    body_file = OUT / "server-row.json"
+    body_file.write_text(json.dumps({"rows": [dict(row, device_id="dev1")]}))
+    conn = None
+    try:
+        for _ in range(200):
+            try:
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+                conn.request("GET", "/v2/health/ready")
+                ready = conn.getresponse()
+                ready.read()
+                if ready.status == 200:
+                    break
+            except OSError:
+                time.sleep(0.05)
+        else:
+            raise SystemExit("scorewell serve did not start")
+
+        def post(model: str, key: str) -> int:
+            body = json.dumps({"rows": [dict(row, device_id=key)]}).encode()
+            t = time.perf_counter_ns()
+            conn.request("POST", f"/v1/models/{model}/score", body, {"Content-Type": "application/json"})
+            resp = conn.getresponse()
+            payload = resp.read()
+            took = time.perf_counter_ns() - t
+            if resp.status != 200:
+                raise SystemExit(f"server answered {resp.status}: {payload[:200]!r}")
+            return took
+
+        post("devices", "dev1")
+        p50: dict[str, list[float]] = {"plain": [], "same": []}
+        for _ in range(rounds):
+            for name, model in (("plain", "plain"), ("same", "devices")):
+                out = subprocess.run(
+                    [str(gen), "--addr", f"127.0.0.1:{port}", "--path", f"/v1/models/{model}/score",
+                     "--body-file", str(body_file), "--connections", "1", "--duration", "3",
+                     "--warmup", "1", "--threads", "1"],
+                    capture_output=True, text=True, timeout=60, check=True,
+                )
+                result = json.loads(out.stdout.strip().splitlines()[-1])
+                if result["errors"]:
+                    raise SystemExit(f"loadgen saw errors: {result}")
+                p50[name].append(result["p50_ms"] * 1e3)
+        cold = [post("devices", f"dev{d}") for d in range(500, 700)]
+        out = {k: float(np.median(v)) for k, v in p50.items()}
+        out["cold"] = float(np.median(cold)) / 1e3
+        return out
+    finally:
+        if conn is not None:
+            conn.close()
+        server.terminate()
+        server.wait(timeout=30)
 
 
 def cli_run(folder: Path, df: pd.DataFrame, a) -> dict:
@@ -342,7 +437,11 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--scale-models", type=int, default=10_000)
     ap.add_argument("--no-write", action="store_true")
+    ap.add_argument("--memory-probe", nargs=2, metavar=("BUNDLE", "MODELS"), help=argparse.SUPPRESS)
     a = ap.parse_args()
+    if a.memory_probe:
+        memory_probe(*a.memory_probe)
+        return
     OUT.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     project, _ = bench.load_or_make_data(ROOT / "bench" / "out", a.rows, 42)
@@ -360,8 +459,9 @@ def main() -> None:
     scale = scale_run(a, folders[1])
     latency = latency_run(folders[1])
     cli = cli_run(folders[1], frame(datasets[1][2], a.models, seed=7), a)
+    server = server_run(folders[1], ROOT / "target" / "release" / "scorewell", a.rounds)
     total = time.perf_counter() - started
-    text = render(a, results, scale, latency, cli, total)
+    text = render(a, results, scale, latency, cli, server, total)
     print(text)
     if not a.no_write:
         path = ROOT / "bench" / "results" / f"routing-{_dt.date.today().isoformat()}.md"
@@ -369,7 +469,7 @@ def main() -> None:
         log(f"wrote {path}")
 
 
-def render(a, results, scale, latency, cli, total) -> str:
+def render(a, results, scale, latency, cli, server, total) -> str:
     lines = [
         f"# Model routing benchmark ({_dt.date.today().isoformat()})",
         "",
@@ -433,7 +533,20 @@ def render(a, results, scale, latency, cli, total) -> str:
         "",
         "Python adds its own per-call cost (pyarrow import/export of every column; the model-set table has "
         "one more, string, column), so these figures overstate the routing cost; the Rust figures above "
-        "isolate it. The HTTP server was not measured: it adds the same request cost to both paths.",
+        "isolate it.",
+        "",
+        "## Single row through the server (`scorewell serve`, one worker)",
+        "",
+        f"The project's load generator (`scorewell-server`'s `loadgen` example: one keep-alive connection, "
+        f"3 s after 1 s of warm-up), the two alternating for {a.rounds} rounds; the median of the rounds' p50. "
+        "Both bodies are the same row with `device_id` `dev1` (the plain model passes it through). Cold keys: "
+        "the median of 200 first requests from a Python client.",
+        "",
+        "| request | p50 | over the plain model |",
+        "|---|---|---|",
+        f"| plain model (the default model alone) | {server['plain']:.0f} µs | |",
+        f"| model set, warm key | {server['same']:.0f} µs | {server['same'] - server['plain']:+.0f} µs |",
+        f"| model set, cold key (first request builds the model) | {server['cold']:.0f} µs | {server['cold'] - server['plain']:+.0f} µs |",
         "",
     ]
     return "\n".join(lines)
