@@ -274,13 +274,16 @@ impl ModelSet {
             let nulls = column.logical_nulls();
             for (row, &code) in codes.iter().enumerate().take(rows) {
                 let valid = nulls.as_ref().is_none_or(|n| n.is_valid(row));
-                let model = if valid { found[code] } else { None };
-                assign.push(self.pick(model, row, || {
-                    if valid {
-                        values.label(code)
-                    } else {
-                        "a null key".into()
-                    }
+                // A code outside the dictionary (data not validated on import) has no model.
+                let model = if valid {
+                    found.get(code).copied().flatten()
+                } else {
+                    None
+                };
+                assign.push(self.pick(model, row, || match (valid, code < found.len()) {
+                    (false, _) => "a null key".into(),
+                    (true, true) => values.label(code),
+                    (true, false) => format!("dictionary code {code} (of {} values)", found.len()),
                 })?);
             }
             return Ok(assign);
