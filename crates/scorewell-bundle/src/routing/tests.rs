@@ -89,6 +89,31 @@ fn with_dictionary_keys(batch: &RecordBatch) -> RecordBatch {
     RecordBatch::try_new(Arc::new(arrow_schema::Schema::new(fields)), columns).unwrap()
 }
 
+/// The xgboost case's model set named `name`, with key d1's model inside a bundle of its own
+/// (with the pipeline `spec`, if given).
+fn with_nested_d1(name: &str, spec: Option<PathBuf>) -> ModelSetOptions {
+    let nested = crate::create(&crate::CreateOptions {
+        name: "d1".into(),
+        version: "1".into(),
+        models: vec![cases().join("xgboost/models/d1.json")],
+        spec,
+        ..Default::default()
+    })
+    .unwrap()
+    .to_zip_bytes()
+    .unwrap();
+    let mut o = options("xgboost", ColumnType::Utf8, None);
+    o.name = name.into();
+    o.models.insert(
+        "d1".into(),
+        ModelFile {
+            file_name: "d1.zip".into(),
+            bytes: Arc::from(nested),
+        },
+    );
+    o
+}
+
 /// A bundle, zipped and opened again as a user would.
 fn reopen(bundle: &NewBundle) -> Bundle {
     Bundle::from_bytes(&bundle.to_zip_bytes().unwrap()).unwrap()
@@ -593,24 +618,7 @@ fn int_keys_match_their_decimal_text_only() {
 fn a_nested_bundle_and_dictionary_keys_score_like_the_bare_model() {
     let dir = cases().join("xgboost");
     // d1's model inside a bundle of its own, as a key's model.
-    let nested = crate::create(&crate::CreateOptions {
-        name: "d1".into(),
-        version: "1".into(),
-        models: vec![dir.join("models/d1.json")],
-        ..Default::default()
-    })
-    .unwrap()
-    .to_zip_bytes()
-    .unwrap();
-    let mut o = options("xgboost", ColumnType::Utf8, None);
-    o.name = "nested".into();
-    o.models.insert(
-        "d1".into(),
-        ModelFile {
-            file_name: "d1.zip".into(),
-            bytes: Arc::from(nested),
-        },
-    );
+    let o = with_nested_d1("nested", None);
     let flat = reopen(&create_model_set(&options("xgboost", ColumnType::Utf8, None)).unwrap());
     let nested = reopen(&create_model_set(&o).unwrap());
     let input = read_parquet(dir.join("input.parquet"));
@@ -659,25 +667,7 @@ fn a_nested_bundle_that_drops_rows_is_refused_naming_its_key() {
         "stages:\n  - {kind: string_indexer, name: idx, params: {input: device_id, output: known, labels: [d2], handle_invalid: skip}}\n  - {kind: model, name: m}\noutputs: [prediction]\n",
     )
     .unwrap();
-    let nested = crate::create(&crate::CreateOptions {
-        name: "d1".into(),
-        version: "1".into(),
-        models: vec![dir.join("models/d1.json")],
-        spec: Some(spec),
-        ..Default::default()
-    })
-    .unwrap()
-    .to_zip_bytes()
-    .unwrap();
-    let mut o = options("xgboost", ColumnType::Utf8, None);
-    o.name = "dropping".into();
-    o.models.insert(
-        "d1".into(),
-        ModelFile {
-            file_name: "d1.zip".into(),
-            bytes: Arc::from(nested),
-        },
-    );
+    let o = with_nested_d1("dropping", Some(spec));
     let input = read_parquet(dir.join("input.parquet"));
     let err = reopen(&create_model_set(&o).unwrap())
         .scorer()
