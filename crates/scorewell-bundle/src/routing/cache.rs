@@ -5,9 +5,15 @@
 //! JSON or text file it came from (docs/ROUTING.md has the measured figures). A cache over
 //! its budget drops the least recently used models until it fits again; it always keeps the
 //! model just built, so one model larger than the budget still scores.
+//!
+//! A hit (every warm request) only stamps its slot with a tick; the oldest slot is found by a
+//! scan when something must be dropped, which happens only after a build, itself far slower
+//! than scanning ten thousand slots.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
+
+use foldhash::fast::RandomState;
 
 use super::stats::StageStats;
 
@@ -24,9 +30,7 @@ struct State<T> {
     tick: u64,
     /// Sum of the cached models' costs.
     used: u64,
-    slots: HashMap<usize, Slot<T>>,
-    /// Tick of last use → index, oldest first.
-    order: BTreeMap<u64, usize>,
+    slots: HashMap<usize, Slot<T>, RandomState>,
 }
 
 #[derive(Debug)]
@@ -44,8 +48,7 @@ impl<T> Cache<T> {
             state: Mutex::new(State {
                 tick: 0,
                 used: 0,
-                slots: HashMap::new(),
-                order: BTreeMap::new(),
+                slots: HashMap::default(),
             }),
         }
     }
@@ -74,9 +77,7 @@ impl<T> Cache<T> {
         state.tick += 1;
         let tick = state.tick;
         if let Some(slot) = state.slots.get_mut(&index) {
-            state.order.remove(&slot.tick);
             slot.tick = tick;
-            state.order.insert(tick, index);
             return Ok(slot.value.clone());
         }
         state.slots.insert(
@@ -87,10 +88,15 @@ impl<T> Cache<T> {
                 tick,
             },
         );
-        state.order.insert(tick, index);
         state.used += cost;
         while state.used > self.budget && state.slots.len() > 1 {
-            let Some((_, oldest)) = state.order.pop_first() else {
+            let Some(oldest) = state
+                .slots
+                .iter()
+                .filter(|(i, _)| **i != index)
+                .min_by_key(|(_, slot)| slot.tick)
+                .map(|(i, _)| *i)
+            else {
                 break;
             };
             if let Some(slot) = state.slots.remove(&oldest) {
@@ -109,9 +115,7 @@ impl<T> Cache<T> {
         state.tick += 1;
         let tick = state.tick;
         let slot = state.slots.get_mut(&index)?;
-        state.order.remove(&slot.tick);
         slot.tick = tick;
-        state.order.insert(tick, index);
         Some(slot.value.clone())
     }
 

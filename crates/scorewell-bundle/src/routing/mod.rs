@@ -20,7 +20,7 @@ pub(crate) mod shadow;
 pub(crate) mod split;
 mod stats;
 
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use arrow_array::{Array, ArrayRef, RecordBatch};
 use arrow_schema::{DataType, Field, FieldRef, Schema, SchemaRef};
@@ -81,12 +81,73 @@ pub(crate) struct Built {
     tag: Arc<str>,
     inputs: Vec<InputSpec>,
     outputs: Vec<FieldRef>,
+    /// The routed columns this model reads, for the last routed schema seen.
+    reads: LastProjection,
 }
 
 impl Built {
     /// Whether the model reads column `name`.
     fn reads(&self, name: &str) -> bool {
         self.inputs.iter().any(|i| i.name == name)
+    }
+
+    /// The positions in `routed` of the columns this model reads, and their schema.
+    fn reads_of(&self, routed: &SchemaRef) -> Result<(Arc<[usize]>, SchemaRef), ScoreError> {
+        let positions = || {
+            routed
+                .fields()
+                .iter()
+                .enumerate()
+                .filter(|(_, f)| self.reads(f.name()))
+                .map(|(j, _)| j)
+                .collect()
+        };
+        Ok(self.reads.project(routed, None, positions)?)
+    }
+}
+
+/// The last projection made of a schema. The same schema (by pointer: the server and the
+/// Python one-row path reuse theirs) gets the same projected `Arc` back, so a routed model's
+/// scorer finds its binding by pointer instead of comparing every field on each call, which
+/// for a single row cost more than the routing itself.
+#[derive(Debug, Default)]
+struct LastProjection(Mutex<Option<Projection>>);
+
+#[derive(Debug, Clone)]
+struct Projection {
+    from: SchemaRef,
+    key: Option<Arc<[usize]>>,
+    positions: Arc<[usize]>,
+    to: SchemaRef,
+}
+
+impl LastProjection {
+    /// `from` projected on `positions()`. `key`, when given, must also match the last call's
+    /// (the positions a caller passed in); otherwise `from` alone decides them.
+    fn project(
+        &self,
+        from: &SchemaRef,
+        key: Option<&[usize]>,
+        positions: impl FnOnce() -> Arc<[usize]>,
+    ) -> Result<(Arc<[usize]>, SchemaRef), arrow_schema::ArrowError> {
+        let last = self.0.lock().ok().and_then(|last| last.clone());
+        if let Some(p) = last
+            && Arc::ptr_eq(&p.from, from)
+            && p.key.as_deref() == key
+        {
+            return Ok((p.positions, p.to));
+        }
+        let positions = positions();
+        let to = Arc::new(from.project(&positions)?);
+        if let Ok(mut last) = self.0.lock() {
+            *last = Some(Projection {
+                from: from.clone(),
+                key: key.map(Arc::from),
+                positions: positions.clone(),
+                to: to.clone(),
+            });
+        }
+        Ok((positions, to))
     }
 }
 
@@ -101,6 +162,8 @@ pub(crate) struct Routes {
     bare: BareModel,
     cache: Cache<Built>,
     stats: Arc<StageStats>,
+    /// The routed columns' schema, for the last batch schema seen.
+    routed: LastProjection,
 }
 
 impl Routes {
@@ -127,6 +190,7 @@ impl Routes {
             bare,
             cache: Cache::new(budget),
             stats,
+            routed: LastProjection::default(),
         })
     }
 
@@ -177,6 +241,7 @@ impl Routes {
                 tag,
                 inputs: manifest.inputs.clone(),
                 outputs,
+                reads: LastProjection::default(),
             });
         }
         let params = ModelParams {
@@ -193,6 +258,7 @@ impl Routes {
             tag,
             inputs,
             outputs,
+            reads: LastProjection::default(),
         })
     }
 
@@ -382,7 +448,10 @@ pub(crate) fn score_routed(
     tag: bool,
 ) -> Result<(Vec<ArrayRef>, Vec<Scored>), ScoreError> {
     let rows = batch.num_rows();
-    let sub_schema: SchemaRef = Arc::new(batch.schema().project(columns)?);
+    let batch_schema = batch.schema();
+    let (_, sub_schema) = routes
+        .routed
+        .project(&batch_schema, Some(columns), || Arc::from(columns))?;
     // A batch of one key (every single-row request) skips the gather and the scatter.
     let first = assign.first().copied().flatten();
     if rows > 0 && first.is_some() && assign.iter().all(|a| *a == first) {
@@ -416,11 +485,9 @@ pub(crate) fn score_routed(
         let (model, range) = &groups.groups[g];
         let model = *model as usize;
         let built = routes.get(model)?;
-        let reads: Vec<usize> = (0..columns.len())
-            .filter(|&j| built.reads(sub_schema.field(j).name()))
-            .collect();
+        let (reads, read_schema) = built.reads_of(&sub_schema)?;
         let mut taken = Vec::with_capacity(reads.len());
-        for &j in &reads {
+        for &j in reads.iter() {
             let column = grouped[j]
                 .get_or_init(|| {
                     groups
@@ -432,7 +499,7 @@ pub(crate) fn score_routed(
             taken.push(column.slice(range.start, range.len()));
         }
         let sub = RecordBatch::try_new_with_options(
-            Arc::new(sub_schema.project(&reads)?),
+            read_schema,
             taken,
             &arrow_array::RecordBatchOptions::new().with_row_count(Some(range.len())),
         )?;
@@ -488,22 +555,30 @@ fn score_built(
     declared: &[FieldRef],
     sub: &RecordBatch,
 ) -> Result<Vec<ArrayRef>, ScoreError> {
-    let result = built.scorer.score(sub)?;
-    if result.num_rows() != sub.num_rows() {
+    // Only the model's own outputs are made: the scored batch with the inputs carried
+    // through is never built.
+    let bound = built.scorer.bind_cached(sub.schema())?;
+    let (columns, rows) = bound.score_outputs(sub)?;
+    if rows != sub.num_rows() {
         // A nested bundle whose pipeline drops rows cannot be put back in row order.
         return Err(ScoreError::Model {
             model: routes.label(model).to_string(),
             message: format!(
-                "returned {} of its {} rows; a routed model must score every row (no filter stage)",
-                result.num_rows(),
+                "returned {rows} of its {} rows; a routed model must score every row (no filter stage)",
                 sub.num_rows()
             ),
         });
     }
+    let schema = bound.output_schema();
+    // The scored columns are the bound output schema's fields after the inputs.
+    let written = &schema.fields()[sub.num_columns().min(schema.fields().len())..];
     let mut outputs = Vec::with_capacity(declared.len());
     for field in declared {
-        let column = result
-            .column_by_name(field.name())
+        let column = written
+            .iter()
+            .zip(&columns)
+            .find(|(f, _)| f.name() == field.name())
+            .map(|(_, c)| c)
             .ok_or_else(|| ScoreError::Model {
                 model: routes.label(model).to_string(),
                 message: format!(

@@ -680,3 +680,80 @@ fn a_nested_bundle_that_drops_rows_is_refused_naming_its_key() {
         "{err}"
     );
 }
+
+#[test]
+fn batches_whose_columns_change_order_between_calls_score_as_alone() {
+    // The routed columns' schema and each model's read columns are remembered for the last
+    // batch schema; a batch with the columns in another order must not reuse them.
+    let dir = cases().join("xgboost");
+    let input = read_parquet(dir.join("input.parquet"));
+    let scorer = reopen(&create_model_set(&options("xgboost", ColumnType::Utf8, None)).unwrap())
+        .scorer()
+        .unwrap();
+    let reversed: Vec<usize> = (0..input.num_columns()).rev().collect();
+    let flipped = input.project(&reversed).unwrap();
+    let row = |b: &RecordBatch, r: usize| b.slice(r, 1);
+    let fresh = |b: &RecordBatch| {
+        reopen(&create_model_set(&options("xgboost", ColumnType::Utf8, None)).unwrap())
+            .scorer()
+            .unwrap()
+            .score(b)
+            .unwrap()
+    };
+    let want = fresh(&input);
+    let want_flipped = fresh(&flipped);
+    for r in 0..input.num_rows().min(40) {
+        for (batch, want) in [(&input, &want), (&flipped, &want_flipped), (&input, &want)] {
+            let got = scorer.score(&row(batch, r)).unwrap();
+            for name in ["prediction", "scored_by"] {
+                assert_eq!(
+                    &want.column_by_name(name).unwrap().slice(r, 1),
+                    got.column_by_name(name).unwrap(),
+                    "row {r}, {name}"
+                );
+            }
+        }
+    }
+    // Whole batches too (the grouped path), alternating.
+    for (batch, want) in [
+        (&flipped, &want_flipped),
+        (&input, &want),
+        (&flipped, &want_flipped),
+    ] {
+        let got = scorer.score(batch).unwrap();
+        assert_eq!(
+            want.column_by_name("prediction").unwrap(),
+            got.column_by_name("prediction").unwrap()
+        );
+    }
+}
+
+#[test]
+fn a_schema_seen_again_gets_the_same_projection() {
+    use arrow_schema::{DataType, Field, Schema};
+    let schema = |names: &[&str]| {
+        Arc::new(Schema::new(
+            names
+                .iter()
+                .map(|n| Field::new(*n, DataType::Float64, true))
+                .collect::<Vec<_>>(),
+        ))
+    };
+    let last = super::LastProjection::default();
+    let a = schema(&["k", "x", "y"]);
+    let (_, first) = last
+        .project(&a, Some(&[2, 0]), || Arc::from(vec![2, 0]))
+        .unwrap();
+    let (_, again) = last
+        .project(&a, Some(&[2, 0]), || unreachable!("projected again"))
+        .unwrap();
+    assert!(Arc::ptr_eq(&first, &again));
+    assert_eq!(first.field(0).name(), "y");
+    // Other positions, or an equal schema in another Arc, are projected anew.
+    let (_, other) = last.project(&a, Some(&[1]), || Arc::from(vec![1])).unwrap();
+    assert_eq!(other.field(0).name(), "x");
+    let b = schema(&["k", "x", "y"]);
+    let (positions, from_b) = last.project(&b, None, || Arc::from(vec![0])).unwrap();
+    assert_eq!(&*positions, &[0]);
+    assert_eq!(from_b.field(0).name(), "k");
+}
