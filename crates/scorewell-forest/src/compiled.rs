@@ -31,6 +31,7 @@ use crate::ir::{
     Aggregation, CategoryCast, Comparison, Forest, InputRule, Missing, NanRoute, Node, SplitTest,
 };
 use crate::link::Link;
+use crate::masks;
 use crate::reference::{ZERO_THRESHOLD, in_category_set, prepare};
 use crate::source::FeatureSource;
 
@@ -51,6 +52,9 @@ const LANES: usize = 8;
 /// Rows per block: one block's features (≈ rows × features values) stay in L1/L2 while every
 /// tree passes over them.
 const BLOCK_ROWS: usize = 128;
+/// Fewest rows scored by predicate masks (`masks`): every node of a tree is tested, for
+/// eight rows at a time, so a few rows are cheaper to walk.
+const MASK_MIN_ROWS: usize = 16;
 
 #[derive(Clone, Copy, Debug)]
 #[repr(C)]
@@ -148,6 +152,10 @@ pub struct CompiledForest<T> {
     /// Per aligned chunk of LANES trees: whether they share one number of implicit levels,
     /// so one row can walk all of them in lockstep.
     even_chunks: Vec<bool>,
+    /// Per tree: scored by predicate masks in blocks of [`MASK_MIN_ROWS`] rows or more
+    /// (stored whole, at most `masks::MAX_LEVELS` deep, only plain numeric tests, constant
+    /// leaves).
+    masked: Vec<bool>,
     /// The linear term in precision `T`: feature-major weights, then one bias per group.
     linear: Option<(Vec<T>, Vec<T>)>,
     /// Generated code for the tree walks, shared by clones; `None` interprets.
@@ -282,6 +290,7 @@ impl<T: Float> CompiledForest<T> {
             input_rule: forest.input_rule,
             zero_missing,
             even_chunks: Vec::new(),
+            masked: Vec::new(),
             linear: forest.linear.as_ref().map(|term| {
                 let cast = |v: &[f64]| v.iter().map(|w| T::from_f64(*w)).collect();
                 (cast(&term.weights), cast(&term.bias))
@@ -433,6 +442,20 @@ impl<T: Float> CompiledForest<T> {
             .chunks_exact(LANES)
             .map(|c| c.iter().all(|p| p.levels == c[0].levels))
             .collect();
+        let constant_leaves = out.linear_of.is_empty();
+        out.masked = out
+            .tops
+            .iter()
+            .map(|top| {
+                let internal = (1usize << top.levels) - 1;
+                top.complete
+                    && top.levels <= masks::MAX_LEVELS
+                    && constant_leaves
+                    && out.top_feature[top.nodes..top.nodes + internal]
+                        .iter()
+                        .all(|f| f & SPECIAL == 0)
+            })
+            .collect();
         out
     }
 
@@ -506,6 +529,13 @@ impl<T: Float> CompiledForest<T> {
     pub(crate) fn layout_counts(&self) -> (usize, usize) {
         let whole = self.tops.iter().filter(|p| p.complete).count();
         (whole, self.tops.len() - whole)
+    }
+
+    /// Trees scored by predicate masks, and trees walked.
+    #[cfg(test)]
+    pub(crate) fn masked_counts(&self) -> (usize, usize) {
+        let masked = self.masked.iter().filter(|m| **m).count();
+        (masked, self.masked.len() - masked)
     }
 
     /// Copy the top `levels` levels of the pointer-layout tree at `root` into the implicit
@@ -734,6 +764,10 @@ impl<T: Float> CompiledForest<T> {
         let stride = self.stride;
         let g = self.num_groups;
         let full = rows / LANES * LANES;
+        if rows >= MASK_MIN_ROWS && self.masked.iter().any(|m| *m) {
+            self.accumulate_masked::<SPECIAL_NODES>(x, rows, margins);
+            return;
+        }
         if full > 0 {
             for t in 0..self.roots.len() {
                 for r0 in (0..full).step_by(LANES) {
@@ -776,6 +810,76 @@ impl<T: Float> CompiledForest<T> {
                     t += 1;
                 }
             }
+        }
+    }
+
+    /// [`Self::accumulate`] for a block with trees that predicate masks score: those go 64
+    /// rows at a time (`masks`), the others walk as usual, tree by tree in model order. A last
+    /// chunk of fewer than [`MASK_MIN_ROWS`] rows walks every tree: testing every node of a
+    /// tree for a handful of rows costs more than walking them.
+    fn accumulate_masked<const SPECIAL_NODES: bool>(
+        &self,
+        x: &[T],
+        rows: usize,
+        margins: &mut [T],
+    ) {
+        let stride = self.stride;
+        let g = self.num_groups;
+        let masked_rows = if rows % masks::ROWS >= MASK_MIN_ROWS {
+            rows
+        } else {
+            rows / masks::ROWS * masks::ROWS
+        };
+        let mut columns = Vec::new();
+        masks::transpose(x, masked_rows, stride, 2 * self.width, &mut columns);
+        for (t, top) in self.tops.iter().enumerate() {
+            let walked = if self.masked[t] {
+                let internal = (1usize << top.levels) - 1;
+                let features = &self.top_feature[top.nodes..top.nodes + internal];
+                let thresholds = &self.top_value[top.nodes..top.nodes + internal];
+                let leaves = &self.top_leaf[top.slots..top.slots + internal + 1];
+                for r0 in (0..masked_rows).step_by(masks::ROWS) {
+                    let n = (masked_rows - r0).min(masks::ROWS);
+                    masks::add_tree(
+                        top.levels,
+                        features,
+                        thresholds,
+                        leaves,
+                        &columns[r0..],
+                        masked_rows,
+                        n,
+                        &mut margins[r0 * g..],
+                        g,
+                        self.groups[t] as usize,
+                    );
+                }
+                masked_rows
+            } else {
+                0
+            };
+            self.walk_rows::<SPECIAL_NODES>(t, x, walked, rows, margins);
+        }
+    }
+
+    /// Tree `t` for rows `from..to` of a block, LANES rows in lockstep, then one by one.
+    fn walk_rows<const SPECIAL_NODES: bool>(
+        &self,
+        t: usize,
+        x: &[T],
+        from: usize,
+        to: usize,
+        margins: &mut [T],
+    ) {
+        let stride = self.stride;
+        let g = self.num_groups;
+        let lockstep = from + (to - from) / LANES * LANES;
+        for r0 in (from..lockstep).step_by(LANES) {
+            self.walk_group::<SPECIAL_NODES>(t, &x[r0 * stride..], &mut margins[r0 * g..]);
+        }
+        for r in lockstep..to {
+            let v = self.walk_one::<SPECIAL_NODES>(t, &x[r * stride..(r + 1) * stride]);
+            let m = &mut margins[r * g + self.groups[t] as usize];
+            *m = *m + v;
         }
     }
 

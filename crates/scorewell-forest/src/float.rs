@@ -42,6 +42,21 @@ pub trait Float:
     fn ln_1p(self) -> Self;
     /// The logistic function of `scale * x`, with the original library's guard for this precision.
     fn logistic(self, scale: Self) -> Self;
+    /// The tests of a tree's nodes for `n <= 64` rows, as the evaluator's predicate masks take
+    /// them: `out[k]` has bit `j` set where `!(x <= thresholds[k])` for row `j`'s value of
+    /// feature `features[k]`, read from `columns` (`pitch` values per column).
+    #[doc(hidden)]
+    #[inline(always)]
+    fn node_masks(
+        features: &[u32],
+        thresholds: &[Self],
+        columns: &[Self],
+        pitch: usize,
+        n: usize,
+        out: &mut [u64],
+    ) {
+        crate::masks::node_masks_portable(features, thresholds, columns, pitch, n, out)
+    }
 }
 
 impl Float for f32 {
@@ -80,6 +95,18 @@ impl Float for f32 {
         let neg = (-(scale * self)).min(88.7);
         1.0 / (neg.exp() + 1.0)
     }
+    #[cfg(target_arch = "x86_64")]
+    #[inline(always)]
+    fn node_masks(
+        features: &[u32],
+        thresholds: &[Self],
+        columns: &[Self],
+        pitch: usize,
+        n: usize,
+        out: &mut [u64],
+    ) {
+        crate::masks::node_masks_f32(features, thresholds, columns, pitch, n, out)
+    }
 }
 
 impl Float for f64 {
@@ -115,5 +142,17 @@ impl Float for f64 {
     #[inline]
     fn logistic(self, scale: Self) -> Self {
         1.0 / (1.0 + (-(scale * self)).exp())
+    }
+    #[cfg(target_arch = "x86_64")]
+    #[inline(always)]
+    fn node_masks(
+        features: &[u32],
+        thresholds: &[Self],
+        columns: &[Self],
+        pitch: usize,
+        n: usize,
+        out: &mut [u64],
+    ) {
+        crate::masks::node_masks_f64(features, thresholds, columns, pitch, n, out)
     }
 }

@@ -28,6 +28,7 @@ mod ir;
 mod jit;
 mod leaves;
 mod link;
+mod masks;
 pub mod reference;
 mod source;
 

@@ -624,3 +624,94 @@ fn exact_category_cast_takes_only_whole_non_negative_values() {
     );
     assert_eq!(sides(&zero, &[-0.0, 0.0, 0.5]), ["L", "L", "R"]);
 }
+
+/// A forest of mostly shallow trees with plain numeric tests and constant leaves, the kind
+/// predicate masks score, between deeper or flagged trees that walk: rows must add the trees
+/// in model order whichever evaluator takes each tree.
+fn masked_forest(seed: u64) -> (Forest, Vec<f64>, usize) {
+    fn grow(rng: &mut Rng, t: &mut TreeBuilder, nf: u32, depth: u32, leaf_percent: u64) -> u32 {
+        if depth == 0 || rng.chance(leaf_percent) {
+            return t.leaf((rng.below(200) as f64 - 100.0) / 64.0);
+        }
+        let threshold = loop {
+            let v = rng.value();
+            if v.is_finite() {
+                break v;
+            }
+        };
+        // Zero-as-missing tests are flagged (walked) once a feature mixes rules: keep them rare.
+        let missing = match rng.below(10) {
+            0 => Missing::ZeroAndNanDefault,
+            1..=4 => Missing::NanAsZero,
+            _ => Missing::NanDefault,
+        };
+        let test = SplitTest::Numeric { threshold, missing };
+        let me = t.split(rng.below(nf as u64) as u32, test, rng.chance(50), 0, 0);
+        let left = grow(rng, t, nf, depth - 1, leaf_percent);
+        let right = grow(rng, t, nf, depth - 1, leaf_percent);
+        t.patch_children(me, left, right);
+        me
+    }
+    let mut rng = Rng(seed);
+    let nf = 1 + rng.below(8) as usize;
+    let groups = 1 + rng.below(3) as usize;
+    let mut b = ForestBuilder::new(nf, groups);
+    b.precision(if rng.chance(50) {
+        Precision::F32
+    } else {
+        Precision::F64
+    })
+    .comparison(if rng.chance(50) {
+        Comparison::Less
+    } else {
+        Comparison::LessEqual
+    })
+    .base_margin((0..groups).map(|g| g as f64 / 4.0).collect())
+    .link(Link::Identity);
+    for i in 0..1 + rng.below(40) as usize {
+        let depth = if rng.chance(15) {
+            6 + rng.below(3) as u32
+        } else {
+            rng.below(masks::MAX_LEVELS as u64 + 1) as u32
+        };
+        let mut t = TreeBuilder::new();
+        let leaf_percent = if rng.chance(30) { 20 } else { 0 };
+        grow(&mut rng, &mut t, nf as u32, depth, leaf_percent);
+        b.push_tree(
+            t,
+            (i % groups) as u32,
+            if rng.chance(20) { 0.5 } else { 1.0 },
+        );
+    }
+    let forest = b.build().expect("masked forest is valid");
+    let rows = 1 + rng.below(400) as usize;
+    let data = (0..rows * nf).map(|_| rng.value()).collect();
+    (forest, data, nf)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+    #[test]
+    fn predicate_masks_equal_the_reference_bit_for_bit(seed in any::<u64>()) {
+        let (forest, data, nf) = masked_forest(seed);
+        let predictor = Predictor::with_engine(&forest, Engine::Interpret);
+        let got = predictor.predict(&DenseRows::new(&data, nf), true);
+        let want = reference_all(&forest, &data, nf, true);
+        prop_assert!(same(&got, &want), "seed {seed}\n got {got:?}\nwant {want:?}");
+    }
+}
+
+#[test]
+fn masked_forests_mix_masked_and_walked_trees() {
+    let (mut masked, mut walked) = (0, 0);
+    for seed in 0..100 {
+        let (forest, _, _) = masked_forest(seed);
+        let (m, w) = CompiledForest::<f64>::compile(&forest).masked_counts();
+        masked += m;
+        walked += w;
+    }
+    assert!(
+        masked > 800 && walked > 200,
+        "masked {masked}, walked {walked}"
+    );
+}
