@@ -284,8 +284,14 @@ mod tests {
             .collect()
     }
 
+    /// One implementation of the node tests, by name.
+    type Impl<T> = (
+        &'static str,
+        fn(&[u32], &[T], &[T], usize, usize, &mut [u64]),
+    );
+
     #[allow(clippy::neg_cmp_op_on_partial_ord)]
-    fn check<T: Float>(simd: &[(&str, fn(&[u32], &[T], &[T], usize, usize, &mut [u64]))]) {
+    fn check<T: Float>(simd: &[Impl<T>]) {
         let pitch = 64;
         let columns: Vec<T> = (0..3).flat_map(|c| column::<T>(c + 1, pitch)).collect();
         let features = [0u32, 1, 2, 1, 0, 2, 2];
@@ -321,14 +327,12 @@ mod tests {
             // SAFETY (each closure): SSE2 is part of x86-64; the AVX ones only run when the CPU
             // has AVX.
             let avx = std::is_x86_feature_detected!("avx");
-            let mut f32s: Vec<(&str, fn(&[u32], &[f32], &[f32], usize, usize, &mut [u64]))> =
-                vec![("sse2", |f, t, c, p, n, o| unsafe {
-                    f32_sse2(f, t, c, p, n, o)
-                })];
-            let mut f64s: Vec<(&str, fn(&[u32], &[f64], &[f64], usize, usize, &mut [u64]))> =
-                vec![("sse2", |f, t, c, p, n, o| unsafe {
-                    f64_sse2(f, t, c, p, n, o)
-                })];
+            let mut f32s: Vec<Impl<f32>> = vec![("sse2", |f, t, c, p, n, o| unsafe {
+                f32_sse2(f, t, c, p, n, o)
+            })];
+            let mut f64s: Vec<Impl<f64>> = vec![("sse2", |f, t, c, p, n, o| unsafe {
+                f64_sse2(f, t, c, p, n, o)
+            })];
             if avx {
                 f32s.push(("avx", |f, t, c, p, n, o| unsafe {
                     f32_avx(f, t, c, p, n, o)
