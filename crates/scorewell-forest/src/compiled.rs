@@ -20,6 +20,9 @@
 //!   differs between the copies was NaN.) Tests that cannot be reduced — categorical sets,
 //!   LightGBM's zero-as-missing when a feature mixes rules, infinite thresholds — are flagged
 //!   and take a slower path that reads the raw value back from the two copies.
+//! - Shallow whole trees of plain tests are not walked in blocks of `MASK_MIN_ROWS` rows or
+//!   more: `masks` takes every node's test for 64 rows at once and selects each row's path
+//!   with bitwise operations (see there).
 
 use rayon::prelude::*;
 
@@ -152,7 +155,7 @@ pub struct CompiledForest<T> {
     /// Per aligned chunk of LANES trees: whether they share one number of implicit levels,
     /// so one row can walk all of them in lockstep.
     even_chunks: Vec<bool>,
-    /// Per tree: scored by predicate masks in blocks of [`MASK_MIN_ROWS`] rows or more
+    /// Per tree: scored by predicate masks in blocks of `MASK_MIN_ROWS` rows or more
     /// (stored whole, at most `masks::MAX_LEVELS` deep, only plain numeric tests, constant
     /// leaves).
     masked: Vec<bool>,
