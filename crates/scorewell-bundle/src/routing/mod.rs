@@ -106,10 +106,11 @@ impl Built {
     }
 }
 
-/// The last projection made of a schema. The same schema (by pointer: the server and the
-/// Python one-row path reuse theirs) gets the same projected `Arc` back, so a routed model's
-/// scorer finds its binding by pointer instead of comparing every field on each call, which
-/// for a single row cost more than the routing itself.
+/// The last projection made of a schema. The same schema (by pointer, as the server and the
+/// Python one-row path reuse theirs, or equal) gets the same projected `Arc` back, so a routed
+/// model's scorer finds its binding by pointer instead of comparing every field on each call,
+/// which for a single row cost more than the routing itself, and for a batch over a thousand
+/// keys a thousand times.
 #[derive(Debug, Default)]
 struct LastProjection(Mutex<Option<Projection>>);
 
@@ -131,9 +132,11 @@ impl LastProjection {
         positions: impl FnOnce() -> Arc<[usize]>,
     ) -> Result<(Arc<[usize]>, SchemaRef), arrow_schema::ArrowError> {
         let last = self.0.lock().ok().and_then(|last| last.clone());
+        // An equal schema in another `Arc` (a reader's batches may each carry their own)
+        // also gets the same projection back: one comparison here saves one per model later.
         if let Some(p) = last
-            && Arc::ptr_eq(&p.from, from)
             && p.key.as_deref() == key
+            && (Arc::ptr_eq(&p.from, from) || p.from == *from)
         {
             return Ok((p.positions, p.to));
         }

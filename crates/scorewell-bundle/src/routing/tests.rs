@@ -749,11 +749,18 @@ fn a_schema_seen_again_gets_the_same_projection() {
         .unwrap();
     assert!(Arc::ptr_eq(&first, &again));
     assert_eq!(first.field(0).name(), "y");
-    // Other positions, or an equal schema in another Arc, are projected anew.
+    // An equal schema in another Arc gets the same projection (batches of one reader may
+    // each carry their own schema).
+    let b = schema(&["k", "x", "y"]);
+    let (_, from_b) = last
+        .project(&b, Some(&[2, 0]), || unreachable!("projected again"))
+        .unwrap();
+    assert!(Arc::ptr_eq(&first, &from_b));
+    // Other positions, or another schema, are projected anew.
     let (_, other) = last.project(&a, Some(&[1]), || Arc::from(vec![1])).unwrap();
     assert_eq!(other.field(0).name(), "x");
-    let b = schema(&["k", "x", "y"]);
-    let (positions, from_b) = last.project(&b, None, || Arc::from(vec![0])).unwrap();
-    assert_eq!(&*positions, &[0]);
-    assert_eq!(from_b.field(0).name(), "k");
+    let c = schema(&["k", "x", "z"]);
+    let (positions, from_c) = last.project(&c, Some(&[1]), || Arc::from(vec![2])).unwrap();
+    assert_eq!(&*positions, &[2]);
+    assert_eq!(from_c.field(0).name(), "z");
 }
