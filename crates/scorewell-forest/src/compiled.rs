@@ -445,7 +445,9 @@ impl<T: Float> CompiledForest<T> {
             .chunks_exact(LANES)
             .map(|c| c.iter().all(|p| p.levels == c[0].levels))
             .collect();
-        let constant_leaves = out.linear_of.is_empty();
+        // Elsewhere the node tests would be one scalar compare per row (no SIMD version is
+        // written), slower than walking.
+        let constant_leaves = out.linear_of.is_empty() && cfg!(target_arch = "x86_64");
         out.masked = out
             .tops
             .iter()
