@@ -447,7 +447,7 @@ impl<T: Float> CompiledForest<T> {
             .collect();
         // Elsewhere the node tests would be one scalar compare per row (no SIMD version is
         // written), slower than walking.
-        let constant_leaves = out.linear_of.is_empty() && cfg!(target_arch = "x86_64");
+        let maskable = out.linear_of.is_empty() && cfg!(target_arch = "x86_64");
         out.masked = out
             .tops
             .iter()
@@ -455,7 +455,7 @@ impl<T: Float> CompiledForest<T> {
                 let internal = (1usize << top.levels) - 1;
                 top.complete
                     && top.levels <= masks::MAX_LEVELS
-                    && constant_leaves
+                    && maskable
                     && out.top_feature[top.nodes..top.nodes + internal]
                         .iter()
                         .all(|f| f & SPECIAL == 0)
