@@ -128,9 +128,12 @@ impl Bundle {
 
 /// Item id → label pairs from a Parquet table.
 fn read_labels(bytes: &[u8], id_column: &str, label_column: &str) -> Result<LabelTable, String> {
-    // The parquet crate panics on some malformed files (see scorewell_core::guard).
+    // The parquet crate panics on some malformed files (see scorewell_core::guard), and sizes
+    // dictionaries from their declared counts (see scorewell_core::parquet_check).
     let batches = scorewell_core::guard::catch(|| {
-        ParquetRecordBatchReaderBuilder::try_new(bytes::Bytes::copy_from_slice(bytes))
+        let bytes = bytes::Bytes::copy_from_slice(bytes);
+        scorewell_core::parquet_check::check_dictionaries(bytes.clone())?;
+        ParquetRecordBatchReaderBuilder::try_new(bytes)
             .and_then(|b| b.build())?
             .collect::<Result<Vec<RecordBatch>, _>>()
             .map_err(parquet::errors::ParquetError::from)

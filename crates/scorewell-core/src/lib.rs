@@ -35,6 +35,8 @@ mod error;
 pub mod guard;
 mod model;
 mod nn;
+#[cfg(feature = "parquet")]
+pub mod parquet_check;
 mod positional;
 mod scorer;
 mod stage;

@@ -108,8 +108,10 @@ impl BatchReader {
             match format {
                 DataFormat::Parquet => {
                     // The parquet crate panics on some malformed files (see
-                    // scorewell_core::guard); batches are guarded in `next`.
+                    // scorewell_core::guard); batches are guarded in `next`. It also sizes
+                    // dictionaries from their declared counts, which are checked first.
                     let opened = scorewell_core::guard::catch(|| {
+                        scorewell_core::parquet_check::check_dictionaries(file.try_clone()?)?;
                         let builder = ParquetRecordBatchReaderBuilder::try_new(file)?
                             .with_batch_size(batch_rows);
                         let rows = builder.metadata().file_metadata().num_rows().max(0) as u64;

@@ -198,12 +198,15 @@ fn parquet_files_found_by_fuzzing_are_decode_errors_at_once() {
     // Found by fuzzing (crates/scorewell-fuzz, target parquet_input): a malformed map column
     // on which parquet 60.1's reader unwraps, one that overruns its bit reader, and a page
     // header declaring a boolean list far longer than the file, which parquet 60.1's Thrift
-    // decoder skipped one declared element at a time (94 s; 60.2 reads the bytes instead).
+    // decoder skipped one declared element at a time (94 s; 60.2 reads the bytes instead),
+    // and a 5 KB file whose INT64 dictionary page declares 811 million values, which parquet
+    // 60.2 sizes its dictionary to (6.5 GB) before decoding (scorewell_core::parquet_check).
     // Each must be an error naming the file, at once.
     for name in [
         "map-column-unwrap.parquet",
         "bit-reader-overrun.parquet",
         "thrift-skip-loop.parquet",
+        "dictionary-count-oom.parquet",
     ] {
         let started = std::time::Instant::now();
         let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))

@@ -45,8 +45,10 @@ impl Table {
                     format!("{}: not a readable parquet file: {e}", rel(stage, part)),
                 )
             };
-            // The parquet crate panics on some malformed files (see scorewell_core::guard).
+            // The parquet crate panics on some malformed files (see scorewell_core::guard), and
+            // sizes dictionaries from their declared counts (see scorewell_core::parquet_check).
             let read = scorewell_core::guard::catch(|| {
+                scorewell_core::parquet_check::check_dictionaries(file.clone())?;
                 ParquetRecordBatchReaderBuilder::try_new(file)
                     .and_then(|b| b.build())?
                     .collect::<Result<Vec<_>, _>>()
