@@ -6,10 +6,16 @@
 //! So the shape values are followed through the few ops that carry them, an unknown element
 //! (such as the batch size) counting as 1, and an op that would need more elements than
 //! [`MAX_ELEMENTS`] is refused first, naming the node.
+//!
+//! `Shape` gives the dims of a graph input or a stored tensor, so a shape made of the input's
+//! declared dims is followed too (fuzzing found one that was not: an `Expand` to
+//! `Concat(stored, Shape(input), stored)` asked for 4.8 GB at load). An `Expand`'s output
+//! is the broadcast of its data's dims, where known, with the target shape.
 
 use std::collections::HashMap;
 
-use tract_onnx::pb::{GraphProto, NodeProto, TensorProto};
+use tract_onnx::pb::tensor_shape_proto::dimension;
+use tract_onnx::pb::{GraphProto, NodeProto, TensorProto, type_proto};
 
 use crate::check::node_name;
 use crate::error::{OnnxError, Result};
@@ -26,13 +32,9 @@ const MAX_TRACKED: usize = 64;
 const INT64: i32 = 7;
 
 /// Ops whose output size is the values (not the shape) of one input: `(op, that input)`.
-/// For `Expand` and `Tile` the product is a lower bound of the output's size.
-const SIZED_BY_VALUES: &[(&str, usize)] = &[
-    ("ConstantOfShape", 0),
-    ("Expand", 1),
-    ("Tile", 1),
-    ("Resize", 3),
-];
+/// For `Tile` the product is a lower bound of the output's size (`Expand` is checked with its
+/// data's dims, in `check_node`).
+const SIZED_BY_VALUES: &[(&str, usize)] = &[("ConstantOfShape", 0), ("Tile", 1), ("Resize", 3)];
 
 /// An int64 vector whose length is known, some of whose elements may not be (`None`: computed
 /// from the data, like the batch size).
@@ -47,13 +49,83 @@ pub(crate) fn check_sized_ops(graph: &GraphProto) -> Result<()> {
             known.insert(t.name.as_str(), v);
         }
     }
+    let mut dims = declared_dims(graph);
     for node in &graph.node {
-        check_node(node, &known)?;
-        if let (Some(v), Some(out)) = (propagate(node, &known), node.output.first()) {
+        check_node(node, &known, &dims)?;
+        if let (Some(v), Some(out)) = (propagate(node, &known, &dims), node.output.first()) {
             known.insert(out.as_str(), v);
+        }
+        if let (Some(d), Some(out)) = (output_dims(node, &known, &dims), node.output.first()) {
+            dims.insert(out.as_str(), d);
         }
     }
     Ok(())
+}
+
+/// The dims of the graph's inputs (a named dim such as the batch size unknown) and of its
+/// stored tensors.
+fn declared_dims(graph: &GraphProto) -> HashMap<&str, Values> {
+    let mut dims = HashMap::new();
+    for input in &graph.input {
+        let shape = input.r#type.as_ref().and_then(|t| match &t.value {
+            Some(type_proto::Value::TensorType(t)) => t.shape.as_ref(),
+            None => None,
+        });
+        if let Some(shape) = shape.filter(|s| s.dim.len() <= MAX_TRACKED) {
+            let d = shape
+                .dim
+                .iter()
+                .map(|d| match d.value {
+                    Some(dimension::Value::DimValue(v)) => Some(v),
+                    _ => None,
+                })
+                .collect();
+            dims.insert(input.name.as_str(), d);
+        }
+    }
+    for t in graph
+        .initializer
+        .iter()
+        .filter(|t| t.dims.len() <= MAX_TRACKED)
+    {
+        dims.insert(t.name.as_str(), t.dims.iter().map(|&d| Some(d)).collect());
+    }
+    dims
+}
+
+/// The output dims of the ops that make a tensor of a shape this module knows.
+fn output_dims(
+    node: &NodeProto,
+    known: &HashMap<&str, Values>,
+    dims: &HashMap<&str, Values>,
+) -> Option<Values> {
+    let input = |i: usize| node.input.get(i).filter(|n| !n.is_empty());
+    match node.op_type.as_str() {
+        "ConstantOfShape" => known.get(input(0)?.as_str()).cloned(),
+        "Expand" => {
+            let target = known.get(input(1)?.as_str())?;
+            Some(broadcast(dims.get(input(0)?.as_str()), target))
+        }
+        "Identity" | "Cast" => dims.get(input(0)?.as_str()).cloned(),
+        _ => None,
+    }
+}
+
+/// Two shapes broadcast (right-aligned), an unknown dim of either side counting as 1.
+fn broadcast(data: Option<&Values>, target: &Values) -> Values {
+    let data = data.map_or(&[][..], Vec::as_slice);
+    let n = data.len().max(target.len());
+    let at = |v: &[Option<i64>], i: usize| {
+        (i + v.len())
+            .checked_sub(n)
+            .and_then(|j| v.get(j).copied().flatten())
+    };
+    (0..n)
+        .map(|i| match (at(data, i), at(target, i)) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            (a, b) => a.or(b),
+        })
+        .collect()
 }
 
 /// A stored int64 scalar or vector, if it is one short enough to follow.
@@ -73,7 +145,11 @@ fn tensor_values(t: &TensorProto) -> Option<Values> {
 }
 
 /// What `node` computes of the values it is given, for the ops that carry shapes.
-fn propagate(node: &NodeProto, known: &HashMap<&str, Values>) -> Option<Values> {
+fn propagate(
+    node: &NodeProto,
+    known: &HashMap<&str, Values>,
+    dims: &HashMap<&str, Values>,
+) -> Option<Values> {
     let input = |i: usize| {
         node.input
             .get(i)
@@ -81,6 +157,21 @@ fn propagate(node: &NodeProto, known: &HashMap<&str, Values>) -> Option<Values> 
             .and_then(|n| known.get(n.as_str()))
     };
     match node.op_type.as_str() {
+        // The dims of an input or stored tensor, `start..end` of them (opset 15).
+        "Shape" => {
+            let of = dims.get(node.input.first()?.as_str())?;
+            let rank = of.len() as i64;
+            let attr = |name: &str, default: i64| {
+                let v = node
+                    .attribute
+                    .iter()
+                    .find(|a| a.name == name)
+                    .map_or(default, |a| a.i);
+                (if v < 0 { v.saturating_add(rank) } else { v }).clamp(0, rank) as usize
+            };
+            let (start, end) = (attr("start", 0), attr("end", rank));
+            Some(of.get(start..end.max(start))?.to_vec())
+        }
         "Constant" => node.attribute.iter().find_map(|a| match a.name.as_str() {
             "value" => a.t.as_ref().and_then(tensor_values),
             "value_ints" => {
@@ -144,6 +235,15 @@ fn propagate(node: &NodeProto, known: &HashMap<&str, Values>) -> Option<Values> 
     }
 }
 
+/// `values` as the errors write them, `?` for an unknown element.
+fn show(values: &Values) -> String {
+    values
+        .iter()
+        .map(|e| e.map_or_else(|| "?".to_owned(), |e| e.to_string()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// The fewest elements `values` as a shape (or repeats) can mean: unknown elements count as 1,
 /// negative ones (an error the engine reports) as 0. `None` when it overflows 64 bits.
 fn least_elements(values: &Values) -> Option<u64> {
@@ -153,7 +253,11 @@ fn least_elements(values: &Values) -> Option<u64> {
     })
 }
 
-fn check_node(node: &NodeProto, known: &HashMap<&str, Values>) -> Result<()> {
+fn check_node(
+    node: &NodeProto,
+    known: &HashMap<&str, Values>,
+    dims: &HashMap<&str, Values>,
+) -> Result<()> {
     let input_values = |at: usize| {
         node.input
             .get(at)
@@ -179,20 +283,28 @@ fn check_node(node: &NodeProto, known: &HashMap<&str, Values>) -> Result<()> {
                 format!("start {start}, limit {limit}, delta {delta}"),
             ))
         }
+        // The broadcast of the data's dims with the target: at least the target's size.
+        "Expand" => input_values(1).map(|(name, target)| {
+            let out = broadcast(
+                node.input.first().and_then(|d| dims.get(d.as_str())),
+                target,
+            );
+            let what = if out == *target {
+                format!("input `{name}` = [{}]", show(target))
+            } else {
+                format!(
+                    "input `{name}` = [{}], broadcast with the data's dims to [{}],",
+                    show(target),
+                    show(&out)
+                )
+            };
+            (least_elements(&out), what)
+        }),
         op => SIZED_BY_VALUES
             .iter()
             .find(|(name, _)| *name == op)
             .and_then(|&(_, at)| input_values(at))
-            .map(|(name, v)| {
-                let shown: Vec<String> = v
-                    .iter()
-                    .map(|e| e.map_or_else(|| "?".to_owned(), |e| e.to_string()))
-                    .collect();
-                (
-                    least_elements(v),
-                    format!("input `{name}` = [{}]", shown.join(", ")),
-                )
-            }),
+            .map(|(name, v)| (least_elements(v), format!("input `{name}` = [{}]", show(v)))),
     };
     match asked {
         Some((Some(n), _)) if n <= MAX_ELEMENTS => Ok(()),

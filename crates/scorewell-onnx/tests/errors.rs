@@ -417,3 +417,63 @@ fn outputs_are_named_like_tree_models_or_after_the_onnx_outputs() {
         ["score", "probs_0", "probs_1", "probs_2"]
     );
 }
+
+/// Found by fuzzing (target `onnx`): an `Expand` of a stored scalar to `Concat(stored,
+/// Shape(input), stored)`, whose stored numbers ask for 1.2 billion elements. The `Shape` of a
+/// graph input was not followed, so the check never saw the shape, and tract allocated 4.8 GB
+/// while it typed the graph. The input's declared dims are followed now.
+#[test]
+fn an_expand_to_a_shape_built_from_the_inputs_dims_is_refused() {
+    let bytes = std::fs::read(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../scorewell-fuzz/regressions/onnx/expand-to-a-shape-from-the-inputs-dims.onnx"),
+    )
+    .expect("committed regression");
+    let err = load_err(&bytes);
+    assert!(
+        err.starts_with("node `node_zeros` (Expand): input `val_7` = ["),
+        "{err}"
+    );
+    assert!(
+        err.contains("asks for more than 16777216 elements"),
+        "{err}"
+    );
+}
+
+/// An `Expand` whose target alone is small but whose data's dims broadcast against it to a
+/// large output: [2^12, 1] data to a [1, 2^13] target is 2^25 elements.
+#[test]
+fn an_expand_is_sized_by_the_broadcast_of_its_data_and_target() {
+    let err = load_err(&lstm_with(|_, graph| {
+        graph.initializer.push(tract_onnx::pb::TensorProto {
+            name: "column".into(),
+            data_type: 1, // FLOAT
+            dims: vec![1 << 12, 1],
+            raw_data: vec![0; 4 << 12],
+            ..Default::default()
+        });
+        graph.initializer.push(tract_onnx::pb::TensorProto {
+            name: "target".into(),
+            data_type: 7, // INT64
+            dims: vec![2],
+            int64_data: vec![1, 1 << 13],
+            ..Default::default()
+        });
+        graph.node.insert(
+            0,
+            NodeProto {
+                name: "forged".into(),
+                op_type: "Expand".into(),
+                input: vec!["column".into(), "target".into()],
+                output: vec!["forged_out".into()],
+                ..Default::default()
+            },
+        );
+    }));
+    assert!(
+        err.starts_with(
+            "node `forged` (Expand): input `target` = [1, 8192], broadcast with the data's dims to [4096, 8192], asks for more than 16777216 elements"
+        ),
+        "{err}"
+    );
+}
