@@ -71,6 +71,9 @@ fn check_graph(graph: &GraphProto, known_op: &dyn Fn(&str) -> bool) -> Result<()
         if let Some(defaults) = recurrent_defaults(&node.op_type) {
             check_recurrent(node, defaults, graph)?;
         }
+        if node.op_type == "Transpose" {
+            check_permutation(node)?;
+        }
         for attr in &node.attribute {
             for sub in attr.g.iter().chain(&attr.graphs) {
                 check_graph(sub, known_op)?;
@@ -78,6 +81,34 @@ fn check_graph(graph: &GraphProto, known_op: &dyn Fn(&str) -> bool) -> Result<()
         }
     }
     Ok(())
+}
+
+/// A `Transpose`'s `perm` must name each axis once. tract splits it into cycles, and on a
+/// repeated or out-of-range axis that loop never ended, growing a vector until memory ran out
+/// (found by fuzzing).
+fn check_permutation(node: &NodeProto) -> Result<()> {
+    let Some(perm) = node.attribute.iter().find(|a| a.name == "perm") else {
+        return Ok(());
+    };
+    let n = perm.ints.len();
+    let mut seen = vec![false; n];
+    let all_once = perm.ints.iter().all(|&axis| {
+        usize::try_from(axis)
+            .ok()
+            .filter(|&a| a < n)
+            .is_some_and(|a| !std::mem::replace(&mut seen[a], true))
+    });
+    if all_once {
+        return Ok(());
+    }
+    Err(OnnxError::Refused {
+        node: node_name(node),
+        op_type: node.op_type.clone(),
+        reason: format!(
+            "attribute `perm` = {:?} does not list each of the axes 0..{n} once",
+            perm.ints
+        ),
+    })
 }
 
 /// Why a tensor's `dims` declare more elements than it stores, if they do. Every element takes

@@ -477,3 +477,39 @@ fn an_expand_is_sized_by_the_broadcast_of_its_data_and_target() {
         "{err}"
     );
 }
+
+/// Found by fuzzing (target `onnx`): a `Transpose` whose `perm` is not a permutation. tract
+/// splits `perm` into cycles, and on a repeated axis that loop grew a vector until memory
+/// ran out (2 GB under the fuzzer's limit).
+#[test]
+fn a_transpose_whose_perm_is_not_a_permutation_is_refused() {
+    let bytes = std::fs::read(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../scorewell-fuzz/regressions/onnx/transpose-perm-not-a-permutation.onnx"),
+    )
+    .expect("committed regression");
+    let err = load_err(&bytes);
+    assert!(err.contains("(Transpose): attribute `perm` = ["), "{err}");
+    assert!(err.contains("does not list each of the axes"), "{err}");
+    for perm in [vec![1, 1, 2], vec![0, 3, 1], vec![-1, 0, 1]] {
+        let err = load_err(&lstm_with(|_, graph| {
+            let t = graph
+                .node
+                .iter_mut()
+                .find(|n| n.op_type == "Transpose")
+                .expect("the fixture transposes");
+            let attr = t
+                .attribute
+                .iter_mut()
+                .find(|a| a.name == "perm")
+                .expect("with a perm");
+            attr.ints = perm.clone();
+        }));
+        assert!(
+            err.contains(&format!(
+                "attribute `perm` = {perm:?} does not list each of the axes 0..3 once"
+            )),
+            "{perm:?}: {err}"
+        );
+    }
+}
