@@ -105,7 +105,15 @@ impl Float for f32 {
         n: usize,
         out: &mut [u64],
     ) {
-        crate::masks::node_masks_f32(features, thresholds, columns, pitch, n, out)
+        crate::masks::node_masks_x86(
+            crate::masks::F32,
+            features,
+            thresholds,
+            columns,
+            pitch,
+            n,
+            out,
+        )
     }
 }
 
@@ -153,6 +161,14 @@ impl Float for f64 {
         n: usize,
         out: &mut [u64],
     ) {
-        crate::masks::node_masks_f64(features, thresholds, columns, pitch, n, out)
+        crate::masks::node_masks_x86(
+            crate::masks::F64,
+            features,
+            thresholds,
+            columns,
+            pitch,
+            n,
+            out,
+        )
     }
 }

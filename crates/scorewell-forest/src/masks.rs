@@ -157,44 +157,35 @@ node_masks_simd!(
     f64_avx, f64, 4, _mm256_set1_pd, _mm256_loadu_pd, _mm256_cmp_pd::<_CMP_NLE_UQ>, _mm256_movemask_pd
 );
 
-/// [`Float::node_masks`] for `f32` on x86-64: AVX when the CPU has it, else SSE2.
+/// One implementation of [`Float::node_masks`] (same arguments).
 #[cfg(target_arch = "x86_64")]
-#[inline(always)]
-pub(crate) fn node_masks_f32(
-    features: &[u32],
-    thresholds: &[f32],
-    columns: &[f32],
-    pitch: usize,
-    n: usize,
-    out: &mut [u64],
-) {
-    if std::is_x86_feature_detected!("avx") {
-        // SAFETY: the CPU has AVX.
-        unsafe { f32_avx(features, thresholds, columns, pitch, n, out) }
-    } else {
-        // SAFETY: SSE2 is part of x86-64.
-        unsafe { f32_sse2(features, thresholds, columns, pitch, n, out) }
-    }
-}
+pub(crate) type NodeMasks<T> = unsafe fn(&[u32], &[T], &[T], usize, usize, &mut [u64]);
 
-/// [`Float::node_masks`] for `f64` on x86-64: AVX when the CPU has it, else SSE2.
+/// The `f32` and `f64` node tests on x86-64: (AVX, SSE2).
+#[cfg(target_arch = "x86_64")]
+pub(crate) const F32: (NodeMasks<f32>, NodeMasks<f32>) = (f32_avx, f32_sse2);
+#[cfg(target_arch = "x86_64")]
+pub(crate) const F64: (NodeMasks<f64>, NodeMasks<f64>) = (f64_avx, f64_sse2);
+
+/// [`Float::node_masks`] on x86-64 with `(avx, sse2)`: AVX when the CPU has it, else SSE2.
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
-pub(crate) fn node_masks_f64(
+pub(crate) fn node_masks_x86<T>(
+    (avx, sse2): (NodeMasks<T>, NodeMasks<T>),
     features: &[u32],
-    thresholds: &[f64],
-    columns: &[f64],
+    thresholds: &[T],
+    columns: &[T],
     pitch: usize,
     n: usize,
     out: &mut [u64],
 ) {
-    if std::is_x86_feature_detected!("avx") {
-        // SAFETY: the CPU has AVX.
-        unsafe { f64_avx(features, thresholds, columns, pitch, n, out) }
+    let f = if std::is_x86_feature_detected!("avx") {
+        avx
     } else {
-        // SAFETY: SSE2 is part of x86-64.
-        unsafe { f64_sse2(features, thresholds, columns, pitch, n, out) }
-    }
+        sse2
+    };
+    // SAFETY: the AVX version only runs when the CPU has AVX; SSE2 is part of x86-64.
+    unsafe { f(features, thresholds, columns, pitch, n, out) }
 }
 
 /// One complete tree of `levels` levels over `n <= 64` rows: node tests `features` /
