@@ -94,14 +94,36 @@ fn weed_binary() -> PathBuf {
     venv
 }
 
-/// A port nothing listens on right now. Every listener gets one: `weed mini`'s defaults
-/// (8080-style fixed ports, gRPC at port + 10000) collide with whatever else the machine runs,
-/// and a server that cannot bind one of them starts half-way and never creates its bucket.
-fn free_port() -> u16 {
-    std::net::TcpListener::bind(("127.0.0.1", 0))
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("find a free loopback port")
+/// A port nothing listens on right now, chosen below the kernel's ephemeral range. Every
+/// listener gets one: `weed mini`'s defaults (8080-style fixed ports, gRPC at port + 10000)
+/// collide with whatever else the machine runs, and a server that cannot bind one of them
+/// starts half-way and never creates its bucket. A port from `bind(0)` is no answer: it
+/// comes from the ephemeral range, so between our check and weed's bind, an outgoing
+/// connection (weed's own components dial each other while it starts) can take it as its
+/// local port. Ports below that range are only ever taken by an explicit bind.
+fn free_port(taken: &mut Vec<u16>) -> u16 {
+    let low = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|r| r.split_whitespace().next()?.parse::<u16>().ok())
+        .unwrap_or(32768)
+        .max(12000);
+    // A cheap generator seeded per process: servers of test processes running at once
+    // start from different ports.
+    let mut x = u64::from(std::process::id())
+        ^ std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos() as u64)
+            .unwrap_or(0);
+    loop {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        let port = 10000 + (x % u64::from(low - 10000)) as u16;
+        if !taken.contains(&port) && std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            taken.push(port);
+            return port;
+        }
+    }
 }
 
 /// Removes the `/tmp` sockets of the ended server whose folder is `dir`.
@@ -118,7 +140,21 @@ fn remove_sockets(dir: &Path) {
     }
 }
 
+/// Starts the server, up to three times: a start that never becomes ready (on a loaded
+/// machine, a port taken by someone else after we chose it) is killed and made again on
+/// other ports. Each failed start's reason is kept in the final error.
 fn start() -> Result<Seaweed, String> {
+    let mut reasons = Vec::new();
+    for attempt in 1..=3 {
+        match start_once() {
+            Ok(server) => return Ok(server),
+            Err(why) => reasons.push(format!("start {attempt}: {why}")),
+        }
+    }
+    Err(reasons.join("\n\n"))
+}
+
+fn start_once() -> Result<Seaweed, String> {
     let weed = weed_binary();
     // One folder per test process: two test binaries may run servers at once. Folders of
     // processes that have ended are removed.
@@ -141,7 +177,8 @@ fn start() -> Result<Seaweed, String> {
     std::fs::write(dir.join("ids.json"), ids).expect("write ids.json");
     let log_path = dir.join("weed.log");
     let log = std::fs::File::create(&log_path).expect("log file");
-    let (s3_port, filer_port) = (free_port(), free_port());
+    let mut taken = Vec::new();
+    let (s3_port, filer_port) = (free_port(&mut taken), free_port(&mut taken));
     let mut args: Vec<String> = vec![
         "mini".into(),
         format!("-dir={}", dir.join("data").display()),
@@ -168,7 +205,7 @@ fn start() -> Result<Seaweed, String> {
         "admin.port.grpc",
         "debug.port",
     ] {
-        args.push(format!("-{flag}={}", free_port()));
+        args.push(format!("-{flag}={}", free_port(&mut taken)));
     }
     // weed names its gRPC unix sockets /tmp/seaweedfs-*-<port>.sock whatever TMPDIR says, and
     // a killed server leaves them: the ports are recorded so the next start removes them.
@@ -207,7 +244,7 @@ fn start() -> Result<Seaweed, String> {
         }
         match cmd.spawn() {
             Ok(mut child) => {
-                let _ = started_tx.send(Ok(()));
+                let _ = started_tx.send(Ok(child.id()));
                 let _ = exited_tx.send(child.wait().map(|s| s.to_string()));
                 loop {
                     std::thread::park();
@@ -218,21 +255,43 @@ fn start() -> Result<Seaweed, String> {
             }
         }
     });
-    let failed = |what: &str| {
+    let report = |what: &str| {
         let log = std::fs::read_to_string(&log_path).unwrap_or_default();
+        // The tail is often a component's retry noise; a port that could not be bound is
+        // said once, near the start.
+        let bind: Vec<&str> = log
+            .lines()
+            .filter(|l| l.contains("address already in use") || l.starts_with('F'))
+            .take(5)
+            .collect();
         let tail: Vec<&str> = log.lines().rev().take(40).collect();
         let tail: Vec<&str> = tail.into_iter().rev().collect();
         Err(format!(
-            "SeaweedFS {what} ({}); the end of its log:\n{}",
+            "SeaweedFS {what} ({}); {}the end of its log:\n{}",
             log_path.display(),
+            if bind.is_empty() {
+                String::new()
+            } else {
+                format!("fatal or bind errors:\n{}\n", bind.join("\n"))
+            },
             tail.join("\n")
         ))
     };
-    match started_rx.recv() {
-        Ok(Ok(())) => {}
+    let pid = match started_rx.recv() {
+        Ok(Ok(pid)) => pid,
         Ok(Err(e)) => return Err(format!("could not start weed: {e}")),
         Err(_) => return Err("the thread starting weed died".into()),
-    }
+    };
+    // A start that failed is killed, and waited for, before the next one takes the folder.
+    let failed = |what: &str| {
+        let why = report(what);
+        if let Ok(pid) = i32::try_from(pid) {
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+        }
+        let _ = exited_rx.recv_timeout(Duration::from_secs(10));
+        remove_sockets(&dir);
+        why
+    };
     let server = Seaweed {
         endpoint: format!("http://127.0.0.1:{s3_port}"),
         filer_port,
@@ -266,7 +325,7 @@ fn start() -> Result<Seaweed, String> {
         while !answers(port, request, expect) {
             if let Ok(status) = exited_rx.try_recv() {
                 let status = status.unwrap_or_else(|e| e.to_string());
-                return failed(&format!("exited early ({status})"));
+                return report(&format!("exited early ({status})"));
             }
             if Instant::now() > deadline {
                 return failed(what);
