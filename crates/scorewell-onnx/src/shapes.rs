@@ -245,7 +245,7 @@ fn show(values: &Values) -> String {
 }
 
 /// The fewest elements `values` as a shape (or repeats) can mean: unknown elements count as 1,
-/// negative ones (an error the engine reports) as 0. `None` when it overflows 64 bits.
+/// negative ones (refused before this is asked) as 0. `None` when it overflows 64 bits.
 fn least_elements(values: &Values) -> Option<u64> {
     values.iter().try_fold(1u64, |n, v| {
         let v = v.map_or(1, |v| u64::try_from(v.max(0)).unwrap_or(0));
@@ -264,6 +264,29 @@ fn check_node(
             .filter(|n| !n.is_empty())
             .and_then(|n| known.get(n.as_str()).map(|v| (n, v)))
     };
+    // A shape, repeat count or size below zero is invalid ONNX, and tract does not refuse it:
+    // it narrows the number, so a forged -34057748479 (a fuzzing finding) became 301989889
+    // and an `Expand` asked for 14.5 GB. The bound below counts such an element as 0, so
+    // negatives are refused first.
+    let shape_input = match node.op_type.as_str() {
+        "Expand" => Some(1),
+        op => SIZED_BY_VALUES
+            .iter()
+            .find(|(name, _)| *name == op)
+            .map(|&(_, at)| at),
+    };
+    if let Some((name, v)) = shape_input.and_then(input_values)
+        && v.iter().flatten().any(|&e| e < 0)
+    {
+        return Err(OnnxError::Refused {
+            node: node_name(node),
+            op_type: node.op_type.clone(),
+            reason: format!(
+                "input `{name}` = [{}] holds a negative size, which ONNX does not allow",
+                show(v)
+            ),
+        });
+    }
     let asked = match node.op_type.as_str() {
         "Range" => {
             // Its length: ceil((limit - start) / delta), all three scalars.

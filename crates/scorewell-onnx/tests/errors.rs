@@ -440,6 +440,61 @@ fn an_expand_to_a_shape_built_from_the_inputs_dims_is_refused() {
     );
 }
 
+/// Found by fuzzing (target `onnx`): the same PyTorch LSTM export with a stored number of the
+/// `Expand`'s target forged to -34057748479. tract narrowed it to 301989889 and allocated
+/// 14.5 GB while it typed the graph (the size bound counted a negative dim as 0). A negative
+/// shape, repeat count or size is refused, naming the node, for each op sized by one.
+#[test]
+fn negative_sizes_are_refused() {
+    let bytes = std::fs::read(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../scorewell-fuzz/regressions/onnx/expand-to-a-negative-size.onnx"),
+    )
+    .expect("committed regression");
+    let err = load_err(&bytes);
+    assert!(
+        err.starts_with(
+            "node `node_zeros` (Expand): input `val_7` = [-34057748479, ?, 12] holds a negative size"
+        ),
+        "{err}"
+    );
+    for (op, at) in [
+        ("ConstantOfShape", 0),
+        ("Expand", 1),
+        ("Tile", 1),
+        ("Resize", 3),
+    ] {
+        let err = load_err(&lstm_with(|_, graph| {
+            graph.initializer.push(tract_onnx::pb::TensorProto {
+                name: "forged_shape".into(),
+                data_type: 7, // INT64
+                dims: vec![2],
+                int64_data: vec![-1, 4],
+                ..Default::default()
+            });
+            let mut input = vec![String::new(); at + 1];
+            input[0] = "forged_shape".into();
+            input[at] = "forged_shape".into();
+            graph.node.insert(
+                0,
+                NodeProto {
+                    name: "forged".into(),
+                    op_type: op.into(),
+                    input,
+                    output: vec!["forged_out".into()],
+                    ..Default::default()
+                },
+            );
+        }));
+        assert!(
+            err.starts_with(&format!(
+                "node `forged` ({op}): input `forged_shape` = [-1, 4] holds a negative size, which ONNX does not allow"
+            )),
+            "{op}: {err}"
+        );
+    }
+}
+
 /// An `Expand` whose target alone is small but whose data's dims broadcast against it to a
 /// large output: [2^12, 1] data to a [1, 2^13] target is 2^25 elements.
 #[test]
