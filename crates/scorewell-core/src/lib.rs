@@ -41,6 +41,8 @@ mod positional;
 mod scorer;
 mod stage;
 pub mod tensor_io;
+#[cfg(feature = "parquet")]
+mod thrift_compact;
 pub mod vector;
 
 pub use error::{Result, ScoreError};
