@@ -9,9 +9,9 @@
 //!
 //! It also allocates a compressed page's declared `uncompressed_page_size` (up to 2 GiB)
 //! before it decompresses the page, and a small page of a compressible codec really can grow
-//! that large: fuzzing found a file under 110 KB that made the reader hold 2 GB. So every page
-//! header is read first (only the header, with [`crate::thrift_compact`]), and a page declaring
-//! more than [`MAX_PAGE_BYTES`] uncompressed is refused.
+//! that large: fuzzing found a file under 110 KB that made the reader hold 2 GB. So every
+//! page header is read first (only the header, with this crate's `thrift_compact` reader),
+//! and a page declaring more than [`MAX_PAGE_BYTES`] uncompressed is refused.
 
 use parquet::basic::Type;
 use parquet::column::page::Page;
