@@ -133,7 +133,7 @@ def python_way_dmatrix(df: pd.DataFrame, boosters: dict[str, xgb.Booster]) -> np
     per-key scoring code makes (and the one the XGBoost tutorials show)."""
     out = np.empty(len(df), dtype=np.float32)
     for key, group in df.groupby("device_id", sort=False):
-        out[group.index.to_numpy()] = boosters[key].predict(xgb.DMatrix(group[FEATURES].to_numpy()))
+        out[group.index.to_numpy()] = boosters[key].predict(xgb.DMatrix(group[FEATURES]))
     return out
 
 
