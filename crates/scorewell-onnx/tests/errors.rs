@@ -199,41 +199,44 @@ fn forged_initializer_dims_are_refused() {
     );
 }
 
+/// The load error of the fixture with a node `forged` of type `op` inserted first, whose
+/// input `at` (and input 0) is a stored int64 tensor `forged_shape` holding `shape`.
+fn forged_op(op: &str, at: usize, shape: Vec<i64>) -> String {
+    load_err(&lstm_with(|_, graph| {
+        graph.initializer.push(tract_onnx::pb::TensorProto {
+            name: "forged_shape".into(),
+            data_type: 7, // INT64
+            dims: vec![shape.len() as i64],
+            int64_data: shape,
+            ..Default::default()
+        });
+        let mut input = vec![String::new(); at + 1];
+        input[0] = "forged_shape".into();
+        input[at] = "forged_shape".into();
+        graph.node.insert(
+            0,
+            NodeProto {
+                name: "forged".into(),
+                op_type: op.into(),
+                input,
+                output: vec!["forged_out".into()],
+                ..Default::default()
+            },
+        );
+    }))
+}
+
 /// A stored shape asking an op for 2^40 elements is refused before the ONNX engine folds the
 /// op into a constant (which would allocate it at load).
 #[test]
 fn forged_constant_shapes_are_refused() {
-    let with_op = |op: &str, shape_at: usize, shape: Vec<i64>| {
-        load_err(&lstm_with(|_, graph| {
-            graph.initializer.push(tract_onnx::pb::TensorProto {
-                name: "forged_shape".into(),
-                data_type: 7, // INT64
-                dims: vec![shape.len() as i64],
-                int64_data: shape,
-                ..Default::default()
-            });
-            let mut input = vec![String::new(); shape_at + 1];
-            input[0] = "forged_shape".into();
-            input[shape_at] = "forged_shape".into();
-            graph.node.insert(
-                0,
-                NodeProto {
-                    name: "forged".into(),
-                    op_type: op.into(),
-                    input,
-                    output: vec!["forged_out".into()],
-                    ..Default::default()
-                },
-            );
-        }))
-    };
     for (op, at) in [
         ("ConstantOfShape", 0),
         ("Expand", 1),
         ("Tile", 1),
         ("Resize", 3),
     ] {
-        let err = with_op(op, at, vec![1 << 20, 1 << 20]);
+        let err = forged_op(op, at, vec![1 << 20, 1 << 20]);
         assert!(
             err.starts_with(&format!(
                 "node `forged` ({op}): input `forged_shape` = [1048576, 1048576] asks for more than 16777216 elements"
@@ -241,7 +244,7 @@ fn forged_constant_shapes_are_refused() {
             "{op}: {err}"
         );
         // Overflowing 64 bits is refused too, not wrapped.
-        let err = with_op(op, at, vec![i64::MAX, i64::MAX]);
+        let err = forged_op(op, at, vec![i64::MAX, i64::MAX]);
         assert!(err.contains("asks for more than"), "{op}: {err}");
     }
 }
@@ -464,28 +467,7 @@ fn negative_sizes_are_refused() {
         ("Tile", 1),
         ("Resize", 3),
     ] {
-        let err = load_err(&lstm_with(|_, graph| {
-            graph.initializer.push(tract_onnx::pb::TensorProto {
-                name: "forged_shape".into(),
-                data_type: 7, // INT64
-                dims: vec![2],
-                int64_data: vec![-1, 4],
-                ..Default::default()
-            });
-            let mut input = vec![String::new(); at + 1];
-            input[0] = "forged_shape".into();
-            input[at] = "forged_shape".into();
-            graph.node.insert(
-                0,
-                NodeProto {
-                    name: "forged".into(),
-                    op_type: op.into(),
-                    input,
-                    output: vec!["forged_out".into()],
-                    ..Default::default()
-                },
-            );
-        }));
+        let err = forged_op(op, at, vec![-1, 4]);
         assert!(
             err.starts_with(&format!(
                 "node `forged` ({op}): input `forged_shape` = [-1, 4] holds a negative size, which ONNX does not allow"
