@@ -137,7 +137,7 @@ fn free_mib(path: &Path) -> String {
     if unsafe { libc::statvfs(c.as_ptr(), &mut st) } != 0 {
         return "?".into();
     }
-    (u64::from(st.f_bavail) * u64::from(st.f_frsize) / (1 << 20)).to_string()
+    (st.f_bavail.saturating_mul(st.f_frsize) / (1 << 20)).to_string()
 }
 
 /// Removes the `/tmp` sockets of the ended server whose folder is `dir`.
