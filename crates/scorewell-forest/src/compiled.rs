@@ -843,21 +843,18 @@ impl<T: Float> CompiledForest<T> {
                 let features = &self.top_feature[top.nodes..top.nodes + internal];
                 let thresholds = &self.top_value[top.nodes..top.nodes + internal];
                 let leaves = &self.top_leaf[top.slots..top.slots + internal + 1];
-                for r0 in (0..masked_rows).step_by(masks::ROWS) {
-                    let n = (masked_rows - r0).min(masks::ROWS);
-                    masks::add_tree(
-                        top.levels,
-                        features,
-                        thresholds,
-                        leaves,
-                        &columns[r0..],
-                        masked_rows,
-                        n,
-                        &mut margins[r0 * g..],
-                        g,
-                        self.groups[t] as usize,
-                    );
-                }
+                T::add_tree_rows(
+                    top.levels,
+                    features,
+                    thresholds,
+                    leaves,
+                    &columns,
+                    masked_rows,
+                    masked_rows,
+                    margins,
+                    g,
+                    self.groups[t] as usize,
+                );
                 masked_rows
             } else {
                 0

@@ -57,6 +57,27 @@ pub trait Float:
     ) {
         crate::masks::node_masks_portable(features, thresholds, columns, pitch, n, out)
     }
+    /// One complete tree's leaves added to `rows` rows' margins by predicate masks
+    /// ([`crate::masks::add_tree_rows`], the same arguments).
+    #[doc(hidden)]
+    #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
+    fn add_tree_rows(
+        levels: u32,
+        features: &[u32],
+        thresholds: &[Self],
+        leaves: &[Self],
+        columns: &[Self],
+        pitch: usize,
+        rows: usize,
+        margins: &mut [Self],
+        groups: usize,
+        group: usize,
+    ) {
+        crate::masks::add_tree_rows(
+            levels, features, thresholds, leaves, columns, pitch, rows, margins, groups, group,
+        )
+    }
 }
 
 impl Float for f32 {
@@ -114,6 +135,35 @@ impl Float for f32 {
             n,
             out,
         )
+    }
+    /// AVX-512F where the CPU has it (`masks_avx512`), else the portable loop.
+    #[cfg(target_arch = "x86_64")]
+    #[inline(always)]
+    fn add_tree_rows(
+        levels: u32,
+        features: &[u32],
+        thresholds: &[Self],
+        leaves: &[Self],
+        columns: &[Self],
+        pitch: usize,
+        rows: usize,
+        margins: &mut [Self],
+        groups: usize,
+        group: usize,
+    ) {
+        if crate::masks_avx512::available() {
+            // SAFETY: the CPU has AVX-512F.
+            unsafe {
+                crate::masks_avx512::add_tree_rows(
+                    levels, features, thresholds, leaves, columns, pitch, rows, margins, groups,
+                    group,
+                )
+            }
+        } else {
+            crate::masks::add_tree_rows(
+                levels, features, thresholds, leaves, columns, pitch, rows, margins, groups, group,
+            )
+        }
     }
 }
 

@@ -29,6 +29,8 @@ mod jit;
 mod leaves;
 mod link;
 mod masks;
+#[cfg(target_arch = "x86_64")]
+mod masks_avx512;
 pub mod reference;
 mod source;
 

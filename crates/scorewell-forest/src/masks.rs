@@ -188,6 +188,63 @@ pub(crate) fn node_masks_x86<T>(
     unsafe { f(features, thresholds, columns, pitch, n, out) }
 }
 
+/// The directions rows take through a complete tree of `levels` levels, from its node masks
+/// `right` (implicit order, bit `j` set where row `j` goes right at that node): bit `j` of
+/// `went[l]` is set where row `j` went right at level `l`, so row `j`'s leaf slot is those
+/// bits read from level 0 down.
+#[inline(always)]
+pub(crate) fn directions(levels: u32, right: &[u64]) -> [u64; MAX_LEVELS as usize] {
+    let mut went = [0u64; MAX_LEVELS as usize];
+    let mut reached = [0u64; 1 << (MAX_LEVELS - 1)];
+    for level in 0..levels as usize {
+        let first = (1usize << level) - 1;
+        let mut count = 1usize << level;
+        reached[..count].copy_from_slice(&right[first..first + count]);
+        // Siblings differ in the last direction taken: select between them by it, then by the
+        // one before, up to the root's.
+        for &select in went[..level].iter().rev() {
+            count /= 2;
+            for k in 0..count {
+                reached[k] = (reached[2 * k] & !select) | (reached[2 * k + 1] & select);
+            }
+        }
+        went[level] = reached[0];
+    }
+    went
+}
+
+/// [`add_tree`] over `rows` rows, 64 at a time (`pitch >= rows`); the rows' margins start at
+/// `margins[0]`.
+#[allow(clippy::too_many_arguments)]
+#[inline]
+pub(crate) fn add_tree_rows<T: Float>(
+    levels: u32,
+    features: &[u32],
+    thresholds: &[T],
+    leaves: &[T],
+    columns: &[T],
+    pitch: usize,
+    rows: usize,
+    margins: &mut [T],
+    groups: usize,
+    group: usize,
+) {
+    for r0 in (0..rows).step_by(ROWS) {
+        add_tree(
+            levels,
+            features,
+            thresholds,
+            leaves,
+            &columns[r0..],
+            pitch,
+            (rows - r0).min(ROWS),
+            &mut margins[r0 * groups..],
+            groups,
+            group,
+        );
+    }
+}
+
 /// One complete tree of `levels` levels over `n <= 64` rows: node tests `features` /
 /// `thresholds` in implicit order (node `i`'s children are `2i + 1` and `2i + 2`), leaf values
 /// per last-level slot in `leaves`. `columns` holds the rows as columns, `pitch` values
@@ -219,23 +276,7 @@ pub(crate) fn add_tree<T: Float>(
         n,
         &mut right[..internal],
     );
-    // went[l]: bit j set where row j went right at level l.
-    let mut went = [0u64; MAX_LEVELS as usize];
-    let mut reached = [0u64; 1 << (MAX_LEVELS - 1)];
-    for level in 0..levels {
-        let first = (1usize << level) - 1;
-        let mut count = 1usize << level;
-        reached[..count].copy_from_slice(&right[first..first + count]);
-        // Siblings differ in the last direction taken: select between them by it, then by the
-        // one before, up to the root's.
-        for &select in went[..level].iter().rev() {
-            count /= 2;
-            for k in 0..count {
-                reached[k] = (reached[2 * k] & !select) | (reached[2 * k + 1] & select);
-            }
-        }
-        went[level] = reached[0];
-    }
+    let went = directions(levels as u32, &right[..internal]);
     // Eight rows at a time: byte i of `slots` is row (8q + i)'s leaf slot (< 32, so the
     // shifted bits never leave their byte).
     for q in 0..n.div_ceil(8) {
