@@ -421,6 +421,22 @@ impl Keys {
 }
 
 impl Keys {
+    /// The number of keys.
+    pub(crate) fn len(&self) -> usize {
+        match self {
+            Keys::Text(k) => k.len(),
+            Keys::Int(k) => k.len(),
+        }
+    }
+
+    /// `len` keys from `start` (no copy).
+    pub(crate) fn slice(&self, start: usize, len: usize) -> Self {
+        match self {
+            Keys::Text(k) => Keys::Text(k.slice(start, len)),
+            Keys::Int(k) => Keys::Int(k.slice(start, len)),
+        }
+    }
+
     /// How errors name the key at `i`.
     pub(crate) fn label(&self, i: usize) -> String {
         match self {
@@ -482,6 +498,26 @@ pub(crate) fn score_routed(
     // it (the key column usually is not a model input); each group reads its slice.
     let grouped: Vec<OnceLock<Result<ArrayRef, String>>> =
         columns.iter().map(|_| OnceLock::new()).collect();
+    let permuted = |j: usize| {
+        grouped[j].get_or_init(|| {
+            groups
+                .permute(batch.column(columns[j]).as_ref())
+                .map_err(|e| e.to_string())
+        })
+    };
+    // The columns the first group's model reads (usually every model's) are permuted up
+    // front, one per thread: left to the groups, the first group to need a column makes it
+    // while the other threads wait for it.
+    if groups.groups.len() > 1
+        && let Some((model, _)) = groups.groups.first()
+        && let Ok(built) = routes.get(*model as usize)
+        && let Ok((reads, _)) = built.reads_of(&sub_schema)
+    {
+        use rayon::prelude::*;
+        reads.par_iter().for_each(|&j| {
+            permuted(j);
+        });
+    }
     // Groups are scored in parallel: a batch over many keys has many small groups, each
     // too small for the evaluator's own row-block parallelism.
     let score_group = |g: usize| -> Result<Scored, ScoreError> {
@@ -491,12 +527,7 @@ pub(crate) fn score_routed(
         let (reads, read_schema) = built.reads_of(&sub_schema)?;
         let mut taken = Vec::with_capacity(reads.len());
         for &j in reads.iter() {
-            let column = grouped[j]
-                .get_or_init(|| {
-                    groups
-                        .permute(batch.column(columns[j]).as_ref())
-                        .map_err(|e| e.to_string())
-                })
+            let column = permuted(j)
                 .as_ref()
                 .map_err(|e| arrow_schema::ArrowError::ComputeError(e.clone()))?;
             taken.push(column.slice(range.start, range.len()));

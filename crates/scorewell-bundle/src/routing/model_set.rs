@@ -295,9 +295,27 @@ impl ModelSet {
         Ok(assign)
     }
 
-    /// Each key's model, if it has one. Consecutive equal keys (data sorted or partitioned
-    /// by key, as Spark leaves it after `repartition(key)`) are looked up once.
+    /// Each key's model, if it has one. A large batch is looked up in parallel, in chunks:
+    /// hashing a million keys is otherwise the longest serial step of a routed batch.
     fn found(&self, keys: &Keys) -> Vec<Option<u32>> {
+        /// Rows per parallel lookup.
+        const CHUNK: usize = 1 << 15;
+        let rows = keys.len();
+        if rows <= 2 * CHUNK {
+            return self.found_in(keys);
+        }
+        use rayon::prelude::*;
+        let parts: Vec<Vec<Option<u32>>> = (0..rows)
+            .into_par_iter()
+            .step_by(CHUNK)
+            .map(|start| self.found_in(&keys.slice(start, CHUNK.min(rows - start))))
+            .collect();
+        parts.concat()
+    }
+
+    /// [`Self::found`] on one thread. Consecutive equal keys (data sorted or partitioned by
+    /// key, as Spark leaves it after `repartition(key)`) are looked up once.
+    fn found_in(&self, keys: &Keys) -> Vec<Option<u32>> {
         match keys {
             Keys::Text(k) => {
                 let mut last: Option<(&str, Option<u32>)> = None;

@@ -764,3 +764,26 @@ fn a_schema_seen_again_gets_the_same_projection() {
     assert_eq!(&*positions, &[2]);
     assert_eq!(from_c.field(0).name(), "z");
 }
+
+#[test]
+fn a_batch_large_enough_for_the_parallel_key_lookup_scores_as_its_parts() {
+    // Past 65,536 rows the keys are looked up in parallel chunks: the chunks' seams must not
+    // move a row to another model.
+    let dir = cases().join("xgboost");
+    let input = read_parquet(dir.join("input.parquet"));
+    let scorer = reopen(&create_model_set(&options("xgboost", ColumnType::Utf8, None)).unwrap())
+        .scorer()
+        .unwrap();
+    let one = scorer.score(&input).unwrap();
+    let copies = 70_000 / input.num_rows() + 1;
+    let big =
+        arrow_select::concat::concat_batches(&input.schema(), std::iter::repeat_n(&input, copies))
+            .unwrap();
+    assert!(big.num_rows() > 65_536);
+    let got = scorer.score(&big).unwrap();
+    for name in ["prediction", "scored_by"] {
+        let part = one.column_by_name(name).unwrap();
+        let want = arrow_select::concat::concat(&vec![part.as_ref(); copies]).unwrap();
+        assert_eq!(&want, got.column_by_name(name).unwrap(), "{name}");
+    }
+}
