@@ -85,17 +85,15 @@ pub(crate) fn string_codes(array: &ArrayRef, index: &HashMap<String, f64>) -> Re
     })
 }
 
-fn fill_primitive<P: ArrowPrimitiveType, T: Float>(
+/// `rows` values of `array` from `start`, as `T`, into `dst` (null → NaN).
+fn fill_primitive<'o, P: ArrowPrimitiveType, T: Float + 'o>(
     array: &PrimitiveArray<P>,
     start: usize,
     rows: usize,
-    stride: usize,
-    feature: usize,
-    out: &mut [T],
+    dst: impl Iterator<Item = &'o mut T>,
     to_f64: impl Fn(P::Native) -> f64,
 ) {
     let values = &array.values()[start..start + rows];
-    let dst = out[feature..].iter_mut().step_by(stride);
     match array.nulls() {
         None => {
             for (d, v) in dst.zip(values) {
@@ -114,20 +112,13 @@ fn fill_primitive<P: ArrowPrimitiveType, T: Float>(
     }
 }
 
-fn fill_bool<T: Float>(
+fn fill_bool<'o, T: Float + 'o>(
     array: &BooleanArray,
     start: usize,
     rows: usize,
-    stride: usize,
-    feature: usize,
-    out: &mut [T],
+    dst: impl Iterator<Item = &'o mut T>,
 ) {
-    for (r, d) in out[feature..]
-        .iter_mut()
-        .step_by(stride)
-        .take(rows)
-        .enumerate()
-    {
+    for (r, d) in dst.take(rows).enumerate() {
         let i = start + r;
         *d = if array.is_null(i) {
             T::NAN
@@ -139,6 +130,49 @@ fn fill_bool<T: Float>(
     }
 }
 
+/// Rows `start .. start + rows` of one feature column into `dst`, the positions of that
+/// feature's values in a row-major block or a column of a column-major one.
+fn column_into<'o, T: Float + 'o>(
+    column: &FeatureColumn<'_>,
+    start: usize,
+    rows: usize,
+    dst: impl Iterator<Item = &'o mut T>,
+) {
+    let array = match column {
+        FeatureColumn::Codes(codes) => {
+            for (d, v) in dst.zip(&codes[start..start + rows]) {
+                *d = T::from_f64(*v);
+            }
+            return;
+        }
+        FeatureColumn::Array(a) => *a,
+    };
+    macro_rules! prim {
+        ($t:ty) => {
+            fill_primitive(array.as_primitive::<$t>(), start, rows, dst, |v| v as f64)
+        };
+    }
+    match array.data_type() {
+        DataType::Float64 => prim!(Float64Type),
+        DataType::Float32 => prim!(Float32Type),
+        DataType::Int8 => prim!(Int8Type),
+        DataType::Int16 => prim!(Int16Type),
+        DataType::Int32 => prim!(Int32Type),
+        DataType::Int64 => prim!(Int64Type),
+        DataType::UInt8 => prim!(UInt8Type),
+        DataType::UInt16 => prim!(UInt16Type),
+        DataType::UInt32 => prim!(UInt32Type),
+        DataType::UInt64 => prim!(UInt64Type),
+        DataType::Boolean => fill_bool(array.as_boolean(), start, rows, dst),
+        // Null columns, and anything `bind` let through by mistake, read as missing.
+        _ => {
+            for d in dst.take(rows) {
+                *d = T::NAN;
+            }
+        }
+    }
+}
+
 impl FeatureSource for FeatureColumns<'_> {
     fn num_rows(&self) -> usize {
         self.rows
@@ -146,48 +180,26 @@ impl FeatureSource for FeatureColumns<'_> {
 
     fn fill<T: Float>(&self, start: usize, rows: usize, stride: usize, out: &mut [T]) {
         for (f, column) in self.columns.iter().enumerate() {
-            let array = match column {
-                FeatureColumn::Codes(codes) => {
-                    let dst = out[f..].iter_mut().step_by(stride);
-                    for (d, v) in dst.zip(&codes[start..start + rows]) {
-                        *d = T::from_f64(*v);
-                    }
-                    continue;
-                }
-                FeatureColumn::Array(a) => *a,
-            };
-            macro_rules! prim {
-                ($t:ty) => {
-                    fill_primitive(
-                        array.as_primitive::<$t>(),
-                        start,
-                        rows,
-                        stride,
-                        f,
-                        out,
-                        |v| v as f64,
-                    )
-                };
-            }
-            match array.data_type() {
-                DataType::Float64 => prim!(Float64Type),
-                DataType::Float32 => prim!(Float32Type),
-                DataType::Int8 => prim!(Int8Type),
-                DataType::Int16 => prim!(Int16Type),
-                DataType::Int32 => prim!(Int32Type),
-                DataType::Int64 => prim!(Int64Type),
-                DataType::UInt8 => prim!(UInt8Type),
-                DataType::UInt16 => prim!(UInt16Type),
-                DataType::UInt32 => prim!(UInt32Type),
-                DataType::UInt64 => prim!(UInt64Type),
-                DataType::Boolean => fill_bool(array.as_boolean(), start, rows, stride, f, out),
-                // Null columns, and anything `bind` let through by mistake, read as missing.
-                _ => {
-                    for d in out[f..].iter_mut().step_by(stride).take(rows) {
-                        *d = T::NAN;
-                    }
-                }
-            }
+            column_into(column, start, rows, out[f..].iter_mut().step_by(stride));
+        }
+    }
+
+    fn fill_columns<T: Float>(
+        &self,
+        start: usize,
+        rows: usize,
+        width: usize,
+        pitch: usize,
+        out: &mut [T],
+    ) {
+        // Each column is one contiguous run: the conversion vectorizes.
+        for (f, column) in self.columns.iter().enumerate().take(width) {
+            column_into(
+                column,
+                start,
+                rows,
+                out[f * pitch..f * pitch + rows].iter_mut(),
+            );
         }
     }
 }

@@ -159,6 +159,9 @@ pub struct CompiledForest<T> {
     /// (stored whole, at most `masks::MAX_LEVELS` deep, only plain numeric tests, constant
     /// leaves).
     masked: Vec<bool>,
+    /// Every tree is `masked`, and nothing else reads a block's rows (no linear term, no
+    /// generated code): blocks are read into columns only ([`Self::accumulate_columns`]).
+    all_masked: bool,
     /// The linear term in precision `T`: feature-major weights, then one bias per group.
     linear: Option<(Vec<T>, Vec<T>)>,
     /// Generated code for the tree walks, shared by clones; `None` interprets.
@@ -237,6 +240,8 @@ impl Predictor {
 struct Scratch<T> {
     x: Vec<T>,
     margins: Vec<T>,
+    /// The block column-major, for forests scored by predicate masks alone.
+    columns: Vec<T>,
 }
 
 impl<T: Float> CompiledForest<T> {
@@ -294,6 +299,7 @@ impl<T: Float> CompiledForest<T> {
             zero_missing,
             even_chunks: Vec::new(),
             masked: Vec::new(),
+            all_masked: false,
             linear: forest.linear.as_ref().map(|term| {
                 let cast = |v: &[f64]| v.iter().map(|w| T::from_f64(*w)).collect();
                 (cast(&term.weights), cast(&term.bias))
@@ -461,6 +467,8 @@ impl<T: Float> CompiledForest<T> {
                         .all(|f| f & SPECIAL == 0)
             })
             .collect();
+        out.all_masked =
+            !out.masked.is_empty() && out.masked.iter().all(|m| *m) && out.linear.is_none();
         out
     }
 
@@ -498,6 +506,8 @@ impl<T: Float> CompiledForest<T> {
             Ok(code) => {
                 self.engine = code.info.clone();
                 self.jit = Some(std::sync::Arc::new(code));
+                // The generated code reads row-major blocks.
+                self.all_masked = false;
                 if adaptive {
                     self.chooser = Some(Default::default());
                     self.engine.running = Running::Measuring;
@@ -602,12 +612,14 @@ impl<T: Float> CompiledForest<T> {
         let new_scratch = || Scratch {
             x: vec![T::ZERO; BLOCK_ROWS * self.stride],
             margins: vec![T::ZERO; BLOCK_ROWS * self.num_groups],
+            columns: Vec::new(),
         };
         if rows <= BLOCK_ROWS {
             // Small requests skip rayon entirely: its hand-off costs more than they do.
             let mut scratch = Scratch {
                 x: vec![T::ZERO; rows * self.stride],
                 margins: vec![T::ZERO; rows * self.num_groups],
+                columns: Vec::new(),
             };
             self.score_block(src, 0, rows, margin_only, &mut scratch, &mut out);
             return out;
@@ -633,13 +645,6 @@ impl<T: Float> CompiledForest<T> {
     ) {
         let stride = self.stride;
         let g = self.num_groups;
-        let x = &mut scratch.x[..rows * stride];
-        if self.num_features == 0 {
-            // A model without features still reads column 0; the source writes nothing there.
-            x.fill(T::ZERO);
-        }
-        src.fill(start, rows, stride, x);
-        self.prepare_inputs(x);
         let margins = &mut scratch.margins[..rows * g];
         for r in 0..rows {
             for (j, m) in margins[r * g..(r + 1) * g].iter_mut().enumerate() {
@@ -650,6 +655,18 @@ impl<T: Float> CompiledForest<T> {
                 };
             }
         }
+        if self.all_masked && self.masked_rows(rows) == rows {
+            self.accumulate_columns(src, start, rows, &mut scratch.columns, margins);
+            self.finish_block(rows, margin_only, margins, out);
+            return;
+        }
+        let x = &mut scratch.x[..rows * stride];
+        if self.num_features == 0 {
+            // A model without features still reads column 0; the source writes nothing there.
+            x.fill(T::ZERO);
+        }
+        src.fill(start, rows, stride, x);
+        self.prepare_inputs(x);
         if let Some((weights, bias)) = &self.linear {
             self.add_linear(weights, bias, x, rows, margins);
         }
@@ -674,6 +691,78 @@ impl<T: Float> CompiledForest<T> {
         }
         #[cfg(not(feature = "jit"))]
         self.interpret(x, rows, margins);
+        self.finish_block(rows, margin_only, margins, out);
+    }
+
+    /// The rows of a block of `rows` that predicate masks score: all of them, or whole
+    /// chunks of 64 when the last chunk is too small to pay for testing every node.
+    fn masked_rows(&self, rows: usize) -> usize {
+        if rows % masks::ROWS >= MASK_MIN_ROWS {
+            rows
+        } else {
+            rows / masks::ROWS * masks::ROWS
+        }
+    }
+
+    /// A block of a forest whose every tree predicate masks score ([`Self::all_masked`]):
+    /// the rows are read straight into columns, the layout the masks read, and prepared
+    /// there as [`Self::prepare_inputs`] prepares rows (value by value, the same values), so
+    /// the row-major block and its transposition are never made.
+    fn accumulate_columns<S: FeatureSource>(
+        &self,
+        src: &S,
+        start: usize,
+        rows: usize,
+        columns: &mut Vec<T>,
+        margins: &mut [T],
+    ) {
+        let (width, pitch) = (self.width, rows);
+        columns.resize((2 * width + 1) * pitch, T::ZERO);
+        let (lo, rest) = columns.split_at_mut(width * pitch);
+        let (hi, leaf_slot) = rest.split_at_mut(width * pitch);
+        if self.num_features == 0 {
+            lo.fill(T::ZERO);
+        }
+        src.fill_columns(start, rows, width, pitch, lo);
+        leaf_slot.fill(T::NEG_INFINITY);
+        if self.input_rule != InputRule::Plain {
+            for v in lo.iter_mut() {
+                *v = prepare(self.input_rule, *v);
+            }
+        }
+        for &f in &self.zero_missing {
+            for v in &mut lo[f * pitch..(f + 1) * pitch] {
+                if v.to_f64().abs() <= ZERO_THRESHOLD {
+                    *v = T::NAN;
+                }
+            }
+        }
+        for (l, h) in lo.iter_mut().zip(hi.iter_mut()) {
+            let nan = l.is_nan();
+            *h = if nan { T::INFINITY } else { *l };
+            *l = if nan { T::NEG_INFINITY } else { *l };
+        }
+        let g = self.num_groups;
+        for (t, top) in self.tops.iter().enumerate() {
+            let internal = (1usize << top.levels) - 1;
+            T::add_tree_rows(
+                top.levels,
+                &self.top_feature[top.nodes..top.nodes + internal],
+                &self.top_value[top.nodes..top.nodes + internal],
+                &self.top_leaf[top.slots..top.slots + internal + 1],
+                columns,
+                pitch,
+                rows,
+                margins,
+                g,
+                self.groups[t] as usize,
+            );
+        }
+    }
+
+    /// A block's margins into its outputs: the mean of averaged forests, then the link.
+    fn finish_block(&self, rows: usize, margin_only: bool, margins: &mut [T], out: &mut [f64]) {
+        let g = self.num_groups;
         // LightGBM's `raw_score=True` returns the plain sum for averaged (rf) models; only the
         // transformed prediction is averaged.
         if let (Some(div), false) = (self.mean_divisor, margin_only) {
@@ -830,11 +919,7 @@ impl<T: Float> CompiledForest<T> {
     ) {
         let stride = self.stride;
         let g = self.num_groups;
-        let masked_rows = if rows % masks::ROWS >= MASK_MIN_ROWS {
-            rows
-        } else {
-            rows / masks::ROWS * masks::ROWS
-        };
+        let masked_rows = self.masked_rows(rows);
         let mut columns = Vec::new();
         masks::transpose(x, masked_rows, stride, 2 * self.width, &mut columns);
         for (t, top) in self.tops.iter().enumerate() {

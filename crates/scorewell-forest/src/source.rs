@@ -15,6 +15,31 @@ pub trait FeatureSource: Sync {
     /// NaN. Values are rounded to `T` the way C's `static_cast` does (to nearest).
     /// `out` has exactly `rows * stride` elements; positions past the last feature are padding.
     fn fill<T: Float>(&self, start: usize, rows: usize, stride: usize, out: &mut [T]);
+
+    /// The same rows column-major: feature `f < width` of row `r` goes to
+    /// `out[f * pitch + r]` (`pitch >= rows`, `out` has `width * pitch` elements); features
+    /// from `width` on are not written. The predicate-mask evaluator reads rows as columns, so
+    /// a source over columnar data writes them without going through rows. The default
+    /// copies a row-major block ([`Self::fill`]) into columns.
+    fn fill_columns<T: Float>(
+        &self,
+        start: usize,
+        rows: usize,
+        width: usize,
+        pitch: usize,
+        out: &mut [T],
+    ) {
+        // The row-major block is as wide as the evaluator's own (2 width + 1), so a source
+        // fills it exactly as it fills the evaluator's.
+        let stride = 2 * width + 1;
+        let mut x = vec![T::NAN; rows * stride];
+        self.fill(start, rows, stride, &mut x);
+        for (r, row) in x.chunks_exact(stride).enumerate() {
+            for (f, &v) in row[..width].iter().enumerate() {
+                out[f * pitch + r] = v;
+            }
+        }
+    }
 }
 
 /// A dense row-major `f64` matrix, for tests, benchmarks and callers that already hold one.
