@@ -194,6 +194,7 @@ pub(crate) fn node_masks_x86<T>(
 /// bits read from level 0 down.
 #[inline(always)]
 pub(crate) fn directions(levels: u32, right: &[u64]) -> [u64; MAX_LEVELS as usize] {
+    debug_assert!(levels <= MAX_LEVELS && right.len() + 1 >= 1 << levels);
     let mut went = [0u64; MAX_LEVELS as usize];
     let mut reached = [0u64; 1 << (MAX_LEVELS - 1)];
     for level in 0..levels as usize {

@@ -57,6 +57,41 @@ pub(crate) unsafe fn add_tree_rows(
     groups: usize,
     group: usize,
 ) {
+    // One copy per depth: with the depth a constant, the node loop and the level
+    // multiplexer unroll and its masks stay in registers.
+    macro_rules! at {
+        ($l:literal) => {
+            add_tree_rows_at::<$l>(
+                features, thresholds, leaves, columns, pitch, rows, margins, groups, group,
+            )
+        };
+    }
+    match levels {
+        0 => at!(0),
+        1 => at!(1),
+        2 => at!(2),
+        3 => at!(3),
+        4 => at!(4),
+        5 => at!(5),
+        _ => panic!("a masked tree of {levels} levels (at most {MAX_LEVELS})"),
+    }
+}
+
+/// [`add_tree_rows`] for a tree of `LEVELS` levels.
+#[allow(clippy::too_many_arguments)]
+#[target_feature(enable = "avx512f")]
+fn add_tree_rows_at<const LEVELS: u32>(
+    features: &[u32],
+    thresholds: &[f32],
+    leaves: &[f32],
+    columns: &[f32],
+    pitch: usize,
+    rows: usize,
+    margins: &mut [f32],
+    groups: usize,
+    group: usize,
+) {
+    let levels = LEVELS;
     assert!(levels <= MAX_LEVELS && rows <= pitch);
     let internal = (1usize << levels) - 1;
     let (features, thresholds) = (&features[..internal], &thresholds[..internal]);
