@@ -230,6 +230,40 @@ pub(crate) fn add_tree_rows<T: Float>(
     groups: usize,
     group: usize,
 ) {
+    // One copy per depth: with the depth a constant, the level multiplexer and the leaf
+    // loop unroll.
+    macro_rules! at {
+        ($l:literal) => {
+            add_tree_rows_at::<T, $l>(
+                features, thresholds, leaves, columns, pitch, rows, margins, groups, group,
+            )
+        };
+    }
+    match levels {
+        0 => at!(0),
+        1 => at!(1),
+        2 => at!(2),
+        3 => at!(3),
+        4 => at!(4),
+        5 => at!(5),
+        _ => panic!("a masked tree of {levels} levels (at most {MAX_LEVELS})"),
+    }
+}
+
+/// [`add_tree_rows`] for a tree of `LEVELS` levels.
+#[allow(clippy::too_many_arguments)]
+fn add_tree_rows_at<T: Float, const LEVELS: u32>(
+    features: &[u32],
+    thresholds: &[T],
+    leaves: &[T],
+    columns: &[T],
+    pitch: usize,
+    rows: usize,
+    margins: &mut [T],
+    groups: usize,
+    group: usize,
+) {
+    let levels = LEVELS;
     for r0 in (0..rows).step_by(ROWS) {
         add_tree(
             levels,
@@ -252,7 +286,7 @@ pub(crate) fn add_tree_rows<T: Float>(
 /// apart, starting at the first of the `n` rows. Row `j`'s leaf is added to
 /// `margins[j * groups + group]`.
 #[allow(clippy::too_many_arguments)]
-#[inline]
+#[inline(always)]
 pub(crate) fn add_tree<T: Float>(
     levels: u32,
     features: &[u32],
