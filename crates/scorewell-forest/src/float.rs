@@ -80,35 +80,60 @@ pub trait Float:
     }
 }
 
+/// The items whose code is the same for both types, written once.
+macro_rules! shared_items {
+    ($t:ident) => {
+        const ZERO: Self = 0.0;
+        const ONE: Self = 1.0;
+        const NAN: Self = $t::NAN;
+        const INFINITY: Self = $t::INFINITY;
+        const NEG_INFINITY: Self = $t::NEG_INFINITY;
+        #[inline(always)]
+        fn from_f64(v: f64) -> Self {
+            v as $t
+        }
+        #[inline(always)]
+        fn to_f64(self) -> f64 {
+            self as f64
+        }
+        #[inline(always)]
+        fn is_nan(self) -> bool {
+            $t::is_nan(self)
+        }
+        fn next_down(self) -> Self {
+            $t::next_down(self)
+        }
+        #[inline]
+        fn exp(self) -> Self {
+            $t::exp(self)
+        }
+        #[inline]
+        fn ln_1p(self) -> Self {
+            $t::ln_1p(self)
+        }
+    };
+}
+
+/// [`Float::node_masks`] on x86-64 with this type's `(AVX, SSE2)` pair.
+macro_rules! x86_node_masks {
+    ($pair:expr) => {
+        #[cfg(target_arch = "x86_64")]
+        #[inline(always)]
+        fn node_masks(
+            features: &[u32],
+            thresholds: &[Self],
+            columns: &[Self],
+            pitch: usize,
+            n: usize,
+            out: &mut [u64],
+        ) {
+            crate::masks::node_masks_x86($pair, features, thresholds, columns, pitch, n, out)
+        }
+    };
+}
+
 impl Float for f32 {
-    const ZERO: Self = 0.0;
-    const ONE: Self = 1.0;
-    const NAN: Self = f32::NAN;
-    const INFINITY: Self = f32::INFINITY;
-    const NEG_INFINITY: Self = f32::NEG_INFINITY;
-    #[inline(always)]
-    fn from_f64(v: f64) -> Self {
-        v as f32
-    }
-    #[inline(always)]
-    fn to_f64(self) -> f64 {
-        self as f64
-    }
-    #[inline(always)]
-    fn is_nan(self) -> bool {
-        f32::is_nan(self)
-    }
-    fn next_down(self) -> Self {
-        f32::next_down(self)
-    }
-    #[inline]
-    fn exp(self) -> Self {
-        f32::exp(self)
-    }
-    #[inline]
-    fn ln_1p(self) -> Self {
-        f32::ln_1p(self)
-    }
+    shared_items!(f32);
     /// XGBoost's `common::Sigmoid`: `1 / (expf(min(-x, 88.7)) + 1 + 1e-16)`; the clamp keeps
     /// `expf` finite, and the 1e-16 vanishes in `f32`.
     #[inline]
@@ -116,26 +141,7 @@ impl Float for f32 {
         let neg = (-(scale * self)).min(88.7);
         1.0 / (neg.exp() + 1.0)
     }
-    #[cfg(target_arch = "x86_64")]
-    #[inline(always)]
-    fn node_masks(
-        features: &[u32],
-        thresholds: &[Self],
-        columns: &[Self],
-        pitch: usize,
-        n: usize,
-        out: &mut [u64],
-    ) {
-        crate::masks::node_masks_x86(
-            crate::masks::F32,
-            features,
-            thresholds,
-            columns,
-            pitch,
-            n,
-            out,
-        )
-    }
+    x86_node_masks!(crate::masks::F32);
     /// AVX-512F where the CPU has it (`masks_avx512`), else the portable loop.
     #[cfg(target_arch = "x86_64")]
     #[inline(always)]
@@ -168,57 +174,11 @@ impl Float for f32 {
 }
 
 impl Float for f64 {
-    const ZERO: Self = 0.0;
-    const ONE: Self = 1.0;
-    const NAN: Self = f64::NAN;
-    const INFINITY: Self = f64::INFINITY;
-    const NEG_INFINITY: Self = f64::NEG_INFINITY;
-    #[inline(always)]
-    fn from_f64(v: f64) -> Self {
-        v
-    }
-    #[inline(always)]
-    fn to_f64(self) -> f64 {
-        self
-    }
-    #[inline(always)]
-    fn is_nan(self) -> bool {
-        f64::is_nan(self)
-    }
-    fn next_down(self) -> Self {
-        f64::next_down(self)
-    }
-    #[inline]
-    fn exp(self) -> Self {
-        f64::exp(self)
-    }
-    #[inline]
-    fn ln_1p(self) -> Self {
-        f64::ln_1p(self)
-    }
+    shared_items!(f64);
     /// LightGBM's `1.0 / (1.0 + exp(-sigmoid * x))`, in double.
     #[inline]
     fn logistic(self, scale: Self) -> Self {
         1.0 / (1.0 + (-(scale * self)).exp())
     }
-    #[cfg(target_arch = "x86_64")]
-    #[inline(always)]
-    fn node_masks(
-        features: &[u32],
-        thresholds: &[Self],
-        columns: &[Self],
-        pitch: usize,
-        n: usize,
-        out: &mut [u64],
-    ) {
-        crate::masks::node_masks_x86(
-            crate::masks::F64,
-            features,
-            thresholds,
-            columns,
-            pitch,
-            n,
-            out,
-        )
-    }
+    x86_node_masks!(crate::masks::F64);
 }
