@@ -34,7 +34,7 @@ use crate::ir::{
     Aggregation, CategoryCast, Comparison, Forest, InputRule, Missing, NanRoute, Node, SplitTest,
 };
 use crate::link::Link;
-use crate::masks;
+use crate::masks::{self, ColumnBlock, MaskedTree};
 use crate::reference::{ZERO_THRESHOLD, in_category_set, prepare};
 use crate::source::FeatureSource;
 
@@ -742,21 +742,30 @@ impl<T: Float> CompiledForest<T> {
             *h = if nan { T::INFINITY } else { *l };
             *l = if nan { T::NEG_INFINITY } else { *l };
         }
-        let g = self.num_groups;
-        for (t, top) in self.tops.iter().enumerate() {
-            let internal = (1usize << top.levels) - 1;
+        for t in 0..self.tops.len() {
             T::add_tree_rows(
-                top.levels,
-                &self.top_feature[top.nodes..top.nodes + internal],
-                &self.top_value[top.nodes..top.nodes + internal],
-                &self.top_leaf[top.slots..top.slots + internal + 1],
-                columns,
-                pitch,
-                rows,
-                margins,
-                g,
-                self.groups[t] as usize,
+                self.masked_tree(t),
+                ColumnBlock {
+                    columns,
+                    pitch,
+                    rows,
+                    margins: &mut *margins,
+                    groups: self.num_groups,
+                    group: self.groups[t] as usize,
+                },
             );
+        }
+    }
+
+    /// Tree `t`, stored whole in the implicit layout, as predicate masks read it.
+    fn masked_tree(&self, t: usize) -> MaskedTree<'_, T> {
+        let top = &self.tops[t];
+        let internal = (1usize << top.levels) - 1;
+        MaskedTree {
+            levels: top.levels,
+            features: &self.top_feature[top.nodes..top.nodes + internal],
+            thresholds: &self.top_value[top.nodes..top.nodes + internal],
+            leaves: &self.top_leaf[top.slots..top.slots + internal + 1],
         }
     }
 
@@ -922,23 +931,18 @@ impl<T: Float> CompiledForest<T> {
         let masked_rows = self.masked_rows(rows);
         let mut columns = Vec::new();
         masks::transpose(x, masked_rows, stride, 2 * self.width, &mut columns);
-        for (t, top) in self.tops.iter().enumerate() {
+        for t in 0..self.tops.len() {
             let walked = if self.masked[t] {
-                let internal = (1usize << top.levels) - 1;
-                let features = &self.top_feature[top.nodes..top.nodes + internal];
-                let thresholds = &self.top_value[top.nodes..top.nodes + internal];
-                let leaves = &self.top_leaf[top.slots..top.slots + internal + 1];
                 T::add_tree_rows(
-                    top.levels,
-                    features,
-                    thresholds,
-                    leaves,
-                    &columns,
-                    masked_rows,
-                    masked_rows,
-                    margins,
-                    g,
-                    self.groups[t] as usize,
+                    self.masked_tree(t),
+                    ColumnBlock {
+                        columns: &columns,
+                        pitch: masked_rows,
+                        rows: masked_rows,
+                        margins: &mut *margins,
+                        groups: g,
+                        group: self.groups[t] as usize,
+                    },
                 );
                 masked_rows
             } else {

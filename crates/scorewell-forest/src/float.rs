@@ -4,6 +4,8 @@
 use std::fmt::Debug;
 use std::ops::{Add, Div, Mul, Sub};
 
+use crate::masks::{ColumnBlock, MaskedTree};
+
 /// `f32` or `f64`.
 pub trait Float:
     Copy
@@ -57,26 +59,12 @@ pub trait Float:
     ) {
         crate::masks::node_masks_portable(features, thresholds, columns, pitch, n, out)
     }
-    /// One complete tree's leaves added to `rows` rows' margins by predicate masks
-    /// ([`crate::masks::add_tree_rows`], the same arguments).
+    /// One complete tree's leaves added to a block's rows by predicate masks
+    /// ([`crate::masks::add_tree_rows`]).
     #[doc(hidden)]
-    #[allow(clippy::too_many_arguments)]
     #[inline(always)]
-    fn add_tree_rows(
-        levels: u32,
-        features: &[u32],
-        thresholds: &[Self],
-        leaves: &[Self],
-        columns: &[Self],
-        pitch: usize,
-        rows: usize,
-        margins: &mut [Self],
-        groups: usize,
-        group: usize,
-    ) {
-        crate::masks::add_tree_rows(
-            levels, features, thresholds, leaves, columns, pitch, rows, margins, groups, group,
-        )
+    fn add_tree_rows(tree: MaskedTree<'_, Self>, block: ColumnBlock<'_, Self>) {
+        crate::masks::add_tree_rows(tree, block)
     }
 }
 
@@ -145,30 +133,12 @@ impl Float for f32 {
     /// AVX-512F where the CPU has it (`masks_avx512`), else the portable loop.
     #[cfg(target_arch = "x86_64")]
     #[inline(always)]
-    fn add_tree_rows(
-        levels: u32,
-        features: &[u32],
-        thresholds: &[Self],
-        leaves: &[Self],
-        columns: &[Self],
-        pitch: usize,
-        rows: usize,
-        margins: &mut [Self],
-        groups: usize,
-        group: usize,
-    ) {
+    fn add_tree_rows(tree: MaskedTree<'_, Self>, block: ColumnBlock<'_, Self>) {
         if crate::masks_avx512::available() {
             // SAFETY: the CPU has AVX-512F.
-            unsafe {
-                crate::masks_avx512::add_tree_rows(
-                    levels, features, thresholds, leaves, columns, pitch, rows, margins, groups,
-                    group,
-                )
-            }
+            unsafe { crate::masks_avx512::add_tree_rows(tree, block) }
         } else {
-            crate::masks::add_tree_rows(
-                levels, features, thresholds, leaves, columns, pitch, rows, margins, groups, group,
-            )
+            crate::masks::add_tree_rows(tree, block)
         }
     }
 }

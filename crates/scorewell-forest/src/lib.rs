@@ -45,6 +45,8 @@ pub use ir::{
 };
 pub use leaves::{LeafTables, LeafValues};
 pub use link::Link;
+#[doc(hidden)]
+pub use masks::{ColumnBlock, MaskedTree};
 pub use source::{DenseRows, FeatureSource};
 
 #[cfg(test)]

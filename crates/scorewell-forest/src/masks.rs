@@ -214,62 +214,95 @@ pub(crate) fn directions(levels: u32, right: &[u64]) -> [u64; MAX_LEVELS as usiz
     went
 }
 
-/// [`add_tree`] over `rows` rows, 64 at a time (`pitch >= rows`); the rows' margins start at
-/// `margins[0]`.
-#[allow(clippy::too_many_arguments)]
+/// One complete tree as predicate masks read it: `levels` levels, node tests `features` /
+/// `thresholds` in implicit order (node `i`'s children are `2i + 1` and `2i + 2`), leaf
+/// values per last-level slot in `leaves`.
+#[doc(hidden)]
+#[derive(Clone, Copy, Debug)]
+pub struct MaskedTree<'a, T> {
+    pub(crate) levels: u32,
+    pub(crate) features: &'a [u32],
+    pub(crate) thresholds: &'a [T],
+    pub(crate) leaves: &'a [T],
+}
+
+/// A block's rows as columns, and their margins: value `c` of row `j` is
+/// `columns[c * pitch + j]` for `rows <= pitch` rows, and row `j`'s leaf is added to
+/// `margins[j * groups + group]`.
+#[doc(hidden)]
+#[derive(Debug)]
+pub struct ColumnBlock<'a, T> {
+    pub(crate) columns: &'a [T],
+    pub(crate) pitch: usize,
+    pub(crate) rows: usize,
+    pub(crate) margins: &'a mut [T],
+    pub(crate) groups: usize,
+    pub(crate) group: usize,
+}
+
+/// `$body` with `$l` a constant equal to `$levels` (0 to [`MAX_LEVELS`]): one copy of a
+/// kernel per depth, so its level loops unroll and its masks stay in registers.
+macro_rules! by_depth {
+    ($levels:expr, $l:ident => $body:expr) => {
+        match $levels {
+            0 => {
+                const $l: u32 = 0;
+                $body
+            }
+            1 => {
+                const $l: u32 = 1;
+                $body
+            }
+            2 => {
+                const $l: u32 = 2;
+                $body
+            }
+            3 => {
+                const $l: u32 = 3;
+                $body
+            }
+            4 => {
+                const $l: u32 = 4;
+                $body
+            }
+            5 => {
+                const $l: u32 = 5;
+                $body
+            }
+            levels => panic!(
+                "a masked tree of {levels} levels (at most {})",
+                $crate::masks::MAX_LEVELS
+            ),
+        }
+    };
+}
+pub(crate) use by_depth;
+
+/// `tree`'s leaves added to every row of `block`, 64 rows at a time.
 #[inline]
-pub(crate) fn add_tree_rows<T: Float>(
-    levels: u32,
-    features: &[u32],
-    thresholds: &[T],
-    leaves: &[T],
-    columns: &[T],
-    pitch: usize,
-    rows: usize,
-    margins: &mut [T],
-    groups: usize,
-    group: usize,
-) {
-    // One copy per depth: with the depth a constant, the level multiplexer and the leaf
-    // loop unroll.
-    macro_rules! at {
-        ($l:literal) => {
-            add_tree_rows_at::<T, $l>(
-                features, thresholds, leaves, columns, pitch, rows, margins, groups, group,
-            )
-        };
-    }
-    match levels {
-        0 => at!(0),
-        1 => at!(1),
-        2 => at!(2),
-        3 => at!(3),
-        4 => at!(4),
-        5 => at!(5),
-        _ => panic!("a masked tree of {levels} levels (at most {MAX_LEVELS})"),
-    }
+pub(crate) fn add_tree_rows<T: Float>(tree: MaskedTree<'_, T>, block: ColumnBlock<'_, T>) {
+    by_depth!(tree.levels, L => add_tree_rows_at::<T, L>(tree, block))
 }
 
 /// [`add_tree_rows`] for a tree of `LEVELS` levels.
-#[allow(clippy::too_many_arguments)]
 fn add_tree_rows_at<T: Float, const LEVELS: u32>(
-    features: &[u32],
-    thresholds: &[T],
-    leaves: &[T],
-    columns: &[T],
-    pitch: usize,
-    rows: usize,
-    margins: &mut [T],
-    groups: usize,
-    group: usize,
+    tree: MaskedTree<'_, T>,
+    block: ColumnBlock<'_, T>,
 ) {
-    let levels = LEVELS;
+    let ColumnBlock {
+        columns,
+        pitch,
+        rows,
+        margins,
+        groups,
+        group,
+    } = block;
     for r0 in (0..rows).step_by(ROWS) {
         add_tree(
-            levels,
-            features,
-            thresholds,
-            leaves,
+            LEVELS,
+            tree.features,
+            tree.thresholds,
+            tree.leaves,
             &columns[r0..],
             pitch,
             (rows - r0).min(ROWS),
@@ -328,12 +361,12 @@ pub(crate) fn add_tree<T: Float>(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     /// Columns of awkward values: ties with the thresholds, ±0, ±∞ and NaN (which the walk
     /// never sees after its input preparation, but which the test must still send right).
-    fn column<T: Float>(seed: u64, len: usize) -> Vec<T> {
+    pub(crate) fn column<T: Float>(seed: u64, len: usize) -> Vec<T> {
         let mut z = seed;
         (0..len)
             .map(|_| {

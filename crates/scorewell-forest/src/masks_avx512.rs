@@ -16,7 +16,7 @@
 use std::arch::x86_64::*;
 
 use crate::compiled::FEATURE_MASK;
-use crate::masks::{MAX_LEVELS, ROWS, directions};
+use crate::masks::{ColumnBlock, MAX_LEVELS, MaskedTree, ROWS, by_depth, directions};
 
 /// Rows per vector.
 const LANES: usize = 16;
@@ -37,65 +37,32 @@ fn lanes(n: usize) -> __mmask16 {
     }
 }
 
-/// [`crate::masks::add_tree_rows`] for `f32`: one complete tree of `levels <= MAX_LEVELS`
-/// levels over `rows` rows (64 at a time). `columns` holds the rows as columns, `pitch`
-/// values apart; row `j`'s leaf is added to `margins[j * groups + group]`.
+/// [`crate::masks::add_tree_rows`] for `f32`: `tree`'s leaves added to every row of
+/// `block`, 64 rows at a time.
 ///
 /// # Safety
 /// The CPU must have AVX-512F ([`available`]).
-#[allow(clippy::too_many_arguments)]
 #[target_feature(enable = "avx512f")]
-pub(crate) unsafe fn add_tree_rows(
-    levels: u32,
-    features: &[u32],
-    thresholds: &[f32],
-    leaves: &[f32],
-    columns: &[f32],
-    pitch: usize,
-    rows: usize,
-    margins: &mut [f32],
-    groups: usize,
-    group: usize,
-) {
-    // One copy per depth: with the depth a constant, the node loop and the level
-    // multiplexer unroll and its masks stay in registers.
-    macro_rules! at {
-        ($l:literal) => {
-            add_tree_rows_at::<$l>(
-                features, thresholds, leaves, columns, pitch, rows, margins, groups, group,
-            )
-        };
-    }
-    match levels {
-        0 => at!(0),
-        1 => at!(1),
-        2 => at!(2),
-        3 => at!(3),
-        4 => at!(4),
-        5 => at!(5),
-        _ => panic!("a masked tree of {levels} levels (at most {MAX_LEVELS})"),
-    }
+pub(crate) unsafe fn add_tree_rows(tree: MaskedTree<'_, f32>, block: ColumnBlock<'_, f32>) {
+    by_depth!(tree.levels, L => add_tree_rows_at::<L>(tree, block))
 }
 
 /// [`add_tree_rows`] for a tree of `LEVELS` levels.
-#[allow(clippy::too_many_arguments)]
 #[target_feature(enable = "avx512f")]
-fn add_tree_rows_at<const LEVELS: u32>(
-    features: &[u32],
-    thresholds: &[f32],
-    leaves: &[f32],
-    columns: &[f32],
-    pitch: usize,
-    rows: usize,
-    margins: &mut [f32],
-    groups: usize,
-    group: usize,
-) {
+fn add_tree_rows_at<const LEVELS: u32>(tree: MaskedTree<'_, f32>, block: ColumnBlock<'_, f32>) {
     let levels = LEVELS;
+    let ColumnBlock {
+        columns,
+        pitch,
+        rows,
+        margins,
+        groups,
+        group,
+    } = block;
     assert!(levels <= MAX_LEVELS && rows <= pitch);
     let internal = (1usize << levels) - 1;
-    let (features, thresholds) = (&features[..internal], &thresholds[..internal]);
-    let leaves = &leaves[..internal + 1];
+    let (features, thresholds) = (&tree.features[..internal], &tree.thresholds[..internal]);
+    let leaves = &tree.leaves[..internal + 1];
     assert!(rows == 0 || (rows - 1) * groups + group < margins.len());
     for &f in features {
         let c = (f & FEATURE_MASK) as usize;
@@ -181,25 +148,7 @@ fn add_tree_rows_at<const LEVELS: u32>(
 mod tests {
     use super::*;
     use crate::masks;
-
-    /// A value stream of ties, ±0, ±∞, NaN and ordinary values.
-    fn values(seed: u64, len: usize) -> Vec<f32> {
-        let mut z = seed;
-        (0..len)
-            .map(|_| {
-                z = z
-                    .wrapping_mul(6364136223846793005)
-                    .wrapping_add(1442695040888963407);
-                match (z >> 33) % 10 {
-                    0 => f32::NAN,
-                    1 => f32::INFINITY,
-                    2 => f32::NEG_INFINITY,
-                    3 => -0.0,
-                    _ => ((z >> 40) % 17) as f32 / 8.0 - 1.0,
-                }
-            })
-            .collect()
-    }
+    use crate::masks::tests::column;
 
     #[test]
     fn matches_the_portable_masks_bit_for_bit() {
@@ -213,47 +162,37 @@ mod tests {
             for rows in [1, 7, 16, 17, 63, 64, 65, 100, 128, 129, 200] {
                 for groups in [1, 3] {
                     let seed = u64::from(levels) * 1000 + rows as u64 * 10 + groups as u64;
-                    let columns = values(seed, width * rows);
+                    let columns = column::<f32>(seed, width * rows);
                     let features: Vec<u32> = (0..internal as u32).map(|k| k * 7 % 5).collect();
-                    let thresholds = values(seed + 1, internal)
+                    let thresholds = column::<f32>(seed + 1, internal)
                         .into_iter()
                         .map(|t| if t.is_nan() { 0.5 } else { t })
                         .collect::<Vec<_>>();
                     let leaves: Vec<f32> = (0..=internal).map(|s| s as f32 * 0.37 - 3.1).collect();
-                    let start = values(seed + 2, rows * groups)
+                    let start = column::<f32>(seed + 2, rows * groups)
                         .into_iter()
                         .map(|m| if m.is_finite() { m } else { 0.25 })
                         .collect::<Vec<_>>();
                     let group = groups - 1;
-                    let mut want = start.clone();
-                    masks::add_tree_rows(
+                    let tree = MaskedTree {
                         levels,
-                        &features,
-                        &thresholds,
-                        &leaves,
-                        &columns,
+                        features: &features,
+                        thresholds: &thresholds,
+                        leaves: &leaves,
+                    };
+                    let block = |margins| ColumnBlock {
+                        columns: &columns,
+                        pitch: rows,
                         rows,
-                        rows,
-                        &mut want,
+                        margins,
                         groups,
                         group,
-                    );
+                    };
+                    let mut want = start.clone();
+                    masks::add_tree_rows(tree, block(&mut want));
                     let mut got = start.clone();
                     // SAFETY: checked above that the CPU has AVX-512F.
-                    unsafe {
-                        add_tree_rows(
-                            levels,
-                            &features,
-                            &thresholds,
-                            &leaves,
-                            &columns,
-                            rows,
-                            rows,
-                            &mut got,
-                            groups,
-                            group,
-                        )
-                    };
+                    unsafe { add_tree_rows(tree, block(&mut got)) };
                     let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
                     assert_eq!(
                         bits(&got),
