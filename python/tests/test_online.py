@@ -10,6 +10,7 @@ import json
 import math
 import pickle
 import struct
+import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -233,8 +234,12 @@ def test_predict_shapes_follow_the_outputs() -> None:
 
 
 def test_scoring_releases_the_gil(xgb: scorewell.Scorer) -> None:
-    # While one thread scores a large array, another Python thread keeps running.
-    x = np.random.default_rng(1).normal(size=(400_000, 6))
+    # While one thread scores, another Python thread keeps running. With a switch interval far
+    # longer than the test, the interpreter never takes the GIL from the scoring thread, so the
+    # counter can only tick while the native call has released it (a held GIL gives 0 ticks).
+    # Scoring repeats for a fixed time rather than a fixed size, so a fast or busy machine
+    # (CI's two cores, shared with the scoring threads) still gives the counter time to run.
+    x = np.random.default_rng(1).normal(size=(200_000, 6))
     xgb.predict(x[:10])
     ticks = 0
     done = threading.Event()
@@ -245,14 +250,21 @@ def test_scoring_releases_the_gil(xgb: scorewell.Scorer) -> None:
             ticks += 1
             time.sleep(0)
 
-    worker = threading.Thread(target=count)
-    worker.start()
-    start = ticks
-    xgb.predict(x)
-    during = ticks - start
-    done.set()
-    worker.join()
-    assert during > 100, f"the other thread ran {during} times while scoring"
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1000.0)
+    try:
+        worker = threading.Thread(target=count)
+        worker.start()
+        start = ticks
+        began = time.perf_counter()
+        while time.perf_counter() - began < 0.3:
+            xgb.predict(x)
+        during = ticks - start
+        done.set()
+        worker.join()
+    finally:
+        sys.setswitchinterval(interval)
+    assert during > 10, f"the other thread ran {during} times while scoring"
 
 
 def test_threads_and_asyncio_give_the_same_results(xgb: scorewell.Scorer) -> None:
