@@ -119,6 +119,19 @@ fn reopen(bundle: &NewBundle) -> Bundle {
     Bundle::from_bytes(&bundle.to_zip_bytes().unwrap()).unwrap()
 }
 
+/// Scorer of the xgboost case's model set (string keys, no unseen-key policy), zipped and
+/// opened again.
+fn xgboost_set() -> Scorer {
+    reopen(&create_model_set(&options("xgboost", ColumnType::Utf8, None)).unwrap())
+        .scorer()
+        .unwrap()
+}
+
+/// The xgboost case's input rows.
+fn xgboost_input() -> RecordBatch {
+    read_parquet(cases().join("xgboost").join("input.parquet"))
+}
+
 /// Scorer of one bare model file, as `scorewell score model.json` builds it.
 fn alone(path: &std::path::Path) -> Scorer {
     let bytes = std::fs::read(path).unwrap();
@@ -192,16 +205,10 @@ fn lightgbm_per_key_models_with_integer_keys_score_each_row_as_its_model_alone()
 
 #[test]
 fn unseen_and_null_keys_follow_the_policy() {
-    let dir = cases().join("xgboost");
-    let input = read_parquet(dir.join("input.parquet"));
+    let input = xgboost_input();
     let keys = keys(&input);
     let known = |k: &Option<String>| matches!(k.as_deref(), Some("d1" | "d2" | "d3"));
-    let with_default =
-        reopen(&create_model_set(&options("xgboost", ColumnType::Utf8, None)).unwrap())
-            .scorer()
-            .unwrap()
-            .score(&input)
-            .unwrap();
+    let with_default = xgboost_set().score(&input).unwrap();
     let with_default = floats(with_default.column_by_name("prediction").unwrap());
 
     let nulls =
@@ -467,7 +474,7 @@ fn split_bundle(weights: &[f64], salt: &str) -> Result<Bundle, BundleError> {
 fn a_split_sends_each_key_to_one_arm_by_weight_and_records_it() {
     let scorer = split_bundle(&[0.7, 0.3], "exp1").unwrap().scorer().unwrap();
     let dir = cases().join("xgboost");
-    let input = read_parquet(dir.join("input.parquet"));
+    let input = xgboost_input();
     let scored = scorer.score(&input).unwrap();
     let arms = scored
         .column_by_name("arm")
@@ -562,7 +569,7 @@ fn a_shadow_writes_its_outputs_under_other_names_when_asked() {
         .collect();
     entries.insert(crate::MANIFEST_FILE.into(), Arc::from(manifest.to_json()));
     let scorer = Bundle::from_entries(entries).unwrap().scorer().unwrap();
-    let input = read_parquet(dir.join("input.parquet"));
+    let input = xgboost_input();
     let scored = scorer.score(&input).unwrap();
     let shadow = alone(&dir.join("models/d1.json")).score(&input).unwrap();
     let champion = alone(&dir.join("default.json")).score(&input).unwrap();
@@ -616,12 +623,11 @@ fn int_keys_match_their_decimal_text_only() {
 
 #[test]
 fn a_nested_bundle_and_dictionary_keys_score_like_the_bare_model() {
-    let dir = cases().join("xgboost");
     // d1's model inside a bundle of its own, as a key's model.
     let o = with_nested_d1("nested", None);
     let flat = reopen(&create_model_set(&options("xgboost", ColumnType::Utf8, None)).unwrap());
     let nested = reopen(&create_model_set(&o).unwrap());
-    let input = read_parquet(dir.join("input.parquet"));
+    let input = xgboost_input();
     let want = flat.scorer().unwrap().score(&input).unwrap();
     let got = nested
         .scorer()
@@ -637,11 +643,8 @@ fn a_nested_bundle_and_dictionary_keys_score_like_the_bare_model() {
 #[test]
 fn rows_sorted_by_key_score_as_in_any_order() {
     // Runs of equal keys are looked up once; the outputs must not change with the order.
-    let dir = cases().join("xgboost");
-    let input = read_parquet(dir.join("input.parquet"));
-    let scorer = reopen(&create_model_set(&options("xgboost", ColumnType::Utf8, None)).unwrap())
-        .scorer()
-        .unwrap();
+    let input = xgboost_input();
+    let scorer = xgboost_set();
     let want = scorer.score(&input).unwrap();
     let keys = keys(&input);
     let mut order: Vec<u32> = (0..keys.len() as u32).collect();
@@ -659,7 +662,6 @@ fn rows_sorted_by_key_score_as_in_any_order() {
 fn a_nested_bundle_that_drops_rows_is_refused_naming_its_key() {
     // d1's model behind a string indexer that skips the keys it does not know: every row of
     // key d1 is dropped, and the stage cannot put them back in order.
-    let dir = cases().join("xgboost");
     let tmp = tempfile::tempdir().unwrap();
     let spec = tmp.path().join("p.yaml");
     std::fs::write(
@@ -668,7 +670,7 @@ fn a_nested_bundle_that_drops_rows_is_refused_naming_its_key() {
     )
     .unwrap();
     let o = with_nested_d1("dropping", Some(spec));
-    let input = read_parquet(dir.join("input.parquet"));
+    let input = xgboost_input();
     let err = reopen(&create_model_set(&o).unwrap())
         .scorer()
         .unwrap()
@@ -685,21 +687,12 @@ fn a_nested_bundle_that_drops_rows_is_refused_naming_its_key() {
 fn batches_whose_columns_change_order_between_calls_score_as_alone() {
     // The routed columns' schema and each model's read columns are remembered for the last
     // batch schema; a batch with the columns in another order must not reuse them.
-    let dir = cases().join("xgboost");
-    let input = read_parquet(dir.join("input.parquet"));
-    let scorer = reopen(&create_model_set(&options("xgboost", ColumnType::Utf8, None)).unwrap())
-        .scorer()
-        .unwrap();
+    let input = xgboost_input();
+    let scorer = xgboost_set();
     let reversed: Vec<usize> = (0..input.num_columns()).rev().collect();
     let flipped = input.project(&reversed).unwrap();
     let row = |b: &RecordBatch, r: usize| b.slice(r, 1);
-    let fresh = |b: &RecordBatch| {
-        reopen(&create_model_set(&options("xgboost", ColumnType::Utf8, None)).unwrap())
-            .scorer()
-            .unwrap()
-            .score(b)
-            .unwrap()
-    };
+    let fresh = |b: &RecordBatch| xgboost_set().score(b).unwrap();
     let want = fresh(&input);
     let want_flipped = fresh(&flipped);
     for r in 0..input.num_rows().min(40) {
@@ -769,11 +762,8 @@ fn a_schema_seen_again_gets_the_same_projection() {
 fn a_batch_large_enough_for_the_parallel_key_lookup_scores_as_its_parts() {
     // Past 65,536 rows the keys are looked up in parallel chunks: the chunks' seams must not
     // move a row to another model.
-    let dir = cases().join("xgboost");
-    let input = read_parquet(dir.join("input.parquet"));
-    let scorer = reopen(&create_model_set(&options("xgboost", ColumnType::Utf8, None)).unwrap())
-        .scorer()
-        .unwrap();
+    let input = xgboost_input();
+    let scorer = xgboost_set();
     let one = scorer.score(&input).unwrap();
     let copies = 70_000 / input.num_rows() + 1;
     let big =
