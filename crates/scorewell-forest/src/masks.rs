@@ -244,31 +244,15 @@ pub struct ColumnBlock<'a, T> {
 /// kernel per depth, so its level loops unroll and its masks stay in registers.
 macro_rules! by_depth {
     ($levels:expr, $l:ident => $body:expr) => {
+        $crate::masks::by_depth!(@arms $levels, $l => $body; 0 1 2 3 4 5)
+    };
+    // One arm per depth; the list ends at MAX_LEVELS (a test checks the two agree).
+    (@arms $levels:expr, $l:ident => $body:expr; $($depth:literal)*) => {
         match $levels {
-            0 => {
-                const $l: u32 = 0;
+            $($depth => {
+                const $l: u32 = $depth;
                 $body
-            }
-            1 => {
-                const $l: u32 = 1;
-                $body
-            }
-            2 => {
-                const $l: u32 = 2;
-                $body
-            }
-            3 => {
-                const $l: u32 = 3;
-                $body
-            }
-            4 => {
-                const $l: u32 = 4;
-                $body
-            }
-            5 => {
-                const $l: u32 = 5;
-                $body
-            }
+            })*
             levels => panic!(
                 "a masked tree of {levels} levels (at most {})",
                 $crate::masks::MAX_LEVELS
@@ -456,5 +440,14 @@ pub(crate) mod tests {
         assert_eq!(SPREAD[0], 0);
         assert_eq!(SPREAD[0b1000_0001], 0x0100_0000_0000_0001);
         assert_eq!(SPREAD[0xFF], 0x0101_0101_0101_0101);
+    }
+
+    #[test]
+    fn by_depth_has_one_arm_for_every_depth_up_to_max_levels() {
+        for levels in 0..=MAX_LEVELS {
+            assert_eq!(by_depth!(levels, L => L), levels);
+        }
+        let past = std::panic::catch_unwind(|| by_depth!(MAX_LEVELS + 1, L => L));
+        assert!(past.is_err(), "a depth past MAX_LEVELS must be refused");
     }
 }
